@@ -1,0 +1,69 @@
+// The one error registry. Every error smsrelay answers with is declared here: a stable code,
+// the HTTP status it maps to, whether retrying the same request may succeed, and a default text.
+// Twilio's own numeric codes travel separately as `provider_code`.
+
+export const ERRORS = {
+  SMS_ERR_VALIDATION: { status: 400, retryable: false, message: 'The request is not valid.' },
+  SMS_ERR_MALFORMED_BODY: { status: 400, retryable: false, message: 'The request body could not be parsed.' },
+  SMS_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, message: 'Unsupported Content-Type.' },
+  SMS_ERR_BODY_REQUIRED: { status: 400, retryable: false, message: 'A message needs a body or at least one media URL.' },
+  SMS_ERR_BODY_TOO_LONG: { status: 400, retryable: false, message: 'The message body is longer than 1600 characters.' },
+  SMS_ERR_TOO_MANY_MEDIA: { status: 400, retryable: false, message: 'At most 10 media URLs may be attached.' },
+  SMS_ERR_INVALID_PHONE: { status: 400, retryable: false, message: 'The phone number is not valid.' },
+  SMS_ERR_NOT_MOBILE: { status: 422, retryable: false, message: 'The phone number is a fixed line and cannot receive SMS.' },
+  SMS_ERR_NO_SENDER: { status: 422, retryable: false, message: 'No sender is configured: set a from number or a Messaging Service SID.' },
+  SMS_ERR_INVALID_SEND_AT: { status: 400, retryable: false, message: 'send_at must be an ISO-8601 time in the future.' },
+  SMS_ERR_INVALID_VALIDITY: { status: 400, retryable: false, message: 'validity_period must be an integer between 1 and 36000 seconds.' },
+  SMS_ERR_PAYLOAD_TOO_LARGE: { status: 413, retryable: false, message: 'The request body is too large.' },
+  SMS_ERR_UNAUTHENTICATED: { status: 401, retryable: false, message: 'Missing or invalid API key.' },
+  SMS_ERR_FORBIDDEN: { status: 403, retryable: false, message: 'The API key lacks the scope this operation needs.' },
+  SMS_ERR_INVALID_SIGNATURE: { status: 403, retryable: false, message: 'The webhook signature is missing or invalid.' },
+  SMS_ERR_NOT_FOUND: { status: 404, retryable: false, message: 'Not found.' },
+  SMS_ERR_ROUTE_NOT_FOUND: { status: 404, retryable: false, message: 'No such route.' },
+  SMS_ERR_METHOD_NOT_ALLOWED: { status: 405, retryable: false, message: 'Method not allowed.' },
+  SMS_ERR_IDEMPOTENCY_CONFLICT: { status: 409, retryable: true, message: 'A request with this Idempotency-Key is still being processed.' },
+  SMS_ERR_IDEMPOTENCY_MISMATCH: { status: 422, retryable: false, message: 'This Idempotency-Key was already used with a different request body.' },
+  SMS_ERR_INVALID_STATE: { status: 409, retryable: false, message: 'The resource is not in a state that allows this operation.' },
+  SMS_ERR_RECIPIENT_OPTED_OUT: { status: 422, retryable: false, message: 'The recipient has opted out of messages from this sender.' },
+  SMS_ERR_RATE_LIMITED: { status: 429, retryable: true, message: 'Too many requests; retry later.' },
+  SMS_ERR_COUNTRY_NOT_ALLOWED: { status: 422, retryable: false, message: 'Sending to this country is not allowed for this tenant.' },
+  SMS_ERR_EXPIRED: { status: 422, retryable: false, message: 'The message validity period expired before it could be sent.' },
+  SMS_ERR_PROVIDER_REJECTED: { status: 422, retryable: false, message: 'The provider rejected the message.' },
+  SMS_ERR_PROVIDER_UNAVAILABLE: { status: 503, retryable: true, message: 'The provider could not be reached.' },
+  SMS_ERR_MAX_ATTEMPTS: { status: 422, retryable: false, message: 'The message could not be sent after the maximum number of attempts.' },
+  SMS_ERR_SENDING_DISABLED: { status: 422, retryable: false, message: 'Sending is disabled (TWILIO_ENABLED=false): the message was accepted and logged, not sent.' },
+  SMS_ERR_VERIFICATION_NOT_FOUND: { status: 404, retryable: false, message: 'No pending verification was found.' },
+  SMS_ERR_NOT_READY: { status: 503, retryable: true, message: 'The service is not ready.' },
+  SMS_ERR_INTERNAL: { status: 500, retryable: true, message: 'Internal error.' },
+} as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryable: boolean;
+  readonly details?: unknown;
+  readonly headers?: Record<string, string>;
+
+  constructor(code: ErrorCode, message?: string, details?: unknown, headers?: Record<string, string>) {
+    const def = ERRORS[code];
+    super(message ?? def.message);
+    this.name = 'AppError';
+    this.code = code;
+    this.status = def.status;
+    this.retryable = def.retryable;
+    this.details = details;
+    this.headers = headers;
+  }
+
+  toJSON(): { error: { code: ErrorCode; message: string; details?: unknown } } {
+    return {
+      error: { code: this.code, message: this.message, ...(this.details === undefined ? {} : { details: this.details }) },
+    };
+  }
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return e instanceof AppError;
+}
