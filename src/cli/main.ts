@@ -1,0 +1,195 @@
+#!/usr/bin/env node
+// smsrelay command line: argument parsing only; the work is done by main.ts and the services.
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { AppError } from '../core/errors.js';
+import { createSmsRelay, ensureInitialApiKey, type SmsRelay } from '../main.js';
+import { SCOPES } from '../services/api-keys.js';
+
+const USAGE = `Usage: smsrelay <command> [options]
+
+Commands:
+  serve [--no-worker]        HTTP API (and the outbox worker unless --no-worker)
+  worker                     the outbox worker alone
+  migrate                    apply database migrations and exit
+  send --to <phone> --body <text> [--from <sender>] [--channel sms|mms|whatsapp]
+                             send one message now and wait for the provider's answer
+  keys create --tenant default --scopes ${SCOPES.join(',')} [--name <name>]
+  keys list --tenant default
+  keys revoke --tenant default <id-or-prefix>
+  emulator [--port 4010] ...  the Twilio emulator on its own (see --help of that command)
+
+Configuration comes from the environment (see README): SMSRELAY_DATABASE_URL, PORT, TWILIO_*, …`;
+
+function fail(msg: string, code = 2): never {
+  process.stderr.write(msg + '\n');
+  process.exit(code);
+}
+
+function config(): Config {
+  try {
+    return loadConfig(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) fail(`smsrelay: invalid configuration: ${e.message}`);
+    throw e;
+  }
+}
+
+/** SIGTERM/SIGINT: stop claiming, finish in-flight sends, close, exit. A second signal exits at once. */
+function onShutdown(relay: SmsRelay): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    relay.logger.info({ signal }, 'shutting down: finishing in-flight sends');
+    relay
+      .close()
+      .then(() => process.exit(0))
+      .catch((e) => {
+        relay.logger.error({ err: e }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function serve(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { 'no-worker': { type: 'boolean', default: false } } });
+  const cfg = config();
+  const relay = await createSmsRelay(cfg);
+  const keyPath = await ensureInitialApiKey(relay);
+  const url = await relay.listen();
+  if (!values['no-worker'] && cfg.worker.enabled) relay.startWorker();
+  onShutdown(relay);
+  relay.logger.info(
+    { url, database: relay.store.dialect, provider: relay.emulator ? 'emulator' : cfg.provider, worker: !values['no-worker'] && cfg.worker.enabled },
+    `smsrelay listening on ${url}`,
+  );
+  if (keyPath) relay.logger.warn({ path: keyPath }, `An admin API key was generated; it is in ${keyPath} (readable only by this user).`);
+  if (relay.emulator) relay.logger.info(`Emulator inbox: ${url}/emulator  API docs: ${url}/docs`);
+}
+
+async function worker(): Promise<void> {
+  const cfg = config();
+  const relay = await createSmsRelay(cfg);
+  if (relay.emulator) {
+    relay.logger.warn('The worker alone with no Twilio credentials sends to a private emulator; configure TWILIO_* or TWILIO_API_BASE_URL to reach a shared one.');
+  }
+  relay.startWorker();
+  onShutdown(relay);
+  relay.logger.info({ database: relay.store.dialect }, 'smsrelay worker started');
+}
+
+async function migrate(): Promise<void> {
+  const cfg = config();
+  try {
+    const relay = await createSmsRelay(cfg, { migrate: false });
+    const { migrateToLatest } = await import('../storage/migrate.js');
+    const applied = await migrateToLatest(relay.store.kysely);
+    process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+    await relay.close();
+  } catch (e) {
+    fail(`smsrelay migrate: ${e instanceof Error ? e.message : String(e)}`, 1);
+  }
+}
+
+async function send(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { to: { type: 'string' }, body: { type: 'string' }, from: { type: 'string' }, channel: { type: 'string' }, tenant: { type: 'string', default: 'default' } },
+  });
+  if (!values.to) fail('smsrelay send: --to is required');
+  const relay = await createSmsRelay(config());
+  try {
+    const tenant = await relay.tenants.bySlug(values.tenant!);
+    if (!tenant) fail(`smsrelay send: no tenant '${values.tenant}'`);
+    const r = await relay.messages.send(tenant, {
+      to: values.to!,
+      body: values.body,
+      from: values.from,
+      channel: values.channel as 'sms' | 'mms' | 'whatsapp' | undefined,
+    });
+    // Hand it to the provider now rather than waiting for a running worker.
+    relay.startWorker();
+    let m = r.message;
+    const deadline = Date.now() + 30_000;
+    while (m.status === 'pending' && Date.now() < deadline) {
+      await new Promise((res) => setTimeout(res, 100));
+      m = await relay.messages.get(tenant, m.id);
+    }
+    process.stdout.write(JSON.stringify(m, null, 2) + '\n');
+    if (m.status === 'failed') process.exitCode = 1;
+  } catch (e) {
+    if (e instanceof AppError) fail(`smsrelay send: ${e.code}: ${e.message}`, 1);
+    throw e;
+  } finally {
+    await relay.close();
+  }
+}
+
+async function keys(args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: { tenant: { type: 'string', default: 'default' }, scopes: { type: 'string' }, name: { type: 'string' } },
+  });
+  const relay = await createSmsRelay(config());
+  try {
+    const tenant = await relay.tenants.bySlug(values.tenant!);
+    if (!tenant) fail(`smsrelay keys: no tenant '${values.tenant}'`);
+    if (sub === 'create') {
+      const scopes = (values.scopes ?? 'messages:write,messages:read').split(',').map((s) => s.trim()).filter(Boolean);
+      const { key, info } = await relay.apiKeys.create(tenant.id, values.name ?? 'cli', scopes);
+      process.stderr.write(`created key ${info.id} (${info.prefix}…) with scopes ${info.scopes.join(', ')}; store it now, it is not shown again:\n`);
+      process.stdout.write(key + '\n');
+    } else if (sub === 'list') {
+      process.stdout.write(JSON.stringify(await relay.apiKeys.list(tenant.id), null, 2) + '\n');
+    } else if (sub === 'revoke') {
+      if (!positionals[0]) fail('smsrelay keys revoke: give the key id or prefix');
+      if (!(await relay.apiKeys.revoke(tenant.id, positionals[0]))) fail(`smsrelay keys revoke: no active key '${positionals[0]}'`, 1);
+      process.stdout.write(`revoked ${positionals[0]}\n`);
+    } else {
+      fail(USAGE);
+    }
+  } catch (e) {
+    if (e instanceof AppError) fail(`smsrelay keys: ${e.message}`, 1);
+    throw e;
+  } finally {
+    await relay.close();
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'serve':
+      return serve(rest);
+    case 'worker':
+      return worker();
+    case 'migrate':
+      return migrate();
+    case 'send':
+      return send(rest);
+    case 'keys':
+      return keys(rest);
+    case 'emulator': {
+      const { runEmulatorCommand } = await import('./emulator-command.js');
+      return runEmulatorCommand(rest, process.env);
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE + '\n');
+      return;
+    default:
+      fail(`smsrelay: unknown command '${cmd}'\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((e) => {
+  process.stderr.write(`smsrelay: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});

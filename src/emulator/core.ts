@@ -1,0 +1,481 @@
+// The emulator's state and the life of a message: pacing per sender, the status progression on
+// the shared scheduler, prices, opt-outs and signed status callbacks.
+import { normalizeRecipient } from '../core/phone.js';
+import { countSegments } from '../core/segments.js';
+import { Chaos } from './chaos.js';
+import { asyncErrorMessage } from './errors.js';
+import { Scheduler } from './scheduler.js';
+import { MessageStore, type Msg } from './store.js';
+import type {
+  EmulatorLogger,
+  EmulatorOptions,
+  FailureScript,
+  MessageDirection,
+  MessageSource,
+  MessageStatus,
+  WebhookDelivery,
+} from './types.js';
+import { sid } from './util.js';
+import { VerifyState } from './verify.js';
+import { WebhookClient } from './webhooks.js';
+
+export const DEFAULT_ACCOUNT_SID = 'AC0123456789abcdef0123456789abcdef';
+export const DEFAULT_AUTH_TOKEN = 'fedcba9876543210fedcba9876543210';
+export const DEFAULT_NUMBERS = ['+15005550006'];
+const DEFAULT_RATES: Record<string, string> = { US: '0.0079', CA: '0.0079', '*': '0.0500' };
+const FINAL: ReadonlySet<MessageStatus> = new Set(['delivered', 'undelivered', 'failed', 'canceled', 'received']);
+
+const silentLogger: EmulatorLogger = { info() {}, warn() {} };
+
+export interface Recipient {
+  /** E.164, or whatsapp:+E.164. */
+  address: string;
+  e164: string;
+  country: string | undefined;
+  type: string | undefined;
+}
+
+interface SenderQueue {
+  nextFree: number;
+  waiting: number;
+}
+
+export interface OutboundInput {
+  to: string;
+  from: string | null;
+  messagingServiceSid: string | null;
+  body: string;
+  media: string[];
+  statusCallback: string | null;
+  validityPeriod: number;
+  sendAt: Date | null;
+  direction: MessageDirection;
+  source: MessageSource;
+  counted: boolean;
+  country: string | undefined;
+  lineType: string | undefined;
+  /** Fails right after creation with this code (e.g. a TwiML reply to an opted-out handset: 21610). */
+  failCode?: number;
+}
+
+export class Core {
+  readonly accountSid: string;
+  readonly authToken: string;
+  /** Accepted `Authorization` header values, precomputed so auth is one Map lookup. */
+  readonly authHeaders = new Set<string>();
+  readonly apiKeySids: string[];
+  readonly numbers: string[];
+  readonly owned: Set<string>;
+  readonly messagingServiceSids: string[];
+  readonly msSet: Set<string>;
+  publicBaseUrl: string | null;
+  defaultStatusCallback: string | null;
+  inboundUrl: string | null;
+  readonly inboundUrls: Map<string, string>;
+  readonly delays: { queuedToSending: number; sendingToSent: number; sentToDelivered: number };
+  readonly mps: number;
+  readonly queueLimit: number;
+  readonly maxMessages: number;
+  readonly rates: Record<string, string>;
+  private readonly rateUnits = new Map<string, number>();
+  readonly advancedOptOut: boolean;
+  readonly clock: { now(): Date };
+  readonly logger: EmulatorLogger;
+  readonly onApiRequest: EmulatorOptions['onApiRequest'];
+  readonly callbacksDefault: boolean;
+
+  readonly store: MessageStore;
+  readonly scheduler: Scheduler;
+  readonly webhooks: WebhookClient;
+  readonly chaos: Chaos;
+  readonly verify = new VerifyState();
+  /** `${ownedNumber}|${handset}` pairs where the handset texted STOP. */
+  readonly optOuts = new Set<string>();
+  readonly scripts = new Map<string, FailureScript>();
+  private senders = new Map<string, SenderQueue>();
+  private seq = 0;
+  private recipients = new Map<string, Recipient | null>();
+
+  constructor(opts: EmulatorOptions) {
+    this.accountSid = opts.accountSid ?? DEFAULT_ACCOUNT_SID;
+    this.authToken = opts.authToken ?? DEFAULT_AUTH_TOKEN;
+    if (!/^AC[0-9a-fA-F]{32}$/.test(this.accountSid)) throw new Error('accountSid must be AC followed by 32 hex digits');
+    if (!this.authToken) throw new Error('authToken must not be empty');
+    this.authHeaders.add(basic(this.accountSid, this.authToken));
+    this.apiKeySids = [];
+    for (const k of opts.apiKeys ?? []) {
+      if (!/^SK[0-9a-fA-F]{32}$/.test(k.sid) || !k.secret) throw new Error('apiKeys need an SK… sid and a secret');
+      this.authHeaders.add(basic(k.sid, k.secret));
+      this.apiKeySids.push(k.sid);
+    }
+    this.numbers = [...(opts.numbers ?? DEFAULT_NUMBERS)];
+    if (this.numbers.length === 0) throw new Error('numbers must not be empty');
+    for (const n of this.numbers) if (!/^\+[1-9]\d{1,14}$/.test(n)) throw new Error(`owned number ${n} is not E.164`);
+    this.owned = new Set(this.numbers);
+    this.messagingServiceSids = opts.messagingServiceSids ? [...opts.messagingServiceSids] : [sid('MG')];
+    for (const s of this.messagingServiceSids) if (!/^MG[0-9a-fA-F]{32}$/.test(s)) throw new Error(`${s} is not a Messaging Service SID`);
+    this.msSet = new Set(this.messagingServiceSids);
+    this.publicBaseUrl = opts.publicBaseUrl ? trimSlash(opts.publicBaseUrl) : null;
+    this.defaultStatusCallback = opts.defaultStatusCallback ?? null;
+    this.inboundUrl = opts.inboundUrl ?? null;
+    this.inboundUrls = new Map(Object.entries(opts.inboundUrls ?? {}));
+    this.delays = { queuedToSending: 50, sendingToSent: 100, sentToDelivered: 200, ...opts.delays };
+    this.mps = positive(opts.mps ?? 100_000, 'mps');
+    this.queueLimit = positive(opts.queueLimit ?? 36_000, 'queueLimit');
+    this.maxMessages = positive(opts.maxMessages ?? 100_000, 'maxMessages');
+    this.rates = { ...DEFAULT_RATES, ...opts.rates };
+    for (const [country, rate] of Object.entries(this.rates)) {
+      const units = Math.round(Number(rate) * 100_000);
+      if (!Number.isFinite(units) || units < 0) throw new Error(`rate for ${country} must be a decimal string`);
+      this.rateUnits.set(country, units);
+    }
+    this.advancedOptOut = opts.advancedOptOut ?? false;
+    this.clock = opts.clock ?? { now: () => new Date() };
+    this.logger = opts.logger ?? silentLogger;
+    this.onApiRequest = opts.onApiRequest;
+    this.callbacksDefault = opts.callbacks ?? true;
+    for (const [n, script] of Object.entries(opts.scripts ?? {})) this.setScript(n, script);
+    this.store = new MessageStore(this.maxMessages);
+    this.scheduler = new Scheduler((e) => this.logger.warn({ err: String(e) }, 'emulator: scheduled step failed'));
+    this.webhooks = new WebhookClient(() => this.authToken);
+    this.chaos = new Chaos(this.callbacksDefault, opts.chaos);
+  }
+
+  now(): Date {
+    return this.clock.now();
+  }
+
+  /** Normalised recipient or null when invalid; memoised because the same numbers repeat. */
+  recipient(input: string): Recipient | null {
+    let r = this.recipients.get(input);
+    if (r !== undefined) return r;
+    const channel = input.slice(0, 9).toLowerCase() === 'whatsapp:' ? 'whatsapp' : 'sms';
+    try {
+      const n = normalizeRecipient(input, channel, { defaultRegion: 'US', rejectFixedLine: false });
+      r = { address: n.address, e164: n.e164, country: n.country, type: n.type };
+    } catch {
+      r = null;
+    }
+    if (this.recipients.size >= 10_000) this.recipients.clear();
+    this.recipients.set(input, r);
+    return r;
+  }
+
+  setScript(number: string, script: FailureScript): void {
+    const outcomes = ['delivered', 'sent', 'undelivered', 'failed'];
+    if (typeof script !== 'object' || script === null || !outcomes.includes(script.outcome)) {
+      throw new Error(`outcome must be one of ${outcomes.join(', ')}`);
+    }
+    if (script.errorCode !== undefined && !Number.isInteger(script.errorCode)) throw new Error('errorCode must be an integer');
+    if (script.times !== undefined && !(Number.isInteger(script.times) && script.times > 0)) throw new Error('times must be a positive integer');
+    const s: FailureScript = { outcome: script.outcome };
+    if (script.errorCode !== undefined) s.errorCode = script.errorCode;
+    if (script.times !== undefined) s.times = script.times;
+    this.scripts.set(number, s);
+  }
+
+  isOptedOut(from: string | null, to: string): boolean {
+    if (this.optOuts.size === 0) return false;
+    if (from !== null) return this.optOuts.has(from + '|' + to);
+    // A Messaging Service sends from its pool: a STOP to any pool number blocks it.
+    for (const n of this.numbers) if (this.optOuts.has(n + '|' + to)) return true;
+    return false;
+  }
+
+  /** True when `from` already has queueLimit messages waiting. */
+  queueFull(from: string): boolean {
+    const q = this.senders.get(from);
+    return q !== undefined && q.waiting >= this.queueLimit;
+  }
+
+  /** Sticky sender of a Messaging Service: the same recipient always gets the same pool number. */
+  pickSender(to: string): string {
+    let h = 0;
+    for (let i = 0; i < to.length; i++) h = (h * 31 + to.charCodeAt(i)) | 0;
+    return this.numbers[Math.abs(h) % this.numbers.length]!;
+  }
+
+  createOutbound(p: OutboundInput): Msg {
+    const now = this.now();
+    const seg = countSegments(p.body);
+    const m: Msg = {
+      seq: this.seq++,
+      sid: sid(p.media.length > 0 ? 'MM' : 'SM'),
+      direction: p.direction,
+      source: p.source,
+      from: p.from,
+      to: p.to,
+      body: p.body,
+      createdBody: p.body,
+      media: p.media,
+      messagingServiceSid: p.messagingServiceSid,
+      status: 'queued',
+      errorCode: null,
+      errorMessage: null,
+      segments: Math.max(1, seg.segments),
+      encoding: seg.encoding,
+      country: p.country,
+      price: null,
+      priceUnit: null,
+      dateCreated: now,
+      dateUpdated: now,
+      dateSent: null,
+      sendAt: p.sendAt,
+      validityPeriod: p.validityPeriod,
+      statusCallback: p.statusCallback,
+      history: [],
+      webhooks: [],
+      counted: p.counted,
+      deleted: false,
+      outcome: 'delivered',
+      outcomeCode: null,
+      pending: null,
+      held: null,
+      queuedMs: 0,
+    };
+    this.applyScript(m, p.lineType);
+    this.store.add(m);
+    if (p.failCode !== undefined) {
+      m.history.push({ status: 'queued', at: now, errorCode: null });
+      this.finishFailure(m, 'failed', p.failCode);
+      return m;
+    }
+    if (p.sendAt) {
+      m.status = 'scheduled';
+      m.pending = this.scheduler.at(Date.now() + (p.sendAt.getTime() - now.getTime()), () => this.release(m));
+    } else if (p.messagingServiceSid) {
+      m.status = 'accepted';
+      m.pending = this.scheduler.at(Date.now(), () => this.release(m));
+    } else {
+      // Twilio's create examples carry date_sent from the start; list filters on DateSent rely on it.
+      m.dateSent = now;
+      this.enqueue(m, p.from!);
+    }
+    m.history.push({ status: m.status, at: now, errorCode: null });
+    return m;
+  }
+
+  /** An inbound message from a handset (status received, no progression). */
+  createInbound(from: string, to: string, body: string, media: string[], country: string | undefined): Msg {
+    const now = this.now();
+    const seg = countSegments(body);
+    const m: Msg = {
+      seq: this.seq++,
+      sid: sid(media.length > 0 ? 'MM' : 'SM'),
+      direction: 'inbound',
+      source: 'handset',
+      from,
+      to,
+      body,
+      createdBody: body,
+      media,
+      messagingServiceSid: this.messagingServiceSids[0] ?? null,
+      status: 'received',
+      errorCode: null,
+      errorMessage: null,
+      segments: Math.max(1, seg.segments),
+      encoding: seg.encoding,
+      country,
+      price: null,
+      priceUnit: 'USD',
+      dateCreated: now,
+      dateUpdated: now,
+      dateSent: now,
+      sendAt: null,
+      validityPeriod: 0,
+      statusCallback: null,
+      history: [{ status: 'received', at: now, errorCode: null }],
+      webhooks: [],
+      counted: false,
+      deleted: false,
+      outcome: 'delivered',
+      outcomeCode: null,
+      pending: null,
+      held: null,
+      queuedMs: 0,
+    };
+    m.price = this.price(m);
+    this.store.add(m);
+    return m;
+  }
+
+  cancel(m: Msg): void {
+    if (m.pending) m.pending.cancelled = true;
+    m.pending = null;
+    this.transition(m, 'canceled', null);
+  }
+
+  isFinal(m: Msg): boolean {
+    return FINAL.has(m.status) || (m.status === 'sent' && m.outcome === 'sent');
+  }
+
+  reset(): void {
+    this.scheduler.clear();
+    this.store.clear();
+    this.senders.clear();
+    this.optOuts.clear();
+    this.verify.clear();
+  }
+
+  private applyScript(m: Msg, lineType: string | undefined): void {
+    const script = this.scripts.get(m.to);
+    if (script) {
+      m.outcome = script.outcome;
+      m.outcomeCode = script.errorCode ?? (script.outcome === 'undelivered' ? 30003 : script.outcome === 'failed' ? 30008 : null);
+      if (script.times !== undefined) {
+        if (script.times <= 1) this.scripts.delete(m.to);
+        else script.times--;
+      }
+    } else if (lineType === 'FIXED_LINE') {
+      // Carriers cannot deliver SMS to landlines.
+      m.outcome = 'undelivered';
+      m.outcomeCode = 30006;
+    }
+  }
+
+  /** accepted/scheduled → queued: a Messaging Service picks its sender now. */
+  private release(m: Msg): void {
+    m.pending = null;
+    if (m.from === null) m.from = this.pickSender(m.to);
+    if (m.sendAt) m.dateSent = this.now();
+    if (this.queueFull(m.from)) {
+      this.finishFailure(m, 'failed', 30001);
+      return;
+    }
+    this.transition(m, 'queued', null);
+    this.enqueue(m, m.from);
+  }
+
+  private enqueue(m: Msg, from: string): void {
+    let q = this.senders.get(from);
+    if (!q) {
+      q = { nextFree: 0, waiting: 0 };
+      this.senders.set(from, q);
+    }
+    const now = Date.now();
+    const dispatchAt = Math.max(now + this.delays.queuedToSending, q.nextFree);
+    q.nextFree = dispatchAt + (m.segments * 1000) / this.mps;
+    q.waiting++;
+    m.queuedMs = now;
+    const sender = q;
+    m.pending = this.scheduler.at(dispatchAt, () => {
+      sender.waiting--;
+      this.dispatch(m);
+    });
+  }
+
+  private dispatch(m: Msg): void {
+    if (Date.now() - m.queuedMs > m.validityPeriod * 1000) {
+      this.finishFailure(m, 'failed', 30036);
+      return;
+    }
+    this.transition(m, 'sending', null);
+    m.pending = this.scheduler.at(Date.now() + this.delays.sendingToSent, () => this.carrier(m));
+  }
+
+  private carrier(m: Msg): void {
+    if (m.outcome === 'failed') {
+      this.finishFailure(m, 'failed', m.outcomeCode ?? 30008);
+      return;
+    }
+    if (m.outcome === 'sent') m.price = this.price(m);
+    this.transition(m, 'sent', null);
+    if (m.outcome === 'sent') {
+      m.pending = null;
+      return;
+    }
+    m.pending = this.scheduler.at(Date.now() + this.delays.sentToDelivered, () => {
+      m.pending = null;
+      if (m.outcome === 'undelivered') this.finishFailure(m, 'undelivered', m.outcomeCode ?? 30003);
+      else {
+        m.price = this.price(m);
+        this.transition(m, 'delivered', null);
+      }
+    });
+  }
+
+  private finishFailure(m: Msg, status: 'failed' | 'undelivered', code: number): void {
+    m.pending = null;
+    m.errorCode = code;
+    m.errorMessage = asyncErrorMessage(code);
+    // Failed messages are not charged; undelivered ones are.
+    if (status === 'undelivered') m.price = this.price(m);
+    else m.priceUnit = 'USD';
+    this.transition(m, status, code);
+  }
+
+  private price(m: Msg): string {
+    m.priceUnit = 'USD';
+    const units = this.rateUnits.get(m.country ?? '') ?? this.rateUnits.get('*') ?? 0;
+    return '-' + ((units * m.segments) / 100_000).toFixed(5);
+  }
+
+  private transition(m: Msg, status: MessageStatus, errorCode: number | null): void {
+    const now = this.now();
+    m.status = status;
+    m.dateUpdated = now;
+    m.history.push({ status, at: now, errorCode });
+    this.emitStatus(m);
+  }
+
+  /** Twilio calls back on every status change after creation (not for the initial status). */
+  private emitStatus(m: Msg): void {
+    const url = m.statusCallback;
+    if (url === null || !this.chaos.callbacksOn) return;
+    const params: Record<string, string> = {
+      AccountSid: this.accountSid,
+      ApiVersion: '2010-04-01',
+      From: m.from ?? '',
+      MessageSid: m.sid,
+      MessageStatus: m.status,
+      SmsSid: m.sid,
+      SmsStatus: m.status,
+      To: m.to,
+    };
+    if (m.messagingServiceSid) params.MessagingServiceSid = m.messagingServiceSid;
+    if (m.errorCode !== null && (m.status === 'failed' || m.status === 'undelivered')) params.ErrorCode = String(m.errorCode);
+    if (m.status === 'delivered' || m.status === 'undelivered') params.RawDlrDoneDate = rawDlrDate(m.dateUpdated);
+    const status = m.status;
+    const record = (d: WebhookDelivery): void => {
+      m.webhooks.push(d);
+    };
+    const send = (chaos?: WebhookDelivery['chaos']): Promise<unknown> =>
+      this.webhooks.send({ kind: 'status', url, params, messageStatus: status, keepBody: false, record, ...(chaos ? { chaos } : {}) });
+    const held = m.held;
+    m.held = null;
+    const { chaos } = this;
+    if (chaos.dropRate > 0 && Math.random() < chaos.dropRate) {
+      record({ kind: 'status', url: url.split('#', 1)[0]!, messageStatus: status, attempt: 0, token: '', statusCode: null, error: null, durationMs: 0, at: new Date(), chaos: 'dropped' });
+      held?.();
+      return;
+    }
+    if (chaos.reorderRate > 0 && !this.isFinal(m) && Math.random() < chaos.reorderRate) {
+      m.held = () => void send('reordered');
+      held?.();
+      return;
+    }
+    const sent = send();
+    // A held (reordered) callback goes out once this later one has been answered.
+    if (held) void sent.then(held);
+    if (chaos.duplicateRate > 0 && Math.random() < chaos.duplicateRate) void send('duplicate');
+  }
+}
+
+function basic(user: string, password: string): string {
+  return 'Basic ' + Buffer.from(user + ':' + password).toString('base64');
+}
+
+export function trimSlash(u: string): string {
+  return u.endsWith('/') ? u.slice(0, -1) : u;
+}
+
+function positive(v: number, name: string): number {
+  if (!(typeof v === 'number' && v > 0)) throw new Error(`${name} must be a positive number`);
+  return v;
+}
+
+/** RawDlrDoneDate: YYMMDDhhmm, UTC here (carriers vary). */
+function rawDlrDate(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return p(d.getUTCFullYear() % 100) + p(d.getUTCMonth() + 1) + p(d.getUTCDate()) + p(d.getUTCHours()) + p(d.getUTCMinutes());
+}

@@ -1,0 +1,121 @@
+// Small helpers of the emulator's hot path: SIDs, dates, body reading, JSON answers.
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** Request bodies above this answer 413. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+// One randomBytes call per 256 SIDs: the syscall dominates when done per SID.
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+
+/** prefix + 32 lowercase hex, e.g. sid('SM'). */
+export function sid(prefix: string): string {
+  if (poolOffset + 16 > pool.length) {
+    pool = randomBytes(4096);
+    poolOffset = 0;
+  }
+  const s = prefix + pool.toString('hex', poolOffset, poolOffset + 16);
+  poolOffset += 16;
+  return s;
+}
+
+let rfcSecond = -1;
+let rfcText = '';
+
+/** RFC 2822 in GMT as Twilio writes it: "Thu, 24 Aug 2023 05:01:45 +0000". */
+export function rfc2822(d: Date): string {
+  const second = Math.floor(d.getTime() / 1000);
+  if (second !== rfcSecond) {
+    rfcSecond = second;
+    rfcText = d.toUTCString().replace('GMT', '+0000');
+  }
+  return rfcText;
+}
+
+/** ISO 8601 without milliseconds, as Verify writes dates: "2015-07-30T20:00:00Z". */
+export function isoSeconds(d: Date): string {
+  return d.toISOString().slice(0, 19) + 'Z';
+}
+
+export type BodyResult = { ok: true; body: string } | { ok: false; reason: 'too_large' | 'aborted' };
+
+/** Reads a request body as UTF-8, giving up at MAX_BODY_BYTES. */
+export function readBody(req: IncomingMessage, cb: (r: BodyResult) => void): void {
+  const declared = Number(req.headers['content-length']);
+  if (declared > MAX_BODY_BYTES) {
+    cb({ ok: false, reason: 'too_large' });
+    return;
+  }
+  let body = '';
+  let bytes = 0;
+  let done = false;
+  req.setEncoding('utf8');
+  req.on('data', (chunk: string) => {
+    if (done) return;
+    bytes += Buffer.byteLength(chunk);
+    if (bytes > MAX_BODY_BYTES) {
+      done = true;
+      cb({ ok: false, reason: 'too_large' });
+      return;
+    }
+    body += chunk;
+  });
+  req.on('end', () => {
+    if (done) return;
+    done = true;
+    cb({ ok: true, body });
+  });
+  req.on('error', () => {
+    if (done) return;
+    done = true;
+    cb({ ok: false, reason: 'aborted' });
+  });
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+  if (res.headersSent || res.destroyed) return;
+  const text = body === undefined ? '' : JSON.stringify(body);
+  const h: Record<string, string | number> = { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) };
+  if (headers) Object.assign(h, headers);
+  res.writeHead(status, h);
+  res.end(text);
+}
+
+/** A 413 cannot keep the connection: the rest of the body is never read. */
+export function sendTooLarge(res: ServerResponse, body: unknown): void {
+  if (res.headersSent || res.destroyed) return;
+  res.once('finish', () => res.socket?.destroy());
+  sendJson(res, 413, body, { connection: 'close' });
+}
+
+export function firstValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export function allValues(v: string | string[] | undefined): string[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  mp4: 'video/mp4',
+  mp3: 'audio/mpeg',
+  pdf: 'application/pdf',
+  vcf: 'text/vcard',
+  txt: 'text/plain',
+};
+
+/** Guesses a media content type from the URL's extension. */
+export function contentTypeOf(url: string): string {
+  const path = url.split(/[?#]/, 1)[0] ?? '';
+  const dot = path.lastIndexOf('.');
+  const ext = dot === -1 ? '' : path.slice(dot + 1).toLowerCase();
+  return CONTENT_TYPES[ext] ?? 'application/octet-stream';
+}

@@ -1,0 +1,67 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Logger } from 'pino';
+import type { ApiKeysService } from '../services/api-keys.js';
+import type { MessagesService } from '../services/messages.js';
+import type { TenantsService } from '../services/tenants.js';
+import type { Store } from '../storage/store.js';
+import { errorSchema, installErrorHandling } from './errors.js';
+import { healthRoutes } from './routes/health.js';
+import { messageRoutes } from './routes/messages.js';
+import { seedCompatRoutes } from './routes/seed-compat.js';
+import { messageSchema } from './schemas.js';
+
+export interface HttpDeps {
+  store: Store;
+  messages: MessagesService;
+  apiKeys: ApiKeysService;
+  tenants: TenantsService;
+  logger: Logger;
+  bodyLimitBytes: number;
+  trustProxy: boolean;
+  version: string;
+  /** Requests another component serves on the same port (the embedded emulator); returns true if handled. */
+  mount?: (req: IncomingMessage, res: ServerResponse) => boolean;
+}
+
+export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: d.logger as FastifyBaseLogger,
+    // Per-request log lines would carry URLs with phone numbers in query strings; errors are logged
+    // by the error handler instead.
+    disableRequestLogging: true,
+    bodyLimit: d.bodyLimitBytes,
+    trustProxy: d.trustProxy,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    serverFactory: (handler) =>
+      http.createServer((req, res) => {
+        if (d.mount?.(req, res)) return;
+        handler(req, res);
+      }),
+  });
+
+  installErrorHandling(app);
+  app.addSchema(errorSchema);
+  app.addSchema(messageSchema);
+  await app.register(formbody);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'smsrelay', version: d.version, description: 'Self-hostable SMS service on Twilio.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An smsrelay API key.' } } },
+      security: [{ bearer: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  healthRoutes(app, d);
+  messageRoutes(app, d);
+  seedCompatRoutes(app, d);
+  await app.ready();
+  return app;
+}

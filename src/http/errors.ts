@@ -1,0 +1,65 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { AppError, ERRORS } from '../core/errors.js';
+
+/** Maps every failure to the registry's `{ error: { code, message, details? } }` shape. */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setNotFoundHandler((req, reply) => {
+    const e = new AppError('SMS_ERR_ROUTE_NOT_FOUND', `No route for ${req.method} ${req.url.split('?')[0].slice(0, 200)}.`);
+    void reply.code(e.status).send(e.toJSON());
+  });
+
+  app.setErrorHandler((err: FastifyError | AppError | Error, req, reply) => {
+    const e = toAppError(err);
+    if (e.status >= 500) req.log.error({ err }, 'request failed');
+    if (e.headers) void reply.headers(e.headers);
+    void reply.code(e.status).send(e.toJSON());
+  });
+}
+
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const f = err as FastifyError & { validation?: { instancePath: string; message?: string; params?: Record<string, unknown> }[]; validationContext?: string };
+  if (f?.validation) {
+    const details = f.validation.map((v) => {
+      const missing = v.params?.missingProperty as string | undefined;
+      const extra = v.params?.additionalProperty as string | undefined;
+      const path = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
+      const field = [path, missing ?? extra].filter(Boolean).join('.') || f.validationContext || 'body';
+      return { field, message: extra ? 'is not a known field' : (v.message ?? 'is invalid') };
+    });
+    return new AppError('SMS_ERR_VALIDATION', `Invalid ${f.validationContext ?? 'request'}: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`, details);
+  }
+  switch (f?.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('SMS_ERR_PAYLOAD_TOO_LARGE');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AppError('SMS_ERR_UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new AppError('SMS_ERR_MALFORMED_BODY', f.message);
+  }
+  if (f instanceof SyntaxError || f?.statusCode === 400) return new AppError('SMS_ERR_MALFORMED_BODY', 'The request body is not valid JSON.');
+  if (f?.statusCode === 413) return new AppError('SMS_ERR_PAYLOAD_TOO_LARGE');
+  if (f?.statusCode === 415) return new AppError('SMS_ERR_UNSUPPORTED_MEDIA_TYPE');
+  if (f?.statusCode === 405) return new AppError('SMS_ERR_METHOD_NOT_ALLOWED');
+  return new AppError('SMS_ERR_INTERNAL');
+}
+
+/** The OpenAPI schema of the error envelope, shared by every route's 4xx/5xx responses. */
+export const errorSchema = {
+  $id: 'Error',
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string', enum: Object.keys(ERRORS) },
+        message: { type: 'string' },
+        details: {},
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,32 @@
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import { AppError } from '../../core/errors.js';
+import { pendingMigrations } from '../../storage/migrate.js';
+import type { HttpDeps } from '../app.js';
+
+export function healthRoutes(app: FastifyInstance, d: HttpDeps): void {
+  app.get('/healthz', { schema: { tags: ['health'], summary: 'The process is up', response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({
+    status: 'ok',
+  }));
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        tags: ['health'],
+        summary: 'The database is reachable and migrations are current',
+        response: { 200: { type: 'object', properties: { status: { type: 'string' }, database: { type: 'string' } } }, 503: { $ref: 'Error#' } },
+      },
+    },
+    async () => {
+      try {
+        await sql`select 1`.execute(d.store.kysely);
+      } catch {
+        throw new AppError('SMS_ERR_NOT_READY', 'The database is not reachable.');
+      }
+      const pending = await pendingMigrations(d.store.kysely);
+      if (pending.length) throw new AppError('SMS_ERR_NOT_READY', 'Database migrations are pending.', { pending });
+      return { status: 'ok', database: d.store.dialect };
+    },
+  );
+}

@@ -1,0 +1,72 @@
+// JSON Schemas of the public API: validation of requests and serialization of responses, and the
+// source of /openapi.json.
+import { MESSAGE_STATUSES } from '../core/status.js';
+
+const nullable = (type: string, extra: object = {}) => ({ type: [type, 'null'], ...extra });
+
+export const messageSchema = {
+  $id: 'Message',
+  type: 'object',
+  required: ['id', 'direction', 'channel', 'to', 'status', 'segments', 'created_at', 'updated_at'],
+  properties: {
+    id: { type: 'string', description: 'Time-ordered UUID (v7).' },
+    direction: { type: 'string', enum: ['outbound', 'inbound'] },
+    channel: { type: 'string', enum: ['sms', 'mms', 'whatsapp'] },
+    to: { type: 'string', description: 'E.164, or whatsapp:+E164.' },
+    from: nullable('string'),
+    messaging_service_sid: nullable('string'),
+    body: nullable('string'),
+    media_urls: { type: 'array', items: { type: 'string' } },
+    status: { type: 'string', enum: [...MESSAGE_STATUSES] },
+    segments: { type: 'integer', description: 'SMS segments the body needs (GSM-7 160/153, UCS-2 70/67).' },
+    encoding: nullable('string', { enum: ['GSM-7', 'UCS-2', null] }),
+    provider_sid: nullable('string', { description: "Twilio's Message SID once accepted." }),
+    error_code: nullable('string', { description: 'SMS_ERR_… code when the message failed.' }),
+    provider_code: nullable('integer', { description: "Twilio's numeric error code, when it gave one." }),
+    error_message: nullable('string'),
+    price: nullable('string'),
+    price_unit: nullable('string'),
+    attempts: { type: 'integer' },
+    send_at: nullable('string', { format: 'date-time' }),
+    expires_at: nullable('string', { format: 'date-time' }),
+    validity_period: nullable('integer'),
+    metadata: { type: ['object', 'null'], additionalProperties: true },
+    created_at: { type: 'string', format: 'date-time' },
+    updated_at: { type: 'string', format: 'date-time' },
+    sent_at: nullable('string', { format: 'date-time' }),
+  },
+} as const;
+
+export const sendBodySchema = {
+  type: 'object',
+  required: ['to'],
+  additionalProperties: false,
+  properties: {
+    to: { type: 'string', maxLength: 64, description: 'E.164 or national format (default region applies); whatsapp:+E164 for WhatsApp.' },
+    body: { type: ['string', 'null'], description: 'Up to 1600 characters.' },
+    from: { type: ['string', 'null'], maxLength: 64 },
+    messaging_service_sid: { type: ['string', 'null'], maxLength: 34 },
+    media_urls: { type: ['array', 'null'], items: { type: 'string' } },
+    channel: { type: 'string', enum: ['sms', 'mms', 'whatsapp'] },
+    send_at: { type: ['string', 'null'], format: 'date-time' },
+    validity_period: { type: ['integer', 'null'], minimum: 1, maximum: 36000 },
+    metadata: { type: ['object', 'null'], additionalProperties: true },
+  },
+} as const;
+
+export const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', maxLength: 64 } },
+} as const;
+
+export const errorResponses = {
+  400: { $ref: 'Error#' },
+  401: { $ref: 'Error#' },
+  403: { $ref: 'Error#' },
+  404: { $ref: 'Error#' },
+  409: { $ref: 'Error#' },
+  413: { $ref: 'Error#' },
+  422: { $ref: 'Error#' },
+  429: { $ref: 'Error#' },
+} as const;

@@ -1,0 +1,249 @@
+// The one place that picks adapters and wires services together. The CLI and the library entry
+// both come through here; nothing below reads the environment.
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { uuidv7 } from 'uuidv7';
+import { loadConfig, type Config } from './config.js';
+import { createEmulator } from './emulator/index.js';
+import type { Emulator } from './emulator/types.js';
+import { createHttpApp } from './http/app.js';
+import { systemClock, type Clock, type Provider } from './ports.js';
+import { TwilioProvider } from './providers/twilio.js';
+import { ApiKeysService } from './services/api-keys.js';
+import { MessagesService, type ListInput, type SendInput, type SendOptions } from './services/messages.js';
+import { TenantsService, type Tenant } from './services/tenants.js';
+import { openDatabase } from './storage/db.js';
+import { migrateToLatest } from './storage/migrate.js';
+import { Store } from './storage/store.js';
+import { Dispatcher } from './worker/dispatcher.js';
+
+export const VERSION = '0.1.0';
+/** The emulator's default owned number, used as the sender when nothing else is configured. */
+export const EMULATOR_FROM = '+15005550006';
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object | null ? DeepPartial<NonNullable<T[K]>> | T[K] : T[K] };
+
+export interface SmsRelayOptions {
+  logger?: Logger;
+  clock?: Clock;
+  /** Replaces the configured provider (tests with a scripted provider, embedding with your own). */
+  provider?: Provider;
+  /** PostgreSQL schema to use (tests). */
+  schema?: string;
+  /** Run migrations on open (default true). */
+  migrate?: boolean;
+}
+
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    redact: {
+      paths: ['req.headers.authorization', 'headers.authorization', 'authToken', 'auth_token', 'apiKey', 'key', 'code', 'body'],
+      censor: '[redacted]',
+    },
+  });
+}
+
+export function resolveConfig(overrides: DeepPartial<Config> | Config = {}): Config {
+  const base = loadConfig({});
+  const o = overrides as DeepPartial<Config>;
+  return {
+    ...base,
+    ...(o as Partial<Config>),
+    twilio: { ...base.twilio, ...(o.twilio as Partial<Config['twilio']>) },
+    worker: { ...base.worker, ...(o.worker as Partial<Config['worker']>) },
+  };
+}
+
+export interface SmsRelay {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly store: Store;
+  readonly tenants: TenantsService;
+  readonly apiKeys: ApiKeysService;
+  readonly messages: MessagesService;
+  readonly defaultTenant: Tenant;
+  readonly emulator: Emulator | null;
+  /** The outbox dispatcher (not started until `startWorker`). */
+  readonly worker: Dispatcher | null;
+  readonly provider: Provider | null;
+  /** Default-tenant shortcuts for embedding. */
+  send(input: SendInput, opts?: SendOptions): ReturnType<MessagesService['send']>;
+  get(id: string): ReturnType<MessagesService['get']>;
+  list(q?: ListInput): ReturnType<MessagesService['list']>;
+  cancel(id: string): ReturnType<MessagesService['cancel']>;
+  startWorker(): void;
+  /** Builds the HTTP app (and mounts the embedded emulator on it). */
+  http(): Promise<FastifyInstance>;
+  /** Listens on the configured host/port; returns the base URL. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds smsrelay from config: database (migrated), services, provider and worker. With no Twilio
+ * credentials the emulator is the provider: mounted on the HTTP port by `listen()`, or on its own
+ * loopback port when smsrelay is embedded without HTTP.
+ */
+export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {}, opts: SmsRelayOptions = {}): Promise<SmsRelay> {
+  const config = resolveConfig(overrides);
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const clock = opts.clock ?? systemClock;
+  const now = () => clock.now().getTime();
+
+  const db = await openDatabase(config.databaseUrl, { schema: opts.schema });
+  if (opts.migrate !== false) {
+    const applied = await migrateToLatest(db.kysely);
+    if (applied.length) logger.info({ applied }, 'database migrations applied');
+  }
+  const store = new Store(db);
+  const tenants = new TenantsService(store, uuidv7, now);
+  const apiKeys = new ApiKeysService(store, uuidv7, now);
+
+  const emulator =
+    config.provider === 'emulator' && !opts.provider
+      ? createEmulator({ logger: { info: (o, m) => logger.info(o, m), warn: (o, m) => logger.warn(o, m) } })
+      : null;
+  if (config.provider === 'emulator' && !opts.provider) {
+    logger.warn('No Twilio credentials configured: using the built-in Twilio emulator. NOTHING IS SENT TO REAL PHONES.');
+  }
+  if (config.provider === 'disabled') {
+    logger.warn('TWILIO_ENABLED=false: messages are accepted and logged, and NOTHING IS SENT.');
+  }
+
+  const defaultTenant = await tenants.ensureDefault({
+    fromNumber: config.twilio.fromNumber ?? (config.provider === 'emulator' ? EMULATOR_FROM : null),
+    messagingServiceSid: config.twilio.messagingServiceSid,
+    whatsappFrom: config.twilio.whatsappNumber,
+    defaultRegion: config.defaultRegion,
+  });
+
+  let worker: Dispatcher | null = null;
+  let provider: Provider | null = opts.provider ?? null;
+  const messages = new MessagesService({
+    store,
+    clock,
+    newId: uuidv7,
+    defaultRegion: config.defaultRegion,
+    rejectFixedLine: config.rejectFixedLine,
+    maxAttempts: config.worker.maxAttempts,
+    defaultValidityPeriodS: config.defaultValidityPeriodS,
+    sendingEnabled: config.provider !== 'disabled',
+    onEnqueued: () => worker?.wake(),
+  });
+
+  const makeWorker = (p: Provider) =>
+    new Dispatcher({
+      store,
+      provider: p,
+      clock,
+      config: config.worker,
+      logger,
+      statusCallback: config.publicUrl ? `${config.publicUrl}/webhooks/twilio/status` : null,
+    });
+  const twilioProvider = (baseUrl: string | null) =>
+    new TwilioProvider({
+      accountSid: emulator ? emulator.accountSid : config.twilio.accountSid!,
+      authToken: emulator ? emulator.authToken : config.twilio.authToken!,
+      apiBaseUrl: baseUrl,
+      maxSockets: Math.max(8, config.worker.concurrency),
+    });
+  if (!provider && config.provider === 'twilio') provider = twilioProvider(config.twilio.apiBaseUrl);
+  if (provider) worker = makeWorker(provider);
+
+  let app: FastifyInstance | null = null;
+  let workerWanted = false;
+
+  // The embedded emulator needs a port before the provider can call it: the HTTP port when
+  // listening, else its own loopback port.
+  const attachEmulator = async (baseUrl: string | null) => {
+    if (!emulator || provider) return;
+    let url = baseUrl;
+    if (!url) {
+      url = await emulator.listen(0, '127.0.0.1');
+    }
+    emulator.setPublicBaseUrl(url);
+    provider = twilioProvider(url);
+    worker = makeWorker(provider);
+    if (workerWanted) worker.start();
+  };
+
+  const relay: SmsRelay = {
+    config,
+    logger,
+    store,
+    tenants,
+    apiKeys,
+    messages,
+    defaultTenant,
+    emulator,
+    get worker() {
+      return worker;
+    },
+    get provider() {
+      return provider;
+    },
+    send: (input, o) => messages.send(defaultTenant, input, o),
+    get: (id) => messages.get(defaultTenant, id),
+    list: (q = {}) => messages.list(defaultTenant, q),
+    cancel: (id) => messages.cancel(defaultTenant, id),
+    startWorker() {
+      workerWanted = true;
+      if (worker) worker.start();
+      else if (emulator && !app) void attachEmulator(null);
+    },
+    async http() {
+      if (!app) {
+        app = await createHttpApp({
+          store,
+          messages,
+          apiKeys,
+          tenants,
+          logger,
+          bodyLimitBytes: config.bodyLimitBytes,
+          trustProxy: config.trustProxy,
+          version: VERSION,
+          mount: emulator ? (req, res) => emulator.handle(req, res) : undefined,
+        });
+      }
+      return app;
+    },
+    async listen() {
+      const a = await relay.http();
+      await a.listen({ host: config.host, port: config.port });
+      const addr = a.server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : config.port;
+      const local = `http://127.0.0.1:${port}`;
+      await attachEmulator(local);
+      return `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    },
+    async close() {
+      await worker?.stop();
+      if (app) await app.close();
+      if (emulator) await emulator.close().catch(() => undefined);
+      await db.destroy();
+    },
+  };
+  return relay;
+}
+
+/**
+ * First start without SMSRELAY_API_KEY: writes a generated admin key to data/initial-api-key
+ * (mode 0600) and returns its path. Returns null when keys already exist or one is configured.
+ */
+export async function ensureInitialApiKey(relay: SmsRelay): Promise<string | null> {
+  const { config, apiKeys, defaultTenant } = relay;
+  if (config.apiKey) {
+    await apiKeys.ensure(defaultTenant.id, 'SMSRELAY_API_KEY', config.apiKey, ['admin']);
+    return null;
+  }
+  if (await apiKeys.hasAnyKey(defaultTenant.id)) return null;
+  const { key } = await apiKeys.create(defaultTenant.id, 'initial', ['admin']);
+  mkdirSync(config.dataDir, { recursive: true });
+  const path = join(config.dataDir, 'initial-api-key');
+  writeFileSync(path, key + '\n', { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return existsSync(path) ? path : null;
+}

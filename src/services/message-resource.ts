@@ -1,0 +1,62 @@
+import type { MessageRow } from '../storage/store.js';
+
+/** The public JSON shape of a message (HTTP API and library answers). */
+export interface MessageResource {
+  id: string;
+  direction: string;
+  channel: string;
+  to: string;
+  from: string | null;
+  messaging_service_sid: string | null;
+  body: string | null;
+  media_urls: string[];
+  status: string;
+  segments: number;
+  encoding: string | null;
+  provider_sid: string | null;
+  error_code: string | null;
+  provider_code: number | null;
+  error_message: string | null;
+  price: string | null;
+  price_unit: string | null;
+  attempts: number;
+  send_at: string | null;
+  expires_at: string | null;
+  validity_period: number | null;
+  metadata: Record<string, unknown> | null;
+  created_at: string;
+  updated_at: string;
+  sent_at: string | null;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function toMessageResource(r: MessageRow): MessageResource {
+  return {
+    id: r.id,
+    direction: r.direction,
+    channel: r.channel,
+    to: r.to_addr,
+    from: r.from_addr,
+    messaging_service_sid: r.messaging_service_sid,
+    body: r.body,
+    media_urls: r.media_urls ? (JSON.parse(r.media_urls) as string[]) : [],
+    status: r.status,
+    segments: r.segments,
+    encoding: r.encoding,
+    provider_sid: r.provider_sid,
+    error_code: r.error_code,
+    provider_code: r.provider_code,
+    error_message: r.error_message,
+    price: r.price,
+    price_unit: r.price_unit,
+    attempts: r.attempts,
+    send_at: iso(r.send_at),
+    expires_at: iso(r.expires_at),
+    validity_period: r.validity_period,
+    metadata: r.metadata ? (JSON.parse(r.metadata) as Record<string, unknown>) : null,
+    created_at: iso(r.created_at)!,
+    updated_at: iso(r.updated_at)!,
+    sent_at: iso(r.sent_at),
+  };
+}

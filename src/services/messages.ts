@@ -1,0 +1,348 @@
+import { createHash } from 'node:crypto';
+import { AppError } from '../core/errors.js';
+import { normalizeRecipient, type Channel } from '../core/phone.js';
+import { countSegments, MAX_BODY_CHARS } from '../core/segments.js';
+import type { Clock } from '../ports.js';
+import type { MessageRow, NewMessage, Store } from '../storage/store.js';
+import { toMessageResource, type MessageResource } from './message-resource.js';
+import type { Tenant } from './tenants.js';
+
+export interface SendInput {
+  to: string;
+  body?: string | null;
+  from?: string | null;
+  messaging_service_sid?: string | null;
+  media_urls?: string[] | null;
+  channel?: Channel;
+  send_at?: string | Date | null;
+  validity_period?: number | null;
+  metadata?: Record<string, unknown> | null;
+}
+
+export interface SendOptions {
+  idempotencyKey?: string;
+}
+
+export interface SendResult {
+  status: number;
+  message: MessageResource;
+  /** The serialized answer, as stored for idempotent replays. */
+  json: string;
+  replayed: boolean;
+}
+
+export interface ListInput {
+  status?: string;
+  to?: string;
+  since?: string;
+  until?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface MessagesServiceDeps {
+  store: Store;
+  clock: Clock;
+  newId: () => string;
+  defaultRegion: string;
+  rejectFixedLine: boolean;
+  maxAttempts: number;
+  defaultValidityPeriodS: number;
+  /** false when TWILIO_ENABLED=false: messages are accepted and logged, never sent. */
+  sendingEnabled: boolean;
+  /** Called after new work was committed, so an in-process worker can pick it up at once. */
+  onEnqueued?: () => void;
+  /** Consent / policy checks added by later features; throw an AppError to refuse. */
+  beforeAccept?: (tenant: Tenant, to: string, channel: Channel) => Promise<void> | void;
+}
+
+const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+const MAX_SCHEDULE_AHEAD_MS = 365 * 24 * 60 * 60 * 1000;
+const SEND_AT_PAST_TOLERANCE_MS = 5 * 60 * 1000;
+const MAX_METADATA_BYTES = 4096;
+const MAX_MEDIA = 10;
+const SENDER_ID = /^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$/;
+const E164 = /^\+[1-9]\d{3,14}$/;
+const MG_SID = /^MG[0-9a-fA-F]{32}$/;
+
+function bad(field: string, message: string): AppError {
+  return new AppError('SMS_ERR_VALIDATION', message, { field });
+}
+
+/** Canonical JSON (sorted keys) so that the same request body always hashes the same. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object' && !(v instanceof Date)) {
+    return `{${Object.keys(v as object)
+      .sort()
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v instanceof Date ? v.toISOString() : v) ?? 'null';
+}
+
+function parseTime(value: string | Date, field: string): number {
+  const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : NaN;
+  if (!Number.isFinite(ms)) throw bad(field, `${field} must be an ISO-8601 date-time`);
+  return ms;
+}
+
+export class MessagesService {
+  /** Idempotency keys whose first request is still being processed in this process. */
+  private readonly inFlightKeys = new Set<string>();
+
+  constructor(private readonly d: MessagesServiceDeps) {}
+
+  async send(tenant: Tenant, input: SendInput, opts: SendOptions = {}): Promise<SendResult> {
+    const key = opts.idempotencyKey;
+    if (key === undefined) return this.accept(tenant, input, undefined);
+    if (typeof key !== 'string' || key.length === 0 || key.length > 255) {
+      throw new AppError('SMS_ERR_VALIDATION', 'Idempotency-Key must be 1 to 255 characters.', { field: 'Idempotency-Key' });
+    }
+    const lockKey = `${tenant.id}\u0000${key}`;
+    if (this.inFlightKeys.has(lockKey)) throw new AppError('SMS_ERR_IDEMPOTENCY_CONFLICT');
+    this.inFlightKeys.add(lockKey);
+    try {
+      return await this.accept(tenant, input, key);
+    } finally {
+      this.inFlightKeys.delete(lockKey);
+    }
+  }
+
+  private async accept(tenant: Tenant, input: SendInput, idempotencyKey: string | undefined): Promise<SendResult> {
+    const requestHash = idempotencyKey === undefined ? '' : createHash('sha256').update(canonical(input)).digest('hex');
+    // Validation happens before any write, so a rejected request leaves nothing behind.
+    let row: NewMessage;
+    try {
+      row = await this.buildRow(tenant, input, idempotencyKey);
+    } catch (e) {
+      if (idempotencyKey === undefined) throw e;
+      // An invalid request under a key that was already used for a different body is a mismatch first.
+      const prior = await this.d.store.kysely
+        .selectFrom('idempotency_keys')
+        .select(['request_hash', 'expires_at'])
+        .where('tenant_id', '=', tenant.id)
+        .where('key', '=', idempotencyKey)
+        .executeTakeFirst();
+      if (prior && prior.expires_at > this.d.clock.now().getTime() && prior.request_hash !== requestHash) {
+        throw new AppError('SMS_ERR_IDEMPOTENCY_MISMATCH');
+      }
+      throw e;
+    }
+    const resource = toMessageResource(row as MessageRow);
+    const json = JSON.stringify(resource);
+    const now = row.created_at;
+
+    const outcome = await this.d.store.write(async (trx) => {
+      if (idempotencyKey !== undefined) {
+        const o = await this.d.store.beginIdempotent(trx, tenant.id, idempotencyKey, requestHash, now, IDEMPOTENCY_TTL_MS);
+        if (o.kind !== 'new') return o;
+      }
+      await this.d.store.insertMessage(trx, row, {
+        message_id: row.id,
+        tenant_id: tenant.id,
+        status: row.status,
+        source: 'api',
+        error_code: row.error_code ?? null,
+        provider_code: null,
+        data: null,
+        created_at: now,
+      });
+      if (idempotencyKey !== undefined) await this.d.store.completeIdempotent(trx, tenant.id, idempotencyKey, 202, json);
+      return { kind: 'new' as const };
+    });
+
+    switch (outcome.kind) {
+      case 'mismatch':
+        throw new AppError('SMS_ERR_IDEMPOTENCY_MISMATCH');
+      case 'in_progress':
+        throw new AppError('SMS_ERR_IDEMPOTENCY_CONFLICT');
+      case 'replay':
+        return { status: outcome.status, message: JSON.parse(outcome.body) as MessageResource, json: outcome.body, replayed: true };
+      default:
+        if (row.status === 'pending') this.d.onEnqueued?.();
+        return { status: 202, message: resource, json, replayed: false };
+    }
+  }
+
+  private async buildRow(tenant: Tenant, input: SendInput, idempotencyKey: string | undefined): Promise<NewMessage> {
+    if (input === null || typeof input !== 'object') throw bad('body', 'The request body must be a JSON object.');
+    const channel: Channel = input.channel ?? 'sms';
+    if (channel !== 'sms' && channel !== 'mms' && channel !== 'whatsapp') throw bad('channel', "channel must be 'sms', 'mms' or 'whatsapp'");
+    if (typeof input.to !== 'string') throw new AppError('SMS_ERR_INVALID_PHONE', 'to is required and must be a string.', { field: 'to' });
+    const to = normalizeRecipient(input.to, channel, { defaultRegion: tenant.defaultRegion ?? this.d.defaultRegion, rejectFixedLine: this.d.rejectFixedLine });
+
+    const body = input.body ?? null;
+    if (body !== null && typeof body !== 'string') throw bad('body', 'body must be a string');
+    if (body !== null && body.length > MAX_BODY_CHARS) {
+      throw new AppError('SMS_ERR_BODY_TOO_LONG', undefined, { field: 'body', length: body.length, max: MAX_BODY_CHARS });
+    }
+    const media = input.media_urls ?? [];
+    if (!Array.isArray(media)) throw bad('media_urls', 'media_urls must be an array of URLs');
+    if (media.length > MAX_MEDIA) throw new AppError('SMS_ERR_TOO_MANY_MEDIA', undefined, { field: 'media_urls', count: media.length });
+    for (const [i, m] of media.entries()) {
+      if (typeof m !== 'string' || m.length > 2048 || !/^https?:\/\/[^\s]+$/i.test(m) || !URL.canParse(m)) {
+        throw bad(`media_urls[${i}]`, 'media_urls entries must be http(s) URLs of at most 2048 characters');
+      }
+    }
+    if ((body === null || body === '') && media.length === 0) throw new AppError('SMS_ERR_BODY_REQUIRED', undefined, { field: 'body' });
+
+    const { from, messagingServiceSid } = this.resolveSender(tenant, input, channel);
+
+    const now = this.d.clock.now().getTime();
+    let sendAt: number | null = null;
+    if (input.send_at !== undefined && input.send_at !== null) {
+      sendAt = parseTime(input.send_at, 'send_at');
+      if (sendAt < now - SEND_AT_PAST_TOLERANCE_MS || sendAt > now + MAX_SCHEDULE_AHEAD_MS) {
+        throw new AppError('SMS_ERR_INVALID_SEND_AT', 'send_at must be in the future and at most one year ahead.', { field: 'send_at' });
+      }
+      if (sendAt <= now) sendAt = null;
+    }
+    const validity = input.validity_period ?? this.d.defaultValidityPeriodS;
+    if (!Number.isInteger(validity) || validity < 1 || validity > 36_000) {
+      throw new AppError('SMS_ERR_INVALID_VALIDITY', undefined, { field: 'validity_period' });
+    }
+    let metadata: string | null = null;
+    if (input.metadata !== undefined && input.metadata !== null) {
+      if (typeof input.metadata !== 'object' || Array.isArray(input.metadata)) throw bad('metadata', 'metadata must be a JSON object');
+      metadata = JSON.stringify(input.metadata);
+      if (Buffer.byteLength(metadata) > MAX_METADATA_BYTES) throw bad('metadata', `metadata must serialize to at most ${MAX_METADATA_BYTES} bytes`);
+    }
+
+    const seg = body ? countSegments(body) : null;
+    const status = !this.d.sendingEnabled ? 'canceled' : sendAt !== null ? 'scheduled' : 'pending';
+    return {
+      id: this.d.newId(),
+      tenant_id: tenant.id,
+      direction: 'outbound',
+      channel,
+      to_addr: to.address,
+      from_addr: from,
+      messaging_service_sid: messagingServiceSid,
+      body,
+      media_urls: media.length ? JSON.stringify(media) : null,
+      encoding: seg?.encoding ?? null,
+      segments: seg?.segments ?? 0,
+      status,
+      provider_sid: null,
+      error_code: this.d.sendingEnabled ? null : 'SMS_ERR_SENDING_DISABLED',
+      provider_code: null,
+      error_message: this.d.sendingEnabled ? null : 'Sending is disabled (TWILIO_ENABLED=false); the message was logged and not sent.',
+      price: null,
+      price_unit: null,
+      attempts: 0,
+      max_attempts: this.d.maxAttempts,
+      next_attempt_at: status === 'canceled' ? null : (sendAt ?? now),
+      locked_until: null,
+      locked_by: null,
+      in_flight_since: null,
+      send_at: sendAt,
+      expires_at: (sendAt ?? now) + validity * 1000,
+      validity_period: validity,
+      idempotency_key: idempotencyKey ?? null,
+      conversation_id: null,
+      metadata,
+      created_at: now,
+      updated_at: now,
+      sent_at: null,
+    };
+  }
+
+  private resolveSender(tenant: Tenant, input: SendInput, channel: Channel): { from: string | null; messagingServiceSid: string | null } {
+    const mg = input.messaging_service_sid ?? null;
+    if (mg !== null && (typeof mg !== 'string' || !MG_SID.test(mg))) throw bad('messaging_service_sid', "messaging_service_sid must be 'MG' followed by 32 hex characters");
+    let from = input.from ?? null;
+    if (from !== null) {
+      if (typeof from !== 'string') throw bad('from', 'from must be a string');
+      const bare = from.startsWith('whatsapp:') ? from.slice(9) : from;
+      if (channel === 'whatsapp' ? !E164.test(bare) : !(E164.test(from) || SENDER_ID.test(from))) {
+        throw bad('from', channel === 'whatsapp' ? 'from must be an E.164 WhatsApp sender' : 'from must be an E.164 number or an alphanumeric sender ID (at most 11 characters)');
+      }
+      if (channel === 'whatsapp') from = `whatsapp:${bare}`;
+      return { from, messagingServiceSid: mg };
+    }
+    if (channel === 'whatsapp') {
+      const wa = tenant.whatsappFrom;
+      if (!wa && !mg && !tenant.messagingServiceSid) throw new AppError('SMS_ERR_NO_SENDER', 'No WhatsApp sender is configured (TWILIO_WHATSAPP_NUMBER).');
+      return { from: wa ? (wa.startsWith('whatsapp:') ? wa : `whatsapp:${wa}`) : null, messagingServiceSid: mg ?? (wa ? null : tenant.messagingServiceSid) };
+    }
+    if (mg) return { from: null, messagingServiceSid: mg };
+    if (tenant.messagingServiceSid) return { from: null, messagingServiceSid: tenant.messagingServiceSid };
+    if (tenant.fromNumber) return { from: tenant.fromNumber, messagingServiceSid: null };
+    throw new AppError('SMS_ERR_NO_SENDER');
+  }
+
+  async get(tenant: Tenant, id: string): Promise<MessageResource> {
+    const row = typeof id === 'string' && id.length <= 64 ? await this.d.store.getMessage(tenant.id, id) : undefined;
+    if (!row) throw new AppError('SMS_ERR_NOT_FOUND', 'Message not found.', { id: String(id).slice(0, 64) });
+    return toMessageResource(row);
+  }
+
+  async events(tenant: Tenant, id: string) {
+    await this.get(tenant, id);
+    const rows = await this.d.store.listEvents(id);
+    return rows.map((e) => ({
+      status: e.status,
+      source: e.source,
+      error_code: e.error_code,
+      provider_code: e.provider_code,
+      data: e.data ? (JSON.parse(e.data) as unknown) : null,
+      created_at: new Date(e.created_at).toISOString(),
+    }));
+  }
+
+  async list(tenant: Tenant, q: ListInput): Promise<{ data: MessageResource[]; next_cursor: string | null }> {
+    const limit = q.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw bad('limit', 'limit must be an integer between 1 and 200');
+    let to: string | undefined;
+    if (q.to !== undefined && q.to !== '') {
+      to = normalizeRecipient(q.to, q.to.startsWith('whatsapp:') ? 'whatsapp' : 'sms', {
+        defaultRegion: tenant.defaultRegion ?? this.d.defaultRegion,
+        rejectFixedLine: false,
+      }).address;
+    }
+    let before: string | undefined;
+    if (q.cursor) {
+      try {
+        before = Buffer.from(q.cursor, 'base64url').toString('utf8');
+      } catch {
+        before = undefined;
+      }
+      if (!before || !/^[0-9a-f-]{36}$/.test(before)) throw bad('cursor', 'cursor is not valid');
+    }
+    const rows = await this.d.store.listMessages({
+      tenantId: tenant.id,
+      status: q.status || undefined,
+      to,
+      since: q.since ? parseTime(q.since, 'since') : undefined,
+      until: q.until ? parseTime(q.until, 'until') : undefined,
+      before,
+      limit: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    const next = rows.length > limit ? Buffer.from(page[page.length - 1].id).toString('base64url') : null;
+    return { data: page.map(toMessageResource), next_cursor: next };
+  }
+
+  async cancel(tenant: Tenant, id: string): Promise<MessageResource> {
+    const current = await this.get(tenant, id);
+    const now = this.d.clock.now().getTime();
+    const ok = await this.d.store.cancelMessage(tenant.id, id, now, {
+      message_id: id,
+      tenant_id: tenant.id,
+      status: 'canceled',
+      source: 'api',
+      error_code: null,
+      provider_code: null,
+      data: null,
+      created_at: now,
+    });
+    if (!ok) {
+      throw new AppError('SMS_ERR_INVALID_STATE', `Only pending or scheduled messages that are not being sent can be canceled (status: ${current.status}).`, {
+        status: current.status,
+      });
+    }
+    return this.get(tenant, id);
+  }
+}

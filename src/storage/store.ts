@@ -1,0 +1,256 @@
+import { sql, type Kysely, type Selectable, type Insertable, type Transaction, type Updateable } from 'kysely';
+import type { ApiKeysTable, Database, MessageEventsTable, MessagesTable, TenantsTable } from './schema.js';
+import { WriteBatcher } from './write-batcher.js';
+import type { Db } from './db.js';
+
+export type MessageRow = Selectable<MessagesTable>;
+export type NewMessage = Insertable<MessagesTable>;
+export type TenantRow = Selectable<TenantsTable>;
+export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type MessageEventRow = Selectable<MessageEventsTable>;
+export type NewMessageEvent = Insertable<MessageEventsTable>;
+type Executor = Kysely<Database> | Transaction<Database>;
+
+export interface MessageListQuery {
+  tenantId: string;
+  status?: string;
+  to?: string;
+  since?: number;
+  until?: number;
+  /** Return rows with id < cursor (newest first). */
+  before?: string;
+  limit: number;
+}
+
+export type IdempotencyOutcome =
+  | { kind: 'new' }
+  | { kind: 'replay'; status: number; body: string }
+  | { kind: 'mismatch' }
+  | { kind: 'in_progress' };
+
+/** Outcome of a worker attempt, written back in one batched update. */
+export interface AttemptResult {
+  id: string;
+  workerId: string;
+  set: Updateable<MessagesTable>;
+  /** Only apply when the row is still leased by this worker. */
+  event?: NewMessageEvent;
+}
+
+/** The Kysely store shared by services and the worker; one schema on SQLite and PostgreSQL. */
+export class Store {
+  readonly kysely: Kysely<Database>;
+  readonly dialect: Db['dialect'];
+  private readonly batcher: WriteBatcher;
+
+  constructor(readonly db: Db) {
+    this.kysely = db.kysely;
+    this.dialect = db.dialect;
+    this.batcher = new WriteBatcher(db.kysely);
+  }
+
+  /** Runs a write in the next group commit (see WriteBatcher). */
+  write<T>(op: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.batcher.run(op);
+  }
+
+  // ---- tenants -------------------------------------------------------------------------------
+
+  getTenantBySlug(slug: string): Promise<TenantRow | undefined> {
+    return this.kysely.selectFrom('tenants').selectAll().where('slug', '=', slug).executeTakeFirst();
+  }
+
+  getTenant(id: string): Promise<TenantRow | undefined> {
+    return this.kysely.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async insertTenantIfMissing(row: Insertable<TenantsTable>): Promise<TenantRow> {
+    await this.kysely.insertInto('tenants').values(row).onConflict((oc) => oc.column('slug').doNothing()).execute();
+    return (await this.getTenantBySlug(row.slug))!;
+  }
+
+  // ---- api keys ------------------------------------------------------------------------------
+
+  async insertApiKey(row: Insertable<ApiKeysTable>): Promise<void> {
+    await this.kysely.insertInto('api_keys').values(row).execute();
+  }
+
+  findApiKeyByHash(hash: string): Promise<ApiKeyRow | undefined> {
+    return this.kysely.selectFrom('api_keys').selectAll().where('key_hash', '=', hash).executeTakeFirst();
+  }
+
+  listApiKeys(tenantId: string): Promise<ApiKeyRow[]> {
+    return this.kysely.selectFrom('api_keys').selectAll().where('tenant_id', '=', tenantId).orderBy('created_at').execute();
+  }
+
+  async revokeApiKey(tenantId: string, idOrPrefix: string, now: number): Promise<number> {
+    const r = await this.kysely
+      .updateTable('api_keys')
+      .set({ revoked_at: now })
+      .where('tenant_id', '=', tenantId)
+      .where((eb) => eb.or([eb('id', '=', idOrPrefix), eb('prefix', '=', idOrPrefix)]))
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  async touchApiKey(id: string, now: number): Promise<void> {
+    await this.kysely.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', id).execute();
+  }
+
+  // ---- messages ------------------------------------------------------------------------------
+
+  async insertMessage(trx: Executor, row: NewMessage, event: NewMessageEvent): Promise<void> {
+    await trx.insertInto('messages').values(row).execute();
+    await trx.insertInto('message_events').values(event).execute();
+  }
+
+  getMessage(tenantId: string, id: string): Promise<MessageRow | undefined> {
+    return this.kysely.selectFrom('messages').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+  }
+
+  getMessageById(id: string): Promise<MessageRow | undefined> {
+    return this.kysely.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  listMessages(q: MessageListQuery): Promise<MessageRow[]> {
+    let query = this.kysely.selectFrom('messages').selectAll().where('tenant_id', '=', q.tenantId);
+    if (q.status) query = query.where('status', '=', q.status);
+    if (q.to) query = query.where('to_addr', '=', q.to);
+    if (q.since !== undefined) query = query.where('created_at', '>=', q.since);
+    if (q.until !== undefined) query = query.where('created_at', '<', q.until);
+    if (q.before) query = query.where('id', '<', q.before);
+    return query.orderBy('id', 'desc').limit(q.limit).execute();
+  }
+
+  listEvents(messageId: string): Promise<MessageEventRow[]> {
+    return this.kysely.selectFrom('message_events').selectAll().where('message_id', '=', messageId).orderBy('id').execute();
+  }
+
+  /** Moves a message to `canceled` only while nothing can have reached the provider. */
+  async cancelMessage(tenantId: string, id: string, now: number, event: NewMessageEvent): Promise<boolean> {
+    return this.write(async (trx) => {
+      const r = await trx
+        .updateTable('messages')
+        .set({ status: 'canceled', updated_at: now, next_attempt_at: null, locked_by: null, locked_until: null })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .where('status', 'in', ['pending', 'scheduled'])
+        .where('in_flight_since', 'is', null)
+        .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) return false;
+      await trx.insertInto('message_events').values(event).execute();
+      return true;
+    });
+  }
+
+  // ---- outbox (worker) -----------------------------------------------------------------------
+
+  /**
+   * Leases up to `limit` due messages to `workerId`. Marks them in flight in the same statement, so
+   * a crash after this commit can never lead to a blind resend: the next claimer sees
+   * `in_flight_since` older than its own `now` and settles with the provider first.
+   */
+  async claimDue(workerId: string, now: number, leaseMs: number, limit: number): Promise<MessageRow[]> {
+    const due = (eb: any) =>
+      eb
+        .selectFrom('messages')
+        .select('id')
+        .where('status', 'in', ['pending', 'scheduled'])
+        .where('next_attempt_at', '<=', now)
+        .where((w: any) => w.or([w('locked_until', 'is', null), w('locked_until', '<', now)]))
+        .orderBy('next_attempt_at')
+        .limit(limit);
+    const set = {
+      locked_by: workerId,
+      locked_until: now + leaseMs,
+      in_flight_since: sql<number>`coalesce(in_flight_since, ${now})`,
+      updated_at: now,
+    };
+    if (this.dialect === 'postgres') {
+      return this.kysely
+        .updateTable('messages')
+        .set(set)
+        .where('id', 'in', (eb) => due(eb).forUpdate().skipLocked())
+        .returningAll()
+        .execute();
+    }
+    // SQLite has a single writer: the UPDATE … WHERE id IN (SELECT …) is atomic on its own.
+    return this.write((trx) => trx.updateTable('messages').set(set).where('id', 'in', (eb) => due(eb)).returningAll().execute());
+  }
+
+  /** Applies attempt outcomes in one group commit; rows whose lease moved to another worker are skipped. */
+  async applyResults(results: AttemptResult[]): Promise<void> {
+    if (results.length === 0) return;
+    await this.write(async (trx) => {
+      for (const r of results) {
+        const u = await trx
+          .updateTable('messages')
+          .set(r.set)
+          .where('id', '=', r.id)
+          .where('locked_by', '=', r.workerId)
+          .executeTakeFirst();
+        if (Number(u.numUpdatedRows) > 0 && r.event) await trx.insertInto('message_events').values(r.event).execute();
+      }
+    });
+  }
+
+  /** Gives back leases this worker still holds (graceful stop) without touching in-flight markers. */
+  async releaseLeases(workerId: string, ids: string[], now: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.write((trx) =>
+      trx
+        .updateTable('messages')
+        .set({ locked_by: null, locked_until: null, updated_at: now })
+        .where('id', 'in', ids)
+        .where('locked_by', '=', workerId)
+        .execute(),
+    );
+  }
+
+  providerSidTaken(sid: string): Promise<boolean> {
+    return this.kysely
+      .selectFrom('messages')
+      .select('id')
+      .where('provider_sid', '=', sid)
+      .executeTakeFirst()
+      .then((r) => r !== undefined);
+  }
+
+  // ---- idempotency ---------------------------------------------------------------------------
+
+  async beginIdempotent(trx: Executor, tenantId: string, key: string, requestHash: string, now: number, ttlMs: number): Promise<IdempotencyOutcome> {
+    const existing = await trx
+      .selectFrom('idempotency_keys')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('key', '=', key)
+      .executeTakeFirst();
+    if (existing && existing.expires_at > now) {
+      if (existing.request_hash !== requestHash) return { kind: 'mismatch' };
+      if (existing.response_status === null || existing.response_body === null) return { kind: 'in_progress' };
+      return { kind: 'replay', status: existing.response_status, body: existing.response_body };
+    }
+    if (existing) await trx.deleteFrom('idempotency_keys').where('tenant_id', '=', tenantId).where('key', '=', key).execute();
+    await trx
+      .insertInto('idempotency_keys')
+      .values({ tenant_id: tenantId, key, request_hash: requestHash, response_status: null, response_body: null, created_at: now, expires_at: now + ttlMs })
+      .execute();
+    return { kind: 'new' };
+  }
+
+  async completeIdempotent(trx: Executor, tenantId: string, key: string, status: number, body: string): Promise<void> {
+    await trx
+      .updateTable('idempotency_keys')
+      .set({ response_status: status, response_body: body })
+      .where('tenant_id', '=', tenantId)
+      .where('key', '=', key)
+      .execute();
+  }
+
+  async deleteExpiredIdempotencyKeys(now: number): Promise<number> {
+    const r = await this.kysely.deleteFrom('idempotency_keys').where('expires_at', '<', now).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+}

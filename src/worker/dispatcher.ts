@@ -1,0 +1,322 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { WorkerConfig } from '../config.js';
+import { maskPhone } from '../core/phone.js';
+import { canTransition, isMessageStatus } from '../core/status.js';
+import { ProviderError, type Clock, type Provider, type ProviderMessage } from '../ports.js';
+import type { AttemptResult, MessageRow, Store } from '../storage/store.js';
+
+export interface DispatcherDeps {
+  store: Store;
+  provider: Provider;
+  clock: Clock;
+  config: WorkerConfig;
+  logger: Logger;
+  /** Status callback URL passed to the provider, when a public URL is configured. */
+  statusCallback: string | null;
+  random?: () => number;
+  /** Checks added by later features (consent, policy); return an error code to fail the message locally. */
+  beforeSend?: (row: MessageRow) => Promise<{ code: string; message: string } | null>;
+}
+
+type Outcome = Omit<AttemptResult, 'workerId'>;
+
+/**
+ * The outbox dispatcher: claims due messages with a lease, calls the provider with bounded
+ * concurrency, and writes outcomes back in batches. Safe to run in several processes at once.
+ */
+export class Dispatcher {
+  readonly id = `w-${randomUUID().slice(0, 8)}`;
+  private running = false;
+  private stopping = false;
+  private inFlight = 0;
+  private wakeTimer: NodeJS.Timeout | null = null;
+  private wakeResolve: (() => void) | null = null;
+  private loopDone: Promise<void> | null = null;
+  private pendingResults: Outcome[] = [];
+  private flushScheduled = false;
+  private flushing: Promise<void> = Promise.resolve();
+  private idleWaiters: (() => void)[] = [];
+  private readonly random: () => number;
+
+  constructor(private readonly d: DispatcherDeps) {
+    this.random = d.random ?? Math.random;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.stopping = false;
+    this.loopDone = this.loop();
+  }
+
+  /** New work was committed: claim now instead of at the next poll. */
+  wake(): void {
+    this.wakeResolve?.();
+  }
+
+  /** Stops claiming, lets in-flight provider calls finish and their results land, then resolves. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.stopping = true;
+    this.wake();
+    await this.loopDone;
+    await this.whenIdle();
+    await this.flushResults();
+    this.running = false;
+  }
+
+  /** Runs one claim-and-send round to completion (tests and the CLI `send` command use it). */
+  async drainOnce(): Promise<number> {
+    const n = await this.claimAndDispatch(this.d.config.batchSize);
+    await this.whenIdle();
+    await this.flushResults();
+    return n;
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      let claimed = 0;
+      try {
+        const free = this.d.config.concurrency * 4 - this.inFlight;
+        if (free > 0) claimed = await this.claimAndDispatch(Math.min(free, this.d.config.batchSize));
+      } catch (e) {
+        this.d.logger.error({ err: e }, 'worker claim failed');
+      }
+      if (this.stopping) break;
+      if (claimed === 0 || this.inFlight >= this.d.config.concurrency * 4) await this.sleep(this.d.config.pollIntervalMs);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.wakeResolve = () => {
+        this.wakeResolve = null;
+        if (this.wakeTimer) clearTimeout(this.wakeTimer);
+        this.wakeTimer = null;
+        resolve();
+      };
+      this.wakeTimer = setTimeout(() => this.wakeResolve?.(), ms);
+    });
+  }
+
+  private whenIdle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private async claimAndDispatch(limit: number): Promise<number> {
+    const now = this.d.clock.now().getTime();
+    const rows = await this.d.store.claimDue(this.id, now, this.d.config.leaseMs, limit);
+    for (const row of rows) this.dispatch(row, now);
+    return rows.length;
+  }
+
+  // Concurrency is bounded by a simple counter and a FIFO of claimed rows: claims never exceed
+  // 4× the concurrency, so the queue stays small and leases stay far from expiring.
+  private queue: { row: MessageRow; claimedAt: number }[] = [];
+
+  private dispatch(row: MessageRow, claimedAt: number): void {
+    this.queue.push({ row, claimedAt });
+    this.inFlight++;
+    this.pump();
+  }
+
+  private active = 0;
+
+  private pump(): void {
+    while (this.active < this.d.config.concurrency && this.queue.length > 0) {
+      const { row, claimedAt } = this.queue.shift()!;
+      this.active++;
+      void this.process(row, claimedAt)
+        .catch((e) => {
+          // A bug, not a provider outcome: leave the lease to expire so the message is settled later.
+          this.d.logger.error({ err: e, messageId: row.id }, 'worker failed to process a message');
+        })
+        .finally(() => {
+          this.active--;
+          this.inFlight--;
+          if (this.inFlight === 0) this.idleWaiters.splice(0).forEach((r) => r());
+          this.pump();
+        });
+    }
+  }
+
+  private async process(row: MessageRow, claimedAt: number): Promise<void> {
+    const now = this.d.clock.now().getTime();
+    if (row.expires_at !== null && now > row.expires_at && row.in_flight_since === claimedAt) {
+      return this.record(this.fail(row, now, 'SMS_ERR_EXPIRED', null, 'The validity period expired before the message could be sent.'));
+    }
+    if (this.d.beforeSend) {
+      const refusal = await this.d.beforeSend(row);
+      if (refusal && row.in_flight_since === claimedAt) {
+        return this.record(this.fail(row, now, refusal.code, null, refusal.message));
+      }
+    }
+    // An in-flight marker older than this claim means an earlier attempt may have reached the
+    // provider (its answer was lost, or its worker died). Twilio has no idempotency key on create,
+    // so ask it before sending again.
+    if (row.in_flight_since !== claimedAt) {
+      const settled = await this.settle(row, now);
+      if (settled) return this.record(settled);
+    }
+    if (row.expires_at !== null && now > row.expires_at) {
+      return this.record(this.fail(row, now, 'SMS_ERR_EXPIRED', null, 'The validity period expired before the message could be sent.'));
+    }
+    if (row.attempts >= row.max_attempts) {
+      return this.record(this.fail(row, now, 'SMS_ERR_MAX_ATTEMPTS', row.provider_code, `Gave up after ${row.attempts} attempts.`));
+    }
+    await this.attempt(row);
+  }
+
+  /** Returns an outcome when the provider already has the message or cannot be asked; null to send. */
+  private async settle(row: MessageRow, now: number): Promise<Outcome | null> {
+    let candidates: ProviderMessage[];
+    try {
+      candidates = await this.d.provider.list({ to: row.to_addr, from: row.from_addr, sentAfter: new Date(row.in_flight_since!) });
+    } catch (e) {
+      const err = e instanceof ProviderError ? e : new ProviderError('ambiguous', String(e));
+      this.d.logger.warn({ messageId: row.id, err: err.message }, 'could not settle an ambiguous send yet');
+      return this.retryLater(row, now, err, false);
+    }
+    const body = row.body ?? '';
+    for (const c of candidates) {
+      if ((c.body ?? '') !== body) continue;
+      if (await this.d.store.providerSidTaken(c.sid)) continue;
+      this.d.logger.info({ messageId: row.id, sid: c.sid }, 'ambiguous send settled: the provider has it');
+      return this.accepted(row, now, c, { settled: true });
+    }
+    this.d.logger.info({ messageId: row.id, to: maskPhone(row.to_addr) }, 'ambiguous send settled: not at the provider, sending');
+    return null;
+  }
+
+  private async attempt(row: MessageRow): Promise<void> {
+    const attempt = row.attempts + 1;
+    const start = this.d.clock.now().getTime();
+    const validityLeft = row.expires_at === null ? null : Math.max(1, Math.min(36_000, Math.floor((row.expires_at - start) / 1000)));
+    try {
+      const m = await this.d.provider.send({
+        to: row.to_addr,
+        from: row.from_addr,
+        messagingServiceSid: row.messaging_service_sid,
+        body: row.body,
+        mediaUrls: row.media_urls ? (JSON.parse(row.media_urls) as string[]) : [],
+        statusCallback: this.d.statusCallback,
+        validityPeriod: validityLeft,
+        attempt,
+      });
+      this.record(this.accepted({ ...row, attempts: attempt }, this.d.clock.now().getTime(), m, null));
+    } catch (e) {
+      const now = this.d.clock.now().getTime();
+      const err = e instanceof ProviderError ? e : new ProviderError('ambiguous', e instanceof Error ? e.message : String(e));
+      const r = { ...row, attempts: attempt };
+      if (err.kind === 'permanent') {
+        this.record(this.fail(r, now, 'SMS_ERR_PROVIDER_REJECTED', err.providerCode, err.message));
+      } else {
+        this.d.logger.warn({ messageId: row.id, kind: err.kind, providerCode: err.providerCode, attempt }, 'send attempt did not complete');
+        this.record(this.retryLater(r, now, err, err.kind === 'transient'));
+      }
+    }
+  }
+
+  private accepted(row: MessageRow, now: number, m: ProviderMessage, data: Record<string, unknown> | null): Outcome {
+    const status = isMessageStatus(m.status) && canTransition('pending', m.status) ? m.status : 'queued';
+    return {
+      id: row.id,
+      set: {
+        status,
+        provider_sid: m.sid,
+        attempts: row.attempts,
+        segments: m.numSegments && m.numSegments > 0 ? m.numSegments : row.segments,
+        sent_at: now,
+        updated_at: now,
+        locked_by: null,
+        locked_until: null,
+        in_flight_since: null,
+        next_attempt_at: null,
+      },
+      event: { message_id: row.id, tenant_id: row.tenant_id, status, source: 'worker', error_code: null, provider_code: null, data: JSON.stringify({ provider_sid: m.sid, ...data }), created_at: now },
+    };
+  }
+
+  private fail(row: MessageRow, now: number, code: string, providerCode: number | null, message: string): Outcome {
+    return {
+      id: row.id,
+      set: {
+        status: 'failed',
+        error_code: code,
+        provider_code: providerCode,
+        error_message: message,
+        attempts: row.attempts,
+        updated_at: now,
+        locked_by: null,
+        locked_until: null,
+        in_flight_since: null,
+        next_attempt_at: null,
+      },
+      event: { message_id: row.id, tenant_id: row.tenant_id, status: 'failed', source: 'worker', error_code: code, provider_code: providerCode, data: null, created_at: now },
+    };
+  }
+
+  /**
+   * Back to the outbox with exponential backoff and full jitter, at least Retry-After. `notSent`
+   * clears the in-flight marker (the provider did not process the request); otherwise the marker
+   * stays and the next claim settles before sending.
+   */
+  private retryLater(row: MessageRow, now: number, err: ProviderError, notSent: boolean): Outcome {
+    if (row.attempts >= row.max_attempts && notSent) {
+      return this.fail(row, now, 'SMS_ERR_MAX_ATTEMPTS', err.providerCode, `Gave up after ${row.attempts} attempts: ${err.message}`);
+    }
+    const cfg = this.d.config;
+    const ceiling = Math.min(cfg.backoffMaxMs, cfg.backoffBaseMs * 2 ** Math.max(0, row.attempts - 1));
+    let delay = Math.floor(this.random() * ceiling);
+    if (err.retryAfterMs !== null) delay = Math.max(delay, err.retryAfterMs);
+    if (!notSent) delay = Math.max(delay, cfg.settleDelayMs);
+    return {
+      id: row.id,
+      set: {
+        status: 'pending',
+        attempts: row.attempts,
+        provider_code: err.providerCode,
+        error_message: err.message,
+        next_attempt_at: now + delay,
+        updated_at: now,
+        locked_by: null,
+        locked_until: null,
+        ...(notSent ? { in_flight_since: null } : {}),
+      },
+      event: {
+        message_id: row.id,
+        tenant_id: row.tenant_id,
+        status: 'pending',
+        source: 'worker',
+        error_code: null,
+        provider_code: err.providerCode,
+        data: JSON.stringify({ retry_in_ms: delay, outcome: err.kind, attempt: row.attempts, reason: err.message }),
+        created_at: now,
+      },
+    };
+  }
+
+  // Outcomes are written in batches: one transaction for everything that finished in this tick.
+  private record(o: Outcome): void {
+    this.pendingResults.push(o);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        void this.flushResults();
+      });
+    }
+  }
+
+  private flushResults(): Promise<void> {
+    const batch = this.pendingResults.splice(0);
+    if (batch.length > 0) {
+      this.flushing = this.flushing
+        .then(() => this.d.store.applyResults(batch.map((o) => ({ ...o, workerId: this.id }))))
+        .catch((e) => this.d.logger.error({ err: e }, 'failed to record send outcomes; leases will expire and be settled'));
+    }
+    return this.flushing;
+  }
+}

@@ -1,0 +1,74 @@
+import type { Config } from '../../src/config.js';
+import { createLogger, createSmsRelay, type SmsRelay } from '../../src/main.js';
+import type { Backend } from './backends.js';
+
+export interface TestRelay {
+  relay: SmsRelay;
+  url: string;
+  apiKey: string;
+  /** PostgreSQL schema of this relay (undefined on SQLite). */
+  schema?: string;
+  /** fetch against the relay with the admin key. */
+  api(path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string>; rawBody?: string; key?: string | null }): Promise<{ status: number; body: any; headers: Headers }>;
+  close(): Promise<void>;
+}
+
+type Overrides = Partial<Omit<Config, 'worker' | 'twilio'>> & { worker?: Partial<Config['worker']>; twilio?: Partial<Config['twilio']> };
+
+/** A relay on a random port with the embedded emulator and a fast worker, over real sockets. */
+export async function startRelay(backend: Backend, label: string, overrides: Overrides = {}, opts: { worker?: boolean } = {}): Promise<TestRelay> {
+  const db = await backend.create(label);
+  const relay = await createSmsRelay(
+    {
+      host: '127.0.0.1',
+      port: 0,
+      databaseUrl: db.url,
+      logLevel: 'silent',
+      ...overrides,
+      worker: { pollIntervalMs: 20, backoffBaseMs: 10, backoffMaxMs: 100, settleDelayMs: 0, ...overrides.worker },
+      twilio: { ...overrides.twilio },
+    },
+    { schema: db.schema, logger: createLogger(process.env.SMSRELAY_TEST_LOG ?? 'silent') },
+  );
+  const { key } = await relay.apiKeys.create(relay.defaultTenant.id, 'test', ['admin']);
+  const url = await relay.listen();
+  if (opts.worker !== false) relay.startWorker();
+  return {
+    relay,
+    url,
+    apiKey: key,
+    schema: db.schema,
+    async api(path, init = {}) {
+      const headers: Record<string, string> = { ...init.headers };
+      if (init.key !== null) headers.authorization = `Bearer ${init.key ?? key}`;
+      let body: string | undefined = init.rawBody;
+      if (init.body !== undefined) {
+        body = JSON.stringify(init.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const res = await fetch(url + path, { method: init.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {
+        /* not JSON */
+      }
+      return { status: res.status, body: parsed, headers: res.headers };
+    },
+    async close() {
+      await relay.close();
+      await db.drop();
+    },
+  };
+}
+
+export async function waitFor<T>(fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 10_000, stepMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`waitFor: timed out after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
