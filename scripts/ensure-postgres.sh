@@ -32,6 +32,7 @@ log() { printf '[ensure-postgres] %s\n' "$*" >&2; }
 DIED=0
 die() { printf '[ensure-postgres] ERROR: %s\n' "$*" >&2; DIED=1; exit 1; }
 # Unexpected failures (set -e) get a message too.
+# shellcheck disable=SC2154  # rc is assigned inside the trap string
 trap 'rc=$?; [ "$rc" -eq 0 ] || [ "$DIED" -eq 1 ] || printf "[ensure-postgres] ERROR: unexpected failure (exit %s) running: %s\n" "$rc" "$BASH_COMMAND" >&2' EXIT
 
 export PGCONNECT_TIMEOUT=5
@@ -59,6 +60,20 @@ as_postgres() {
   else
     as_root runuser -u postgres -- "$@"
   fi
+}
+
+# Run a command with every file descriptor above 2 closed. pg_ctl leaves the
+# server holding all other inherited descriptors; without this the daemon would
+# keep our stdout pipe (fd 3) open and `$(ensure-postgres.sh | tail -n1)` would
+# never see end-of-file. Used for everything that may start a daemon.
+without_extra_fds() {
+  (
+    for fd in /proc/self/fd/*; do
+      fd="${fd##*/}"
+      if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec ${fd}>&-" 2>/dev/null || true; fi
+    done
+    "$@"
+  )
 }
 
 # psql over TCP as postgres, never prompting for a password.
@@ -112,8 +127,8 @@ apt_install() {
   local attempt
   for attempt in 1 2; do
     log "apt-get install $* (attempt $attempt)"
-    if as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q \
-      && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+    if without_extra_fds as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q \
+      && without_extra_fds as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
            -o DPkg::Lock::Timeout=300 --no-install-recommends "$@"; then
       return 0
     fi
@@ -161,7 +176,7 @@ if ! as_root test -f "$etc/postgresql.conf"; then
     die "$etc exists but has no postgresql.conf; remove it (pg_dropcluster $ver main) and rerun"
   fi
   log "creating cluster $ver/main on port $PG_PORT"
-  as_root pg_createcluster --port "$PG_PORT" "$ver" main >&2 \
+  without_extra_fds as_root pg_createcluster --port "$PG_PORT" "$ver" main >&2 \
     || die "pg_createcluster $ver main failed"
 fi
 
@@ -204,6 +219,7 @@ if ! as_root grep -qF "$MARK_BEGIN" "$hba"; then
     printf '%s\n' "$MARK_END"
     as_root cat "$hba"
   } >"$tmp"
+  # shellcheck disable=SC2016  # $1/$2 expand in the inner shell
   as_root sh -c 'cat "$1" > "$2"' sh "$tmp" "$hba"   # in place: keeps owner/mode
   rm -f "$tmp"
   hba_changed=1
@@ -215,16 +231,16 @@ as_root install -d -o postgres -g postgres -m 2775 /var/run/postgresql
 if as_root pg_ctlcluster "$ver" main status >/dev/null 2>&1; then
   if [ "$conf_changed" -eq 1 ]; then
     log "restarting cluster $ver/main to apply settings"
-    as_root pg_ctlcluster "$ver" main restart >&2 || { show_log_tail "$ver"; die "restart of $ver/main failed"; }
+    without_extra_fds as_root pg_ctlcluster "$ver" main restart >&2 || { show_log_tail "$ver"; die "restart of $ver/main failed"; }
   elif [ "$hba_changed" -eq 1 ]; then
     log "reloading cluster $ver/main"
-    as_root pg_ctlcluster "$ver" main reload >&2 || die "reload of $ver/main failed"
+    without_extra_fds as_root pg_ctlcluster "$ver" main reload >&2 || die "reload of $ver/main failed"
   else
     log "cluster $ver/main already running"
   fi
 else
   log "starting cluster $ver/main"
-  as_root pg_ctlcluster "$ver" main start >&2 || { show_log_tail "$ver"; die "could not start cluster $ver/main"; }
+  without_extra_fds as_root pg_ctlcluster "$ver" main start >&2 || { show_log_tail "$ver"; die "could not start cluster $ver/main"; }
 fi
 
 log "waiting up to ${READY_TIMEOUT}s for ${PG_HOST}:${PG_PORT}"
@@ -244,7 +260,7 @@ if [ "$settings" != "$want_settings" ]; then
     -c 'alter system set full_page_writes = off' \
     -c 'alter system set max_connections = 200' >&2 \
     || die "ALTER SYSTEM failed"
-  as_root pg_ctlcluster "$ver" main restart >&2 || { show_log_tail "$ver"; die "restart of $ver/main failed"; }
+  without_extra_fds as_root pg_ctlcluster "$ver" main restart >&2 || { show_log_tail "$ver"; die "restart of $ver/main failed"; }
   wait_ready || { show_log_tail "$ver"; die "PostgreSQL not ready after restart"; }
 fi
 

@@ -1,23 +1,34 @@
 // The one place that picks adapters and wires services together. The CLI and the library entry
 // both come through here; nothing below reads the environment.
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { uuidv7 } from 'uuidv7';
 import { loadConfig, type Config } from './config.js';
+import { Cipher } from './core/cipher.js';
 import { createEmulator } from './emulator/index.js';
 import type { Emulator } from './emulator/types.js';
 import { createHttpApp } from './http/app.js';
 import { systemClock, type Clock, type Provider } from './ports.js';
 import { TwilioProvider } from './providers/twilio.js';
 import { ApiKeysService } from './services/api-keys.js';
+import { ConsentService } from './services/consent.js';
+import { ConversationsService } from './services/conversations.js';
+import { InboundService } from './services/inbound.js';
+import { StatusCallbacksService } from './services/status-callbacks.js';
+import { WebhookAuth } from './services/webhooks.js';
 import { MessagesService, type ListInput, type SendInput, type SendOptions } from './services/messages.js';
 import { TenantsService, type Tenant } from './services/tenants.js';
+import { VerificationsService } from './services/verifications.js';
+import { LocalVerifyBackend } from './services/verify-local.js';
+import { TwilioVerifyBackend } from './services/verify-twilio.js';
 import { openDatabase } from './storage/db.js';
 import { migrateToLatest } from './storage/migrate.js';
 import { Store } from './storage/store.js';
 import { Dispatcher } from './worker/dispatcher.js';
+import { Reconciler } from './worker/reconciler.js';
 
 export const VERSION = '0.1.0';
 /** The emulator's default owned number, used as the sender when nothing else is configured. */
@@ -36,14 +47,28 @@ export interface SmsRelayOptions {
   migrate?: boolean;
 }
 
-export function createLogger(level: string): Logger {
-  return pino({
-    level,
-    redact: {
-      paths: ['req.headers.authorization', 'headers.authorization', 'authToken', 'auth_token', 'apiKey', 'key', 'code', 'body'],
-      censor: '[redacted]',
+/** pino JSON logs; `fd` 2 keeps one-shot CLI commands' stdout for their own output. */
+export function createLogger(level: string, fd: 1 | 2 = 1): Logger {
+  return pino(
+    {
+      level,
+      redact: {
+        paths: ['req.headers.authorization', 'headers.authorization', 'authToken', 'auth_token', 'apiKey', 'key', 'code', 'body'],
+        censor: '[redacted]',
+      },
     },
-  });
+    pino.destination({ fd, sync: fd === 2 }),
+  );
+}
+
+/** Applies pending migrations and closes the connection; returns the names applied. */
+export async function runMigrations(config: Config, schema?: string): Promise<string[]> {
+  const db = await openDatabase(config.databaseUrl, { schema });
+  try {
+    return await migrateToLatest(db.kysely);
+  } finally {
+    await db.destroy();
+  }
 }
 
 export function resolveConfig(overrides: DeepPartial<Config> | Config = {}): Config {
@@ -54,6 +79,9 @@ export function resolveConfig(overrides: DeepPartial<Config> | Config = {}): Con
     ...(o as Partial<Config>),
     twilio: { ...base.twilio, ...(o.twilio as Partial<Config['twilio']>) },
     worker: { ...base.worker, ...(o.worker as Partial<Config['worker']>) },
+    reconciler: { ...base.reconciler, ...(o.reconciler as Partial<Config['reconciler']>) },
+    inbound: { ...base.inbound, ...(o.inbound as Partial<Config['inbound']>) },
+    verify: { ...base.verify, ...(o.verify as Partial<Config['verify']>) },
   };
 }
 
@@ -64,10 +92,18 @@ export interface SmsRelay {
   readonly tenants: TenantsService;
   readonly apiKeys: ApiKeysService;
   readonly messages: MessagesService;
+  readonly verifications: VerificationsService;
   readonly defaultTenant: Tenant;
   readonly emulator: Emulator | null;
   /** The outbox dispatcher (not started until `startWorker`). */
   readonly worker: Dispatcher | null;
+  /** Converges stale provider statuses and late-matched callbacks (started with the worker). */
+  readonly reconciler: Reconciler | null;
+  readonly consent: ConsentService;
+  readonly conversations: ConversationsService;
+  readonly statusCallbacks: StatusCallbacksService;
+  /** Drops cached webhook credentials (after tenants' Twilio credentials changed). */
+  readonly webhookAuth: WebhookAuth;
   readonly provider: Provider | null;
   /** Default-tenant shortcuts for embedding. */
   send(input: SendInput, opts?: SendOptions): ReturnType<MessagesService['send']>;
@@ -99,7 +135,8 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     if (applied.length) logger.info({ applied }, 'database migrations applied');
   }
   const store = new Store(db);
-  const tenants = new TenantsService(store, uuidv7, now);
+  const cipher = config.masterKey ? new Cipher(config.masterKey) : null;
+  const tenants = new TenantsService(store, uuidv7, now, cipher);
   const apiKeys = new ApiKeysService(store, uuidv7, now);
 
   const emulator =
@@ -121,7 +158,9 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   });
 
   let worker: Dispatcher | null = null;
+  let reconciler: Reconciler | null = null;
   let provider: Provider | null = opts.provider ?? null;
+  const consent = new ConsentService({ store, clock, newId: uuidv7, defaultRegion: config.defaultRegion });
   const messages = new MessagesService({
     store,
     clock,
@@ -132,7 +171,39 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     defaultValidityPeriodS: config.defaultValidityPeriodS,
     sendingEnabled: config.provider !== 'disabled',
     onEnqueued: () => worker?.wake(),
+    beforeAccept: (tenant, to) => consent.assertCanSend(tenant, to),
   });
+  const verifications = new VerificationsService({
+    store,
+    clock,
+    newId: uuidv7,
+    logger,
+    config: config.verify,
+    defaultRegion: config.defaultRegion,
+    rejectFixedLine: config.rejectFixedLine,
+    defaultServiceSid: config.twilio.verifyServiceSid,
+    backends: {
+      local: new LocalVerifyBackend({ messages, secret: verifySecret(config), ttlS: config.verify.ttlS }),
+      twilio: new TwilioVerifyBackend(() => (provider instanceof TwilioProvider ? provider.twilio : null)),
+    },
+  });
+
+  const statusCallbacks = new StatusCallbacksService({ store, clock, newId: uuidv7, consent });
+  const inbound = new InboundService({ store, clock, newId: uuidv7, consent, defaultTenantId: defaultTenant.id, defaults: config.inbound });
+  const conversations = new ConversationsService(store, messages, clock);
+  // Webhooks for the default tenant are signed with the configured account's token (or the
+  // embedded emulator's); other tenants' tokens come from their rows.
+  const webhookAuth = new WebhookAuth(
+    store,
+    cipher,
+    {
+      tenantId: defaultTenant.id,
+      accountSid: emulator ? emulator.accountSid : config.twilio.accountSid,
+      tokens: [emulator ? emulator.authToken : config.twilio.authToken, config.twilio.secondaryAuthToken].filter((t): t is string => !!t),
+    },
+    now,
+  );
+  const makeReconciler = (p: Provider) => new Reconciler({ store, provider: p, clock, config: config.reconciler, logger, statusCallbacks });
 
   const makeWorker = (p: Provider) =>
     new Dispatcher({
@@ -142,6 +213,8 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
       config: config.worker,
       logger,
       statusCallback: config.publicUrl ? `${config.publicUrl}/webhooks/twilio/status` : null,
+      beforeSend: (row) => consent.checkBeforeSend(row),
+      onRejected: (row, code) => consent.onProviderRejected(row, code),
     });
   const twilioProvider = (baseUrl: string | null) =>
     new TwilioProvider({
@@ -151,7 +224,10 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
       maxSockets: Math.max(8, config.worker.concurrency),
     });
   if (!provider && config.provider === 'twilio') provider = twilioProvider(config.twilio.apiBaseUrl);
-  if (provider) worker = makeWorker(provider);
+  if (provider) {
+    worker = makeWorker(provider);
+    reconciler = makeReconciler(provider);
+  }
 
   let app: FastifyInstance | null = null;
   let workerWanted = false;
@@ -165,9 +241,18 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
       url = await emulator.listen(0, '127.0.0.1');
     }
     emulator.setPublicBaseUrl(url);
+    if (baseUrl) {
+      // The relay's own webhooks answer the embedded emulator (signed with its auth token).
+      emulator.setInboundUrl(`${baseUrl}/webhooks/twilio/inbound`);
+      emulator.setDefaultStatusCallback(`${baseUrl}/webhooks/twilio/status`);
+    }
     provider = twilioProvider(url);
     worker = makeWorker(provider);
-    if (workerWanted) worker.start();
+    reconciler = makeReconciler(provider);
+    if (workerWanted) {
+      worker.start();
+      reconciler.start();
+    }
   };
 
   const relay: SmsRelay = {
@@ -177,11 +262,19 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     tenants,
     apiKeys,
     messages,
+    verifications,
     defaultTenant,
     emulator,
     get worker() {
       return worker;
     },
+    get reconciler() {
+      return reconciler;
+    },
+    consent,
+    conversations,
+    statusCallbacks,
+    webhookAuth,
     get provider() {
       return provider;
     },
@@ -191,6 +284,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     cancel: (id) => messages.cancel(defaultTenant, id),
     startWorker() {
       workerWanted = true;
+      reconciler?.start();
       if (worker) worker.start();
       else if (emulator && !app) void attachEmulator(null);
     },
@@ -199,6 +293,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
         app = await createHttpApp({
           store,
           messages,
+          verifications,
           apiKeys,
           tenants,
           logger,
@@ -206,6 +301,9 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
           trustProxy: config.trustProxy,
           version: VERSION,
           mount: emulator ? (req, res) => emulator.handle(req, res) : undefined,
+          webhooks: { auth: webhookAuth, statusCallbacks, inbound, publicUrl: config.publicUrl },
+          conversations,
+          consent,
         });
       }
       return app;
@@ -220,6 +318,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
       return `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     },
     async close() {
+      await reconciler?.stop();
       await worker?.stop();
       if (app) await app.close();
       if (emulator) await emulator.close().catch(() => undefined);
@@ -227,6 +326,30 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     },
   };
   return relay;
+}
+
+/**
+ * The HMAC key of local verification codes: SMSRELAY_VERIFY_SECRET, else one generated at first use
+ * into data/verify-secret (mode 0600). Lazy, so installs that never send a code write no file.
+ * Several processes sharing a database need the same secret: set SMSRELAY_VERIFY_SECRET there.
+ */
+function verifySecret(config: Config): () => Buffer {
+  let secret: Buffer | null = config.verify.secret ? Buffer.from(config.verify.secret) : null;
+  return () => {
+    if (secret) return secret;
+    mkdirSync(config.dataDir, { recursive: true });
+    const path = join(config.dataDir, 'verify-secret');
+    try {
+      // 'wx': of two processes starting together, one writes and both read the same file.
+      writeFileSync(path, randomBytes(32).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const text = readFileSync(path, 'utf8').trim();
+    if (text.length < 32) throw new Error(`${path} holds no usable secret (at least 32 characters expected)`);
+    secret = Buffer.from(text);
+    return secret;
+  };
 }
 
 /**

@@ -82,21 +82,29 @@ describe.each(backends)('worker on $name', (backend) => {
     expect(ev.some((e) => e.data?.settled === true)).toBe(true);
   });
 
-  it('resends an ambiguous message only once the provider confirms it does not have it', async () => {
-    t.relay.emulator!.setChaos({ reset: { next: 1, rate: 0, endpoints: ['messages.create'] } });
-    const before = t.relay.emulator!.messages().length;
-    const id = await send('+14155550205', 'lost in transit');
-    await waitFor(async () => (await events(t, id)).some((e) => e.data?.outcome === 'ambiguous'));
-    // The provider "loses" it: the settle step must find nothing and send again, exactly once.
-    expect(t.relay.emulator!.messages().length).toBe(before + 1);
-    t.relay.emulator!.reset();
-    const m = await settled(id);
-    expect(m.provider_sid).toMatch(/^SM/);
-    expect(t.relay.emulator!.createCount('+14155550205', 'lost in transit')).toBe(1);
-  });
 });
 
 describe.each(backends)('worker lifecycle on $name', (backend) => {
+  it('resends an ambiguous message only once the provider confirms it does not have it', async () => {
+    // A settle delay long enough for the test to make the provider "lose" the message first.
+    const t = await startRelay(backend, 'lost', { worker: { settleDelayMs: 500 } });
+    try {
+      t.relay.emulator!.setChaos({ reset: { next: 1, rate: 0, endpoints: ['messages.create'] } });
+      const r = await t.api('/v1/messages', { body: { to: '+14155550205', body: 'lost in transit' } });
+      await waitFor(async () => ((await t.api(`/v1/messages/${r.body.id}/events`)).body.data as { data: any }[]).some((e) => e.data?.outcome === 'ambiguous'));
+      expect(t.relay.emulator!.createCount('+14155550205', 'lost in transit')).toBe(1);
+      t.relay.emulator!.reset();
+      const m = await waitFor(async () => {
+        const g = (await t.api(`/v1/messages/${r.body.id}`)).body;
+        return g.provider_sid ? g : null;
+      });
+      expect(m.attempts).toBe(2);
+      expect(t.relay.emulator!.createCount('+14155550205', 'lost in transit')).toBe(1);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('expired messages fail with SMS_ERR_EXPIRED and are never sent late', async () => {
     const t = await startRelay(backend, 'expiry', {}, { worker: false });
     try {

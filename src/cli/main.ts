@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { AppError } from '../core/errors.js';
-import { createSmsRelay, ensureInitialApiKey, type SmsRelay } from '../main.js';
+import { createLogger, createSmsRelay, ensureInitialApiKey, runMigrations, type SmsRelay } from '../main.js';
 import { SCOPES } from '../services/api-keys.js';
 
 const USAGE = `Usage: smsrelay <command> [options]
@@ -84,11 +84,8 @@ async function worker(): Promise<void> {
 async function migrate(): Promise<void> {
   const cfg = config();
   try {
-    const relay = await createSmsRelay(cfg, { migrate: false });
-    const { migrateToLatest } = await import('../storage/migrate.js');
-    const applied = await migrateToLatest(relay.store.kysely);
+    const applied = await runMigrations(cfg);
     process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
-    await relay.close();
   } catch (e) {
     fail(`smsrelay migrate: ${e instanceof Error ? e.message : String(e)}`, 1);
   }
@@ -100,7 +97,8 @@ async function send(args: string[]): Promise<void> {
     options: { to: { type: 'string' }, body: { type: 'string' }, from: { type: 'string' }, channel: { type: 'string' }, tenant: { type: 'string', default: 'default' } },
   });
   if (!values.to) fail('smsrelay send: --to is required');
-  const relay = await createSmsRelay(config());
+  const cfg = config();
+  const relay = await createSmsRelay(cfg, { logger: createLogger(cfg.logLevel, 2) });
   try {
     const tenant = await relay.tenants.bySlug(values.tenant!);
     if (!tenant) fail(`smsrelay send: no tenant '${values.tenant}'`);
@@ -135,7 +133,8 @@ async function keys(args: string[]): Promise<void> {
     allowPositionals: true,
     options: { tenant: { type: 'string', default: 'default' }, scopes: { type: 'string' }, name: { type: 'string' } },
   });
-  const relay = await createSmsRelay(config());
+  const cfg = config();
+  const relay = await createSmsRelay(cfg, { logger: createLogger(cfg.logLevel, 2) });
   try {
     const tenant = await relay.tenants.bySlug(values.tenant!);
     if (!tenant) fail(`smsrelay keys: no tenant '${values.tenant}'`);

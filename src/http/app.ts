@@ -1,28 +1,40 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
 import type { ApiKeysService } from '../services/api-keys.js';
+import type { ConsentService } from '../services/consent.js';
+import type { ConversationsService } from '../services/conversations.js';
 import type { MessagesService } from '../services/messages.js';
 import type { TenantsService } from '../services/tenants.js';
+import type { VerificationsService } from '../services/verifications.js';
 import type { Store } from '../storage/store.js';
 import { errorSchema, installErrorHandling } from './errors.js';
 import { healthRoutes } from './routes/health.js';
+import { consentRoutes } from './routes/consents.js';
+import { conversationRoutes } from './routes/conversations.js';
 import { messageRoutes } from './routes/messages.js';
+import { webhookRoutes, type WebhookDeps } from './routes/webhooks.js';
 import { seedCompatRoutes } from './routes/seed-compat.js';
+import { verificationRoutes } from './routes/verifications.js';
 import { messageSchema } from './schemas.js';
 
 export interface HttpDeps {
   store: Store;
   messages: MessagesService;
+  verifications: VerificationsService;
   apiKeys: ApiKeysService;
   tenants: TenantsService;
   logger: Logger;
   bodyLimitBytes: number;
   trustProxy: boolean;
   version: string;
+  /** Twilio webhooks, conversations and consent (absent: those routes are not served). */
+  webhooks?: WebhookDeps;
+  conversations?: ConversationsService;
+  consent?: ConsentService;
   /** Requests another component serves on the same port (the embedded emulator); returns true if handled. */
   mount?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
@@ -32,7 +44,7 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
     loggerInstance: d.logger as FastifyBaseLogger,
     // Per-request log lines would carry URLs with phone numbers in query strings; errors are logged
     // by the error handler instead.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: d.bodyLimitBytes,
     trustProxy: d.trustProxy,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
@@ -62,6 +74,10 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
   healthRoutes(app, d);
   messageRoutes(app, d);
   seedCompatRoutes(app, d);
+  verificationRoutes(app, d);
+  if (d.webhooks) webhookRoutes(app, d.webhooks);
+  if (d.conversations) conversationRoutes(app, { ...d, conversations: d.conversations });
+  if (d.consent) consentRoutes(app, { ...d, consent: d.consent });
   await app.ready();
   return app;
 }

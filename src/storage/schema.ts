@@ -2,8 +2,10 @@
 // bigint) in both databases: one representation, comparable and indexable, no driver-specific
 // Date handling. JSON columns are text.
 import type { ColumnType, Generated } from 'kysely';
+import type { ConversationTables } from './schema-conversations.js';
+import type { VerifyTables } from './schema-verify.js';
 
-type Ms = ColumnType<number, number, number>;
+export type Ms = ColumnType<number, number, number>;
 
 export interface TenantsTable {
   id: string;
@@ -93,7 +95,7 @@ export interface IdempotencyKeysTable {
   expires_at: Ms;
 }
 
-export interface Database {
+export interface Database extends ConversationTables, VerifyTables {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
   messages: MessagesTable;

@@ -17,6 +17,8 @@ export interface DispatcherDeps {
   random?: () => number;
   /** Checks added by later features (consent, policy); return an error code to fail the message locally. */
   beforeSend?: (row: MessageRow) => Promise<{ code: string; message: string } | null>;
+  /** Told about permanent provider refusals (a 21610 answer means the recipient opted out). */
+  onRejected?: (row: MessageRow, providerCode: number | null) => Promise<void>;
 }
 
 type Outcome = Omit<AttemptResult, 'workerId'>;
@@ -212,6 +214,7 @@ export class Dispatcher {
       const r = { ...row, attempts: attempt };
       if (err.kind === 'permanent') {
         this.record(this.fail(r, now, 'SMS_ERR_PROVIDER_REJECTED', err.providerCode, err.message));
+        await this.d.onRejected?.(row, err.providerCode).catch((e) => this.d.logger.error({ err: e, messageId: row.id }, 'onRejected hook failed'));
       } else {
         this.d.logger.warn({ messageId: row.id, kind: err.kind, providerCode: err.providerCode, attempt }, 'send attempt did not complete');
         this.record(this.retryLater(r, now, err, err.kind === 'transient'));

@@ -1,0 +1,116 @@
+import type { FastifyInstance } from 'fastify';
+import type { ConversationListInput, ConversationsService, ReplyInput } from '../../services/conversations.js';
+import type { ApiKeysService } from '../../services/api-keys.js';
+import type { TenantsService } from '../../services/tenants.js';
+import { requireScope } from '../auth.js';
+import { errorResponses, idParams } from '../schemas.js';
+
+const conversationSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    contact: { type: 'string' },
+    our_number: { type: 'string' },
+    status: { type: 'string', enum: ['active', 'opted_out', 'blocked', 'closed'] },
+    unread_count: { type: 'integer' },
+    needs_attention: { type: 'boolean', description: 'Set when a human should look, e.g. the contact revoked consent in free text.' },
+    attention_reason: { type: ['string', 'null'] },
+    last_message_at: { type: 'string', format: 'date-time' },
+    last_read_at: { type: ['string', 'null'], format: 'date-time' },
+    created_at: { type: 'string', format: 'date-time' },
+    updated_at: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+const page = (items: object) => ({ type: 'object', properties: { data: { type: 'array', items }, next_cursor: { type: ['string', 'null'] } } });
+
+export function conversationRoutes(app: FastifyInstance, d: { apiKeys: ApiKeysService; tenants: TenantsService; conversations: ConversationsService }): void {
+  const read = requireScope(d.apiKeys, d.tenants, 'messages:read');
+  const write = requireScope(d.apiKeys, d.tenants, 'messages:write');
+  const tags = ['conversations'];
+
+  app.get<{ Querystring: ConversationListInput }>(
+    '/v1/conversations',
+    {
+      preHandler: read,
+      schema: {
+        tags,
+        summary: 'List conversations, most recent activity first',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            status: { type: 'string', enum: ['active', 'opted_out', 'blocked', 'closed'] },
+            unread: { type: 'boolean' },
+            needs_attention: { type: 'boolean' },
+            limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
+            cursor: { type: 'string', maxLength: 200 },
+          },
+        },
+        response: { 200: page(conversationSchema), ...errorResponses },
+      },
+    },
+    async (req) => d.conversations.list(req.tenant, req.query),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/conversations/:id',
+    { preHandler: read, schema: { tags, summary: 'Get a conversation', params: idParams, response: { 200: conversationSchema, ...errorResponses } } },
+    async (req) => d.conversations.get(req.tenant, req.params.id),
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { limit?: number; cursor?: string } }>(
+    '/v1/conversations/:id/messages',
+    {
+      preHandler: read,
+      schema: {
+        tags,
+        summary: "A conversation's messages, newest first",
+        params: idParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 }, cursor: { type: 'string', maxLength: 200 } },
+        },
+        response: { 200: page({ $ref: 'Message#' }), ...errorResponses },
+      },
+    },
+    async (req) => d.conversations.thread(req.tenant, req.params.id, req.query),
+  );
+
+  app.post<{ Params: { id: string }; Body: ReplyInput }>(
+    '/v1/conversations/:id/messages',
+    {
+      preHandler: write,
+      schema: {
+        tags,
+        summary: "Reply from the conversation's number",
+        description: 'Goes through the send pipeline: 422 SMS_ERR_RECIPIENT_OPTED_OUT when the contact opted out.',
+        params: idParams,
+        headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', maxLength: 255 } } },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            body: { type: ['string', 'null'] },
+            media_urls: { type: ['array', 'null'], items: { type: 'string' } },
+            metadata: { type: ['object', 'null'], additionalProperties: true },
+          },
+        },
+        response: { 202: { $ref: 'Message#' }, ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const key = req.headers['idempotency-key'];
+      const r = await d.conversations.reply(req.tenant, req.params.id, req.body ?? {}, typeof key === 'string' ? key : undefined);
+      if (r.replayed) void reply.header('idempotent-replayed', 'true');
+      return reply.code(r.status).type('application/json; charset=utf-8').send(r.json);
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/v1/conversations/:id/read',
+    { preHandler: write, schema: { tags, summary: 'Mark a conversation read (unread count to 0)', params: idParams, response: { 200: conversationSchema, ...errorResponses } } },
+    async (req) => d.conversations.markRead(req.tenant, req.params.id),
+  );
+}

@@ -1,0 +1,114 @@
+// The reconciler: Twilio's callbacks are best effort (lost, late, reordered), so messages that sit
+// in a non-terminal provider state longer than the configured age are fetched from the provider and
+// converged forward. It also re-matches status callbacks that arrived before their SID was stored.
+import type { Logger } from 'pino';
+import type { ReconcilerConfig } from '../config.js';
+import type { Clock, Provider } from '../ports.js';
+import type { StatusCallbacksService } from '../services/status-callbacks.js';
+import type { Store } from '../storage/store.js';
+
+export interface ReconcilerDeps {
+  store: Store;
+  provider: Provider;
+  clock: Clock;
+  config: ReconcilerConfig;
+  logger: Logger;
+  statusCallbacks: StatusCallbacksService;
+}
+
+const UNSETTLED = ['accepted', 'queued', 'sending', 'sent'];
+// 'sent' can stay final when the carrier sends no receipt: stop asking after three days.
+const MAX_AGE_MS = 3 * 24 * 60 * 60 * 1000;
+const FETCH_CONCURRENCY = 8;
+const MAX_BACKOFF_STEPS = 8;
+
+export class Reconciler {
+  private timers: NodeJS.Timeout[] = [];
+  private running: Promise<unknown> = Promise.resolve();
+  private stopped = true;
+
+  constructor(private readonly d: ReconcilerDeps) {}
+
+  start(): void {
+    if (!this.stopped || !this.d.config.enabled) return;
+    this.stopped = false;
+    const every = (ms: number, fn: () => Promise<unknown>, what: string) => {
+      let busy = false;
+      this.timers.push(
+        setInterval(() => {
+          if (busy || this.stopped) return;
+          busy = true;
+          const p = fn()
+            .catch((e) => this.d.logger.error({ err: e }, `reconciler: ${what} failed`))
+            .finally(() => (busy = false));
+          this.running = Promise.all([this.running, p]);
+        }, ms),
+      );
+    };
+    every(this.d.config.attachIntervalMs, () => this.d.statusCallbacks.attachOrphans(), 'matching early callbacks');
+    every(this.d.config.intervalMs, () => this.reconcileOnce(), 'reconciliation');
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.timers.splice(0).forEach(clearInterval);
+    await this.running;
+  }
+
+  /** One pass: fetches up to batchSize stale messages and converges them; returns how many were fetched. */
+  async reconcileOnce(): Promise<number> {
+    const cfg = this.d.config;
+    const now = this.d.clock.now().getTime();
+    const rows = await this.d.store.kysely
+      .selectFrom('messages as m')
+      .leftJoin('reconcile_checks as c', 'c.message_id', 'm.id')
+      .select(['m.id', 'm.tenant_id', 'm.status', 'm.to_addr', 'm.provider_sid', 'c.checks'])
+      .where('m.status', 'in', UNSETTLED)
+      .where('m.updated_at', '<', now - cfg.minAgeMs)
+      .where('m.created_at', '>', now - MAX_AGE_MS)
+      .where('m.direction', '=', 'outbound')
+      .where('m.provider_sid', 'is not', null)
+      .where((eb) => eb.or([eb('c.next_check_at', 'is', null), eb('c.next_check_at', '<=', now)]))
+      .orderBy('m.updated_at')
+      .limit(cfg.batchSize)
+      .execute();
+    let next = 0;
+    const worker = async () => {
+      while (next < rows.length) {
+        const r = rows[next++]!;
+        const checks = (r.checks ?? 0) + 1;
+        let fetched;
+        try {
+          fetched = await this.d.provider.fetch(r.provider_sid!);
+        } catch (e) {
+          this.d.logger.warn({ messageId: r.id, err: e instanceof Error ? e.message : String(e) }, 'reconciler: provider fetch failed');
+          continue;
+        }
+        const at = this.d.clock.now().getTime();
+        // Each unchanged answer doubles the wait before asking again.
+        const nextCheck = at + cfg.minAgeMs * 2 ** Math.min(checks - 1, MAX_BACKOFF_STEPS);
+        await this.d.store.write(async (trx) => {
+          if (fetched && fetched.status !== r.status) {
+            const cur = await trx.selectFrom('messages').select('status').where('id', '=', r.id).executeTakeFirstOrThrow();
+            await this.d.statusCallbacks.apply(
+              trx,
+              { id: r.id, tenant_id: r.tenant_id, status: cur.status, to_addr: r.to_addr },
+              { status: fetched.status, errorCode: fetched.errorCode, errorMessage: fetched.errorMessage, price: fetched.price, priceUnit: fetched.priceUnit },
+              'reconciler',
+              { provider_status: fetched.status },
+              at,
+            );
+          }
+          await trx
+            .insertInto('reconcile_checks')
+            .values({ message_id: r.id, next_check_at: nextCheck, checks })
+            .onConflict((oc) => oc.column('message_id').doUpdateSet({ next_check_at: nextCheck, checks }))
+            .execute();
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, rows.length) }, worker));
+    if (rows.length) this.d.logger.info({ fetched: rows.length }, 'reconciler: converged stale messages');
+    return rows.length;
+  }
+}
