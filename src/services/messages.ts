@@ -136,7 +136,7 @@ export class MessagesService {
 
     const outcome = await this.d.store.write(async (trx) => {
       if (idempotencyKey !== undefined) {
-        const o = await this.d.store.beginIdempotent(trx, tenant.id, idempotencyKey, requestHash, now, IDEMPOTENCY_TTL_MS);
+        const o = await this.d.store.recordIdempotent(trx, { tenantId: tenant.id, key: idempotencyKey, requestHash, status: 202, body: json, now, ttlMs: IDEMPOTENCY_TTL_MS });
         if (o.kind !== 'new') return o;
       }
       await this.d.store.insertMessage(trx, row, {
@@ -149,15 +149,12 @@ export class MessagesService {
         data: null,
         created_at: now,
       });
-      if (idempotencyKey !== undefined) await this.d.store.completeIdempotent(trx, tenant.id, idempotencyKey, 202, json);
       return { kind: 'new' as const };
     });
 
     switch (outcome.kind) {
       case 'mismatch':
         throw new AppError('SMS_ERR_IDEMPOTENCY_MISMATCH');
-      case 'in_progress':
-        throw new AppError('SMS_ERR_IDEMPOTENCY_CONFLICT');
       case 'replay':
         return { status: outcome.status, message: JSON.parse(outcome.body) as MessageResource, json: outcome.body, replayed: true };
       default:
@@ -210,6 +207,8 @@ export class MessagesService {
       if (Buffer.byteLength(metadata) > MAX_METADATA_BYTES) throw bad('metadata', `metadata must serialize to at most ${MAX_METADATA_BYTES} bytes`);
     }
 
+    // Consent and policy come last, so a malformed request is told about its errors first.
+    await this.d.beforeAccept?.(tenant, to.address, channel);
     const seg = body ? countSegments(body) : null;
     const status = !this.d.sendingEnabled ? 'canceled' : sendAt !== null ? 'scheduled' : 'pending';
     return {
@@ -270,6 +269,8 @@ export class MessagesService {
     if (mg) return { from: null, messagingServiceSid: mg };
     if (tenant.messagingServiceSid) return { from: null, messagingServiceSid: tenant.messagingServiceSid };
     if (tenant.fromNumber) return { from: tenant.fromNumber, messagingServiceSid: null };
+    // With sending disabled nothing leaves, so a missing sender is no reason to refuse the log entry.
+    if (!this.d.sendingEnabled) return { from: null, messagingServiceSid: null };
     throw new AppError('SMS_ERR_NO_SENDER');
   }
 

@@ -1,18 +1,26 @@
-import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
+import { isSqlite } from './dialect.js';
 import * as m0001 from './migrations/0001_send_pipeline.js';
+import * as m0002 from './migrations/0002_conversations_consent.js';
+import * as m0003 from './migrations/0003_verifications.js';
 
 // Forward-only: migrations are listed statically (no filesystem scan) so the compiled package and
 // the test runner see the same set. Add new ones at the end; never edit a released one.
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_send_pipeline': m0001,
+  '0002_conversations_consent': m0002,
+  '0003_verifications': m0003,
 };
 
-function migrator(db: Kysely<any>): Migrator {
-  return new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
+// On PostgreSQL the migration tables are pinned to the current schema: otherwise Kysely finds
+// another schema's kysely_migration_lock (tests, several tenants of one server) and skips creating its own.
+async function migrator(db: Kysely<any>): Promise<Migrator> {
+  const schema = isSqlite(db) ? undefined : (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s;
+  return new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS }, ...(schema ? { migrationTableSchema: schema } : {}) });
 }
 
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
-  const { error, results }: MigrationResultSet = await migrator(db).migrateToLatest();
+  const { error, results }: MigrationResultSet = await (await migrator(db)).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`migration ${failed ?? '?'} failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -22,6 +30,6 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
 
 /** Names of migrations not yet applied (empty when the schema is current). */
 export async function pendingMigrations(db: Kysely<any>): Promise<string[]> {
-  const all = await migrator(db).getMigrations();
+  const all = await (await migrator(db)).getMigrations();
   return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
 }

@@ -22,11 +22,7 @@ export interface MessageListQuery {
   limit: number;
 }
 
-export type IdempotencyOutcome =
-  | { kind: 'new' }
-  | { kind: 'replay'; status: number; body: string }
-  | { kind: 'mismatch' }
-  | { kind: 'in_progress' };
+export type IdempotencyOutcome = { kind: 'new' } | { kind: 'replay'; status: number; body: string } | { kind: 'mismatch' };
 
 /** Outcome of a worker attempt, written back in one batched update. */
 export interface AttemptResult {
@@ -220,33 +216,28 @@ export class Store {
 
   // ---- idempotency ---------------------------------------------------------------------------
 
-  async beginIdempotent(trx: Executor, tenantId: string, key: string, requestHash: string, now: number, ttlMs: number): Promise<IdempotencyOutcome> {
+  /**
+   * Records the answer under an idempotency key in the caller's transaction, unless a live entry
+   * exists: then that entry decides (same request → replay, different request → mismatch). One
+   * upsert in the common case; an expired entry is overwritten in the same statement.
+   */
+  async recordIdempotent(trx: Executor, e: { tenantId: string; key: string; requestHash: string; status: number; body: string; now: number; ttlMs: number }): Promise<IdempotencyOutcome> {
+    const row = { request_hash: e.requestHash, response_status: e.status, response_body: e.body, created_at: e.now, expires_at: e.now + e.ttlMs };
+    const inserted = await trx
+      .insertInto('idempotency_keys')
+      .values({ tenant_id: e.tenantId, key: e.key, ...row })
+      .onConflict((oc) => oc.columns(['tenant_id', 'key']).doUpdateSet(row).where('idempotency_keys.expires_at', '<=', e.now))
+      .returning('key')
+      .executeTakeFirst();
+    if (inserted) return { kind: 'new' };
     const existing = await trx
       .selectFrom('idempotency_keys')
-      .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('key', '=', key)
-      .executeTakeFirst();
-    if (existing && existing.expires_at > now) {
-      if (existing.request_hash !== requestHash) return { kind: 'mismatch' };
-      if (existing.response_status === null || existing.response_body === null) return { kind: 'in_progress' };
-      return { kind: 'replay', status: existing.response_status, body: existing.response_body };
-    }
-    if (existing) await trx.deleteFrom('idempotency_keys').where('tenant_id', '=', tenantId).where('key', '=', key).execute();
-    await trx
-      .insertInto('idempotency_keys')
-      .values({ tenant_id: tenantId, key, request_hash: requestHash, response_status: null, response_body: null, created_at: now, expires_at: now + ttlMs })
-      .execute();
-    return { kind: 'new' };
-  }
-
-  async completeIdempotent(trx: Executor, tenantId: string, key: string, status: number, body: string): Promise<void> {
-    await trx
-      .updateTable('idempotency_keys')
-      .set({ response_status: status, response_body: body })
-      .where('tenant_id', '=', tenantId)
-      .where('key', '=', key)
-      .execute();
+      .select(['request_hash', 'response_status', 'response_body'])
+      .where('tenant_id', '=', e.tenantId)
+      .where('key', '=', e.key)
+      .executeTakeFirstOrThrow();
+    if (existing.request_hash !== e.requestHash) return { kind: 'mismatch' };
+    return { kind: 'replay', status: existing.response_status!, body: existing.response_body! };
   }
 
   async deleteExpiredIdempotencyKeys(now: number): Promise<number> {
