@@ -1,9 +1,6 @@
-import http from 'node:http';
-import https from 'node:https';
 import twilio from 'twilio';
-import type RequestClientBase from 'twilio/lib/base/RequestClient.js';
-type RequestOptions<T> = RequestClientBase.RequestOptions<T>;
 import type { MessageInstance } from 'twilio/lib/rest/api/v2010/account/message.js';
+import { TwilioHttpClient } from './twilio-http.js';
 import { ProviderError, type Provider, type ProviderListQuery, type ProviderMessage, type ProviderSendRequest } from '../ports.js';
 
 export interface TwilioProviderOptions {
@@ -20,42 +17,6 @@ export interface TwilioProviderOptions {
 const TRANSIENT_CODES = new Set([20429, 20003, 20005]);
 // Connection failures where the request cannot have reached Twilio.
 const NOT_SENT_ERRNOS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL']);
-
-function retryAfterMs(v: unknown): number | null {
-  if (typeof v !== 'string' && typeof v !== 'number') return null;
-  const s = Number(v);
-  if (Number.isFinite(s)) return Math.max(0, s * 1000);
-  const at = Date.parse(String(v));
-  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : null;
-}
-
-/**
- * The official client's RequestClient, pointed at another origin when configured and with a
- * keep-alive agent for plain http (the emulator); it also turns 429 answers into a transient
- * ProviderError carrying Retry-After, which the client's RestException would drop.
- */
-class RelayRequestClient extends twilio.RequestClient {
-  constructor(
-    private readonly baseUrl: string | null,
-    opts: { timeout: number; maxSockets: number },
-  ) {
-    super({ timeout: opts.timeout, keepAlive: true, maxSockets: opts.maxSockets, maxTotalSockets: opts.maxSockets });
-    this.axios.defaults.httpAgent = new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets, timeout: opts.timeout });
-    if (baseUrl?.startsWith('https:')) {
-      this.axios.defaults.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: opts.maxSockets, timeout: opts.timeout });
-    }
-  }
-
-  override async request<T>(opts: RequestOptions<T>): Promise<{ statusCode: number; body: T; headers: any }> {
-    if (this.baseUrl) opts = { ...opts, uri: this.baseUrl + new URL(opts.uri).pathname };
-    const res = await super.request<T>(opts);
-    if (res.statusCode === 429) {
-      const body = res.body as { code?: number; message?: string } | undefined;
-      throw new ProviderError('transient', body?.message ?? 'Too many requests', body?.code ?? 20429, 429, retryAfterMs(res.headers?.['retry-after']));
-    }
-    return res;
-  }
-}
 
 function toProviderMessage(m: MessageInstance): ProviderMessage {
   return {
@@ -96,7 +57,7 @@ export class TwilioProvider implements Provider {
   constructor(opts: TwilioProviderOptions) {
     const timeout = opts.timeoutMs ?? 15_000;
     this.client = twilio(opts.accountSid, opts.authToken, {
-      httpClient: new RelayRequestClient(opts.apiBaseUrl ?? null, { timeout, maxSockets: opts.maxSockets ?? 64 }),
+      httpClient: new TwilioHttpClient(opts.apiBaseUrl ?? null, { timeoutMs: timeout, maxSockets: opts.maxSockets ?? 64 }),
       autoRetry: false,
     });
   }
