@@ -28,6 +28,49 @@ export interface WorkerConfig {
   settleDelayMs: number;
 }
 
+/** A sliding-window limit: at most `max` events per `windowS` seconds. */
+export interface WindowLimit {
+  max: number;
+  windowS: number;
+}
+
+export interface VerifyConfig {
+  /** Backend of tenants whose settings do not name one. */
+  backend: 'local' | 'twilio';
+  /** HMAC key of local codes; when null, main.ts keeps a generated one in `${dataDir}/verify-secret`. */
+  secret: string | null;
+  ttlS: number;
+  maxChecks: number;
+  maxSends: number;
+  appName: string;
+  limitNumber: WindowLimit;
+  limitIp: WindowLimit;
+  limitTenant: WindowLimit;
+  limitPrefix: WindowLimit;
+  /** A prefix is blocked when, over `blockWindowS`, at least `blockMinStarts` verifications converted below `blockMinConversion` (0 = off). */
+  blockMinStarts: number;
+  blockMinConversion: number;
+  blockWindowS: number;
+  blockCooldownS: number;
+}
+
+export interface ReconcilerConfig {
+  enabled: boolean;
+  /** Messages in a non-terminal provider state for longer than this are fetched from the provider. */
+  minAgeMs: number;
+  intervalMs: number;
+  batchSize: number;
+  /** How often status callbacks that arrived before their message's SID was stored are matched again. */
+  attachIntervalMs: number;
+}
+
+export interface InboundConfig {
+  /** Auto-reply text of the default tenant (null: off). Other tenants set it in their settings. */
+  autoReply: string | null;
+  /** Who answers STOP/START/HELP: 'provider' (Twilio's built-in opt-out handling) or 'relay' (TwiML). */
+  keywordReplies: 'provider' | 'relay';
+}
+
 export interface Config {
   host: string;
   port: number;
@@ -44,6 +87,11 @@ export interface Config {
   provider: ProviderMode;
   twilio: TwilioConfig;
   worker: WorkerConfig;
+  verify: VerifyConfig;
+  reconciler: ReconcilerConfig;
+  inbound: InboundConfig;
+  /** 32-byte key (hex or base64) that encrypts tenants' Twilio auth tokens (AES-256-GCM). */
+  masterKey: string | null;
 }
 
 export class ConfigError extends Error {
@@ -87,6 +135,20 @@ function matching(env: Env, names: string[], re: RegExp, expected: string): stri
   return v;
 }
 
+function masterKey(env: Env): string | null {
+  const v = str(env, 'SMSRELAY_MASTER_KEY');
+  if (v === null) return null;
+  const bytes = /^[0-9a-fA-F]{64}$/.test(v) ? 32 : Buffer.from(v, 'base64').length;
+  if (bytes !== 32) throw new ConfigError('SMSRELAY_MASTER_KEY', '32 bytes as 64 hex characters or base64 (openssl rand -base64 32)');
+  return v;
+}
+
+function keywordReplies(env: Env): 'provider' | 'relay' {
+  const v = (str(env, 'SMSRELAY_KEYWORD_REPLIES') ?? 'provider').toLowerCase();
+  if (v !== 'provider' && v !== 'relay') throw new ConfigError('SMSRELAY_KEYWORD_REPLIES', "'provider' or 'relay'", v);
+  return v;
+}
+
 function url(env: Env, name: string): string | null {
   const v = str(env, name);
   if (v === null) return null;
@@ -97,6 +159,39 @@ function url(env: Env, name: string): string | null {
     throw new ConfigError(name, 'an http(s) URL', v);
   }
   return v.replace(/\/+$/, '');
+}
+
+/** 'max/seconds', e.g. '5/600'. */
+function windowLimit(env: Env, name: string, def: WindowLimit): WindowLimit {
+  const v = str(env, name);
+  if (v === null) return def;
+  const m = /^(\d{1,7})\/(\d{1,7})$/.exec(v);
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new ConfigError(name, "'max/seconds' such as 5/600", v);
+  return { max: Number(m[1]), windowS: Number(m[2]) };
+}
+
+function loadVerifyConfig(env: Env, verifyServiceSid: string | null): VerifyConfig {
+  const backend = str(env, 'SMSRELAY_VERIFY_BACKEND') ?? (verifyServiceSid ? 'twilio' : 'local');
+  if (backend !== 'local' && backend !== 'twilio') throw new ConfigError('SMSRELAY_VERIFY_BACKEND', "'local' or 'twilio'", backend);
+  const secret = str(env, 'SMSRELAY_VERIFY_SECRET');
+  if (secret !== null && secret.length < 32) throw new ConfigError('SMSRELAY_VERIFY_SECRET', 'at least 32 characters');
+  return {
+    backend,
+    secret,
+    // Twilio Verify allows 2 minutes to 24 hours; so do we.
+    ttlS: int(env, 'SMSRELAY_VERIFY_TTL_SECONDS', 600, 120, 86_400),
+    maxChecks: int(env, 'SMSRELAY_VERIFY_MAX_CHECKS', 5, 1, 10),
+    maxSends: int(env, 'SMSRELAY_VERIFY_MAX_SENDS', 5, 1, 10),
+    appName: str(env, 'SMSRELAY_VERIFY_APP_NAME') ?? 'smsrelay',
+    limitNumber: windowLimit(env, 'SMSRELAY_VERIFY_LIMIT_NUMBER', { max: 5, windowS: 600 }),
+    limitIp: windowLimit(env, 'SMSRELAY_VERIFY_LIMIT_IP', { max: 20, windowS: 3600 }),
+    limitTenant: windowLimit(env, 'SMSRELAY_VERIFY_LIMIT_TENANT', { max: 2000, windowS: 3600 }),
+    limitPrefix: windowLimit(env, 'SMSRELAY_VERIFY_LIMIT_PREFIX', { max: 100, windowS: 3600 }),
+    blockMinStarts: int(env, 'SMSRELAY_VERIFY_BLOCK_MIN_STARTS', 30, 1, 1_000_000),
+    blockMinConversion: int(env, 'SMSRELAY_VERIFY_BLOCK_MIN_CONVERSION_PERCENT', 10, 0, 100) / 100,
+    blockWindowS: int(env, 'SMSRELAY_VERIFY_BLOCK_WINDOW_SECONDS', 3600, 60, 7 * 86_400),
+    blockCooldownS: int(env, 'SMSRELAY_VERIFY_BLOCK_COOLDOWN_SECONDS', 12 * 3600, 60, 30 * 86_400),
+  };
 }
 
 export function loadConfig(env: Env): Config {
@@ -118,6 +213,8 @@ export function loadConfig(env: Env): Config {
 
   const apiKey = str(env, 'SMSRELAY_API_KEY');
   if (apiKey !== null && apiKey.length < 20) throw new ConfigError('SMSRELAY_API_KEY', 'at least 20 characters');
+
+  const verifyServiceSid = matching(env, ['TWILIO_VERIFY_SERVICE_SID'], /^VA[0-9a-fA-F]{32}$/, "a Verify Service SID ('VA' + 32 hex characters)");
 
   return {
     host: str(env, 'SMSRELAY_HOST', 'HOST') ?? '127.0.0.1',
@@ -141,7 +238,7 @@ export function loadConfig(env: Env): Config {
       messagingServiceSid: matching(env, ['TWILIO_MESSAGING_SERVICE_SID'], /^MG[0-9a-fA-F]{32}$/, "a Messaging Service SID ('MG' + 32 hex characters)"),
       whatsappNumber: matching(env, ['TWILIO_WHATSAPP_NUMBER'], /^(whatsapp:)?\+[1-9]\d{3,14}$/, 'an E.164 number, optionally prefixed with whatsapp:'),
       apiBaseUrl: url(env, 'TWILIO_API_BASE_URL'),
-      verifyServiceSid: matching(env, ['TWILIO_VERIFY_SERVICE_SID'], /^VA[0-9a-fA-F]{32}$/, "a Verify Service SID ('VA' + 32 hex characters)"),
+      verifyServiceSid,
     },
     worker: {
       enabled: bool(env, 'SMSRELAY_WORKER', true),
@@ -154,5 +251,18 @@ export function loadConfig(env: Env): Config {
       backoffMaxMs: int(env, 'SMSRELAY_BACKOFF_MAX_MS', 300_000, 1, 86_400_000),
       settleDelayMs: int(env, 'SMSRELAY_SETTLE_DELAY_MS', 2000, 0, 3_600_000),
     },
+    verify: loadVerifyConfig(env, verifyServiceSid),
+    reconciler: {
+      enabled: bool(env, 'SMSRELAY_RECONCILER', true),
+      minAgeMs: int(env, 'SMSRELAY_RECONCILE_AGE_SECONDS', 300, 1, 7 * 86_400) * 1000,
+      intervalMs: int(env, 'SMSRELAY_RECONCILE_INTERVAL_MS', 30_000, 10, 3_600_000),
+      batchSize: int(env, 'SMSRELAY_RECONCILE_BATCH_SIZE', 100, 1, 1000),
+      attachIntervalMs: int(env, 'SMSRELAY_CALLBACK_ATTACH_MS', 1000, 10, 600_000),
+    },
+    inbound: {
+      autoReply: str(env, 'SMSRELAY_AUTO_REPLY'),
+      keywordReplies: keywordReplies(env),
+    },
+    masterKey: masterKey(env),
   };
 }

@@ -83,6 +83,8 @@ describe('TwilioProvider', () => {
 
 describe.each(backends)('relay with the Twilio adapter on $name', (backend) => {
   it('sends media, WhatsApp and Messaging Service messages end to end with spec-valid requests', async () => {
+    // One emulator serves both backends' runs: each uses its own recipients.
+    const n = (i: number) => `+1415555${backend.name === 'sqlite' ? 30 : 31}0${i}`;
     const db = await backend.create('adapter');
     const relay = await createSmsRelay(
       { databaseUrl: db.url, logLevel: 'silent', twilio: { fromNumber: '+15005550006', whatsappNumber: '+15005550006' }, worker: { pollIntervalMs: 20 } },
@@ -91,16 +93,16 @@ describe.each(backends)('relay with the Twilio adapter on $name', (backend) => {
     try {
       relay.startWorker();
       const mg = e.emulator.messagingServiceSids[0];
-      const a = await relay.send({ to: '+14155553001', media_urls: ['https://example.com/cat.gif'], channel: 'mms' });
-      const b = await relay.send({ to: 'whatsapp:+14155553002', body: 'olá', channel: 'whatsapp' });
-      const c = await relay.send({ to: '+14155553003', body: 'pool', messaging_service_sid: mg });
+      const a = await relay.send({ to: n(1), media_urls: ['https://example.com/cat.gif'], channel: 'mms' });
+      const b = await relay.send({ to: `whatsapp:${n(2)}`, body: 'olá', channel: 'whatsapp' });
+      const c = await relay.send({ to: n(3), body: 'pool', messaging_service_sid: mg });
       for (const id of [a.message.id, b.message.id, c.message.id]) {
         await waitFor(async () => (await relay.get(id)).provider_sid);
       }
-      expect(e.emulator.messages({ to: '+14155553001' })[0].media).toEqual(['https://example.com/cat.gif']);
-      expect(e.emulator.messages({ to: 'whatsapp:+14155553002' })[0].from).toBe('whatsapp:+15005550006');
-      expect((await relay.get(b.message.id)).to).toBe('whatsapp:+14155553002');
-      expect(e.emulator.createCount('+14155553003', 'pool')).toBe(1);
+      expect(e.emulator.messages({ to: n(1) })[0].media).toEqual(['https://example.com/cat.gif']);
+      expect(e.emulator.messages({ to: `whatsapp:${n(2)}` })[0].from).toBe('whatsapp:+15005550006');
+      expect((await relay.get(b.message.id)).to).toBe(`whatsapp:${n(2)}`);
+      expect(e.emulator.createCount(n(3), 'pool')).toBe(1);
     } finally {
       await relay.close();
       await db.drop();

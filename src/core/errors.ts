@@ -25,6 +25,8 @@ export const ERRORS = {
   SMS_ERR_IDEMPOTENCY_MISMATCH: { status: 422, retryable: false, message: 'This Idempotency-Key was already used with a different request body.' },
   SMS_ERR_INVALID_STATE: { status: 409, retryable: false, message: 'The resource is not in a state that allows this operation.' },
   SMS_ERR_RECIPIENT_OPTED_OUT: { status: 422, retryable: false, message: 'The recipient has opted out of messages from this sender.' },
+  SMS_ERR_DELIVERY_FAILED: { status: 422, retryable: false, message: 'The provider reported that the message could not be delivered.' },
+  SMS_ERR_INVALID_WEBHOOK: { status: 400, retryable: false, message: 'The webhook request lacks required Twilio parameters.' },
   SMS_ERR_RATE_LIMITED: { status: 429, retryable: true, message: 'Too many requests; retry later.' },
   SMS_ERR_COUNTRY_NOT_ALLOWED: { status: 422, retryable: false, message: 'Sending to this country is not allowed for this tenant.' },
   SMS_ERR_EXPIRED: { status: 422, retryable: false, message: 'The message validity period expired before it could be sent.' },
@@ -33,6 +35,7 @@ export const ERRORS = {
   SMS_ERR_MAX_ATTEMPTS: { status: 422, retryable: false, message: 'The message could not be sent after the maximum number of attempts.' },
   SMS_ERR_SENDING_DISABLED: { status: 422, retryable: false, message: 'Sending is disabled (TWILIO_ENABLED=false): the message was accepted and logged, not sent.' },
   SMS_ERR_VERIFICATION_NOT_FOUND: { status: 404, retryable: false, message: 'No pending verification was found.' },
+  SMS_ERR_VERIFY_NOT_CONFIGURED: { status: 422, retryable: false, message: 'The twilio verification backend needs a Verify Service SID (TWILIO_VERIFY_SERVICE_SID or the tenant setting verify_service_sid).' },
   SMS_ERR_NOT_READY: { status: 503, retryable: true, message: 'The service is not ready.' },
   SMS_ERR_INTERNAL: { status: 500, retryable: true, message: 'Internal error.' },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;

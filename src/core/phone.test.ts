@@ -46,7 +46,7 @@ describe('normalizeRecipient: valid numbers', () => {
       const got = normalizeRecipient(input, 'sms', {});
       expect(got.e164).toMatch(/^\+1500555000\d$/);
       expect(got.country).toBe('US');
-      expect(got.type).toBeUndefined();
+      expect(got.type).not.toBe('FIXED_LINE');
     },
   );
 

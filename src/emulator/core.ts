@@ -5,7 +5,7 @@ import { countSegments } from '../core/segments.js';
 import { Chaos } from './chaos.js';
 import { asyncErrorMessage } from './errors.js';
 import { Scheduler } from './scheduler.js';
-import { MessageStore, type Msg } from './store.js';
+import { addWebhook, MessageStore, NONE, type Msg, type SenderQueue } from './store.js';
 import type {
   EmulatorLogger,
   EmulatorOptions,
@@ -33,11 +33,6 @@ export interface Recipient {
   e164: string;
   country: string | undefined;
   type: string | undefined;
-}
-
-interface SenderQueue {
-  nextFree: number;
-  waiting: number;
 }
 
 export interface OutboundInput {
@@ -85,7 +80,7 @@ export class Core {
   readonly callbacksDefault: boolean;
 
   readonly store: MessageStore;
-  readonly scheduler: Scheduler;
+  readonly scheduler: Scheduler<Msg>;
   readonly webhooks: WebhookClient;
   readonly chaos: Chaos;
   readonly verify = new VerifyState();
@@ -130,13 +125,18 @@ export class Core {
       this.rateUnits.set(country, units);
     }
     this.advancedOptOut = opts.advancedOptOut ?? false;
-    this.clock = opts.clock ?? { now: () => new Date() };
+    const clock = opts.clock;
+    this.clock = clock ?? { now: () => new Date() };
+    this.nowMs = clock ? () => clock.now().getTime() : Date.now;
     this.logger = opts.logger ?? silentLogger;
     this.onApiRequest = opts.onApiRequest;
     this.callbacksDefault = opts.callbacks ?? true;
     for (const [n, script] of Object.entries(opts.scripts ?? {})) this.setScript(n, script);
     this.store = new MessageStore(this.maxMessages);
-    this.scheduler = new Scheduler((e) => this.logger.warn({ err: String(e) }, 'emulator: scheduled step failed'));
+    this.scheduler = new Scheduler<Msg>(
+      (m) => this.advance(m),
+      (e) => this.logger.warn({ err: String(e) }, 'emulator: scheduled step failed'),
+    );
     this.webhooks = new WebhookClient(() => this.authToken);
     this.chaos = new Chaos(this.callbacksDefault, opts.chaos);
   }
@@ -144,6 +144,9 @@ export class Core {
   now(): Date {
     return this.clock.now();
   }
+
+  /** Epoch ms of the emulator's clock (no Date allocation with the real clock). */
+  readonly nowMs: () => number;
 
   /** Normalised recipient or null when invalid; memoised because the same numbers repeat. */
   recipient(input: string): Recipient | null {
@@ -196,7 +199,7 @@ export class Core {
   }
 
   createOutbound(p: OutboundInput): Msg {
-    const now = this.now();
+    const now = this.nowMs();
     const seg = countSegments(p.body);
     const m: Msg = {
       seq: this.seq++,
@@ -207,7 +210,8 @@ export class Core {
       to: p.to,
       body: p.body,
       createdBody: p.body,
-      media: p.media,
+      media: p.media.length > 0 ? p.media : NONE,
+      mediaSids: NONE,
       messagingServiceSid: p.messagingServiceSid,
       status: 'queued',
       errorCode: null,
@@ -220,16 +224,17 @@ export class Core {
       dateCreated: now,
       dateUpdated: now,
       dateSent: null,
-      sendAt: p.sendAt,
+      sendAt: p.sendAt === null ? null : p.sendAt.getTime(),
       validityPeriod: p.validityPeriod,
       statusCallback: p.statusCallback,
       history: [],
-      webhooks: [],
+      webhooks: NONE,
       counted: p.counted,
       deleted: false,
       outcome: 'delivered',
       outcomeCode: null,
       pending: null,
+      queue: null,
       held: null,
       queuedMs: 0,
     };
@@ -242,10 +247,10 @@ export class Core {
     }
     if (p.sendAt) {
       m.status = 'scheduled';
-      m.pending = this.scheduler.at(Date.now() + (p.sendAt.getTime() - now.getTime()), () => this.release(m));
+      m.pending = this.scheduler.at(Date.now() + (p.sendAt.getTime() - now), m);
     } else if (p.messagingServiceSid) {
       m.status = 'accepted';
-      m.pending = this.scheduler.at(Date.now(), () => this.release(m));
+      m.pending = this.scheduler.at(Date.now(), m);
     } else {
       // Twilio's create examples carry date_sent from the start; list filters on DateSent rely on it.
       m.dateSent = now;
@@ -257,7 +262,7 @@ export class Core {
 
   /** An inbound message from a handset (status received, no progression). */
   createInbound(from: string, to: string, body: string, media: string[], country: string | undefined): Msg {
-    const now = this.now();
+    const now = this.nowMs();
     const seg = countSegments(body);
     const m: Msg = {
       seq: this.seq++,
@@ -268,7 +273,8 @@ export class Core {
       to,
       body,
       createdBody: body,
-      media,
+      media: media.length > 0 ? media : NONE,
+      mediaSids: media.length > 0 ? media.map(() => sid('ME')) : NONE,
       messagingServiceSid: this.messagingServiceSids[0] ?? null,
       status: 'received',
       errorCode: null,
@@ -285,12 +291,13 @@ export class Core {
       validityPeriod: 0,
       statusCallback: null,
       history: [{ status: 'received', at: now, errorCode: null }],
-      webhooks: [],
+      webhooks: NONE,
       counted: false,
       deleted: false,
       outcome: 'delivered',
       outcomeCode: null,
       pending: null,
+      queue: null,
       held: null,
       queuedMs: 0,
     };
@@ -299,6 +306,7 @@ export class Core {
     return m;
   }
 
+  /** Only scheduled messages can be canceled: they hold no sender queue slot. */
   cancel(m: Msg): void {
     if (m.pending) m.pending.cancelled = true;
     m.pending = null;
@@ -333,11 +341,38 @@ export class Core {
     }
   }
 
+  /** The next step of a message, when its scheduler task is due. Each step schedules the following one. */
+  private advance(m: Msg): void {
+    m.pending = null;
+    switch (m.status) {
+      case 'scheduled':
+      case 'accepted':
+        this.release(m);
+        return;
+      case 'queued':
+        m.queue!.waiting--;
+        m.queue = null;
+        this.dispatch(m);
+        return;
+      case 'sending':
+        this.carrier(m);
+        return;
+      case 'sent':
+        if (m.outcome === 'undelivered') this.finishFailure(m, 'undelivered', m.outcomeCode ?? 30003);
+        else {
+          m.price = this.price(m);
+          this.transition(m, 'delivered', null);
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
   /** accepted/scheduled → queued: a Messaging Service picks its sender now. */
   private release(m: Msg): void {
-    m.pending = null;
     if (m.from === null) m.from = this.pickSender(m.to);
-    if (m.sendAt) m.dateSent = this.now();
+    if (m.sendAt !== null) m.dateSent = this.nowMs();
     if (this.queueFull(m.from)) {
       this.finishFailure(m, 'failed', 30001);
       return;
@@ -356,12 +391,9 @@ export class Core {
     const dispatchAt = Math.max(now + this.delays.queuedToSending, q.nextFree);
     q.nextFree = dispatchAt + (m.segments * 1000) / this.mps;
     q.waiting++;
+    m.queue = q;
     m.queuedMs = now;
-    const sender = q;
-    m.pending = this.scheduler.at(dispatchAt, () => {
-      sender.waiting--;
-      this.dispatch(m);
-    });
+    m.pending = this.scheduler.at(dispatchAt, m);
   }
 
   private dispatch(m: Msg): void {
@@ -370,7 +402,7 @@ export class Core {
       return;
     }
     this.transition(m, 'sending', null);
-    m.pending = this.scheduler.at(Date.now() + this.delays.sendingToSent, () => this.carrier(m));
+    m.pending = this.scheduler.at(Date.now() + this.delays.sendingToSent, m);
   }
 
   private carrier(m: Msg): void {
@@ -380,18 +412,7 @@ export class Core {
     }
     if (m.outcome === 'sent') m.price = this.price(m);
     this.transition(m, 'sent', null);
-    if (m.outcome === 'sent') {
-      m.pending = null;
-      return;
-    }
-    m.pending = this.scheduler.at(Date.now() + this.delays.sentToDelivered, () => {
-      m.pending = null;
-      if (m.outcome === 'undelivered') this.finishFailure(m, 'undelivered', m.outcomeCode ?? 30003);
-      else {
-        m.price = this.price(m);
-        this.transition(m, 'delivered', null);
-      }
-    });
+    if (m.outcome !== 'sent') m.pending = this.scheduler.at(Date.now() + this.delays.sentToDelivered, m);
   }
 
   private finishFailure(m: Msg, status: 'failed' | 'undelivered', code: number): void {
@@ -411,7 +432,7 @@ export class Core {
   }
 
   private transition(m: Msg, status: MessageStatus, errorCode: number | null): void {
-    const now = this.now();
+    const now = this.nowMs();
     m.status = status;
     m.dateUpdated = now;
     m.history.push({ status, at: now, errorCode });
@@ -436,9 +457,7 @@ export class Core {
     if (m.errorCode !== null && (m.status === 'failed' || m.status === 'undelivered')) params.ErrorCode = String(m.errorCode);
     if (m.status === 'delivered' || m.status === 'undelivered') params.RawDlrDoneDate = rawDlrDate(m.dateUpdated);
     const status = m.status;
-    const record = (d: WebhookDelivery): void => {
-      m.webhooks.push(d);
-    };
+    const record = (d: WebhookDelivery): void => addWebhook(m, d);
     const send = (chaos?: WebhookDelivery['chaos']): Promise<unknown> =>
       this.webhooks.send({ kind: 'status', url, params, messageStatus: status, keepBody: false, record, ...(chaos ? { chaos } : {}) });
     const held = m.held;
@@ -475,7 +494,8 @@ function positive(v: number, name: string): number {
 }
 
 /** RawDlrDoneDate: YYMMDDhhmm, UTC here (carriers vary). */
-function rawDlrDate(d: Date): string {
+function rawDlrDate(ms: number): string {
+  const d = new Date(ms);
   const p = (n: number) => String(n).padStart(2, '0');
   return p(d.getUTCFullYear() % 100) + p(d.getUTCMonth() + 1) + p(d.getUTCDate()) + p(d.getUTCHours()) + p(d.getUTCMinutes());
 }

@@ -1,25 +1,30 @@
 // One timer for every pending step of every message: a binary min-heap ordered by due time, with a
 // single setTimeout armed for the earliest task. At thousands of messages per second a setTimeout
-// per message per step costs far more than heap operations.
+// (or even a closure) per message per step costs far more than heap operations.
 
-export interface Task {
+export interface Task<T> {
   readonly at: number;
   readonly seq: number;
-  readonly fn: () => void;
+  readonly target: T;
   cancelled: boolean;
 }
 
-export class Scheduler {
-  private heap: Task[] = [];
+export class Scheduler<T> {
+  private heap: Task<T>[] = [];
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
   private seq = 0;
+  /** Tasks added while due ones run (each step schedules the next) are armed once, after the run. */
+  private running = false;
 
-  constructor(private readonly onError: (e: unknown) => void) {}
+  constructor(
+    private readonly onDue: (target: T) => void,
+    private readonly onError: (e: unknown) => void,
+  ) {}
 
-  /** Runs fn at epoch ms `at` (real time). */
-  at(at: number, fn: () => void): Task {
-    const task: Task = { at, seq: this.seq++, fn, cancelled: false };
+  /** Calls onDue(target) at epoch ms `at` (real time). */
+  at(at: number, target: T): Task<T> {
+    const task: Task<T> = { at, seq: this.seq++, target, cancelled: false };
     const h = this.heap;
     h.push(task);
     let i = h.length - 1;
@@ -30,7 +35,7 @@ export class Scheduler {
       i = p;
     }
     h[i] = task;
-    if (at < this.timerAt) this.arm(at);
+    if (at < this.timerAt && !this.running) this.arm(at);
     return task;
   }
 
@@ -56,21 +61,22 @@ export class Scheduler {
   private readonly run = (): void => {
     this.timer = null;
     this.timerAt = Infinity;
+    this.running = true;
     const now = Date.now();
-    const h = this.heap;
-    while (h.length > 0 && h[0]!.at <= now) {
+    while (this.heap.length > 0 && this.heap[0]!.at <= now) {
       const task = this.pop();
       if (task.cancelled) continue;
       try {
-        task.fn();
+        this.onDue(task.target);
       } catch (e) {
         this.onError(e);
       }
     }
-    if (h.length > 0) this.arm(h[0]!.at);
+    this.running = false;
+    if (this.heap.length > 0) this.arm(this.heap[0]!.at);
   };
 
-  private pop(): Task {
+  private pop(): Task<T> {
     const h = this.heap;
     const top = h[0]!;
     const last = h.pop()!;
@@ -92,6 +98,6 @@ export class Scheduler {
   }
 }
 
-function before(a: Task, b: Task): boolean {
+function before<T>(a: Task<T>, b: Task<T>): boolean {
   return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }

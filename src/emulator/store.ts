@@ -1,14 +1,23 @@
 // Message records in a fixed-size ring (memory stays bounded under benchmarks) with a SID index
 // kept in step with evictions.
 import type { Task } from './scheduler.js';
-import type {
-  EmulatedMessage,
-  MessageDirection,
-  MessageSource,
-  MessageStatus,
-  StatusChange,
-  WebhookDelivery,
-} from './types.js';
+import type { EmulatedMessage, MessageDirection, MessageSource, MessageStatus, WebhookDelivery } from './types.js';
+
+/** Shared by every message without media or webhooks: up to 100 000 records are kept, each allocation counts for GC. */
+export const NONE: readonly never[] = Object.freeze([]);
+
+/** A status change; times are epoch ms internally (Dates only in snapshots). */
+export interface Change {
+  status: MessageStatus;
+  at: number;
+  errorCode: number | null;
+}
+
+/** Pacing state of one sender: when it can send again and how many messages wait. */
+export interface SenderQueue {
+  nextFree: number;
+  waiting: number;
+}
 
 export interface Msg {
   seq: number;
@@ -20,7 +29,9 @@ export interface Msg {
   body: string;
   /** Body at creation, for createCount after a redaction. */
   createdBody: string;
-  media: string[];
+  media: readonly string[];
+  /** ME… sids of inbound media (served as redirects to the handset's URLs). */
+  mediaSids: readonly string[];
   messagingServiceSid: string | null;
   status: MessageStatus;
   errorCode: number | null;
@@ -31,16 +42,17 @@ export interface Msg {
   country: string | undefined;
   price: string | null;
   priceUnit: string | null;
-  dateCreated: Date;
-  dateUpdated: Date;
-  dateSent: Date | null;
-  sendAt: Date | null;
+  dateCreated: number;
+  dateUpdated: number;
+  dateSent: number | null;
+  sendAt: number | null;
   validityPeriod: number;
   /** Real time (ms) it entered its sender's queue; ValidityPeriod counts from here. */
   queuedMs: number;
   statusCallback: string | null;
-  history: StatusChange[];
-  webhooks: WebhookDelivery[];
+  history: Change[];
+  /** NONE until the first delivery: use addWebhook. */
+  webhooks: readonly WebhookDelivery[];
   /** Made by a Messages API create (what createCount counts). */
   counted: boolean;
   /** Removed through the API: gone from fetch/list, still counted. */
@@ -49,20 +61,21 @@ export interface Msg {
   outcome: 'delivered' | 'sent' | 'undelivered' | 'failed';
   outcomeCode: number | null;
   /** The next progression step, so that a cancel can stop it. */
-  pending: Task | null;
+  pending: Task<Msg> | null;
+  /** Its sender's queue while it waits there. */
+  queue: SenderQueue | null;
   /** Chaos: a status callback held back until the next one is sent. */
   held: (() => void) | null;
 }
 
 export class MessageStore {
-  private ring: (Msg | undefined)[];
+  // Grown by push until full (a preallocated `new Array(100_000)` is a slow dictionary-mode array).
+  private ring: Msg[] = [];
   private head = 0;
   private count = 0;
   private readonly bySid = new Map<string, Msg>();
 
-  constructor(private readonly cap: number) {
-    this.ring = new Array<Msg | undefined>(cap);
-  }
+  constructor(private readonly cap: number) {}
 
   add(m: Msg): void {
     if (this.count === this.cap) {
@@ -71,7 +84,7 @@ export class MessageStore {
       this.ring[this.head] = m;
       this.head = (this.head + 1) % this.cap;
     } else {
-      this.ring[(this.head + this.count) % this.cap] = m;
+      this.ring.push(m);
       this.count++;
     }
     this.bySid.set(m.sid, m);
@@ -99,11 +112,16 @@ export class MessageStore {
   }
 
   clear(): void {
-    this.ring = new Array<Msg | undefined>(this.cap);
+    this.ring = [];
     this.head = 0;
     this.count = 0;
     this.bySid.clear();
   }
+}
+
+export function addWebhook(m: Msg, d: WebhookDelivery): void {
+  if (m.webhooks === NONE) m.webhooks = [d];
+  else (m.webhooks as WebhookDelivery[]).push(d);
 }
 
 export function snapshot(m: Msg, accountSid: string): EmulatedMessage {
@@ -124,12 +142,12 @@ export function snapshot(m: Msg, accountSid: string): EmulatedMessage {
     encoding: m.encoding,
     price: m.price,
     priceUnit: m.priceUnit,
-    dateCreated: m.dateCreated,
-    dateUpdated: m.dateUpdated,
-    dateSent: m.dateSent,
-    sendAt: m.sendAt,
+    dateCreated: new Date(m.dateCreated),
+    dateUpdated: new Date(m.dateUpdated),
+    dateSent: m.dateSent === null ? null : new Date(m.dateSent),
+    sendAt: m.sendAt === null ? null : new Date(m.sendAt),
     statusCallback: m.statusCallback,
-    history: m.history.map((h) => ({ ...h })),
+    history: m.history.map((h) => ({ status: h.status, at: new Date(h.at), errorCode: h.errorCode })),
     webhooks: m.webhooks.map((w) => ({ ...w })),
   };
 }

@@ -22,17 +22,30 @@ export function sid(prefix: string): string {
   return s;
 }
 
-let rfcSecond = -1;
-let rfcText = '';
+// Two cached seconds: a message's created and updated times usually fall in one or two.
+let rfcSecondA = -1;
+let rfcTextA = '';
+let rfcSecondB = -1;
+let rfcTextB = '';
 
-/** RFC 2822 in GMT as Twilio writes it: "Thu, 24 Aug 2023 05:01:45 +0000". */
-export function rfc2822(d: Date): string {
-  const second = Math.floor(d.getTime() / 1000);
-  if (second !== rfcSecond) {
-    rfcSecond = second;
-    rfcText = d.toUTCString().replace('GMT', '+0000');
-  }
-  return rfcText;
+/** RFC 2822 in GMT as Twilio writes it: "Thu, 24 Aug 2023 05:01:45 +0000". `ms`: epoch ms. */
+export function rfc2822(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second === rfcSecondA) return rfcTextA;
+  if (second === rfcSecondB) return rfcTextB;
+  rfcSecondB = rfcSecondA;
+  rfcTextB = rfcTextA;
+  rfcSecondA = second;
+  rfcTextA = new Date(second * 1000).toUTCString().replace('GMT', '+0000');
+  return rfcTextA;
+}
+
+/** An API answer: an object to serialise, or JSON text already built. */
+export interface Reply {
+  status: number;
+  body?: unknown;
+  json?: string;
+  headers?: Record<string, string>;
 }
 
 /** ISO 8601 without milliseconds, as Verify writes dates: "2015-07-30T20:00:00Z". */
@@ -42,31 +55,46 @@ export function isoSeconds(d: Date): string {
 
 export type BodyResult = { ok: true; body: string } | { ok: false; reason: 'too_large' | 'aborted' };
 
+/**
+ * A request header read from rawHeaders: `req.headers` builds (and lower-cases) the whole header
+ * object on first access, which shows up at tens of thousands of requests per second.
+ */
+export function rawHeader(req: IncomingMessage, lowerName: string): string | undefined {
+  const h = req.rawHeaders;
+  for (let i = 0; i < h.length; i += 2) {
+    const k = h[i]!;
+    if (k.length === lowerName.length && k.toLowerCase() === lowerName) return h[i + 1];
+  }
+  return undefined;
+}
+
 /** Reads a request body as UTF-8, giving up at MAX_BODY_BYTES. */
 export function readBody(req: IncomingMessage, cb: (r: BodyResult) => void): void {
-  const declared = Number(req.headers['content-length']);
+  const declared = Number(rawHeader(req, 'content-length'));
   if (declared > MAX_BODY_BYTES) {
     cb({ ok: false, reason: 'too_large' });
     return;
   }
-  let body = '';
+  let first: Buffer | null = null;
+  let rest: Buffer[] | null = null;
   let bytes = 0;
   let done = false;
-  req.setEncoding('utf8');
-  req.on('data', (chunk: string) => {
+  req.on('data', (chunk: Buffer) => {
     if (done) return;
-    bytes += Buffer.byteLength(chunk);
+    bytes += chunk.length;
     if (bytes > MAX_BODY_BYTES) {
       done = true;
       cb({ ok: false, reason: 'too_large' });
       return;
     }
-    body += chunk;
+    if (first === null) first = chunk;
+    else (rest ??= [first]).push(chunk);
   });
   req.on('end', () => {
     if (done) return;
     done = true;
-    cb({ ok: true, body });
+    const buf = rest ? Buffer.concat(rest) : first;
+    cb({ ok: true, body: buf ? buf.toString('utf8') : '' });
   });
   req.on('error', () => {
     if (done) return;
@@ -75,11 +103,12 @@ export function readBody(req: IncomingMessage, cb: (r: BodyResult) => void): voi
   });
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>, json?: string): void {
   if (res.headersSent || res.destroyed) return;
-  const text = body === undefined ? '' : JSON.stringify(body);
-  const h: Record<string, string | number> = { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) };
-  if (headers) Object.assign(h, headers);
+  const text = json ?? (body === undefined ? '' : JSON.stringify(body));
+  // A flat [name, value, …] list spares writeHead an object walk.
+  const h: (string | number)[] = ['content-type', JSON_TYPE, 'content-length', Buffer.byteLength(text)];
+  if (headers) for (const k in headers) h.push(k, headers[k]!);
   res.writeHead(status, h);
   res.end(text);
 }

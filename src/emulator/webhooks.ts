@@ -2,12 +2,10 @@
 // Twilio's connection overrides (#ct, #rt, #tt, #rc, #rp) and its default retry policy: one retry,
 // on connection failure only, with the same I-Twilio-Idempotency-Token.
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
 import https from 'node:https';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
+import { KeepAliveClient, type AttemptResult, type FailureClass } from './http-client.js';
 import type { WebhookDelivery } from './types.js';
-
-type FailureClass = 'ct' | 'rt' | '4xx' | '5xx';
 
 interface Overrides {
   rc: number;
@@ -79,27 +77,50 @@ export function parseOverrides(fragment: string): Overrides {
   };
 }
 
-export function formEncode(params: Record<string, string>): string {
+function formEncode(params: Record<string, string>): string {
   let s = '';
   for (const k in params) {
     if (s) s += '&';
-    s += encodeURIComponent(k) + '=' + encodeURIComponent(params[k]!).replace(SPACE, '+');
+    const v = encodeURIComponent(params[k]!);
+    s += encodeURIComponent(k) + '=' + (v.includes('%20') ? v.replace(SPACE, '+') : v);
   }
   return s;
+}
+
+/** The form body and headers of one webhook request, signed over `url` (no fragment) and every parameter. */
+export function signedRequest(
+  authToken: string,
+  url: string,
+  params: Record<string, string>,
+  idempotencyToken: string,
+): { body: string; headers: Record<string, string> } {
+  const body = formEncode(params);
+  return {
+    body,
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'content-length': String(Buffer.byteLength(body)),
+      'user-agent': 'TwilioProxy/1.1',
+      'x-home-region': 'us1',
+      'x-twilio-signature': getExpectedTwilioSignature(authToken, url, params),
+      'i-twilio-idempotency-token': idempotencyToken,
+    },
+  };
 }
 
 interface Target {
   url: string;
   overrides: Overrides;
-  module: typeof http | typeof https;
-}
-
-interface AttemptResult extends WebhookResult {
-  failure: FailureClass | null;
+  /** Plain http goes through the lean keep-alive client; https through node:https. */
+  tls: boolean;
+  host: string;
+  port: number;
+  /** "POST <path> HTTP/1.1" and Host, for the lean client. */
+  requestLine: string;
 }
 
 export class WebhookClient {
-  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256, scheduling: 'lifo' });
+  private readonly client = new KeepAliveClient();
   private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256, scheduling: 'lifo' });
   // Callback URLs repeat; parsing each once keeps URL work off the per-callback path.
   private readonly targets = new Map<string, Target | null>();
@@ -116,20 +137,27 @@ export class WebhookClient {
       return { statusCode: null, body: '', contentType: '', error: 'invalid-url' };
     }
     const token = randomUUID();
-    const body = formEncode(req.params);
-    const headers = {
-      'content-type': 'application/x-www-form-urlencoded',
-      'content-length': String(Buffer.byteLength(body)),
-      'user-agent': 'TwilioProxy/1.1',
-      'x-home-region': 'us1',
-      'x-twilio-signature': getExpectedTwilioSignature(this.authToken(), target.url, req.params),
-      'i-twilio-idempotency-token': token,
-    };
+    const { body, headers } = signedRequest(this.authToken(), target.url, req.params, token);
     const started = Date.now();
     const { overrides } = target;
+    let head = '';
+    if (!target.tls) {
+      head = target.requestLine;
+      for (const k in headers) if (k !== 'content-length') head += `\r\n${k}: ${headers[k]!}`;
+    }
     for (let attempt = 1; ; attempt++) {
       const t0 = Date.now();
-      const r = await this.attempt(target, headers, body, req.keepBody);
+      const r = target.tls
+        ? await this.attemptTls(target, headers, body, req.keepBody)
+        : await this.client.post({
+            host: target.host,
+            port: target.port,
+            head,
+            body,
+            keepBody: req.keepBody,
+            connectTimeoutMs: overrides.ct,
+            readTimeoutMs: overrides.rt,
+          });
       req.record(this.delivery(req, target.url, attempt, token, r.statusCode, r.error, Date.now() - t0));
       const retry =
         r.failure !== null &&
@@ -143,7 +171,7 @@ export class WebhookClient {
 
   close(): void {
     this.closed = true;
-    this.httpAgent.destroy();
+    this.client.close();
     this.httpsAgent.destroy();
   }
 
@@ -156,7 +184,15 @@ export class WebhookClient {
     try {
       const u = new URL(url);
       if (u.protocol === 'http:' || u.protocol === 'https:') {
-        t = { url, overrides: parseOverrides(hash === -1 ? '' : raw.slice(hash + 1)), module: u.protocol === 'https:' ? https : http };
+        const tls = u.protocol === 'https:';
+        t = {
+          url,
+          overrides: parseOverrides(hash === -1 ? '' : raw.slice(hash + 1)),
+          tls,
+          host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
+          port: u.port ? Number(u.port) : tls ? 443 : 80,
+          requestLine: `POST ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}`,
+        };
       }
     } catch {
       t = null;
@@ -180,7 +216,7 @@ export class WebhookClient {
     return d;
   }
 
-  private attempt(target: Target, headers: Record<string, string>, body: string, keepBody: boolean): Promise<AttemptResult> {
+  private attemptTls(target: Target, headers: Record<string, string>, body: string, keepBody: boolean): Promise<AttemptResult> {
     const { overrides } = target;
     return new Promise((resolve) => {
       let settled = false;
@@ -193,13 +229,9 @@ export class WebhookClient {
       };
       const fail = (error: string, failure: FailureClass): void =>
         finish({ statusCode: null, body: '', contentType: '', error, failure });
-      let req: http.ClientRequest;
+      let req: ReturnType<typeof https.request>;
       try {
-        req = target.module.request(target.url, {
-          method: 'POST',
-          headers,
-          agent: target.module === https ? this.httpsAgent : this.httpAgent,
-        });
+        req = https.request(target.url, { method: 'POST', headers, agent: this.httpsAgent });
       } catch (e) {
         fail((e as NodeJS.ErrnoException).code ?? 'request-error', 'ct');
         return;

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { AppError } from '../core/errors.js';
 import type { Store } from '../storage/store.js';
 
-export const SCOPES = ['admin', 'messages:read', 'messages:write'] as const;
+export const SCOPES = ['admin', 'messages:read', 'messages:write', 'verify:read', 'verify:write'] as const;
 export type Scope = (typeof SCOPES)[number] | (string & {});
 
 export interface ApiKeyInfo {

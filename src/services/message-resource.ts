@@ -29,6 +29,9 @@ export interface MessageResource {
   sent_at: string | null;
 }
 
+/** Shown instead of bodies that carry secrets (verification codes). */
+export const REDACTED = '[redacted]';
+
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export function toMessageResource(r: MessageRow): MessageResource {
@@ -39,7 +42,7 @@ export function toMessageResource(r: MessageRow): MessageResource {
     to: r.to_addr,
     from: r.from_addr,
     messaging_service_sid: r.messaging_service_sid,
-    body: r.body,
+    body: r.sensitive ? REDACTED : r.body,
     media_urls: r.media_urls ? (JSON.parse(r.media_urls) as string[]) : [],
     status: r.status,
     segments: r.segments,

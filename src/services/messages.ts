@@ -21,6 +21,8 @@ export interface SendInput {
 
 export interface SendOptions {
   idempotencyKey?: string;
+  /** The body carries a secret (a verification code): never shown by the API, erased once sent. */
+  sensitive?: boolean;
 }
 
 export interface SendResult {
@@ -96,7 +98,7 @@ export class MessagesService {
 
   async send(tenant: Tenant, input: SendInput, opts: SendOptions = {}): Promise<SendResult> {
     const key = opts.idempotencyKey;
-    if (key === undefined) return this.accept(tenant, input, undefined);
+    if (key === undefined) return this.accept(tenant, input, undefined, opts.sensitive === true);
     if (typeof key !== 'string' || key.length === 0 || key.length > 255) {
       throw new AppError('SMS_ERR_VALIDATION', 'Idempotency-Key must be 1 to 255 characters.', { field: 'Idempotency-Key' });
     }
@@ -104,18 +106,18 @@ export class MessagesService {
     if (this.inFlightKeys.has(lockKey)) throw new AppError('SMS_ERR_IDEMPOTENCY_CONFLICT');
     this.inFlightKeys.add(lockKey);
     try {
-      return await this.accept(tenant, input, key);
+      return await this.accept(tenant, input, key, opts.sensitive === true);
     } finally {
       this.inFlightKeys.delete(lockKey);
     }
   }
 
-  private async accept(tenant: Tenant, input: SendInput, idempotencyKey: string | undefined): Promise<SendResult> {
+  private async accept(tenant: Tenant, input: SendInput, idempotencyKey: string | undefined, sensitive: boolean): Promise<SendResult> {
     const requestHash = idempotencyKey === undefined ? '' : createHash('sha256').update(canonical(input)).digest('hex');
     // Validation happens before any write, so a rejected request leaves nothing behind.
     let row: NewMessage;
     try {
-      row = await this.buildRow(tenant, input, idempotencyKey);
+      row = { ...(await this.buildRow(tenant, input, idempotencyKey)), sensitive: sensitive ? 1 : 0 };
     } catch (e) {
       if (idempotencyKey === undefined) throw e;
       // An invalid request under a key that was already used for a different body is a mismatch first.

@@ -1,3 +1,5 @@
+import type { Cipher } from '../core/cipher.js';
+import { AppError } from '../core/errors.js';
 import type { Store, TenantRow } from '../storage/store.js';
 
 export interface Tenant {
@@ -29,6 +31,21 @@ export interface DefaultTenantSettings {
   defaultRegion: string;
 }
 
+export interface NewTenant {
+  slug: string;
+  name: string;
+  twilioAccountSid?: string | null;
+  twilioAuthToken?: string | null;
+  fromNumber?: string | null;
+  messagingServiceSid?: string | null;
+  defaultRegion?: string | null;
+  /** Tenant settings (auto-reply, keyword lists and replies …), stored as JSON. */
+  settings?: Record<string, unknown>;
+}
+
+/** The AAD that binds an encrypted auth token to its tenant row. */
+export const tokenAad = (tenantId: string) => `tenant:${tenantId}:twilio_auth_token`;
+
 const CACHE_MS = 5_000;
 
 /** Tenants are read on every request: a short in-process cache keeps that off the database. */
@@ -39,7 +56,41 @@ export class TenantsService {
     private readonly store: Store,
     private readonly newId: () => string,
     private readonly now: () => number,
+    private readonly cipher: Cipher | null = null,
   ) {}
+
+  /** A tenant with its own Twilio account; the auth token is stored encrypted (SMSRELAY_MASTER_KEY). */
+  async create(t: NewTenant): Promise<Tenant> {
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(t.slug)) throw new AppError('SMS_ERR_VALIDATION', 'slug must be 1-63 lowercase letters, digits or dashes.', { field: 'slug' });
+    if (t.twilioAccountSid != null && !/^AC[0-9a-fA-F]{32}$/.test(t.twilioAccountSid)) {
+      throw new AppError('SMS_ERR_VALIDATION', "twilioAccountSid must be 'AC' followed by 32 hex characters.", { field: 'twilioAccountSid' });
+    }
+    if ((t.twilioAccountSid == null) !== (t.twilioAuthToken == null)) {
+      throw new AppError('SMS_ERR_VALIDATION', 'A Twilio account SID and auth token are set together.', { field: 'twilioAuthToken' });
+    }
+    if (t.twilioAuthToken != null && !this.cipher) throw new AppError('SMS_ERR_VALIDATION', 'SMSRELAY_MASTER_KEY must be set to store Twilio auth tokens.');
+    const id = this.newId();
+    const now = this.now();
+    await this.store.kysely
+      .insertInto('tenants')
+      .values({
+        id,
+        slug: t.slug,
+        name: t.name,
+        status: 'active',
+        twilio_account_sid: t.twilioAccountSid ?? null,
+        twilio_auth_token_enc: t.twilioAuthToken != null ? this.cipher!.encrypt(t.twilioAuthToken, tokenAad(id)) : null,
+        from_number: t.fromNumber ?? null,
+        messaging_service_sid: t.messagingServiceSid ?? null,
+        whatsapp_from: null,
+        default_region: t.defaultRegion ?? null,
+        settings: JSON.stringify(t.settings ?? {}),
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+    return toTenant((await this.store.getTenant(id))!);
+  }
 
   /**
    * The single-tenant install's tenant, built from env config. Its sender settings follow the

@@ -47,31 +47,6 @@ export function sqlitePath(url: string): string {
   return url.replace(/^sqlite:(\/\/)?/, '');
 }
 
-// Kysely prepares every statement on every execution; compiling SQL costs ~50 µs on this schema,
-// more than running most of our queries. Statements are reusable, and Kysely runs one query at a
-// time per SQLite connection, so prepared statements are kept by SQL text (bounded).
-function cachingPrepare(db: BetterSqlite3.Database): BetterSqlite3.Database {
-  const cache = new Map<string, BetterSqlite3.Statement>();
-  const prepare = db.prepare.bind(db);
-  return new Proxy(db, {
-    get(target, prop, receiver) {
-      if (prop !== 'prepare') {
-        const v = Reflect.get(target, prop, receiver) as unknown;
-        return typeof v === 'function' ? v.bind(target) : v;
-      }
-      return (sql: string) => {
-        let stmt = cache.get(sql);
-        if (!stmt) {
-          if (cache.size >= 1000) cache.clear();
-          stmt = prepare(sql);
-          cache.set(sql, stmt);
-        }
-        return stmt;
-      };
-    },
-  });
-}
-
 export async function openDatabase(url: string, opts: DbOptions = {}): Promise<Db> {
   if (url.startsWith('sqlite:')) {
     const file = sqlitePath(url);
@@ -82,7 +57,7 @@ export async function openDatabase(url: string, opts: DbOptions = {}): Promise<D
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
-    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingPrepare(sqlite) }) });
+    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     return { kysely, dialect: 'sqlite', destroy: () => kysely.destroy() };
   }
   const schema = opts.schema;

@@ -67,6 +67,7 @@ export interface MessagesTable {
   idempotency_key: string | null;
   conversation_id: string | null;
   metadata: string | null;
+  sensitive: ColumnType<number, number | undefined, number>;
   created_at: Ms;
   updated_at: Ms;
   sent_at: Ms | null;

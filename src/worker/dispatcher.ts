@@ -229,6 +229,8 @@ export class Dispatcher {
       set: {
         status,
         provider_sid: m.sid,
+        // A secret (verification code) is not kept once the provider has it.
+        ...(row.sensitive ? { body: null } : {}),
         attempts: row.attempts,
         segments: m.numSegments && m.numSegments > 0 ? m.numSegments : row.segments,
         sent_at: now,

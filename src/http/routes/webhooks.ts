@@ -47,7 +47,7 @@ function header(req: FastifyRequest, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-const hide = { hide: false, tags: ['webhooks'] };
+const meta = { tags: ['webhooks'] };
 const signatureHeaders = {
   type: 'object',
   properties: {
@@ -84,7 +84,7 @@ export function webhookRoutes(app: FastifyInstance, d: WebhookDeps): void {
     };
     const statusSchema = {
       schema: {
-        ...hide,
+        ...meta,
         summary: 'Twilio delivery-status callback',
         description: 'Signed (X-Twilio-Signature), idempotent, statuses move forward only. Unknown SIDs are kept and matched when the SID is stored.',
         headers: signatureHeaders,
@@ -99,7 +99,7 @@ export function webhookRoutes(app: FastifyInstance, d: WebhookDeps): void {
       '/webhooks/twilio/inbound',
       {
         schema: {
-          ...hide,
+          ...meta,
           summary: 'Twilio inbound message webhook; answers TwiML',
           headers: signatureHeaders,
           response: { 200: { type: 'string', description: 'TwiML (text/xml).' }, 400: { $ref: 'Error#' }, 403: { $ref: 'Error#' } },

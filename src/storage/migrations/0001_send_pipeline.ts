@@ -67,6 +67,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('idempotency_key', 'text')
     .addColumn('conversation_id', 'text')
     .addColumn('metadata', 'text')
+    // 1 for bodies that carry secrets (verification codes): hidden from the API, erased once sent.
+    .addColumn('sensitive', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .addColumn('sent_at', 'bigint')

@@ -1,0 +1,33 @@
+// AES-256-GCM for secrets at rest (tenants' Twilio auth tokens). node:crypto only. The AAD binds a
+// ciphertext to its row, so a token copied into another tenant's row does not decrypt.
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+const VERSION = 'v1';
+
+export class Cipher {
+  private readonly key: Buffer;
+
+  /** `key`: 32 bytes as 64 hex characters or base64 (validated by the config loader). */
+  constructor(key: string) {
+    this.key = /^[0-9a-fA-F]{64}$/.test(key) ? Buffer.from(key, 'hex') : Buffer.from(key, 'base64');
+    if (this.key.length !== 32) throw new Error('the master key must be 32 bytes');
+  }
+
+  encrypt(plain: string, aad: string): string {
+    const iv = randomBytes(12);
+    const c = createCipheriv('aes-256-gcm', this.key, iv);
+    c.setAAD(Buffer.from(aad, 'utf8'));
+    const ct = Buffer.concat([c.update(plain, 'utf8'), c.final()]);
+    return [VERSION, iv.toString('base64url'), c.getAuthTag().toString('base64url'), ct.toString('base64url')].join(':');
+  }
+
+  /** Throws when the text was not produced by this key for this AAD. */
+  decrypt(text: string, aad: string): string {
+    const [v, iv, tag, ct] = text.split(':');
+    if (v !== VERSION || !iv || !tag || ct === undefined) throw new Error('unknown ciphertext format');
+    const d = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
+    d.setAAD(Buffer.from(aad, 'utf8'));
+    d.setAuthTag(Buffer.from(tag, 'base64url'));
+    return Buffer.concat([d.update(Buffer.from(ct, 'base64url')), d.final()]).toString('utf8');
+  }
+}

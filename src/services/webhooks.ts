@@ -1,0 +1,111 @@
+// Authentication of Twilio webhooks: which tenant's auth token signs a request (found from its
+// AccountSid), and the X-Twilio-Signature check with the official twilio.validateRequest.
+import { validateRequest, validateRequestWithBody } from 'twilio/lib/webhooks/webhooks.js';
+import type { Cipher } from '../core/cipher.js';
+import { AppError } from '../core/errors.js';
+import type { Store } from '../storage/store.js';
+import { tokenAad } from './tenants.js';
+
+export type WebhookParams = Record<string, string | string[]>;
+
+export interface WebhookCredentials {
+  tenantId: string;
+  /** Primary first; a secondary token is accepted during a rotation. */
+  tokens: string[];
+}
+
+export interface DefaultCredentials {
+  tenantId: string;
+  /** The configured (or embedded emulator's) account; null accepts any AccountSid not owned by another tenant. */
+  accountSid: string | null;
+  tokens: string[];
+}
+
+export interface SignedRequest {
+  /** The URL Twilio called, query string exactly as received. */
+  url: string;
+  signature: string | undefined;
+  /** Decoded form fields, repeated keys as arrays. */
+  params: WebhookParams;
+  /** Raw body of a JSON webhook (signed through the URL's bodySHA256), else null. */
+  rawJsonBody: string | null;
+}
+
+/**
+ * True when one of the tokens signed the request. Form webhooks sign URL + every sorted field;
+ * JSON webhooks sign the URL only and carry the body's SHA-256 in its `bodySHA256` parameter.
+ */
+export function verifySignature(tokens: readonly string[], req: SignedRequest): boolean {
+  const sig = req.signature;
+  if (typeof sig !== 'string' || sig.length === 0 || sig.length > 128) return false;
+  for (const token of tokens) {
+    try {
+      const ok = req.rawJsonBody !== null ? req.url.includes('bodySHA256=') && validateRequestWithBody(token, sig, req.url, req.rawJsonBody) : validateRequest(token, sig, req.url, req.params);
+      if (ok) return true;
+    } catch {
+      // An unparsable URL (a forged Host header) cannot carry a valid signature.
+    }
+  }
+  return false;
+}
+
+/** First value of a field (Twilio sends single values; a repeated key is not trusted as a scalar). */
+export function field(params: WebhookParams, name: string): string | undefined {
+  const v = params[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+const CACHE_MS = 5_000;
+
+export class WebhookAuth {
+  private cache = new Map<string, { creds: WebhookCredentials | null; until: number }>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly cipher: Cipher | null,
+    private readonly defaults: DefaultCredentials,
+    private readonly now: () => number,
+  ) {}
+
+  /** Whose token signs a webhook from this account; null when no tenant owns it. */
+  async resolve(accountSid: string | undefined): Promise<WebhookCredentials | null> {
+    const key = accountSid ?? '';
+    const t = this.now();
+    const hit = this.cache.get(key);
+    if (hit && hit.until > t) return hit.creds;
+    let creds: WebhookCredentials | null = null;
+    const row = accountSid
+      ? await this.store.kysely
+          .selectFrom('tenants')
+          .select(['id', 'twilio_auth_token_enc'])
+          .where('twilio_account_sid', '=', accountSid)
+          .where('status', '=', 'active')
+          .executeTakeFirst()
+      : undefined;
+    if (row?.twilio_auth_token_enc && this.cipher) {
+      try {
+        creds = { tenantId: row.id, tokens: [this.cipher.decrypt(row.twilio_auth_token_enc, tokenAad(row.id))] };
+      } catch {
+        creds = null;
+      }
+    } else if (!row && (this.defaults.accountSid === null || accountSid === undefined || accountSid === this.defaults.accountSid)) {
+      creds = this.defaults.tokens.length > 0 ? { tenantId: this.defaults.tenantId, tokens: this.defaults.tokens } : null;
+    }
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(key, { creds, until: t + CACHE_MS });
+    return creds;
+  }
+
+  /** The tenant a validly signed webhook belongs to; SMS_ERR_INVALID_SIGNATURE otherwise. */
+  async authenticate(req: SignedRequest): Promise<string> {
+    if (!req.signature) throw new AppError('SMS_ERR_INVALID_SIGNATURE', 'The X-Twilio-Signature header is missing.');
+    const creds = await this.resolve(field(req.params, 'AccountSid'));
+    if (!creds || !verifySignature(creds.tokens, req)) throw new AppError('SMS_ERR_INVALID_SIGNATURE');
+    return creds.tenantId;
+  }
+
+  /** Drops cached lookups (after a tenant's credentials changed). */
+  invalidate(): void {
+    this.cache.clear();
+  }
+}

@@ -1,0 +1,48 @@
+// The reconciler with the emulator's status callbacks down for the whole run: messages stuck in
+// non-terminal states are fetched from the provider and converged forward.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { backends } from './support/backends.js';
+import { startRelay, waitFor, type TestRelay } from './support/relay.js';
+
+describe.each(backends)('reconciler on $name', (backend) => {
+  let t: TestRelay;
+  beforeAll(async () => {
+    t = await startRelay(backend, 'reconciler', { reconciler: { ...loadConfig({}).reconciler, minAgeMs: 300, intervalMs: 50 } });
+    t.relay.emulator!.setChaos({ callbacks: 'off' });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('converges stuck messages to the provider status, failures with their error code', async () => {
+    const r1 = await t.api('/v1/messages', { body: { to: '+14155550401', body: 'converge me' } });
+    await t.api('/emulator/api/scripts/%2B14155550402', { method: 'PUT', body: { outcome: 'undelivered', errorCode: 30005 }, key: null });
+    const r2 = await t.api('/v1/messages', { body: { to: '+14155550402', body: 'I will fail' } });
+    // Without callbacks the relay only knows the create answer for a while.
+    const early = await waitFor(async () => {
+      const g = (await t.api(`/v1/messages/${r1.body.id}`)).body;
+      return g.provider_sid ? g : null;
+    });
+    expect(early.status).toBe('queued');
+    expect(t.relay.emulator!.messages({ to: '+14155550401' }).every((m) => m.webhooks.length === 0)).toBe(true);
+
+    const m1 = await waitFor(async () => {
+      const g = (await t.api(`/v1/messages/${r1.body.id}`)).body;
+      return g.status === 'delivered' ? g : null;
+    }, 10_000);
+    expect(m1.price).toMatch(/^-0\.\d+/);
+    const m2 = await waitFor(async () => {
+      const g = (await t.api(`/v1/messages/${r2.body.id}`)).body;
+      return g.status === 'undelivered' ? g : null;
+    }, 10_000);
+    expect(m2).toMatchObject({ provider_code: 30005, error_code: 'SMS_ERR_DELIVERY_FAILED' });
+    const ev = (await t.api(`/v1/messages/${r1.body.id}/events`)).body.data;
+    expect(ev.at(-1)).toMatchObject({ status: 'delivered', source: 'reconciler' });
+    // Terminal messages are left alone afterwards.
+    const checks = await t.relay.store.kysely.selectFrom('reconcile_checks').selectAll().where('message_id', '=', r1.body.id).executeTakeFirstOrThrow();
+    await new Promise((res) => setTimeout(res, 400));
+    const again = await t.relay.store.kysely.selectFrom('reconcile_checks').selectAll().where('message_id', '=', r1.body.id).executeTakeFirstOrThrow();
+    expect(again.checks).toBe(checks.checks);
+  });
+});

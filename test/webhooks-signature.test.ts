@@ -1,0 +1,58 @@
+// X-Twilio-Signature validation against the shared vectors (SDK fixtures and our own), plus the
+// rotations and failure modes the webhook routes rely on.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { verifySignature } from '../src/services/webhooks.js';
+
+interface Vector {
+  name: string;
+  authToken: string;
+  url: string;
+  params: Record<string, string | string[]>;
+  expectedSignature: string;
+  rawBody?: string;
+}
+
+const file = JSON.parse(readFileSync(new URL('../../shared/twilio/signature-test-vectors.json', import.meta.url), 'utf8'));
+const vectors: Vector[] = [...file.fixtures_from_sdk_tests.vectors, ...file.own_vectors];
+
+describe('verifySignature', () => {
+  it('has the vectors', () => {
+    expect(vectors.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it.each(vectors.map((v) => [v.name, v] as const))('accepts vector %s', (_n, v) => {
+    const json = v.url.includes('bodySHA256=');
+    const rawJsonBody = json ? (v.rawBody ?? (v.name.startsWith('fixture') ? file.fixtures_from_sdk_tests.bodyHash.body : undefined)) : null;
+    expect(verifySignature([v.authToken], { url: v.url, signature: v.expectedSignature, params: v.params, rawJsonBody: rawJsonBody ?? null })).toBe(true);
+  });
+
+  it.each(vectors.map((v) => [v.name, v] as const))('rejects vector %s with another token, URL or field', (_n, v) => {
+    const base = { url: v.url, signature: v.expectedSignature, params: v.params, rawJsonBody: v.url.includes('bodySHA256=') ? (v.rawBody ?? file.fixtures_from_sdk_tests.bodyHash.body) : null };
+    expect(verifySignature([v.authToken + 'x'], base)).toBe(false);
+    expect(verifySignature([v.authToken], { ...base, url: v.url.replace('https://', 'http://').replace('/myapp', '/other').replace('/twilio', '/other') })).toBe(false);
+    if (base.rawJsonBody === null) expect(verifySignature([v.authToken], { ...base, params: { ...v.params, Injected: '1' } })).toBe(false);
+    else expect(verifySignature([v.authToken], { ...base, rawJsonBody: base.rawJsonBody + ' ' })).toBe(false);
+  });
+
+  it('accepts the secondary token during a rotation, and neither when both are wrong', () => {
+    const v = vectors.find((x) => x.name.startsWith('A-'))!;
+    const req = { url: v.url, signature: v.expectedSignature, params: v.params, rawJsonBody: null };
+    expect(verifySignature(['new-primary-token', v.authToken], req)).toBe(true);
+    expect(verifySignature(['new-primary-token', 'other'], req)).toBe(false);
+  });
+
+  it.each([
+    ['no signature', undefined],
+    ['empty signature', ''],
+    ['garbage', '!!!'],
+    ['huge', 'A'.repeat(10_000)],
+  ])('rejects %s', (_n, sig) => {
+    const v = vectors[0]!;
+    expect(verifySignature([v.authToken], { url: v.url, signature: sig, params: v.params, rawJsonBody: null })).toBe(false);
+  });
+
+  it('rejects (does not throw on) an unparsable URL', () => {
+    expect(verifySignature(['t'], { url: 'http://[bad host/x', signature: 'abc=', params: {}, rawJsonBody: null })).toBe(false);
+  });
+});
