@@ -205,10 +205,7 @@ export class InboundService {
       // Same SID already stored (another tenant's copy, or a row that predates the webhook log).
       if (Number(m.numInsertedOrUpdatedRows ?? 0) === 0) return null;
       await trx.updateTable('webhook_events').set({ message_id: messageId }).where('tenant_id', '=', tenantId).where('kind', '=', 'inbound').where('message_sid', '=', sid).execute();
-      await trx
-        .insertInto('message_events')
-        .values({ message_id: messageId, tenant_id: tenantId, status: 'received', source: 'callback', error_code: null, provider_code: null, data: JSON.stringify({ params, idempotency_token: idempotencyToken }), created_at: now })
-        .execute();
+      await this.d.store.insertEvent(trx, { message_id: messageId, tenant_id: tenantId, status: 'received', source: 'callback', error_code: null, provider_code: null, data: JSON.stringify({ params, idempotency_token: idempotencyToken }), created_at: now });
 
       const phone = consentKey(from);
       let changed = false;

@@ -141,19 +141,16 @@ export class StatusCallbacksService {
 
   /** The status event with the raw fields; a provider 21610 also suppresses the number. */
   private async recorded(trx: Transaction<Database>, msg: Omit<MessageRef, 'status'>, ps: ProviderStatus, applied: boolean, kept: string | null, source: StatusSource, data: Record<string, unknown>, now: number): Promise<void> {
-    await trx
-      .insertInto('message_events')
-      .values({
-        message_id: msg.id,
-        tenant_id: msg.tenant_id,
-        status: ps.status,
-        source,
-        error_code: applied && FAILED.has(ps.status) ? 'SMS_ERR_DELIVERY_FAILED' : null,
-        provider_code: ps.errorCode,
-        data: JSON.stringify({ ...data, applied, ...(applied ? {} : { kept }) }),
-        created_at: now,
-      })
-      .execute();
+    await this.d.store.insertEvent(trx, {
+      message_id: msg.id,
+      tenant_id: msg.tenant_id,
+      status: ps.status,
+      source,
+      error_code: applied && FAILED.has(ps.status) ? 'SMS_ERR_DELIVERY_FAILED' : null,
+      provider_code: ps.errorCode,
+      data: JSON.stringify({ ...data, applied, ...(applied ? {} : { kept }) }),
+      created_at: now,
+    });
     if (applied && ps.errorCode === 21610) {
       await this.d.consent.record(trx, { tenantId: msg.tenant_id, phone: consentKey(msg.to_addr), action: 'opt_out', source: 'provider', actor: 'provider', detail: '21610', messageId: msg.id, now });
     }

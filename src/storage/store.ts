@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Selectable, type Insertable, type Transaction, type Updateable } from 'kysely';
 import type { ApiKeysTable, Database, MessageEventsTable, MessagesTable, TenantsTable } from './schema.js';
+import { prepare, type Prepared } from './prepared.js';
 import { WriteBatcher } from './write-batcher.js';
 import type { Db } from './db.js';
 
@@ -10,6 +11,18 @@ export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type MessageEventRow = Selectable<MessageEventsTable>;
 export type NewMessageEvent = Insertable<MessageEventsTable>;
 type Executor = Kysely<Database> | Transaction<Database>;
+
+const MESSAGE_COLUMNS = [
+  'id', 'tenant_id', 'direction', 'channel', 'to_addr', 'from_addr', 'messaging_service_sid', 'body', 'media_urls', 'encoding',
+  'segments', 'status', 'provider_sid', 'error_code', 'provider_code', 'error_message', 'price', 'price_unit', 'attempts',
+  'max_attempts', 'next_attempt_at', 'locked_until', 'locked_by', 'in_flight_since', 'send_at', 'expires_at', 'validity_period',
+  'idempotency_key', 'conversation_id', 'metadata', 'sensitive', 'created_at', 'updated_at', 'sent_at',
+] as const satisfies readonly (keyof MessagesTable)[];
+const EVENT_COLUMNS = ['message_id', 'tenant_id', 'status', 'source', 'error_code', 'provider_code', 'data', 'created_at'] as const satisfies readonly (keyof MessageEventsTable)[];
+
+function byName<C extends string>(cols: readonly C[], p: (name: C) => unknown): Record<C, unknown> {
+  return Object.fromEntries(cols.map((c) => [c, p(c)])) as Record<C, unknown>;
+}
 
 export interface MessageListQuery {
   tenantId: string;
@@ -39,10 +52,26 @@ export class Store {
   readonly dialect: Db['dialect'];
   private readonly batcher: WriteBatcher;
 
+  // The send path's writes, compiled once (see prepared.ts).
+  private readonly insertMessageQ: Prepared<Record<(typeof MESSAGE_COLUMNS)[number], unknown>, unknown>;
+  private readonly insertEventQ: Prepared<Record<(typeof EVENT_COLUMNS)[number], unknown>, unknown>;
+  private readonly upsertIdempotencyQ: Prepared<Record<string, unknown>, { key: string }>;
+
   constructor(readonly db: Db) {
     this.kysely = db.kysely;
     this.dialect = db.dialect;
     this.batcher = new WriteBatcher(db.kysely);
+    const k = db.kysely;
+    this.insertMessageQ = prepare((p) => k.insertInto('messages').values(byName(MESSAGE_COLUMNS, p) as any));
+    this.insertEventQ = prepare((p) => k.insertInto('message_events').values(byName(EVENT_COLUMNS, p) as any));
+    this.upsertIdempotencyQ = prepare((p) => {
+      const set = { request_hash: p('hash'), response_status: p('status'), response_body: p('body'), created_at: p('now'), expires_at: p('expires') };
+      return k
+        .insertInto('idempotency_keys')
+        .values({ tenant_id: p('tenant'), key: p('key'), ...set })
+        .onConflict((oc) => oc.columns(['tenant_id', 'key']).doUpdateSet(set).where('idempotency_keys.expires_at', '<=', p('now')))
+        .returning('key');
+    });
   }
 
   /** Runs a write in the next group commit (see WriteBatcher). */
@@ -97,8 +126,13 @@ export class Store {
   // ---- messages ------------------------------------------------------------------------------
 
   async insertMessage(trx: Executor, row: NewMessage, event: NewMessageEvent): Promise<void> {
-    await trx.insertInto('messages').values(row).execute();
-    await trx.insertInto('message_events').values(event).execute();
+    await this.insertMessageQ(trx, row as Record<(typeof MESSAGE_COLUMNS)[number], unknown>);
+    await this.insertEvent(trx, event);
+  }
+
+  /** Appends to a message's history (every status change, with its source). */
+  async insertEvent(trx: Executor, event: NewMessageEvent): Promise<void> {
+    await this.insertEventQ(trx, event as Record<(typeof EVENT_COLUMNS)[number], unknown>);
   }
 
   getMessage(tenantId: string, id: string): Promise<MessageRow | undefined> {
@@ -136,7 +170,7 @@ export class Store {
         .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
         .executeTakeFirst();
       if (Number(r.numUpdatedRows) === 0) return false;
-      await trx.insertInto('message_events').values(event).execute();
+      await this.insertEvent(trx, event);
       return true;
     });
   }
@@ -187,7 +221,7 @@ export class Store {
           .where('id', '=', r.id)
           .where('locked_by', '=', r.workerId)
           .executeTakeFirst();
-        if (Number(u.numUpdatedRows) > 0 && r.event) await trx.insertInto('message_events').values(r.event).execute();
+        if (Number(u.numUpdatedRows) > 0 && r.event) await this.insertEvent(trx, r.event);
       }
     });
   }
@@ -222,14 +256,8 @@ export class Store {
    * upsert in the common case; an expired entry is overwritten in the same statement.
    */
   async recordIdempotent(trx: Executor, e: { tenantId: string; key: string; requestHash: string; status: number; body: string; now: number; ttlMs: number }): Promise<IdempotencyOutcome> {
-    const row = { request_hash: e.requestHash, response_status: e.status, response_body: e.body, created_at: e.now, expires_at: e.now + e.ttlMs };
-    const inserted = await trx
-      .insertInto('idempotency_keys')
-      .values({ tenant_id: e.tenantId, key: e.key, ...row })
-      .onConflict((oc) => oc.columns(['tenant_id', 'key']).doUpdateSet(row).where('idempotency_keys.expires_at', '<=', e.now))
-      .returning('key')
-      .executeTakeFirst();
-    if (inserted) return { kind: 'new' };
+    const inserted = await this.upsertIdempotencyQ(trx, { tenant: e.tenantId, key: e.key, hash: e.requestHash, status: e.status, body: e.body, now: e.now, expires: e.now + e.ttlMs });
+    if (inserted.rows.length > 0) return { kind: 'new' };
     const existing = await trx
       .selectFrom('idempotency_keys')
       .select(['request_hash', 'response_status', 'response_body'])

@@ -77,7 +77,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('messages_tenant_id').on('messages').columns(['tenant_id', 'id']).execute();
   await db.schema.createIndex('messages_tenant_to').on('messages').columns(['tenant_id', 'to_addr', 'id']).execute();
   await db.schema.createIndex('messages_tenant_status').on('messages').columns(['tenant_id', 'status', 'id']).execute();
-  await db.schema.createIndex('messages_provider_sid').on('messages').column('provider_sid').unique().execute();
+  // Partial: rows still in the outbox have no SID and need no index entry.
+  await db.schema.createIndex('messages_provider_sid').on('messages').column('provider_sid').unique().where('provider_sid', 'is not', null).execute();
   // The outbox: only rows still waiting for the worker are in this index.
   await db.schema
     .createIndex('messages_outbox')
