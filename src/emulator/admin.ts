@@ -15,10 +15,6 @@ export class AdminError extends Error {
   }
 }
 
-export interface AdminHost {
-  resetAll(): void;
-}
-
 function badRequest(message: string): AdminError {
   return new AdminError(400, 'bad_request', message);
 }
@@ -43,10 +39,7 @@ function parseSince(v: string | undefined): number | null {
 }
 
 export class AdminApi {
-  constructor(
-    private readonly core: Core,
-    private readonly host: AdminHost,
-  ) {}
+  constructor(private readonly core: Core) {}
 
   /** A phone number from a query string, where an unencoded '+' arrives as a space. */
   number(v: string | undefined): string | undefined {
@@ -64,7 +57,7 @@ export class AdminApi {
     if (a === 'messages' && b === undefined) {
       allow('GET', 'DELETE');
       if (method === 'DELETE') {
-        this.host.resetAll();
+        this.core.reset();
         return { status: 204 };
       }
       return { status: 200, body: { messages: this.list(query) } };
@@ -269,13 +262,14 @@ export class AdminApi {
     if (text === '' && media.length === 0) throw badRequest('body or media is required');
     const r = await handsetSends(this.core, handset.e164, owned, text, media as string[], handset.country, base);
     const acc = this.core.accountSid;
+    const message = snapshot(r.message, acc);
     return {
       status: 201,
       body: {
-        message: snapshot(r.message, acc),
+        message,
         autoReply: r.autoReply ? snapshot(r.autoReply, acc) : null,
         replies: r.replies.map((m) => snapshot(m, acc)),
-        webhook: r.message.webhooks[r.message.webhooks.length - 1] ?? null,
+        webhook: message.webhooks[message.webhooks.length - 1] ?? null,
         webhookError: r.webhookError,
       },
     };

@@ -16,7 +16,7 @@ export const CHAOS_ENDPOINTS: readonly ChaosEndpoint[] = [
 
 const ERROR_KEYS = new Set<string>([...CHAOS_ENDPOINTS, 'messages.*', 'verify.*', '*']);
 
-export function defaultChaos(callbacks: boolean): ChaosSettings {
+function defaultChaos(callbacks: boolean): ChaosSettings {
   return {
     errors: {},
     latencyMs: 0,

@@ -5,7 +5,7 @@ import { countSegments } from '../core/segments.js';
 import { Chaos } from './chaos.js';
 import { asyncErrorMessage } from './errors.js';
 import { Scheduler } from './scheduler.js';
-import { addWebhook, MessageStore, NONE, type Msg, type SenderQueue } from './store.js';
+import { addHistory, addWebhook, historyWith, MessageStore, NONE, type Delivery, type Msg, type SenderQueue } from './store.js';
 import type {
   EmulatorLogger,
   EmulatorOptions,
@@ -13,7 +13,6 @@ import type {
   MessageDirection,
   MessageSource,
   MessageStatus,
-  WebhookDelivery,
 } from './types.js';
 import { sid } from './util.js';
 import { VerifyState } from './verify.js';
@@ -24,6 +23,11 @@ export const DEFAULT_AUTH_TOKEN = 'fedcba9876543210fedcba9876543210';
 export const DEFAULT_NUMBERS = ['+15005550006'];
 const DEFAULT_RATES: Record<string, string> = { US: '0.0079', CA: '0.0079', '*': '0.0500' };
 const FINAL: ReadonlySet<MessageStatus> = new Set(['delivered', 'undelivered', 'failed', 'canceled', 'received']);
+
+// Scheduler lanes of the fixed-delay steps (sending → sent, sent → delivered).
+const LANE_SENT = 0;
+const LANE_DLR = 1;
+const LANES = 2;
 
 const silentLogger: EmulatorLogger = { info() {}, warn() {} };
 
@@ -56,11 +60,12 @@ export interface OutboundInput {
 export class Core {
   readonly accountSid: string;
   readonly authToken: string;
-  /** Accepted `Authorization` header values, precomputed so auth is one Map lookup. */
+  /** Accepted `Authorization` header values, precomputed so auth is one Set lookup. */
   readonly authHeaders = new Set<string>();
   readonly apiKeySids: string[];
   readonly numbers: string[];
-  readonly owned: Set<string>;
+  /** Owned number → the configured string itself (so messages share it instead of holding a parsed copy). */
+  readonly owned: Map<string, string>;
   readonly messagingServiceSids: string[];
   readonly msSet: Set<string>;
   publicBaseUrl: string | null;
@@ -75,6 +80,8 @@ export class Core {
   private readonly rateUnits = new Map<string, number>();
   readonly advancedOptOut: boolean;
   readonly clock: { now(): Date };
+  /** Epoch ms of the emulator's clock (no Date allocation with the real clock). */
+  readonly nowMs: () => number;
   readonly logger: EmulatorLogger;
   readonly onApiRequest: EmulatorOptions['onApiRequest'];
   readonly callbacksDefault: boolean;
@@ -106,7 +113,7 @@ export class Core {
     this.numbers = [...(opts.numbers ?? DEFAULT_NUMBERS)];
     if (this.numbers.length === 0) throw new Error('numbers must not be empty');
     for (const n of this.numbers) if (!/^\+[1-9]\d{1,14}$/.test(n)) throw new Error(`owned number ${n} is not E.164`);
-    this.owned = new Set(this.numbers);
+    this.owned = new Map(this.numbers.map((n) => [n, n]));
     this.messagingServiceSids = opts.messagingServiceSids ? [...opts.messagingServiceSids] : [sid('MG')];
     for (const s of this.messagingServiceSids) if (!/^MG[0-9a-fA-F]{32}$/.test(s)) throw new Error(`${s} is not a Messaging Service SID`);
     this.msSet = new Set(this.messagingServiceSids);
@@ -134,6 +141,7 @@ export class Core {
     for (const [n, script] of Object.entries(opts.scripts ?? {})) this.setScript(n, script);
     this.store = new MessageStore(this.maxMessages);
     this.scheduler = new Scheduler<Msg>(
+      LANES,
       (m) => this.advance(m),
       (e) => this.logger.warn({ err: String(e) }, 'emulator: scheduled step failed'),
     );
@@ -144,9 +152,6 @@ export class Core {
   now(): Date {
     return this.clock.now();
   }
-
-  /** Epoch ms of the emulator's clock (no Date allocation with the real clock). */
-  readonly nowMs: () => number;
 
   /** Normalised recipient or null when invalid; memoised because the same numbers repeat. */
   recipient(input: string): Recipient | null {
@@ -241,7 +246,7 @@ export class Core {
     this.applyScript(m, p.lineType);
     this.store.add(m);
     if (p.failCode !== undefined) {
-      m.history.push({ status: 'queued', at: now, errorCode: null });
+      addHistory(m, 'queued', now);
       this.finishFailure(m, 'failed', p.failCode);
       return m;
     }
@@ -256,7 +261,7 @@ export class Core {
       m.dateSent = now;
       this.enqueue(m, p.from!);
     }
-    m.history.push({ status: m.status, at: now, errorCode: null });
+    addHistory(m, m.status, now);
     return m;
   }
 
@@ -290,7 +295,7 @@ export class Core {
       sendAt: null,
       validityPeriod: 0,
       statusCallback: null,
-      history: [{ status: 'received', at: now, errorCode: null }],
+      history: historyWith('received', now),
       webhooks: NONE,
       counted: false,
       deleted: false,
@@ -310,7 +315,7 @@ export class Core {
   cancel(m: Msg): void {
     if (m.pending) m.pending.cancelled = true;
     m.pending = null;
-    this.transition(m, 'canceled', null);
+    this.transition(m, 'canceled');
   }
 
   isFinal(m: Msg): boolean {
@@ -341,7 +346,7 @@ export class Core {
     }
   }
 
-  /** The next step of a message, when its scheduler task is due. Each step schedules the following one. */
+  /** The next step of a message, when it is due. Each step schedules the following one. */
   private advance(m: Msg): void {
     m.pending = null;
     switch (m.status) {
@@ -361,7 +366,7 @@ export class Core {
         if (m.outcome === 'undelivered') this.finishFailure(m, 'undelivered', m.outcomeCode ?? 30003);
         else {
           m.price = this.price(m);
-          this.transition(m, 'delivered', null);
+          this.transition(m, 'delivered');
         }
         return;
       default:
@@ -377,7 +382,7 @@ export class Core {
       this.finishFailure(m, 'failed', 30001);
       return;
     }
-    this.transition(m, 'queued', null);
+    this.transition(m, 'queued');
     this.enqueue(m, m.from);
   }
 
@@ -401,8 +406,8 @@ export class Core {
       this.finishFailure(m, 'failed', 30036);
       return;
     }
-    this.transition(m, 'sending', null);
-    m.pending = this.scheduler.at(Date.now() + this.delays.sendingToSent, m);
+    this.transition(m, 'sending');
+    this.scheduler.inLane(LANE_SENT, Date.now() + this.delays.sendingToSent, m);
   }
 
   private carrier(m: Msg): void {
@@ -411,8 +416,8 @@ export class Core {
       return;
     }
     if (m.outcome === 'sent') m.price = this.price(m);
-    this.transition(m, 'sent', null);
-    if (m.outcome !== 'sent') m.pending = this.scheduler.at(Date.now() + this.delays.sentToDelivered, m);
+    this.transition(m, 'sent');
+    if (m.outcome !== 'sent') this.scheduler.inLane(LANE_DLR, Date.now() + this.delays.sentToDelivered, m);
   }
 
   private finishFailure(m: Msg, status: 'failed' | 'undelivered', code: number): void {
@@ -422,7 +427,7 @@ export class Core {
     // Failed messages are not charged; undelivered ones are.
     if (status === 'undelivered') m.price = this.price(m);
     else m.priceUnit = 'USD';
-    this.transition(m, status, code);
+    this.transition(m, status);
   }
 
   private price(m: Msg): string {
@@ -431,11 +436,11 @@ export class Core {
     return '-' + ((units * m.segments) / 100_000).toFixed(5);
   }
 
-  private transition(m: Msg, status: MessageStatus, errorCode: number | null): void {
+  private transition(m: Msg, status: MessageStatus): void {
     const now = this.nowMs();
     m.status = status;
     m.dateUpdated = now;
-    m.history.push({ status, at: now, errorCode });
+    addHistory(m, status, now);
     this.emitStatus(m);
   }
 
@@ -457,14 +462,14 @@ export class Core {
     if (m.errorCode !== null && (m.status === 'failed' || m.status === 'undelivered')) params.ErrorCode = String(m.errorCode);
     if (m.status === 'delivered' || m.status === 'undelivered') params.RawDlrDoneDate = rawDlrDate(m.dateUpdated);
     const status = m.status;
-    const record = (d: WebhookDelivery): void => addWebhook(m, d);
-    const send = (chaos?: WebhookDelivery['chaos']): Promise<unknown> =>
+    const record = (d: Delivery): void => addWebhook(m, d);
+    const send = (chaos?: Delivery['chaos']): Promise<unknown> =>
       this.webhooks.send({ kind: 'status', url, params, messageStatus: status, keepBody: false, record, ...(chaos ? { chaos } : {}) });
     const held = m.held;
     m.held = null;
     const { chaos } = this;
     if (chaos.dropRate > 0 && Math.random() < chaos.dropRate) {
-      record({ kind: 'status', url: url.split('#', 1)[0]!, messageStatus: status, attempt: 0, token: '', statusCode: null, error: null, durationMs: 0, at: new Date(), chaos: 'dropped' });
+      record({ kind: 'status', url: url.split('#', 1)[0]!, messageStatus: status, attempt: 0, token: '', statusCode: null, error: null, durationMs: 0, at: Date.now(), chaos: 'dropped' });
       held?.();
       return;
     }

@@ -20,9 +20,9 @@ const DEFAULT_REPLIES = {
 /** Twilio stops after 10 <Message> replies to one inbound message (warning 14109). */
 const MAX_REPLIES = 10;
 
-export type Keyword = keyof typeof DEFAULT_REPLIES;
+type Keyword = keyof typeof DEFAULT_REPLIES;
 
-export function keywordOf(body: string): Keyword | null {
+function keywordOf(body: string): Keyword | null {
   const w = body.trim().toUpperCase();
   if (STOP_WORDS.has(w)) return 'STOP';
   if (START_WORDS.has(w)) return 'START';
@@ -30,7 +30,7 @@ export function keywordOf(body: string): Keyword | null {
   return null;
 }
 
-export interface TwimlReply {
+interface TwimlReply {
   to: string | null;
   from: string | null;
   body: string;
@@ -55,7 +55,7 @@ function text(n: unknown): string {
 }
 
 /** The <Message> verbs of a messaging TwiML document; throws on anything that is not one. */
-export function parseTwiml(xml: string): TwimlReply[] {
+function parseTwiml(xml: string): TwimlReply[] {
   const trimmed = xml.trim();
   if (trimmed === '') return [];
   const doc = parser.parse(trimmed, true) as { Response?: unknown };

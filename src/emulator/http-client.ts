@@ -11,7 +11,6 @@ export type FailureClass = 'ct' | 'rt' | '4xx' | '5xx';
 export interface AttemptResult {
   statusCode: number | null;
   body: string;
-  contentType: string;
   error: string | null;
   failure: FailureClass | null;
 }
@@ -33,7 +32,7 @@ export interface PostRequest {
 function failed(error: string, gotBytes: boolean): AttemptResult {
   const failure: FailureClass | null =
     error === 'closed' || error === 'overloaded' ? null : gotBytes || error === 'read-timeout' ? 'rt' : 'ct';
-  return { statusCode: null, body: '', contentType: '', error, failure };
+  return { statusCode: null, body: '', error, failure };
 }
 
 interface Exchange {
@@ -43,7 +42,6 @@ interface Exchange {
   /** -1 until the head is parsed. */
   bodyStart: number;
   statusCode: number;
-  contentType: string;
   contentLength: number;
   chunked: boolean;
   /** No framing: the body ends when the connection does. */
@@ -68,7 +66,8 @@ interface Pool {
   host: string;
   port: number;
   idle: Conn[];
-  open: number;
+  /** Every open connection, busy or idle (close() ends them all). */
+  conns: Set<Conn>;
   /** FIFO of requests waiting for a connection: `queue` from index `head` (shift() is O(n)). */
   queue: Waiting[];
   head: number;
@@ -80,6 +79,9 @@ const MAX_WAITING = 100_000;
 /** Webhook answers are small (TwiML); anything bigger is dropped. */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 const CRLF = Buffer.from('\r\n');
+const CONTENT_LENGTH = '\r\ncontent-length:';
+const TRANSFER_ENCODING = '\r\ntransfer-encoding:';
+const CONNECTION = '\r\nconnection:';
 
 export class KeepAliveClient {
   private readonly pools = new Map<string, Pool>();
@@ -96,7 +98,7 @@ export class KeepAliveClient {
       const key = req.host + ':' + req.port;
       let pool = this.pools.get(key);
       if (!pool) {
-        pool = { host: req.host, port: req.port, idle: [], open: 0, queue: [], head: 0 };
+        pool = { host: req.host, port: req.port, idle: [], conns: new Set(), queue: [], head: 0 };
         this.pools.set(key, pool);
       }
       this.dispatch(pool, req, resolve);
@@ -109,15 +111,14 @@ export class KeepAliveClient {
       for (let i = pool.head; i < pool.queue.length; i++) pool.queue[i]!.resolve(failed('closed', false));
       pool.queue = [];
       pool.head = 0;
-      for (const c of pool.idle) c.sock.destroy();
-      pool.idle = [];
+      for (const c of pool.conns) c.sock.destroy();
     }
   }
 
   private dispatch(pool: Pool, req: PostRequest, resolve: (r: AttemptResult) => void): void {
     const idle = pool.idle.pop();
     if (idle) this.start(idle, req, resolve);
-    else if (pool.open < this.maxSocketsPerOrigin) this.start(this.connect(pool, req.connectTimeoutMs), req, resolve);
+    else if (pool.conns.size < this.maxSocketsPerOrigin) this.start(this.connect(pool, req.connectTimeoutMs), req, resolve);
     else if (pool.queue.length - pool.head >= MAX_WAITING) resolve(failed('overloaded', false));
     else pool.queue.push({ req, resolve });
   }
@@ -125,8 +126,8 @@ export class KeepAliveClient {
   private connect(pool: Pool, connectTimeoutMs: number): Conn {
     const sock = net.connect(pool.port, pool.host);
     sock.setNoDelay(true);
-    pool.open++;
     const conn: Conn = { sock, pool, busy: null, connectTimer: null, lastError: null };
+    pool.conns.add(conn);
     conn.connectTimer = setTimeout(() => {
       conn.lastError = 'connect-timeout';
       sock.destroy();
@@ -148,13 +149,14 @@ export class KeepAliveClient {
     });
     sock.on('close', () => {
       if (conn.connectTimer) clearTimeout(conn.connectTimer);
-      pool.open--;
+      pool.conns.delete(conn);
       const i = pool.idle.indexOf(conn);
       if (i !== -1) pool.idle.splice(i, 1);
       const x = conn.busy;
       conn.busy = null;
       if (x) {
-        if (x.untilClose && x.buf) this.finish(x, x.buf.subarray(x.bodyStart));
+        // An unframed answer ends with its connection (unless a timeout or error ended it).
+        if (x.untilClose && x.buf && conn.lastError === null) this.finish(x, x.buf.subarray(x.bodyStart));
         else x.resolve(failed(conn.lastError ?? 'ECONNRESET', x.buf !== null));
       }
       this.next(pool);
@@ -169,7 +171,6 @@ export class KeepAliveClient {
       buf: null,
       bodyStart: -1,
       statusCode: 0,
-      contentType: '',
       contentLength: -1,
       chunked: false,
       untilClose: false,
@@ -234,31 +235,24 @@ export class KeepAliveClient {
     const buf = x.buf!;
     const end = buf.indexOf(HEAD_END);
     if (end === -1) return false;
-    const lines = buf.toString('latin1', 0, end).split('\r\n');
-    const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '');
-    if (!m) {
+    // "HTTP/1.1 204 …": only the framing headers matter, found in the lower-cased head.
+    const head = buf.toString('latin1', 0, end + 2).toLowerCase();
+    const status = head.startsWith('http/1.') && head[8] === ' ' ? Number(head.slice(9, 12)) : NaN;
+    if (!(status >= 100 && status <= 999)) {
       x.statusCode = -1;
       return false;
     }
-    const status = Number(m[1]);
-    if (status >= 100 && status < 200) {
+    if (status < 200) {
       // Interim answer (100 Continue): skip it, the real one follows.
       x.buf = buf.subarray(end + 4);
       return x.buf.length > 0 && this.parseHead(x);
     }
     x.statusCode = status;
     x.bodyStart = end + 4;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(':');
-      if (colon === -1) continue;
-      const name = line.slice(0, colon).trim().toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      if (name === 'content-length') x.contentLength = Number(value);
-      else if (name === 'transfer-encoding') x.chunked = value.toLowerCase().includes('chunked');
-      else if (name === 'connection') x.close = value.toLowerCase() === 'close';
-      else if (name === 'content-type') x.contentType = value;
-    }
+    const length = headerValue(head, CONTENT_LENGTH);
+    x.contentLength = length === null ? -1 : Number(length);
+    x.chunked = headerValue(head, TRANSFER_ENCODING)?.includes('chunked') ?? false;
+    x.close = headerValue(head, CONNECTION) === 'close';
     if (status === 204 || status === 304) {
       x.chunked = false;
       x.contentLength = 0;
@@ -274,11 +268,18 @@ export class KeepAliveClient {
     x.resolve({
       statusCode: s,
       body: x.req.keepBody ? body.toString('utf8') : '',
-      contentType: x.contentType,
       error: null,
       failure: s >= 500 ? '5xx' : s >= 400 ? '4xx' : null,
     });
   }
+}
+
+/** A header's value in a lower-cased head that ends with CRLF; `key` is "\r\nname:". */
+function headerValue(head: string, key: string): string | null {
+  const i = head.indexOf(key);
+  if (i === -1) return null;
+  const start = i + key.length;
+  return head.slice(start, head.indexOf('\r\n', start)).trim();
 }
 
 /** The body of a complete chunked message starting at `from`, or null while incomplete; throws on garbage. */

@@ -9,23 +9,24 @@ import { allValues, firstValue, rfc2822, type Reply } from './util.js';
 const MG_SID = /^MG[0-9a-fA-F]{32}$/;
 const MEDIA_URL = /^https?:\/\/[^\s]+$/;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 const DAY_MS = 86_400_000;
 const MIN_SCHEDULE_MS = 300_000;
 const MAX_SCHEDULE_MS = 35 * DAY_MS;
 
 // REFERENCE §10: magic From numbers (+15005550006 always passes) and magic To numbers.
-const MAGIC_FROM: Record<string, [number, string]> = {
+const MAGIC_FROM = new Map<string, [number, string]>(Object.entries({
   '+15005550001': [21212, "The 'From' number +15005550001 is not a valid phone number, shortcode, or alphanumeric sender ID."],
   '+15005550007': [21606, 'The From phone number +15005550007 is not a valid, SMS-capable inbound phone number or short code for your account.'],
   '+15005550008': [21611, "This 'From' number has exceeded the maximum number of queued messages"],
-};
-const MAGIC_TO: Record<string, [number, string]> = {
+}));
+const MAGIC_TO = new Map<string, [number, string]>(Object.entries({
   '+15005550001': [21211, "The 'To' number +15005550001 is not a valid phone number."],
   '+15005550002': [21612, "The 'To' phone number: +15005550002, is not currently reachable using the 'From' phone number via SMS."],
   '+15005550003': [21408, 'Permission to send an SMS has not been enabled for the region indicated by the \'To\' number: +15005550003.'],
   '+15005550004': [21610, 'Attempt to send to unsubscribed recipient'],
   '+15005550009': [21614, "'To' number +15005550009 is not a valid mobile number"],
-};
+}));
 const MAGIC_OK_FROM = '+15005550006';
 
 function bad(code: number, message: string, status = 400): TwilioError {
@@ -70,15 +71,17 @@ export class MessagesApi {
       if (!MG_SID.test(ms)) throw bad(21705, `The Messaging Service Sid ${ms} is invalid.`);
       if (!core.msSet.has(ms)) throw bad(21701, `The Messaging Service ${ms} does not exist`, 404);
     }
+    let from = fromRaw;
     if (fromRaw !== null) {
-      const magic = MAGIC_FROM[fromRaw];
+      const magic = MAGIC_FROM.get(fromRaw);
       if (magic) throw bad(magic[0], magic[1]);
       const number = fromRaw.startsWith('whatsapp:') ? fromRaw.slice(9) : fromRaw;
       if (number !== MAGIC_OK_FROM && !core.owned.has(number)) {
         throw bad(21606, `The From phone number ${fromRaw} is not a valid, SMS-capable inbound phone number or short code for your account.`);
       }
+      from = core.owned.get(fromRaw) ?? fromRaw;
     }
-    const magicTo = MAGIC_TO[to];
+    const magicTo = MAGIC_TO.get(to);
     if (magicTo) throw bad(magicTo[0], magicTo[1]);
     const r = core.recipient(to);
     if (!r) throw bad(21211, `The 'To' number ${to} is not a valid phone number.`);
@@ -93,11 +96,11 @@ export class MessagesApi {
     if (explicitCallback !== null) this.checkCallback(explicitCallback);
     const validityPeriod = this.validity(firstValue(params.ValidityPeriod));
     const sendAt = this.schedule(firstValue(params.ScheduleType), firstValue(params.SendAt), ms);
-    if (core.isOptedOut(fromRaw, r.address)) throw bad(21610, 'Attempt to send to unsubscribed recipient');
-    if (fromRaw !== null && core.queueFull(fromRaw)) throw bad(21611, "This 'From' number has exceeded the maximum number of queued messages");
+    if (core.isOptedOut(from, r.address)) throw bad(21610, 'Attempt to send to unsubscribed recipient');
+    if (from !== null && core.queueFull(from)) throw bad(21611, "This 'From' number has exceeded the maximum number of queued messages");
     const m = core.createOutbound({
       to: r.address,
-      from: fromRaw,
+      from,
       messagingServiceSid: ms,
       body,
       media,
@@ -251,7 +254,7 @@ export class MessagesApi {
     if (scheduleType !== 'fixed') throw bad(35126, 'The ScheduleType value provided is not supported for this channel');
     if (!sendAt) throw bad(35111, "SendAt timestamp is missing: you must indicate SendAt if ScheduleType is 'fixed'");
     if (ms === null) throw bad(35118, 'MessagingServiceSid is required to schedule a message');
-    const t = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(sendAt) ? Date.parse(sendAt) : NaN;
+    const t = ISO_DATE_TIME.test(sendAt) ? Date.parse(sendAt) : NaN;
     if (Number.isNaN(t)) throw bad(35114, 'Scheduling does not support this timestamp');
     const delta = t - this.core.nowMs();
     if (delta <= MIN_SCHEDULE_MS || delta > MAX_SCHEDULE_MS) {

@@ -1,6 +1,12 @@
-// One timer for every pending step of every message: a binary min-heap ordered by due time, with a
-// single setTimeout armed for the earliest task. At thousands of messages per second a setTimeout
-// (or even a closure) per message per step costs far more than heap operations.
+// One timer for every pending step of every message. Steps with a fixed delay (sending → sent,
+// sent → delivered) come due in the order they were added, so they wait in FIFO lanes (O(1), no
+// allocation); steps with arbitrary due times (paced sends, SendAt) wait in a binary min-heap.
+// A single setTimeout is armed for the earliest of all. At thousands of messages per second a
+// setTimeout (or even a closure) per message per step costs far more. Runs are at least TICK_MS
+// apart: a timer firing every millisecond splits the event loop's I/O batches and made every
+// request's socket write dearer; steps may run up to TICK_MS late.
+
+const TICK_MS = 10;
 
 export interface Task<T> {
   readonly at: number;
@@ -9,20 +15,31 @@ export interface Task<T> {
   cancelled: boolean;
 }
 
+interface Lane<T> {
+  targets: T[];
+  times: number[];
+  head: number;
+}
+
 export class Scheduler<T> {
   private heap: Task<T>[] = [];
+  private lanes: Lane<T>[];
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
   private seq = 0;
-  /** Tasks added while due ones run (each step schedules the next) are armed once, after the run. */
+  /** Steps added while due ones run (each step schedules the next) are armed once, after the run. */
   private running = false;
+  private lastRun = 0;
 
   constructor(
+    laneCount: number,
     private readonly onDue: (target: T) => void,
     private readonly onError: (e: unknown) => void,
-  ) {}
+  ) {
+    this.lanes = Array.from({ length: laneCount }, () => ({ targets: [], times: [], head: 0 }));
+  }
 
-  /** Calls onDue(target) at epoch ms `at` (real time). */
+  /** Calls onDue(target) at epoch ms `at` (real time); the task can be cancelled. */
   at(at: number, target: T): Task<T> {
     const task: Task<T> = { at, seq: this.seq++, target, cancelled: false };
     const h = this.heap;
@@ -35,22 +52,33 @@ export class Scheduler<T> {
       i = p;
     }
     h[i] = task;
-    if (at < this.timerAt && !this.running) this.arm(at);
+    if (!this.running) this.arm(at);
     return task;
   }
 
-  get size(): number {
-    return this.heap.length;
+  /** Like at(), in a FIFO lane: the caller guarantees `at` never decreases within a lane. */
+  inLane(lane: number, at: number, target: T): void {
+    const l = this.lanes[lane]!;
+    l.targets.push(target);
+    l.times.push(at);
+    if (!this.running) this.arm(at);
   }
 
   clear(): void {
     this.heap = [];
+    for (const l of this.lanes) {
+      l.targets = [];
+      l.times = [];
+      l.head = 0;
+    }
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.timerAt = Infinity;
   }
 
-  private arm(at: number): void {
+  private arm(due: number): void {
+    const at = Math.max(due, this.lastRun + TICK_MS);
+    if (at >= this.timerAt) return;
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = at;
     this.timer = setTimeout(this.run, Math.max(0, at - Date.now()));
@@ -63,18 +91,40 @@ export class Scheduler<T> {
     this.timerAt = Infinity;
     this.running = true;
     const now = Date.now();
+    this.lastRun = now;
     while (this.heap.length > 0 && this.heap[0]!.at <= now) {
       const task = this.pop();
-      if (task.cancelled) continue;
-      try {
-        this.onDue(task.target);
-      } catch (e) {
-        this.onError(e);
+      if (!task.cancelled) this.call(task.target);
+    }
+    for (const l of this.lanes) {
+      while (l.head < l.targets.length && l.times[l.head]! <= now) {
+        const target = l.targets[l.head]!;
+        l.head++;
+        this.call(target);
+      }
+      if (l.head === l.targets.length) {
+        l.targets = [];
+        l.times = [];
+        l.head = 0;
+      } else if (l.head > 4096) {
+        l.targets = l.targets.slice(l.head);
+        l.times = l.times.slice(l.head);
+        l.head = 0;
       }
     }
     this.running = false;
-    if (this.heap.length > 0) this.arm(this.heap[0]!.at);
+    let next = this.heap.length > 0 ? this.heap[0]!.at : Infinity;
+    for (const l of this.lanes) if (l.head < l.times.length) next = Math.min(next, l.times[l.head]!);
+    if (next !== Infinity) this.arm(next);
   };
+
+  private call(target: T): void {
+    try {
+      this.onDue(target);
+    } catch (e) {
+      this.onError(e);
+    }
+  }
 
   private pop(): Task<T> {
     const h = this.heap;

@@ -44,7 +44,7 @@ export class EmulatorServer implements Emulator {
     this.core = new Core(opts);
     this.messagesApi = new MessagesApi(this.core);
     this.verifyApi = new VerifyApi(this.core);
-    this.admin = new AdminApi(this.core, { resetAll: () => this.reset() });
+    this.admin = new AdminApi(this.core);
     this.messagesPath = `${API_PREFIX}${this.core.accountSid}/Messages.json`;
     this.createRoute = { op: 'CreateMessage', endpoint: 'messages.create', run: (p) => this.messagesApi.create(p) };
     this.listRoute = { op: 'ListMessage', endpoint: 'messages.list', run: (q) => this.messagesApi.list(q) };

@@ -1,17 +1,29 @@
 // Message records in a fixed-size ring (memory stays bounded under benchmarks) with a SID index
 // kept in step with evictions.
 import type { Task } from './scheduler.js';
-import type { EmulatedMessage, MessageDirection, MessageSource, MessageStatus, WebhookDelivery } from './types.js';
+import type { EmulatedMessage, MessageDirection, MessageSource, MessageStatus, StatusChange, WebhookDelivery } from './types.js';
 
 /** Shared by every message without media or webhooks: up to 100 000 records are kept, each allocation counts for GC. */
 export const NONE: readonly never[] = Object.freeze([]);
 
-/** A status change; times are epoch ms internally (Dates only in snapshots). */
-export interface Change {
-  status: MessageStatus;
+/** A webhook attempt as recorded: like WebhookDelivery with `at` in epoch ms (Dates only in snapshots). */
+export interface Delivery extends Omit<WebhookDelivery, 'at'> {
   at: number;
-  errorCode: number | null;
 }
+
+const STATUSES: readonly MessageStatus[] = [
+  'accepted',
+  'scheduled',
+  'queued',
+  'sending',
+  'sent',
+  'delivered',
+  'undelivered',
+  'failed',
+  'canceled',
+  'received',
+];
+const STATUS_INDEX = new Map(STATUSES.map((s, i) => [s, i]));
 
 /** Pacing state of one sender: when it can send again and how many messages wait. */
 export interface SenderQueue {
@@ -50,9 +62,13 @@ export interface Msg {
   /** Real time (ms) it entered its sender's queue; ValidityPeriod counts from here. */
   queuedMs: number;
   statusCallback: string | null;
-  history: Change[];
+  /**
+   * Status changes as flat numbers [status index, epoch ms, …]: one array of doubles instead of an
+   * object per change keeps the retained messages cheap for the GC. Use addHistory.
+   */
+  history: number[];
   /** NONE until the first delivery: use addWebhook. */
-  webhooks: readonly WebhookDelivery[];
+  webhooks: readonly Delivery[];
   /** Made by a Messages API create (what createCount counts). */
   counted: boolean;
   /** Removed through the API: gone from fetch/list, still counted. */
@@ -60,7 +76,7 @@ export interface Msg {
   /** How the progression ends. */
   outcome: 'delivered' | 'sent' | 'undelivered' | 'failed';
   outcomeCode: number | null;
-  /** The next progression step, so that a cancel can stop it. */
+  /** The next step while it waits in the scheduler's heap (accepted, scheduled, queued), so that a cancel can stop it. */
   pending: Task<Msg> | null;
   /** Its sender's queue while it waits there. */
   queue: SenderQueue | null;
@@ -119,9 +135,18 @@ export class MessageStore {
   }
 }
 
-export function addWebhook(m: Msg, d: WebhookDelivery): void {
+export function addWebhook(m: Msg, d: Delivery): void {
   if (m.webhooks === NONE) m.webhooks = [d];
-  else (m.webhooks as WebhookDelivery[]).push(d);
+  else (m.webhooks as Delivery[]).push(d);
+}
+
+export function addHistory(m: Msg, status: MessageStatus, at: number): void {
+  m.history.push(STATUS_INDEX.get(status)!, at);
+}
+
+/** A history holding one change. */
+export function historyWith(status: MessageStatus, at: number): number[] {
+  return [STATUS_INDEX.get(status)!, at];
 }
 
 export function snapshot(m: Msg, accountSid: string): EmulatedMessage {
@@ -147,7 +172,18 @@ export function snapshot(m: Msg, accountSid: string): EmulatedMessage {
     dateSent: m.dateSent === null ? null : new Date(m.dateSent),
     sendAt: m.sendAt === null ? null : new Date(m.sendAt),
     statusCallback: m.statusCallback,
-    history: m.history.map((h) => ({ status: h.status, at: new Date(h.at), errorCode: h.errorCode })),
-    webhooks: m.webhooks.map((w) => ({ ...w })),
+    history: historyOf(m),
+    webhooks: m.webhooks.map((w) => ({ ...w, at: new Date(w.at) })),
   };
+}
+
+function historyOf(m: Msg): StatusChange[] {
+  const out: StatusChange[] = [];
+  for (let i = 0; i < m.history.length; i += 2) {
+    const status = STATUSES[m.history[i]!]!;
+    // Only the failure itself carries the error code.
+    const errorCode = status === 'failed' || status === 'undelivered' ? m.errorCode : null;
+    out.push({ status, at: new Date(m.history[i + 1]!), errorCode });
+  }
+  return out;
 }

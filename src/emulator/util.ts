@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** Request bodies above this answer 413. */
-export const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_BODY_BYTES = 1024 * 1024;
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -53,7 +53,7 @@ export function isoSeconds(d: Date): string {
   return d.toISOString().slice(0, 19) + 'Z';
 }
 
-export type BodyResult = { ok: true; body: string } | { ok: false; reason: 'too_large' | 'aborted' };
+type BodyResult = { ok: true; body: string } | { ok: false; reason: 'too_large' | 'aborted' };
 
 /**
  * A request header read from rawHeaders: `req.headers` builds (and lower-cases) the whole header
@@ -128,7 +128,7 @@ export function allValues(v: string | string[] | undefined): string[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 
-const CONTENT_TYPES: Record<string, string> = {
+const CONTENT_TYPES = new Map<string, string>(Object.entries({
   jpg: 'image/jpeg',
   jpeg: 'image/jpeg',
   png: 'image/png',
@@ -139,12 +139,12 @@ const CONTENT_TYPES: Record<string, string> = {
   pdf: 'application/pdf',
   vcf: 'text/vcard',
   txt: 'text/plain',
-};
+}));
 
 /** Guesses a media content type from the URL's extension. */
 export function contentTypeOf(url: string): string {
   const path = url.split(/[?#]/, 1)[0] ?? '';
   const dot = path.lastIndexOf('.');
   const ext = dot === -1 ? '' : path.slice(dot + 1).toLowerCase();
-  return CONTENT_TYPES[ext] ?? 'application/octet-stream';
+  return CONTENT_TYPES.get(ext) ?? 'application/octet-stream';
 }

@@ -10,6 +10,8 @@ const TTL_MS = 10 * 60 * 1000;
 const MAX_SENDS = 5;
 const MAX_CHECKS = 5;
 const CHANNELS = new Set(['sms', 'call', 'email', 'whatsapp', 'sna']);
+/** Verifications nobody checks stay until they expire; past this many, expired ones are dropped. */
+const SWEEP_AT = 10_000;
 
 interface Service {
   sid: string;
@@ -142,6 +144,7 @@ export class VerifyApi {
       throw invalidParameter('CustomCode');
     }
     const now = this.core.now();
+    if (this.state.bySid.size >= SWEEP_AT) for (const x of this.state.bySid.values()) this.alive(x);
     const key = serviceSid + '|' + to;
     let v = this.alive(this.state.live.get(key));
     // A locked-out verification (5 failed checks) stays locked until it expires, even on resend.

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import https from 'node:https';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 import { KeepAliveClient, type AttemptResult, type FailureClass } from './http-client.js';
-import type { WebhookDelivery } from './types.js';
+import type { Delivery } from './store.js';
 
 interface Overrides {
   rc: number;
@@ -16,29 +16,29 @@ interface Overrides {
 }
 
 export interface WebhookRequest {
-  kind: WebhookDelivery['kind'];
+  kind: Delivery['kind'];
   /** As configured; a `#…` fragment carries connection overrides and is neither called nor signed. */
   url: string;
   params: Record<string, string>;
   messageStatus: string;
   /** Inbound webhooks keep the answer (TwiML); status callbacks discard it. */
   keepBody: boolean;
-  record: (d: WebhookDelivery) => void;
-  chaos?: WebhookDelivery['chaos'];
+  record: (d: Delivery) => void;
+  chaos?: Delivery['chaos'];
 }
 
 export interface WebhookResult {
   statusCode: number | null;
   body: string;
-  contentType: string;
   error: string | null;
 }
 
 const MAX_ANSWER_BYTES = 64 * 1024;
 const SPACE = /%20/g;
-// Errors where the request never got an answer on a working connection. A reset before any
-// response byte is counted as a connection failure too: a keep-alive socket closed by the
-// receiver looks exactly like that, and Twilio would have opened a fresh connection.
+const UNRESERVED = /^[\w.~-]*$/;
+// node:https errors counted as connection failures ("ct"), as the lean client counts them: a
+// reset before any response byte included, since a keep-alive socket closed by the receiver looks
+// exactly like that and Twilio would have opened a fresh connection.
 const CONNECT_ERRORS = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -57,8 +57,8 @@ function clamp(v: string | undefined, min: number, max: number, dflt: number): n
 }
 
 /** Twilio's URL-fragment connection overrides (REFERENCE §7). */
-export function parseOverrides(fragment: string): Overrides {
-  const kv: Record<string, string> = {};
+function parseOverrides(fragment: string): Overrides {
+  const kv: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const part of fragment.split('&')) {
     const eq = part.indexOf('=');
     if (eq > 0) kv[part.slice(0, eq)] = part.slice(eq + 1);
@@ -81,10 +81,16 @@ function formEncode(params: Record<string, string>): string {
   let s = '';
   for (const k in params) {
     if (s) s += '&';
-    const v = encodeURIComponent(params[k]!);
-    s += encodeURIComponent(k) + '=' + (v.includes('%20') ? v.replace(SPACE, '+') : v);
+    s += formValue(k) + '=' + formValue(params[k]!);
   }
   return s;
+}
+
+/** Most values (SIDs, statuses, codes) need no escaping; testing that is cheaper than encoding. */
+function formValue(v: string): string {
+  if (UNRESERVED.test(v)) return v;
+  const e = encodeURIComponent(v);
+  return e.includes('%20') ? e.replace(SPACE, '+') : e;
 }
 
 /** The form body and headers of one webhook request, signed over `url` (no fragment) and every parameter. */
@@ -134,7 +140,7 @@ export class WebhookClient {
     if (!target) {
       const d = this.delivery(req, req.url.split('#', 1)[0]!, 1, '', null, 'invalid-url', 0);
       req.record(d);
-      return { statusCode: null, body: '', contentType: '', error: 'invalid-url' };
+      return { statusCode: null, body: '', error: 'invalid-url' };
     }
     const token = randomUUID();
     const { body, headers } = signedRequest(this.authToken(), target.url, req.params, token);
@@ -165,7 +171,7 @@ export class WebhookClient {
         attempt <= overrides.rc &&
         Date.now() - started < overrides.tt &&
         !this.closed;
-      if (!retry) return { statusCode: r.statusCode, body: r.body, contentType: r.contentType, error: r.error };
+      if (!retry) return { statusCode: r.statusCode, body: r.body, error: r.error };
     }
   }
 
@@ -210,8 +216,8 @@ export class WebhookClient {
     statusCode: number | null,
     error: string | null,
     durationMs: number,
-  ): WebhookDelivery {
-    const d: WebhookDelivery = { kind: req.kind, url, messageStatus: req.messageStatus, attempt, token, statusCode, error, durationMs, at: new Date() };
+  ): Delivery {
+    const d: Delivery = { kind: req.kind, url, messageStatus: req.messageStatus, attempt, token, statusCode, error, durationMs, at: Date.now() };
     if (req.chaos) d.chaos = req.chaos;
     return d;
   }
@@ -228,7 +234,7 @@ export class WebhookClient {
         resolve(r);
       };
       const fail = (error: string, failure: FailureClass): void =>
-        finish({ statusCode: null, body: '', contentType: '', error, failure });
+        finish({ statusCode: null, body: '', error, failure });
       let req: ReturnType<typeof https.request>;
       try {
         req = https.request(target.url, { method: 'POST', headers, agent: this.httpsAgent });
@@ -252,11 +258,10 @@ export class WebhookClient {
       req.on('response', (res) => {
         const statusCode = res.statusCode ?? 0;
         const failure: FailureClass | null = statusCode >= 500 ? '5xx' : statusCode >= 400 ? '4xx' : null;
-        const contentType = String(res.headers['content-type'] ?? '');
         if (!keepBody) {
           res.resume();
-          res.on('end', () => finish({ statusCode, body: '', contentType, error: null, failure }));
-          res.on('error', () => finish({ statusCode, body: '', contentType, error: null, failure }));
+          res.on('end', () => finish({ statusCode, body: '', error: null, failure }));
+          res.on('error', () => finish({ statusCode, body: '', error: null, failure }));
           return;
         }
         let text = '';
@@ -264,8 +269,8 @@ export class WebhookClient {
         res.on('data', (c: string) => {
           if (text.length < MAX_ANSWER_BYTES) text += c;
         });
-        res.on('end', () => finish({ statusCode, body: text, contentType, error: null, failure }));
-        res.on('error', () => finish({ statusCode, body: text, contentType, error: 'read-error', failure: 'rt' }));
+        res.on('end', () => finish({ statusCode, body: text, error: null, failure }));
+        res.on('error', () => finish({ statusCode, body: text, error: 'read-error', failure: 'rt' }));
       });
       req.end(body);
     });
