@@ -215,15 +215,29 @@ export class Store {
     if (results.length === 0) return;
     await this.write(async (trx) => {
       for (const r of results) {
-        const u = await trx
-          .updateTable('messages')
-          .set(r.set)
-          .where('id', '=', r.id)
-          .where('locked_by', '=', r.workerId)
-          .executeTakeFirst();
-        if (Number(u.numUpdatedRows) > 0 && r.event) await this.insertEvent(trx, r.event);
+        const u = await this.updateLeasedQ(Object.keys(r.set))(trx, { ...r.set, lease_id: r.id, lease_worker: r.workerId });
+        if (Number(u.numAffectedRows ?? 0) > 0 && r.event) await this.insertEvent(trx, r.event);
       }
     });
+  }
+
+  // Worker outcomes come in a handful of shapes (sent, failed, retry…): one prepared update each.
+  private readonly updateLeasedByShape = new Map<string, Prepared<Record<string, unknown>, unknown>>();
+
+  private updateLeasedQ(columns: string[]): Prepared<Record<string, unknown>, unknown> {
+    const shape = columns.join(',');
+    let q = this.updateLeasedByShape.get(shape);
+    if (!q) {
+      q = prepare((p) =>
+        this.kysely
+          .updateTable('messages')
+          .set(Object.fromEntries(columns.map((c) => [c, p(c)])))
+          .where('id', '=', p('lease_id'))
+          .where('locked_by', '=', p('lease_worker')),
+      );
+      this.updateLeasedByShape.set(shape, q);
+    }
+    return q;
   }
 
   /** Gives back leases this worker still holds (graceful stop) without touching in-flight markers. */

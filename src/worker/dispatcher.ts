@@ -139,6 +139,8 @@ export class Dispatcher {
           this.active--;
           this.inFlight--;
           if (this.inFlight === 0) this.idleWaiters.splice(0).forEach((r) => r());
+          // Claim more as soon as the local queue runs low, rather than at the next poll.
+          if (this.inFlight === this.d.config.concurrency) this.wake();
           this.pump();
         });
     }
