@@ -31,6 +31,7 @@ import { Dispatcher } from './worker/dispatcher.js';
 import { Reconciler } from './worker/reconciler.js';
 
 export const VERSION = '0.1.0';
+const HOUSEKEEPING_MS = 10 * 60 * 1000;
 /** The emulator's default owned number, used as the sender when nothing else is configured. */
 export const EMULATOR_FROM = '+15005550006';
 
@@ -230,6 +231,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   }
 
   let app: FastifyInstance | null = null;
+  let housekeeping: NodeJS.Timeout | null = null;
   let workerWanted = false;
 
   // The embedded emulator needs a port before the provider can call it: the HTTP port when
@@ -285,6 +287,12 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     startWorker() {
       workerWanted = true;
       reconciler?.start();
+      if (!housekeeping) {
+        // Idempotency keys are kept 24 h; the workers delete expired ones (any worker may).
+        const sweep = () => void store.deleteExpiredIdempotencyKeys(now()).catch((e) => logger.warn({ err: e }, 'idempotency key cleanup failed'));
+        sweep();
+        housekeeping = setInterval(sweep, HOUSEKEEPING_MS).unref();
+      }
       if (worker) worker.start();
       else if (emulator && !app) void attachEmulator(null);
     },
@@ -318,6 +326,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
       return `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     },
     async close() {
+      if (housekeeping) clearInterval(housekeeping);
       await reconciler?.stop();
       await worker?.stop();
       if (app) await app.close();

@@ -139,10 +139,6 @@ export class Store {
     return this.kysely.selectFrom('messages').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
   }
 
-  getMessageById(id: string): Promise<MessageRow | undefined> {
-    return this.kysely.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
-  }
-
   listMessages(q: MessageListQuery): Promise<MessageRow[]> {
     let query = this.kysely.selectFrom('messages').selectAll().where('tenant_id', '=', q.tenantId);
     if (q.status) query = query.where('status', '=', q.status);
@@ -240,17 +236,27 @@ export class Store {
     return q;
   }
 
-  /** Gives back leases this worker still holds (graceful stop) without touching in-flight markers. */
-  async releaseLeases(workerId: string, ids: string[], now: number): Promise<void> {
-    if (ids.length === 0) return;
-    await this.write((trx) =>
-      trx
-        .updateTable('messages')
-        .set({ locked_by: null, locked_until: null, updated_at: now })
-        .where('id', 'in', ids)
-        .where('locked_by', '=', workerId)
-        .execute(),
-    );
+  /**
+   * Gives back messages this worker claimed but never started (graceful stop). Their in-flight
+   * marker is cleared only when this claim set it: nothing of theirs reached the provider.
+   */
+  async releaseLeases(workerId: string, claims: { id: string; claimedAt: number }[], now: number): Promise<void> {
+    if (claims.length === 0) return;
+    await this.write(async (trx) => {
+      for (const c of claims) {
+        await trx
+          .updateTable('messages')
+          .set({
+            locked_by: null,
+            locked_until: null,
+            updated_at: now,
+            in_flight_since: sql<number | null>`case when in_flight_since = ${c.claimedAt} then null else in_flight_since end`,
+          })
+          .where('id', '=', c.id)
+          .where('locked_by', '=', workerId)
+          .execute();
+      }
+    });
   }
 
   providerSidTaken(sid: string): Promise<boolean> {

@@ -57,23 +57,22 @@ export class Dispatcher {
     this.wakeResolve?.();
   }
 
-  /** Stops claiming, lets in-flight provider calls finish and their results land, then resolves. */
+  /**
+   * Stops claiming, gives back claimed messages that were not started, lets in-flight provider
+   * calls finish and their results land, then resolves.
+   */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.stopping = true;
     this.wake();
     await this.loopDone;
+    const unstarted = this.queue.splice(0);
+    this.inFlight -= unstarted.length;
+    if (this.inFlight === 0) this.idleWaiters.splice(0).forEach((r) => r());
+    await this.d.store.releaseLeases(this.id, unstarted.map(({ row, claimedAt }) => ({ id: row.id, claimedAt })), this.d.clock.now().getTime());
     await this.whenIdle();
     await this.flushResults();
     this.running = false;
-  }
-
-  /** Runs one claim-and-send round to completion (tests and the CLI `send` command use it). */
-  async drainOnce(): Promise<number> {
-    const n = await this.claimAndDispatch(this.d.config.batchSize);
-    await this.whenIdle();
-    await this.flushResults();
-    return n;
   }
 
   private async loop(): Promise<void> {
