@@ -14,8 +14,8 @@ export async function freePort() {
 }
 
 /** Starts a benchmark server script in its own process (so the load generator does not share its CPU). */
-export async function forkServer(script, args) {
-  const child = fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+export async function forkServer(script, args, { execArgv } = {}) {
+  const child = fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...(execArgv ? { execArgv } : {}) });
   await new Promise((resolve, reject) => {
     child.once('message', resolve);
     child.once('exit', (c) => reject(new Error(`${script} exited with ${c}`)));

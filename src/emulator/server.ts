@@ -8,6 +8,7 @@ import { AdminApi, AdminError } from './admin.js';
 import type { ChaosDecision } from './chaos.js';
 import { Core, trimSlash } from './core.js';
 import { TwilioError, notFound, twilioErrorBody } from './errors.js';
+import { serveInbox } from './inbox/index.js';
 import { lookupPhoneNumber } from './lookup.js';
 import { MessagesApi } from './messages.js';
 import { snapshot } from './store.js';
@@ -343,6 +344,7 @@ export class EmulatorServer implements Emulator {
     const method = req.method ?? 'GET';
     const adminError = (status: number, code: string, message: string): void => sendJson(res, status, { error: { code, message } });
     if (!path.startsWith(ADMIN_PREFIX)) {
+      if (serveInbox(req, res, path)) return;
       adminError(404, 'not_found', `no endpoint ${path}`);
       return;
     }

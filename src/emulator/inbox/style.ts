@@ -71,7 +71,8 @@ button { cursor: pointer; }
 /* Inputs */
 .field { border: 1px solid var(--line-strong); border-radius: 8px; padding: 6px 9px; background: #fff; outline: none; }
 .field:focus { border-color: var(--accent); box-shadow: 0 0 0 3px rgba(47,111,237,.15); }
-.field.num { width: 78px; }
+.field.num { width: 58px; }
+.field.num.wide { width: 72px; }
 
 /* Thread list */
 .threads-head { padding: 16px 14px 10px; border-bottom: 1px solid var(--line); }
@@ -85,6 +86,7 @@ button { cursor: pointer; }
 .thread-top { display: flex; justify-content: space-between; gap: 6px; }
 .thread-top b { font-weight: 600; font-variant-numeric: tabular-nums; }
 .thread-top time { color: var(--faint); font-size: 11.5px; white-space: nowrap; }
+.nav-sub .tag { margin-right: 5px; padding: 0 6px; font-size: 10.5px; }
 
 /* Phone */
 .phone { width: 100%; max-width: 470px; height: 100%; display: flex; flex-direction: column; background: var(--panel); border: 1px solid var(--line); border-radius: 22px; box-shadow: 0 1px 2px rgba(16,24,40,.04), 0 12px 32px -12px rgba(16,24,40,.18); overflow: hidden; }
@@ -109,7 +111,8 @@ button { cursor: pointer; }
 .mine .bubble { background: var(--mine); color: #fff; border-bottom-right-radius: 5px; }
 .theirs .bubble { background: var(--theirs); border-bottom-left-radius: 5px; }
 .msg.failed .bubble { background: #fff; color: var(--text); border: 1.5px solid #f3a29b; }
-.msg.selected .bubble { box-shadow: 0 0 0 2px #fff, 0 0 0 4px #93b4f6; }
+.msg.selected .bubble { box-shadow: 0 0 0 3px rgba(47,111,237,.28); }
+.msg.theirs.selected .bubble { box-shadow: 0 0 0 3px rgba(102,112,133,.25); }
 .bubble .media { display: flex; flex-wrap: wrap; gap: 6px; margin: 2px 0 4px; }
 .bubble .media img { width: 120px; height: 90px; object-fit: cover; border-radius: 10px; background: rgba(0,0,0,.08); display: block; }
 .bubble .media a.file { display: inline-block; padding: 4px 8px; border-radius: 8px; background: rgba(0,0,0,.08); color: inherit; font-size: 12px; }
@@ -128,9 +131,10 @@ button { cursor: pointer; }
 
 /* Compose */
 .compose { border-top: 1px solid var(--line); padding: 10px 12px 12px; background: #fff; }
-.compose-route { display: flex; align-items: center; gap: 8px; margin-bottom: 8px; font-size: 12.5px; color: var(--muted); }
+.compose-route { display: flex; align-items: center; gap: 8px; margin-bottom: 8px; font-size: 12.5px; color: var(--muted); white-space: nowrap; }
 .compose-route .field { padding: 4px 8px; font-size: 13px; }
-.compose-route input { width: 150px; }
+.compose-route input { width: 140px; }
+.compose-route select { min-width: 0; flex: 1; }
 .compose-route input[readonly] { background: #f4f5f7; color: var(--muted); }
 .compose-row { display: flex; gap: 8px; align-items: flex-end; }
 .compose-row textarea { flex: 1; resize: none; min-height: 40px; max-height: 140px; border-radius: 20px; padding: 9px 14px; }
@@ -147,6 +151,7 @@ button { cursor: pointer; }
 .tab.active { color: var(--text); border-bottom-color: var(--accent); }
 .tab .dot { display: inline-block; width: 7px; height: 7px; border-radius: 50%; background: #f59e0b; margin-left: 5px; vertical-align: 1px; }
 .pane { padding: 14px 16px 20px; overflow: auto; flex: 1; }
+.pane .row { display: flex; align-items: center; gap: 8px; margin-bottom: 10px; flex-wrap: wrap; font-size: 13px; }
 .pane h3 { margin: 18px 0 8px; font-size: 11.5px; text-transform: uppercase; letter-spacing: .6px; color: var(--muted); }
 .pane h3:first-child { margin-top: 0; }
 .kv { display: grid; grid-template-columns: 96px 1fr; gap: 5px 10px; margin: 0; font-size: 13px; }
@@ -168,20 +173,29 @@ button { cursor: pointer; }
 .placeholder { color: var(--muted); padding: 30px 6px; text-align: center; }
 
 /* Chaos */
-.chaos-group { border: 1px solid var(--line); border-radius: var(--radius); padding: 10px 12px; margin-bottom: 10px; }
-.chaos-group legend { padding: 0 4px; font-weight: 650; font-size: 12.5px; }
-.row { display: flex; align-items: center; gap: 8px; margin: 6px 0; font-size: 13px; flex-wrap: wrap; }
-.row > label { display: inline-flex; align-items: center; gap: 6px; }
-.row .grow { flex: 1; }
+.hint { margin: 0 0 10px; font-size: 12.5px; color: var(--muted); }
+.chaos-sec { padding-bottom: 10px; margin-bottom: 14px; border-bottom: 1px solid var(--line); }
+.line { display: grid; grid-template-columns: 84px 1fr; align-items: center; gap: 8px; margin: 7px 0; font-size: 13px; }
+.line-label { font-weight: 550; }
+.line-ctl { display: flex; align-items: center; gap: 6px; flex-wrap: wrap; }
+.unit { color: var(--muted); font-size: 12.5px; }
 .field.sm { padding: 3px 6px; font-size: 12.5px; }
-.rule { display: flex; align-items: center; gap: 6px; font-size: 12.5px; padding: 5px 0; border-top: 1px solid var(--line); }
-.rule:first-child { border-top: 0; }
-.rule .grow { flex: 1; }
-.endpoints { display: flex; flex-wrap: wrap; gap: 4px; margin-top: 4px; }
-.endpoints label { display: inline-flex; align-items: center; gap: 3px; padding: 1px 6px; border: 1px solid var(--line); border-radius: 6px; font-size: 11.5px; font-family: var(--mono); }
-.switch { display: inline-flex; align-items: center; gap: 8px; font-weight: 600; }
-.chaos-actions { display: flex; gap: 8px; position: sticky; bottom: -20px; background: #fff; padding: 10px 0; }
-.chaos-msg { font-size: 12.5px; min-height: 18px; }
+.rule { border: 1px solid var(--line); border-radius: 8px; padding: 6px 8px; margin-bottom: 8px; background: #fbfbfc; }
+.rule-head { display: flex; justify-content: space-between; align-items: center; font-weight: 600; }
+.rule-body { display: flex; align-items: center; gap: 6px; margin-top: 5px; }
+.icon-btn { border: 0; background: none; color: var(--muted); padding: 0 4px; font-size: 13px; border-radius: 4px; }
+.icon-btn:hover { background: var(--bad-soft); color: var(--bad); }
+details.eps { margin: -2px 0 8px 92px; font-size: 12px; }
+details.eps summary { cursor: pointer; color: var(--accent-text); }
+.endpoints { display: flex; flex-wrap: wrap; gap: 4px; margin-top: 6px; }
+.endpoints label { display: inline-flex; align-items: center; gap: 3px; padding: 1px 6px; border: 1px solid var(--line); border-radius: 6px; font-size: 11px; font-family: var(--mono); }
+.switch { display: inline-flex; align-items: center; gap: 8px; font-weight: 600; cursor: pointer; }
+input.toggle { appearance: none; margin: 0; width: 34px; height: 20px; border-radius: 999px; background: #cfd4dc; position: relative; cursor: pointer; transition: background .15s; }
+input.toggle::after { content: ""; position: absolute; top: 2px; left: 2px; width: 16px; height: 16px; border-radius: 50%; background: #fff; box-shadow: 0 1px 2px rgba(0,0,0,.25); transition: left .15s; }
+input.toggle:checked { background: var(--accent); }
+input.toggle:checked::after { left: 16px; }
+.chaos-actions { display: flex; align-items: center; gap: 8px; position: sticky; bottom: -20px; background: #fff; padding: 10px 0 12px; border-top: 1px solid var(--line); }
+.chaos-msg { font-size: 12.5px; }
 .chaos-msg.bad { color: var(--bad); }
 .chaos-msg.ok { color: var(--ok); }
 `;
