@@ -183,7 +183,9 @@ export class Store {
       eb
         .selectFrom('messages')
         .select('id')
-        .where('status', 'in', ['pending', 'scheduled'])
+        // Written out, not bound: SQLite uses the partial outbox index only when the query
+        // repeats its condition literally (with parameters it scans the whole table and sorts).
+        .where(sql<boolean>`status in ('pending', 'scheduled')`)
         .where('next_attempt_at', '<=', now)
         .where((w: any) => w.or([w('locked_until', 'is', null), w('locked_until', '<', now)]))
         .orderBy('next_attempt_at')
