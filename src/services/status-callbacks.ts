@@ -6,6 +6,7 @@ import { AppError } from '../core/errors.js';
 import { canTransition, isMessageStatus, MESSAGE_STATUSES, type MessageStatus } from '../core/status.js';
 import type { Clock } from '../ports.js';
 import type { Database } from '../storage/schema.js';
+import { prepare, type Prepared } from '../storage/prepared.js';
 import type { Store } from '../storage/store.js';
 import { consentKey, type ConsentService } from './consent.js';
 import { field, type WebhookParams } from './webhooks.js';
@@ -49,8 +50,45 @@ export interface StatusCallbacksDeps {
   consent: ConsentService;
 }
 
+type Moved = { id: string; tenant_id: string; to_addr: string };
+const WEBHOOK_EVENT_COLUMNS = ['id', 'tenant_id', 'kind', 'message_sid', 'message_status', 'idempotency_token', 'params', 'message_id', 'created_at'] as const;
+
 export class StatusCallbacksService {
-  constructor(private readonly d: StatusCallbacksDeps) {}
+  // The common path runs per callback: its statements are compiled once (see storage/prepared.ts).
+  private readonly moveQ = new Map<string, Prepared<Record<string, unknown>, Moved>>();
+  private readonly insertWebhookEventQ: Prepared<Record<string, unknown>, unknown>;
+
+  constructor(private readonly d: StatusCallbacksDeps) {
+    const k = d.store.kysely;
+    this.insertWebhookEventQ = prepare((p) =>
+      k
+        .insertInto('webhook_events')
+        .values(Object.fromEntries(WEBHOOK_EVENT_COLUMNS.map((c) => [c, p(c)])) as any)
+        .onConflict((oc) => oc.doNothing()),
+    );
+  }
+
+  /** UPDATE … WHERE provider_sid = ? AND status IN (from) RETURNING, one compiled query per shape. */
+  private move(trx: Transaction<Database>, tenantId: string, sid: string, set: Record<string, unknown>, from: readonly string[]) {
+    const cols = Object.keys(set);
+    const shape = `${cols.join(',')}|${from.length}`;
+    let q = this.moveQ.get(shape);
+    if (!q) {
+      q = prepare((p) =>
+        this.d.store.kysely
+          .updateTable('messages')
+          .set(Object.fromEntries(cols.map((c) => [c, p(c)])))
+          .where('tenant_id', '=', p('w_tenant'))
+          .where('provider_sid', '=', p('w_sid'))
+          .where('status', 'in', from.map((_, i) => p(`w_from${i}`)))
+          .returning(['id', 'tenant_id', 'to_addr']),
+      );
+      this.moveQ.set(shape, q);
+    }
+    const params: Record<string, unknown> = { ...set, w_tenant: tenantId, w_sid: sid };
+    from.forEach((f, i) => (params[`w_from${i}`] = f));
+    return q(trx, params).then((r) => r.rows[0]);
+  }
 
   /** Parses, records and applies one callback in the next group commit. */
   async handle(cb: StatusCallbackInput): Promise<CallbackOutcome> {
@@ -66,20 +104,9 @@ export class StatusCallbacksService {
     return this.d.store.write(async (trx) => {
       // Common case in one statement: the message exists and may move to this status.
       if (from && from.length > 0) {
-        const moved = await trx
-          .updateTable('messages')
-          .set(this.statusSet(ps, now))
-          .where('tenant_id', '=', cb.tenantId)
-          .where('provider_sid', '=', sid)
-          .where('status', 'in', from)
-          .returning(['id', 'tenant_id', 'to_addr'])
-          .executeTakeFirst();
+        const moved = await this.move(trx, cb.tenantId, sid, this.statusSet(ps, now), from);
         if (moved) {
-          await trx
-            .insertInto('webhook_events')
-            .values({ id: this.d.newId(), tenant_id: cb.tenantId, kind: 'status', message_sid: sid, message_status: status, idempotency_token: token, params: raw, message_id: moved.id, created_at: now })
-            .onConflict((oc) => oc.doNothing())
-            .execute();
+          await this.insertWebhookEventQ(trx, { id: this.d.newId(), tenant_id: cb.tenantId, kind: 'status', message_sid: sid, message_status: status, idempotency_token: token, params: raw, message_id: moved.id, created_at: now });
           await this.recorded(trx, moved, ps, true, null, 'callback', { params: cb.params, idempotency_token: token }, now);
           return 'applied';
         }
