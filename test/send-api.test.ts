@@ -27,6 +27,7 @@ describe.each(backends)('send API on $name', (backend) => {
     expect(sent.attempts).toBe(1);
     const atEmulator = t.relay.emulator!.messages({ to: '+14155552671' }).filter((m) => m.body === body);
     expect(atEmulator).toHaveLength(1);
+    expect(atEmulator[0]).toMatchObject({ segments: 2, encoding: 'GSM-7' });
     expect(t.relay.emulator!.createCount('+14155552671', body)).toBe(1);
     expect(String(atEmulator[0].sid)).toBe(sent.provider_sid);
     const ev = await t.api(`/v1/messages/${r.body.id}/events`);
