@@ -11,7 +11,8 @@ import { Cipher } from './core/cipher.js';
 import { createEmulator } from './emulator/index.js';
 import type { Emulator } from './emulator/types.js';
 import { createHttpApp } from './http/app.js';
-import { systemClock, type Clock, type Provider } from './ports.js';
+import { systemClock, type Clock, type Provider, type ProviderFor } from './ports.js';
+import { tenantProviders } from './providers/tenant-providers.js';
 import { TwilioProvider } from './providers/twilio.js';
 import { ApiKeysService } from './services/api-keys.js';
 import { ConsentService } from './services/consent.js';
@@ -75,10 +76,13 @@ export async function runMigrations(config: Config, schema?: string): Promise<st
 export function resolveConfig(overrides: DeepPartial<Config> | Config = {}): Config {
   const base = loadConfig({});
   const o = overrides as DeepPartial<Config>;
+  const twilio = { ...base.twilio, ...(o.twilio as Partial<Config['twilio']>) };
   return {
     ...base,
     ...(o as Partial<Config>),
-    twilio: { ...base.twilio, ...(o.twilio as Partial<Config['twilio']>) },
+    // As in the loader: credentials given here mean real Twilio (or the API base URL given with them).
+    provider: o.provider ?? (twilio.accountSid && twilio.authToken ? 'twilio' : 'emulator'),
+    twilio,
     worker: { ...base.worker, ...(o.worker as Partial<Config['worker']>) },
     reconciler: { ...base.reconciler, ...(o.reconciler as Partial<Config['reconciler']>) },
     inbound: { ...base.inbound, ...(o.inbound as Partial<Config['inbound']>) },
@@ -204,12 +208,22 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     },
     now,
   );
-  const makeReconciler = (p: Provider) => new Reconciler({ store, provider: p, clock, config: config.reconciler, logger, statusCallbacks });
-
-  const makeWorker = (p: Provider) =>
-    new Dispatcher({
+  // Tenants with their own Twilio account send through it; with the embedded emulator or an
+  // injected provider (one account by construction) everyone uses that one.
+  const providerFor = (p: Provider): ProviderFor =>
+    emulator || opts.provider
+      ? async () => p
+      : tenantProviders(p, {
+          credentials: (tenantId) => tenants.twilioCredentials(tenantId),
+          create: (accountSid, authToken) =>
+            new TwilioProvider({ accountSid, authToken, apiBaseUrl: config.twilio.apiBaseUrl, maxSockets: Math.max(8, config.worker.concurrency) }),
+        });
+  // The outbox dispatcher and the reconciler share one provider lookup.
+  const makeRunners = (p: Provider) => {
+    const pf = providerFor(p);
+    worker = new Dispatcher({
       store,
-      provider: p,
+      providerFor: pf,
       clock,
       config: config.worker,
       logger,
@@ -217,6 +231,8 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
       beforeSend: (row) => consent.checkBeforeSend(row),
       onRejected: (row, code) => consent.onProviderRejected(row, code),
     });
+    reconciler = new Reconciler({ store, providerFor: pf, clock, config: config.reconciler, logger, statusCallbacks });
+  };
   const twilioProvider = (baseUrl: string | null) =>
     new TwilioProvider({
       accountSid: emulator ? emulator.accountSid : config.twilio.accountSid!,
@@ -225,10 +241,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
       maxSockets: Math.max(8, config.worker.concurrency),
     });
   if (!provider && config.provider === 'twilio') provider = twilioProvider(config.twilio.apiBaseUrl);
-  if (provider) {
-    worker = makeWorker(provider);
-    reconciler = makeReconciler(provider);
-  }
+  if (provider) makeRunners(provider);
 
   let app: FastifyInstance | null = null;
   let housekeeping: NodeJS.Timeout | null = null;
@@ -249,11 +262,10 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
       emulator.setDefaultStatusCallback(`${baseUrl}/webhooks/twilio/status`);
     }
     provider = twilioProvider(url);
-    worker = makeWorker(provider);
-    reconciler = makeReconciler(provider);
+    makeRunners(provider);
     if (workerWanted) {
-      worker.start();
-      reconciler.start();
+      worker!.start();
+      reconciler!.start();
     }
   };
 

@@ -71,3 +71,6 @@ export interface Provider {
   /** Used to settle ambiguous outcomes: messages the provider holds for this recipient since a time. */
   list(query: ProviderListQuery): Promise<ProviderMessage[]>;
 }
+
+/** The provider that sends a tenant's messages (its own Twilio account, or the installation's). */
+export type ProviderFor = (tenantId: string) => Promise<Provider>;

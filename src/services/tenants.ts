@@ -51,6 +51,7 @@ const CACHE_MS = 5_000;
 /** Tenants are read on every request: a short in-process cache keeps that off the database. */
 export class TenantsService {
   private cache = new Map<string, { tenant: Tenant; until: number }>();
+  private credentialsCache = new Map<string, { creds: { accountSid: string; authToken: string } | null; until: number }>();
 
   constructor(
     private readonly store: Store,
@@ -119,6 +120,23 @@ export class TenantsService {
       .where('slug', '=', 'default')
       .execute();
     return toTenant((await this.store.getTenantBySlug('default'))!);
+  }
+
+  /**
+   * A tenant's own Twilio account, decrypted; null when it sends through the installation's
+   * account. Cached briefly like tenants, and never part of the Tenant object that services pass around.
+   */
+  async twilioCredentials(tenantId: string): Promise<{ accountSid: string; authToken: string } | null> {
+    const now = this.now();
+    const hit = this.credentialsCache.get(tenantId);
+    if (hit && hit.until > now) return hit.creds;
+    const r = await this.store.getTenant(tenantId);
+    const creds =
+      r?.twilio_account_sid && r.twilio_auth_token_enc && this.cipher
+        ? { accountSid: r.twilio_account_sid, authToken: this.cipher.decrypt(r.twilio_auth_token_enc, tokenAad(r.id)) }
+        : null;
+    this.credentialsCache.set(tenantId, { creds, until: now + CACHE_MS });
+    return creds;
   }
 
   async bySlug(slug: string): Promise<Tenant | undefined> {

@@ -3,12 +3,12 @@ import type { Logger } from 'pino';
 import type { WorkerConfig } from '../config.js';
 import { maskPhone } from '../core/phone.js';
 import { canTransition, isMessageStatus } from '../core/status.js';
-import { ProviderError, type Clock, type Provider, type ProviderMessage } from '../ports.js';
+import { ProviderError, type Clock, type ProviderFor, type ProviderMessage } from '../ports.js';
 import type { AttemptResult, MessageRow, Store } from '../storage/store.js';
 
 export interface DispatcherDeps {
   store: Store;
-  provider: Provider;
+  providerFor: ProviderFor;
   clock: Clock;
   config: WorkerConfig;
   logger: Logger;
@@ -176,7 +176,8 @@ export class Dispatcher {
   private async settle(row: MessageRow, now: number): Promise<Outcome | null> {
     let candidates: ProviderMessage[];
     try {
-      candidates = await this.d.provider.list({ to: row.to_addr, from: row.from_addr, sentAfter: new Date(row.in_flight_since!) });
+      const provider = await this.d.providerFor(row.tenant_id);
+      candidates = await provider.list({ to: row.to_addr, from: row.from_addr, sentAfter: new Date(row.in_flight_since!) });
     } catch (e) {
       const err = e instanceof ProviderError ? e : new ProviderError('ambiguous', String(e));
       this.d.logger.warn({ messageId: row.id, err: err.message }, 'could not settle an ambiguous send yet');
@@ -197,8 +198,17 @@ export class Dispatcher {
     const attempt = row.attempts + 1;
     const start = this.d.clock.now().getTime();
     const validityLeft = row.expires_at === null ? null : Math.max(1, Math.min(36_000, Math.floor((row.expires_at - start) / 1000)));
+    let provider;
     try {
-      const m = await this.d.provider.send({
+      provider = await this.d.providerFor(row.tenant_id);
+    } catch (e) {
+      // Nothing was sent: retry like a refused connection, so a broken credential ends in SMS_ERR_MAX_ATTEMPTS.
+      const err = new ProviderError('transient', `no provider for the tenant: ${e instanceof Error ? e.message : String(e)}`);
+      this.record(this.retryLater({ ...row, attempts: attempt }, this.d.clock.now().getTime(), err, true));
+      return;
+    }
+    try {
+      const m = await provider.send({
         to: row.to_addr,
         from: row.from_addr,
         messagingServiceSid: row.messaging_service_sid,

@@ -1,22 +1,22 @@
 // The reconciler: Twilio's callbacks are best effort (lost, late, reordered), so messages that sit
 // in a non-terminal provider state longer than the configured age are fetched from the provider and
 // converged forward. It also re-matches status callbacks that arrived before their SID was stored.
+import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { ReconcilerConfig } from '../config.js';
-import type { Clock, Provider } from '../ports.js';
+import type { Clock, ProviderFor } from '../ports.js';
 import type { StatusCallbacksService } from '../services/status-callbacks.js';
 import type { Store } from '../storage/store.js';
 
 export interface ReconcilerDeps {
   store: Store;
-  provider: Provider;
+  providerFor: ProviderFor;
   clock: Clock;
   config: ReconcilerConfig;
   logger: Logger;
   statusCallbacks: StatusCallbacksService;
 }
 
-const UNSETTLED = ['accepted', 'queued', 'sending', 'sent'];
 // 'sent' can stay final when the carrier sends no receipt: stop asking after three days.
 const MAX_AGE_MS = 3 * 24 * 60 * 60 * 1000;
 const FETCH_CONCURRENCY = 8;
@@ -63,7 +63,8 @@ export class Reconciler {
       .selectFrom('messages as m')
       .leftJoin('reconcile_checks as c', 'c.message_id', 'm.id')
       .select(['m.id', 'm.tenant_id', 'm.status', 'm.to_addr', 'm.provider_sid', 'c.checks'])
-      .where('m.status', 'in', UNSETTLED)
+      // Spelled out, not bound, so SQLite can use the partial messages_unsettled index.
+      .where(sql<boolean>`m.status in ('accepted', 'queued', 'sending', 'sent')`)
       .where('m.updated_at', '<', now - cfg.minAgeMs)
       .where('m.created_at', '>', now - MAX_AGE_MS)
       .where('m.direction', '=', 'outbound')
@@ -79,7 +80,7 @@ export class Reconciler {
         const checks = (r.checks ?? 0) + 1;
         let fetched;
         try {
-          fetched = await this.d.provider.fetch(r.provider_sid!);
+          fetched = await (await this.d.providerFor(r.tenant_id)).fetch(r.provider_sid!);
         } catch (e) {
           this.d.logger.warn({ messageId: r.id, err: e instanceof Error ? e.message : String(e) }, 'reconciler: provider fetch failed');
           continue;
