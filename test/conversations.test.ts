@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { backends } from './support/backends.js';
 import { startRelay, waitFor, type TestRelay } from './support/relay.js';
-import { newSid, postWebhook, type Params } from './webhooks-support.js';
+import { newSid, postWebhook, type Params } from './support/webhooks.js';
 
 const OURS = '+15005550006';
 const AUTO = "Thanks for your message, we'll get back to you soon <&> \"ok\"";

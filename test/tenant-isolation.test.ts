@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { backends } from './support/backends.js';
 import { startRelay, waitFor, type TestRelay } from './support/relay.js';
-import { hex32, newSid, postWebhook } from './webhooks-support.js';
+import { hex32, newSid, postWebhook } from './support/webhooks.js';
 
 const OURS = '+15005550006';
 

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backends } from './support/backends.js';
 import { waitFor } from './support/relay.js';
-import { freshNumber, startVerifyRelay, wrongCode, type VerifyRelay } from './verify-support.js';
+import { freshNumber, startVerifyRelay, wrongCode, type VerifyRelay } from './support/verify.js';
 
 const HOUR = 3600_000;
 

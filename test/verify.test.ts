@@ -2,7 +2,7 @@
 // Twilio Verify (the embedded emulator), on SQLite and PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from './support/backends.js';
-import { freshNumber, SECRET, startVerifyRelay, wrongCode, type VerifyRelay } from './verify-support.js';
+import { freshNumber, SECRET, startVerifyRelay, wrongCode, type VerifyRelay } from './support/verify.js';
 
 const TTL_S = 600;
 const table = backends.flatMap((db) => (['local', 'twilio'] as const).map((verifyBackend) => ({ db, verifyBackend, name: `${verifyBackend} on ${db.name}` })));

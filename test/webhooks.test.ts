@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { backends } from './support/backends.js';
 import { startRelay, waitFor, type TestRelay } from './support/relay.js';
-import { formBody, newSid, postWebhook, sign, type Params } from './webhooks-support.js';
+import { formBody, newSid, postWebhook, sign, type Params } from './support/webhooks.js';
 
 const reconciler = { ...loadConfig({}).reconciler, attachIntervalMs: 30 };
 const SECONDARY = 'rotated-secondary-token-0123456789';

@@ -3,11 +3,11 @@
 // embedded emulator), and the option to share another relay's database.
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { loadConfig, type VerifyConfig } from '../src/config.js';
-import { createSmsRelay, type SmsRelay } from '../src/main.js';
-import type { TwilioProvider } from '../src/providers/twilio.js';
-import type { Backend } from './support/backends.js';
-import { waitFor } from './support/relay.js';
+import { loadConfig, type VerifyConfig } from '../../src/config.js';
+import { createSmsRelay, type SmsRelay } from '../../src/main.js';
+import type { TwilioProvider } from '../../src/providers/twilio.js';
+import type { Backend } from './backends.js';
+import { waitFor } from './relay.js';
 
 export const SECRET = 'test-verify-secret-0123456789abcdefghijklmnop';
 
