@@ -98,14 +98,15 @@ describe('smsrelay CLI', () => {
     let out = '';
     child.stdout.on('data', (b) => (out += b));
     const deadline = Date.now() + 20_000;
-    while (!out.includes('listening') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    // The last start-up line; logs are written asynchronously, so wait for it rather than for the first.
+    while (!out.includes('Emulator inbox') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const keyFile = join(data, 'initial-api-key');
     const key = readFileSync(keyFile, 'utf8').trim();
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
     expect(out).toContain(keyFile);
     expect(out).not.toContain(key);
     expect(out).toMatch(/NOTHING IS SENT/);
-    const url = /listening on (http:\/\/[^"\s]+)/.exec(out)![1];
+    const url = /smsrelay listening on (http:\/\/[^"\s]+)/.exec(out)![1];
     const r = await fetch(`${url}/v1/messages`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
