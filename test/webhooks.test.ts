@@ -65,7 +65,8 @@ describe.each(backends)('status webhook on $name', (backend) => {
     const raw = await t.relay.store.kysely.selectFrom('webhook_events').selectAll().where('message_sid', '=', sid).execute();
     expect(raw).toHaveLength(1);
     expect(raw[0]!.message_id).toBe(id);
-    expect(JSON.parse(raw[0]!.params)).toEqual(params);
+    // Matched at once: the raw fields live in the message's event (above), not twice.
+    expect(raw[0]!.params).toBeNull();
   });
 
   it('refuses missing, wrong, foreign-token and wrong-URL signatures with 403 before any write', async () => {

@@ -106,7 +106,8 @@ export class StatusCallbacksService {
       if (from && from.length > 0) {
         const moved = await this.move(trx, cb.tenantId, sid, this.statusSet(ps, now), from);
         if (moved) {
-          await this.insertWebhookEventQ(trx, { id: this.d.newId(), tenant_id: cb.tenantId, kind: 'status', message_sid: sid, message_status: status, idempotency_token: token, params: raw, message_id: moved.id, created_at: now });
+          // The raw fields go to the message's event below; here the row only de-duplicates.
+          await this.insertWebhookEventQ(trx, { id: this.d.newId(), tenant_id: cb.tenantId, kind: 'status', message_sid: sid, message_status: status, idempotency_token: token, params: null, message_id: moved.id, created_at: now });
           await this.recorded(trx, moved, ps, true, null, 'callback', { params: cb.params, idempotency_token: token }, now);
           return 'applied';
         }
@@ -119,7 +120,7 @@ export class StatusCallbacksService {
         .executeTakeFirst();
       const ins = await trx
         .insertInto('webhook_events')
-        .values({ id: this.d.newId(), tenant_id: cb.tenantId, kind: 'status', message_sid: sid, message_status: status, idempotency_token: token, params: raw, message_id: msg?.id ?? null, created_at: now })
+        .values({ id: this.d.newId(), tenant_id: cb.tenantId, kind: 'status', message_sid: sid, message_status: status, idempotency_token: token, params: msg ? null : raw, message_id: msg?.id ?? null, created_at: now })
         .onConflict((oc) => oc.doNothing())
         .executeTakeFirst();
       if (Number(ins.numInsertedOrUpdatedRows ?? 0) === 0) return 'duplicate';
@@ -202,7 +203,7 @@ export class StatusCallbacksService {
         const claimed = await trx.updateTable('webhook_events').set({ message_id: r.id }).where('id', '=', r.event_id).where('message_id', 'is', null).executeTakeFirst();
         if (Number(claimed.numUpdatedRows) === 0) continue;
         const cur = await trx.selectFrom('messages').select('status').where('id', '=', r.id).executeTakeFirstOrThrow();
-        const params = JSON.parse(r.params) as WebhookParams;
+        const params = JSON.parse(r.params ?? '{}') as WebhookParams;
         await this.apply(trx, { id: r.id, tenant_id: r.tenant_id, status: cur.status, to_addr: r.to_addr }, providerStatusOf(params, r.message_status), 'callback', { params, idempotency_token: r.idempotency_token, attached_late: true }, now);
       }
     });

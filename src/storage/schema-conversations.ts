@@ -60,7 +60,7 @@ export interface WebhookEventsTable {
   message_status: string;
   idempotency_token: string | null;
   /** Raw form fields (JSON text). */
-  params: string;
+  params: string | null;
   /** The message the callback belongs to; null until its SID is known. */
   message_id: string | null;
   created_at: Ms;

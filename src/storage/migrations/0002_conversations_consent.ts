@@ -58,7 +58,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('message_sid', 'text', (c) => c.notNull())
     .addColumn('message_status', 'text', (c) => c.notNull())
     .addColumn('idempotency_token', 'text')
-    .addColumn('params', 'text', (c) => c.notNull())
+    // Raw fields of a callback not yet matched to a message; once matched, its message_events row has them.
+    .addColumn('params', 'text')
     .addColumn('message_id', 'text')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
