@@ -1,20 +1,10 @@
 // X-Twilio-Signature validation against the shared vectors (SDK fixtures and our own), plus the
 // rotations and failure modes the webhook routes rely on.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { verifySignature } from '../src/services/webhooks.js';
+import { signatureVectors, vectorRawBody } from './support/signature-vectors.js';
 
-interface Vector {
-  name: string;
-  authToken: string;
-  url: string;
-  params: Record<string, string | string[]>;
-  expectedSignature: string;
-  rawBody?: string;
-}
-
-const file = JSON.parse(readFileSync(new URL('../../shared/twilio/signature-test-vectors.json', import.meta.url), 'utf8'));
-const vectors: Vector[] = [...file.fixtures_from_sdk_tests.vectors, ...file.own_vectors];
+const vectors = signatureVectors;
 
 describe('verifySignature', () => {
   it('has the vectors', () => {
@@ -23,12 +13,12 @@ describe('verifySignature', () => {
 
   it.each(vectors.map((v) => [v.name, v] as const))('accepts vector %s', (_n, v) => {
     const json = v.url.includes('bodySHA256=');
-    const rawJsonBody = json ? (v.rawBody ?? (v.name.startsWith('fixture') ? file.fixtures_from_sdk_tests.bodyHash.body : undefined)) : null;
+    const rawJsonBody = json ? vectorRawBody(v) : null;
     expect(verifySignature([v.authToken], { url: v.url, signature: v.expectedSignature, params: v.params, rawJsonBody: rawJsonBody ?? null })).toBe(true);
   });
 
   it.each(vectors.map((v) => [v.name, v] as const))('rejects vector %s with another token, URL or field', (_n, v) => {
-    const base = { url: v.url, signature: v.expectedSignature, params: v.params, rawJsonBody: v.url.includes('bodySHA256=') ? (v.rawBody ?? file.fixtures_from_sdk_tests.bodyHash.body) : null };
+    const base = { url: v.url, signature: v.expectedSignature, params: v.params, rawJsonBody: v.url.includes('bodySHA256=') ? vectorRawBody(v) : null };
     expect(verifySignature([v.authToken + 'x'], base)).toBe(false);
     expect(verifySignature([v.authToken], { ...base, url: v.url.replace('https://', 'http://').replace('/myapp', '/other').replace('/twilio', '/other') })).toBe(false);
     if (base.rawJsonBody === null) expect(verifySignature([v.authToken], { ...base, params: { ...v.params, Injected: '1' } })).toBe(false);

@@ -203,38 +203,41 @@ export class Core {
     return this.numbers[Math.abs(h) % this.numbers.length]!;
   }
 
-  createOutbound(p: OutboundInput): Msg {
-    const now = this.nowMs();
-    const seg = countSegments(p.body);
-    const m: Msg = {
+  /** A new message: what differs comes from the caller, the rest starts at its initial value. */
+  private newMsg(
+    f: Pick<Msg, 'direction' | 'source' | 'from' | 'to' | 'body' | 'media' | 'mediaSids' | 'messagingServiceSid' | 'status' | 'country' | 'priceUnit' | 'dateSent' | 'sendAt' | 'validityPeriod' | 'statusCallback' | 'history' | 'counted'>,
+    now: number,
+  ): Msg {
+    const seg = countSegments(f.body);
+    return {
       seq: this.seq++,
-      sid: sid(p.media.length > 0 ? 'MM' : 'SM'),
-      direction: p.direction,
-      source: p.source,
-      from: p.from,
-      to: p.to,
-      body: p.body,
-      createdBody: p.body,
-      media: p.media.length > 0 ? p.media : NONE,
-      mediaSids: NONE,
-      messagingServiceSid: p.messagingServiceSid,
-      status: 'queued',
+      sid: sid(f.media.length > 0 ? 'MM' : 'SM'),
+      direction: f.direction,
+      source: f.source,
+      from: f.from,
+      to: f.to,
+      body: f.body,
+      createdBody: f.body,
+      media: f.media.length > 0 ? f.media : NONE,
+      mediaSids: f.mediaSids,
+      messagingServiceSid: f.messagingServiceSid,
+      status: f.status,
       errorCode: null,
       errorMessage: null,
       segments: Math.max(1, seg.segments),
       encoding: seg.encoding,
-      country: p.country,
+      country: f.country,
       price: null,
-      priceUnit: null,
+      priceUnit: f.priceUnit,
       dateCreated: now,
       dateUpdated: now,
-      dateSent: null,
-      sendAt: p.sendAt === null ? null : p.sendAt.getTime(),
-      validityPeriod: p.validityPeriod,
-      statusCallback: p.statusCallback,
-      history: [],
+      dateSent: f.dateSent,
+      sendAt: f.sendAt,
+      validityPeriod: f.validityPeriod,
+      statusCallback: f.statusCallback,
+      history: f.history,
       webhooks: NONE,
-      counted: p.counted,
+      counted: f.counted,
       deleted: false,
       outcome: 'delivered',
       outcomeCode: null,
@@ -243,6 +246,32 @@ export class Core {
       held: null,
       queuedMs: 0,
     };
+  }
+
+  createOutbound(p: OutboundInput): Msg {
+    const now = this.nowMs();
+    const m = this.newMsg(
+      {
+        direction: p.direction,
+        source: p.source,
+        from: p.from,
+        to: p.to,
+        body: p.body,
+        media: p.media,
+        mediaSids: NONE,
+        messagingServiceSid: p.messagingServiceSid,
+        status: 'queued',
+        country: p.country,
+        priceUnit: null,
+        dateSent: null,
+        sendAt: p.sendAt === null ? null : p.sendAt.getTime(),
+        validityPeriod: p.validityPeriod,
+        statusCallback: p.statusCallback,
+        history: [],
+        counted: p.counted,
+      },
+      now,
+    );
     this.applyScript(m, p.lineType);
     this.store.add(m);
     if (p.failCode !== undefined) {
@@ -268,44 +297,28 @@ export class Core {
   /** An inbound message from a handset (status received, no progression). */
   createInbound(from: string, to: string, body: string, media: string[], country: string | undefined): Msg {
     const now = this.nowMs();
-    const seg = countSegments(body);
-    const m: Msg = {
-      seq: this.seq++,
-      sid: sid(media.length > 0 ? 'MM' : 'SM'),
-      direction: 'inbound',
-      source: 'handset',
-      from,
-      to,
-      body,
-      createdBody: body,
-      media: media.length > 0 ? media : NONE,
-      mediaSids: media.length > 0 ? media.map(() => sid('ME')) : NONE,
-      messagingServiceSid: this.messagingServiceSids[0] ?? null,
-      status: 'received',
-      errorCode: null,
-      errorMessage: null,
-      segments: Math.max(1, seg.segments),
-      encoding: seg.encoding,
-      country,
-      price: null,
-      priceUnit: 'USD',
-      dateCreated: now,
-      dateUpdated: now,
-      dateSent: now,
-      sendAt: null,
-      validityPeriod: 0,
-      statusCallback: null,
-      history: historyWith('received', now),
-      webhooks: NONE,
-      counted: false,
-      deleted: false,
-      outcome: 'delivered',
-      outcomeCode: null,
-      pending: null,
-      queue: null,
-      held: null,
-      queuedMs: 0,
-    };
+    const m = this.newMsg(
+      {
+        direction: 'inbound',
+        source: 'handset',
+        from,
+        to,
+        body,
+        media,
+        mediaSids: media.length > 0 ? media.map(() => sid('ME')) : NONE,
+        messagingServiceSid: this.messagingServiceSids[0] ?? null,
+        status: 'received',
+        country,
+        priceUnit: 'USD',
+        dateSent: now,
+        sendAt: null,
+        validityPeriod: 0,
+        statusCallback: null,
+        history: historyWith('received', now),
+        counted: false,
+      },
+      now,
+    );
     m.price = this.price(m);
     this.store.add(m);
     return m;

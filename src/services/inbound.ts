@@ -129,9 +129,10 @@ export class InboundService {
     const seg = body ? countSegments(body) : null;
 
     const r = await this.d.store.write(async (trx) => {
+      // The webhook log only de-duplicates here: the raw fields go to the message's event below.
       const ins = await trx
         .insertInto('webhook_events')
-        .values({ id: this.d.newId(), tenant_id: tenantId, kind: 'inbound', message_sid: sid, message_status: 'received', idempotency_token: idempotencyToken, params: JSON.stringify(params), message_id: null, created_at: now })
+        .values({ id: this.d.newId(), tenant_id: tenantId, kind: 'inbound', message_sid: sid, message_status: 'received', idempotency_token: idempotencyToken, params: null, message_id: null, created_at: now })
         .onConflict((oc) => oc.doNothing())
         .executeTakeFirst();
       if (Number(ins.numInsertedOrUpdatedRows ?? 0) === 0) return null;

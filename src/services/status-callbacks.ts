@@ -17,6 +17,7 @@ export type StatusSource = 'callback' | 'reconciler';
 export interface StatusCallbackInput {
   tenantId: string;
   params: WebhookParams;
+  /** I-Twilio-Idempotency-Token, already bounded by the route. */
   idempotencyToken: string | null;
 }
 
@@ -96,10 +97,9 @@ export class StatusCallbacksService {
     const status = field(cb.params, 'MessageStatus') ?? field(cb.params, 'SmsStatus');
     if (!sid || !SID.test(sid)) throw new AppError('SMS_ERR_INVALID_WEBHOOK', 'MessageSid is missing or not a Message SID.', { field: 'MessageSid' });
     if (!status || !/^[a-z_]{1,32}$/.test(status)) throw new AppError('SMS_ERR_INVALID_WEBHOOK', 'MessageStatus is missing or not a status.', { field: 'MessageStatus' });
-    const token = cb.idempotencyToken && cb.idempotencyToken.length <= 128 ? cb.idempotencyToken : null;
+    const token = cb.idempotencyToken;
     const now = this.d.clock.now().getTime();
     const ps = providerStatusOf(cb.params, status);
-    const raw = JSON.stringify(cb.params);
     const from = FROM.get(status);
     return this.d.store.write(async (trx) => {
       // Common case in one statement: the message exists and may move to this status.
@@ -120,7 +120,7 @@ export class StatusCallbacksService {
         .executeTakeFirst();
       const ins = await trx
         .insertInto('webhook_events')
-        .values({ id: this.d.newId(), tenant_id: cb.tenantId, kind: 'status', message_sid: sid, message_status: status, idempotency_token: token, params: msg ? null : raw, message_id: msg?.id ?? null, created_at: now })
+        .values({ id: this.d.newId(), tenant_id: cb.tenantId, kind: 'status', message_sid: sid, message_status: status, idempotency_token: token, params: msg ? null : JSON.stringify(cb.params), message_id: msg?.id ?? null, created_at: now })
         .onConflict((oc) => oc.doNothing())
         .executeTakeFirst();
       if (Number(ins.numInsertedOrUpdatedRows ?? 0) === 0) return 'duplicate';

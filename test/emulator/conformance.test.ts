@@ -1,11 +1,11 @@
 // The spec validators themselves (they must accept Twilio's own examples and reject drift), and the
 // emulator's webhook signing against the shared signature vectors.
-import { readFileSync } from 'node:fs';
 import { parse as parseQuery } from 'node:querystring';
 import twilio from 'twilio';
 import { describe, expect, it } from 'vitest';
 import { signedRequest } from '../../src/emulator/webhooks.js';
 import { findOperation, requestValidator, responseExamples, responseValidator } from './openapi.js';
+import { signatureVectors } from '../support/signature-vectors.js';
 
 const OPERATIONS = [
   'CreateMessage',
@@ -69,20 +69,7 @@ describe('request validators', () => {
   });
 });
 
-interface Vector {
-  name: string;
-  authToken: string;
-  url: string;
-  params: Record<string, string | string[]>;
-  expectedSignature: string;
-}
-
-const vectors = JSON.parse(readFileSync(new URL('../../../shared/twilio/signature-test-vectors.json', import.meta.url), 'utf8')) as {
-  fixtures_from_sdk_tests: { vectors: Vector[] };
-  own_vectors: Vector[] | { vectors: Vector[] };
-};
-const own = Array.isArray(vectors.own_vectors) ? vectors.own_vectors : vectors.own_vectors.vectors;
-const formVectors = [...vectors.fixtures_from_sdk_tests.vectors, ...own].filter(
+const formVectors = signatureVectors.filter(
   (v) => !v.url.includes('bodySHA256') && Object.values(v.params).every((x) => typeof x === 'string'),
 );
 
