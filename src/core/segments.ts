@@ -1,4 +1,4 @@
-// SMS encoding and segment counting (GSM-7 / UCS-2, REFERENCE §13).
+// SMS encoding and segment counting (GSM-7 / UCS-2, docs/twilio-reference.md §13).
 //
 // Hand-written on purpose: sms-segments-calculator gives the reference answers, but it pulls in
 // grapheme-splitter and builds an object per character and per segment. The send API counts

@@ -26,7 +26,7 @@ export function notFound(path: string): TwilioError {
   return new TwilioError(404, 20404, `The requested resource ${path} was not found`);
 }
 
-/** error_message of asynchronous failures (REFERENCE §8; 30007 as in the spec's example). */
+/** error_message of asynchronous failures (docs/twilio-reference.md §8; 30007 as in the spec's example). */
 const ASYNC_MESSAGES: Record<number, string> = {
   21610: 'Attempt to send to unsubscribed recipient',
   30001: 'Queue overflow',

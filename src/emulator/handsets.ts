@@ -1,5 +1,5 @@
 // Simulated handsets texting owned numbers: Twilio's opt-out keywords and default replies, the
-// signed inbound webhook (REFERENCE §5) and the TwiML answer delivered back into the thread.
+// signed inbound webhook (docs/twilio-reference.md §5) and the TwiML answer delivered back into the thread.
 import { XMLParser } from 'fast-xml-parser';
 import type { Core } from './core.js';
 import { addWebhook, type Msg } from './store.js';

@@ -1,4 +1,4 @@
-// Lookup v2 (REFERENCE §12): validation from libphonenumber's full metadata, line type from its
+// Lookup v2 (docs/twilio-reference.md §12): validation from libphonenumber's full metadata, line type from its
 // getType() mapped to Twilio's line_type_intelligence types.
 import { parsePhoneNumberFromString, validatePhoneNumberLength, isSupportedCountry } from 'libphonenumber-js/max';
 import { firstValue, type Reply } from './util.js';

@@ -1,4 +1,4 @@
-// Messages resource of API 2010-04-01 (REFERENCE §2): create with Twilio's synchronous
+// Messages resource of API 2010-04-01 (docs/twilio-reference.md §2): create with Twilio's synchronous
 // validation and magic test numbers (§10), fetch, list with Twilio's paging envelope, update
 // (cancel / redact) and delete.
 import type { Core } from './core.js';
@@ -14,7 +14,7 @@ const DAY_MS = 86_400_000;
 const MIN_SCHEDULE_MS = 300_000;
 const MAX_SCHEDULE_MS = 35 * DAY_MS;
 
-// REFERENCE §10: magic From numbers (+15005550006 always passes) and magic To numbers.
+// docs/twilio-reference.md §10: magic From numbers (+15005550006 always passes) and magic To numbers.
 const MAGIC_FROM = new Map<string, [number, string]>(Object.entries({
   '+15005550001': [21212, "The 'From' number +15005550001 is not a valid phone number, shortcode, or alphanumeric sender ID."],
   '+15005550007': [21606, 'The From phone number +15005550007 is not a valid, SMS-capable inbound phone number or short code for your account.'],

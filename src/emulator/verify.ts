@@ -1,4 +1,4 @@
-// Verify v2: Services, Verifications and VerificationCheck with Twilio's limits (REFERENCE §11):
+// Verify v2: Services, Verifications and VerificationCheck with Twilio's limits (docs/twilio-reference.md §11):
 // codes live 10 minutes, a resend inside that window keeps the code, 5 sends and 5 failed checks
 // per verification, approved/canceled/expired verifications are gone (404 20404).
 import { randomInt } from 'node:crypto';

@@ -56,7 +56,7 @@ function clamp(v: string | undefined, min: number, max: number, dflt: number): n
   return v === undefined || !Number.isInteger(n) ? dflt : Math.min(max, Math.max(min, n));
 }
 
-/** Twilio's URL-fragment connection overrides (REFERENCE §7). */
+/** Twilio's URL-fragment connection overrides (docs/twilio-reference.md §7). */
 function parseOverrides(fragment: string): Overrides {
   const kv: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const part of fragment.split('&')) {

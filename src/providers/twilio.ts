@@ -12,7 +12,7 @@ export interface TwilioProviderOptions {
   maxSockets?: number;
 }
 
-// Create errors that say "this request can never succeed as is" (REFERENCE §8). Everything else in
+// Create errors that say "this request can never succeed as is" (docs/twilio-reference.md §8). Everything else in
 // 4xx is treated as permanent too, except auth and rate limiting, which are about us, not the message.
 const TRANSIENT_CODES = new Set([20429, 20003, 20005]);
 // Connection failures where the request cannot have reached Twilio.

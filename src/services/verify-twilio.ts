@@ -1,4 +1,4 @@
-// Twilio Verify backend: Twilio generates, sends and checks the code (REFERENCE §11); we keep the
+// Twilio Verify backend: Twilio generates, sends and checks the code (docs/twilio-reference.md §11); we keep the
 // VE… SID, the counters and the normalized status. Twilio errors become registry errors with the
 // Twilio code kept as details.provider_code.
 import type twilio from 'twilio';

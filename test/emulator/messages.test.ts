@@ -173,7 +173,7 @@ describe('validation errors', () => {
   });
 });
 
-describe('magic test numbers (REFERENCE §10)', () => {
+describe('magic test numbers (docs/twilio-reference.md §10)', () => {
   const from: [string, number][] = [
     ['+15005550001', 21212],
     ['+15005550007', 21606],
