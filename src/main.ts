@@ -11,7 +11,7 @@ import { Cipher } from './core/cipher.js';
 import { createEmulator } from './emulator/index.js';
 import type { Emulator } from './emulator/types.js';
 import { createHttpApp } from './http/app.js';
-import { systemClock, type Clock, type Provider, type ProviderFor } from './ports.js';
+import { systemClock, systemRandom, type Clock, type Provider, type ProviderFor, type Random, type Repositories } from './ports.js';
 import { tenantProviders } from './providers/tenant-providers.js';
 import { TwilioProvider } from './providers/twilio.js';
 import { ApiKeysService } from './services/api-keys.js';
@@ -26,6 +26,7 @@ import { VerificationsService } from './services/verifications.js';
 import { LocalVerifyBackend } from './services/verify-local.js';
 import { TwilioVerifyBackend } from './services/verify-twilio.js';
 import { openDatabase } from './storage/db.js';
+import { createRepositories } from './storage/index.js';
 import { migrateToLatest } from './storage/migrate.js';
 import { Store } from './storage/store.js';
 import { Dispatcher } from './worker/dispatcher.js';
@@ -41,6 +42,7 @@ type DeepPartial<T> = { [K in keyof T]?: T[K] extends object | null ? DeepPartia
 export interface SmsRelayOptions {
   logger?: Logger;
   clock?: Clock;
+  random?: Random;
   /** Replaces the configured provider (tests with a scripted provider, embedding with your own). */
   provider?: Provider;
   /** PostgreSQL schema to use (tests). */
@@ -94,6 +96,8 @@ export interface SmsRelay {
   readonly config: Config;
   readonly logger: Logger;
   readonly store: Store;
+  /** Every repository (the storage port), for embedding and tests. */
+  readonly repos: Repositories;
   readonly tenants: TenantsService;
   readonly apiKeys: ApiKeysService;
   readonly messages: MessagesService;
@@ -132,6 +136,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const config = resolveConfig(overrides);
   const logger = opts.logger ?? createLogger(config.logLevel);
   const clock = opts.clock ?? systemClock;
+  const random = opts.random ?? systemRandom;
   const now = () => clock.now().getTime();
 
   const db = await openDatabase(config.databaseUrl, { schema: opts.schema });
@@ -140,9 +145,10 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     if (applied.length) logger.info({ applied }, 'database migrations applied');
   }
   const store = new Store(db);
+  const repos = createRepositories(db, store);
   const cipher = config.masterKey ? new Cipher(config.masterKey) : null;
   const tenants = new TenantsService(store, uuidv7, now, cipher);
-  const apiKeys = new ApiKeysService(store, uuidv7, now);
+  const apiKeys = new ApiKeysService({ keys: repos.apiKeys, clock, random });
 
   const emulator =
     config.provider === 'emulator' && !opts.provider
@@ -273,6 +279,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     config,
     logger,
     store,
+    repos,
     tenants,
     apiKeys,
     messages,
@@ -312,6 +319,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
       if (!app) {
         app = await createHttpApp({
           store,
+          health: repos.health,
           messages,
           verifications,
           apiKeys,

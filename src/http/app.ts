@@ -10,6 +10,7 @@ import type { ConversationsService } from '../services/conversations.js';
 import type { MessagesService } from '../services/messages.js';
 import type { TenantsService } from '../services/tenants.js';
 import type { VerificationsService } from '../services/verifications.js';
+import type { HealthRepository } from '../ports.js';
 import type { Store } from '../storage/store.js';
 import { errorSchema, installErrorHandling } from './errors.js';
 import { healthRoutes } from './routes/health.js';
@@ -23,6 +24,7 @@ import { messageSchema } from './schemas.js';
 
 export interface HttpDeps {
   store: Store;
+  health: HealthRepository;
   messages: MessagesService;
   verifications: VerificationsService;
   apiKeys: ApiKeysService;

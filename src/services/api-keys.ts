@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { AppError } from '../core/errors.js';
-import type { Store } from '../storage/store.js';
+import type { ApiKeysRepository, Clock, Random } from '../ports.js';
 
 export const SCOPES = ['admin', 'messages:read', 'messages:write', 'verify:read', 'verify:write'] as const;
 export type Scope = (typeof SCOPES)[number] | (string & {});
@@ -39,20 +39,20 @@ export class ApiKeysService {
   private cache = new Map<string, { principal: Principal | null; until: number }>();
   private touched = new Map<string, number>();
 
-  constructor(
-    private readonly store: Store,
-    private readonly newId: () => string,
-    private readonly now: () => number,
-  ) {}
+  constructor(private readonly d: { keys: ApiKeysRepository; clock: Clock; random: Random }) {}
+
+  private now(): number {
+    return this.d.clock.now().getTime();
+  }
 
   /** Creates a key and returns its secret: the only time the secret is visible. */
   async create(tenantId: string, name: string, scopes: string[], secret?: string): Promise<{ key: string; info: ApiKeyInfo }> {
     for (const s of scopes) if (!(SCOPES as readonly string[]).includes(s)) throw new AppError('SMS_ERR_VALIDATION', `Unknown scope '${s}'. Known scopes: ${SCOPES.join(', ')}.`);
     if (scopes.length === 0) throw new AppError('SMS_ERR_VALIDATION', 'At least one scope is required.');
-    const key = secret ?? KEY_PREFIX + randomBytes(24).toString('base64url');
+    const key = secret ?? KEY_PREFIX + this.d.random.bytes(24).toString('base64url');
     const now = this.now();
     const row = {
-      id: this.newId(),
+      id: this.d.random.id(),
       tenant_id: tenantId,
       name,
       prefix: key.slice(0, 12),
@@ -62,32 +62,32 @@ export class ApiKeysService {
       last_used_at: null,
       revoked_at: null,
     };
-    await this.store.insertApiKey(row);
+    await this.d.keys.insert(row);
     this.cache.delete(row.key_hash);
     return { key, info: toInfo(row) };
   }
 
   /** Installs a configured key (SMSRELAY_API_KEY) unless a key with the same hash exists. */
   async ensure(tenantId: string, name: string, key: string, scopes: string[]): Promise<void> {
-    const existing = await this.store.findApiKeyByHash(hashKey(key));
+    const existing = await this.d.keys.findByHash(hashKey(key));
     if (!existing) await this.create(tenantId, name, scopes, key);
     else if (existing.revoked_at !== null) {
-      await this.store.kysely.updateTable('api_keys').set({ revoked_at: null }).where('id', '=', existing.id).execute();
+      await this.d.keys.unrevoke(existing.id);
     }
   }
 
   async list(tenantId: string): Promise<ApiKeyInfo[]> {
-    return (await this.store.listApiKeys(tenantId)).map(toInfo);
+    return (await this.d.keys.list(tenantId)).map(toInfo);
   }
 
   async revoke(tenantId: string, idOrPrefix: string): Promise<boolean> {
-    const n = await this.store.revokeApiKey(tenantId, idOrPrefix, this.now());
+    const n = await this.d.keys.revoke(tenantId, idOrPrefix, this.now());
     this.cache.clear();
     return n > 0;
   }
 
   async hasAnyKey(tenantId: string): Promise<boolean> {
-    return (await this.store.listApiKeys(tenantId)).length > 0;
+    return (await this.d.keys.list(tenantId)).length > 0;
   }
 
   /** Resolves a bearer key to its principal, or throws SMS_ERR_UNAUTHENTICATED. */
@@ -97,7 +97,7 @@ export class ApiKeysService {
     const now = this.now();
     let hit = this.cache.get(hash);
     if (!hit || hit.until <= now) {
-      const row = await this.store.findApiKeyByHash(hash);
+      const row = await this.d.keys.findByHash(hash);
       const principal = row && row.revoked_at === null ? { keyId: row.id, tenantId: row.tenant_id, scopes: new Set(row.scopes.split(' ')) } : null;
       hit = { principal, until: now + CACHE_MS };
       if (this.cache.size > 10_000) this.cache.clear();
@@ -107,7 +107,7 @@ export class ApiKeysService {
     const last = this.touched.get(hit.principal.keyId) ?? 0;
     if (now - last > TOUCH_EVERY_MS) {
       this.touched.set(hit.principal.keyId, now);
-      void this.store.touchApiKey(hit.principal.keyId, now).catch(() => undefined);
+      void this.d.keys.touch(hit.principal.keyId, now).catch(() => undefined);
     }
     return hit.principal;
   }

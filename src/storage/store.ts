@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Selectable, type Insertable, type Transaction, type Updateable } from 'kysely';
-import type { ApiKeysTable, Database, MessageEventsTable, MessagesTable, TenantsTable } from './schema.js';
+import type { Database, MessageEventsTable, MessagesTable, TenantsTable } from './schema.js';
 import { prepare, type Prepared } from './prepared.js';
 import { WriteBatcher } from './write-batcher.js';
 import type { Db } from './db.js';
@@ -7,7 +7,6 @@ import type { Db } from './db.js';
 export type MessageRow = Selectable<MessagesTable>;
 export type NewMessage = Insertable<MessagesTable>;
 export type TenantRow = Selectable<TenantsTable>;
-export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type MessageEventRow = Selectable<MessageEventsTable>;
 export type NewMessageEvent = Insertable<MessageEventsTable>;
 type Executor = Kysely<Database> | Transaction<Database>;
@@ -92,35 +91,6 @@ export class Store {
   async insertTenantIfMissing(row: Insertable<TenantsTable>): Promise<TenantRow> {
     await this.kysely.insertInto('tenants').values(row).onConflict((oc) => oc.column('slug').doNothing()).execute();
     return (await this.getTenantBySlug(row.slug))!;
-  }
-
-  // ---- api keys ------------------------------------------------------------------------------
-
-  async insertApiKey(row: Insertable<ApiKeysTable>): Promise<void> {
-    await this.kysely.insertInto('api_keys').values(row).execute();
-  }
-
-  findApiKeyByHash(hash: string): Promise<ApiKeyRow | undefined> {
-    return this.kysely.selectFrom('api_keys').selectAll().where('key_hash', '=', hash).executeTakeFirst();
-  }
-
-  listApiKeys(tenantId: string): Promise<ApiKeyRow[]> {
-    return this.kysely.selectFrom('api_keys').selectAll().where('tenant_id', '=', tenantId).orderBy('created_at').execute();
-  }
-
-  async revokeApiKey(tenantId: string, idOrPrefix: string, now: number): Promise<number> {
-    const r = await this.kysely
-      .updateTable('api_keys')
-      .set({ revoked_at: now })
-      .where('tenant_id', '=', tenantId)
-      .where((eb) => eb.or([eb('id', '=', idOrPrefix), eb('prefix', '=', idOrPrefix)]))
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows);
-  }
-
-  async touchApiKey(id: string, now: number): Promise<void> {
-    await this.kysely.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', id).execute();
   }
 
   // ---- messages ------------------------------------------------------------------------------

@@ -1,7 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
 import { AppError } from '../../core/errors.js';
-import { pendingMigrations } from '../../storage/migrate.js';
 import type { HttpDeps } from '../app.js';
 
 export function healthRoutes(app: FastifyInstance, d: HttpDeps): void {
@@ -20,13 +18,13 @@ export function healthRoutes(app: FastifyInstance, d: HttpDeps): void {
     },
     async () => {
       try {
-        await sql`select 1`.execute(d.store.kysely);
+        await d.health.ping();
       } catch {
         throw new AppError('SMS_ERR_NOT_READY', 'The database is not reachable.');
       }
-      const pending = await pendingMigrations(d.store.kysely);
+      const pending = await d.health.pendingMigrations();
       if (pending.length) throw new AppError('SMS_ERR_NOT_READY', 'Database migrations are pending.', { pending });
-      return { status: 'ok', database: d.store.dialect };
+      return { status: 'ok', database: d.health.dialect };
     },
   );
 }

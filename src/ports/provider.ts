@@ -1,0 +1,70 @@
+// The provider port: what the worker and reconciler need from Twilio (or the emulator, or a test double).
+
+/** Outbound request handed to a provider (already validated, E.164 / channel addresses). */
+export interface ProviderSendRequest {
+  to: string;
+  from?: string | null;
+  messagingServiceSid?: string | null;
+  body?: string | null;
+  mediaUrls?: string[];
+  statusCallback?: string | null;
+  validityPeriod?: number | null;
+  sendAt?: Date | null;
+  /** 1-based attempt number, passed to Twilio's `Attempt` parameter. */
+  attempt?: number;
+}
+
+export interface ProviderMessage {
+  sid: string;
+  status: string;
+  to: string;
+  from: string | null;
+  body: string | null;
+  dateCreated: Date | null;
+  dateSent: Date | null;
+  errorCode: number | null;
+  errorMessage: string | null;
+  price: string | null;
+  priceUnit: string | null;
+  numSegments: number | null;
+}
+
+/**
+ * Why a provider call did not give a usable answer.
+ * - permanent: the provider answered and will never accept this request as is (e.g. 21211).
+ * - transient: the provider did not process the request (5xx, 429/20429, connection refused): safe to retry.
+ * - ambiguous: the request may have reached the provider but no answer came back (reset, timeout):
+ *   it must be settled by asking the provider before any resend.
+ */
+export type ProviderFailureKind = 'permanent' | 'transient' | 'ambiguous';
+
+export class ProviderError extends Error {
+  constructor(
+    readonly kind: ProviderFailureKind,
+    message: string,
+    readonly providerCode: number | null = null,
+    readonly httpStatus: number | null = null,
+    readonly retryAfterMs: number | null = null,
+  ) {
+    super(message);
+    this.name = 'ProviderError';
+  }
+}
+
+export interface ProviderListQuery {
+  to: string;
+  from?: string | null;
+  /** Only messages created at or after this instant (the provider may filter by day). */
+  sentAfter: Date;
+}
+
+export interface Provider {
+  readonly name: string;
+  send(req: ProviderSendRequest): Promise<ProviderMessage>;
+  fetch(sid: string): Promise<ProviderMessage | null>;
+  /** Used to settle ambiguous outcomes: messages the provider holds for this recipient since a time. */
+  list(query: ProviderListQuery): Promise<ProviderMessage[]>;
+}
+
+/** The provider that sends a tenant's messages (its own Twilio account, or the installation's). */
+export type ProviderFor = (tenantId: string) => Promise<Provider>;

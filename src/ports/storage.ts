@@ -1,0 +1,53 @@
+// The storage ports. Services see repositories (one per aggregate) and a unit of work; only
+// storage/ knows SQL, Kysely and the dialect differences.
+
+/** An open database transaction. Opaque outside storage/: pass it back to repository methods. */
+export interface Tx {
+  readonly __tx: unique symbol;
+}
+
+export interface UnitOfWork {
+  /**
+   * Runs `fn` in the next group commit (writes queued in the same event-loop turn share one
+   * transaction) and resolves only after that transaction committed. `fn` may be re-run alone
+   * if its batch fails, so it must not have side effects outside the transaction.
+   */
+  write<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+}
+
+export interface HealthRepository {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Throws when the database cannot be reached. */
+  ping(): Promise<void>;
+  /** Names of migrations not applied yet. */
+  pendingMigrations(): Promise<string[]>;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  tenant_id: string;
+  name: string;
+  prefix: string;
+  key_hash: string;
+  scopes: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface ApiKeysRepository {
+  insert(row: ApiKeyRecord): Promise<void>;
+  findByHash(hash: string): Promise<ApiKeyRecord | undefined>;
+  list(tenantId: string): Promise<ApiKeyRecord[]>;
+  /** Revokes an active key by id or prefix; returns how many were revoked. */
+  revoke(tenantId: string, idOrPrefix: string, now: number): Promise<number>;
+  unrevoke(id: string): Promise<void>;
+  touch(id: string, now: number): Promise<void>;
+}
+
+/** Every repository, and the unit of work that makes their writes atomic together. */
+export interface Repositories {
+  write: UnitOfWork['write'];
+  health: HealthRepository;
+  apiKeys: ApiKeysRepository;
+}

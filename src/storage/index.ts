@@ -1,0 +1,15 @@
+// The storage adapter's entry: builds every repository over one database and one group commit.
+import type { Repositories } from '../ports.js';
+import type { Db } from './db.js';
+import { apiKeysRepository } from './repositories/api-keys.js';
+import { healthRepository } from './repositories/health.js';
+import { Store } from './store.js';
+import { asTx } from './tx.js';
+
+export function createRepositories(db: Db, store: Store): Repositories {
+  return {
+    write: (fn) => store.write((trx) => fn(asTx(trx))),
+    health: healthRepository(db),
+    apiKeys: apiKeysRepository(db.kysely),
+  };
+}
