@@ -10,7 +10,12 @@ const OURS = '+15005550006';
 
 describe('csvCell', () => {
   it.each([
-    ['+14155552671', "'+14155552671"],
+    // A valid E.164 number (or whatsapp:+E164) is data and re-imports as is.
+    ['+14155552671', '+14155552671'],
+    ['whatsapp:+14155552671', 'whatsapp:+14155552671'],
+    ['+1+cmd|calc', "'+1+cmd|calc"],
+    ['+0123', "'+0123"],
+    ['+1234567890123456', "'+1234567890123456"],
     ['=HYPERLINK("http://x")', `"'=HYPERLINK(""http://x"")"`],
     ['-2+3', "'-2+3"],
     ['@SUM(A1)', "'@SUM(A1)"],

@@ -15,7 +15,7 @@ export function seedCompatRoutes(app: FastifyInstance, d: HttpDeps): void {
   app.post<{ Body: SeedSendBody }>(
     '/api/sms/send/',
     {
-      preHandler: requireScope(d.apiKeys, d.tenants, 'messages:write'),
+      onRequest: requireScope(d.apiKeys, d.tenants, 'messages:write'),
       schema: {
         tags: ['compatibility'],
         summary: 'Send (original app route): {to_phone|to, message|body}',
@@ -41,7 +41,7 @@ export function seedCompatRoutes(app: FastifyInstance, d: HttpDeps): void {
   app.get<{ Params: { id: string } }>(
     '/api/sms/:id/status/',
     {
-      preHandler: requireScope(d.apiKeys, d.tenants, 'messages:read'),
+      onRequest: requireScope(d.apiKeys, d.tenants, 'messages:read'),
       schema: {
         tags: ['compatibility'],
         summary: 'Message status (original app route)',
