@@ -126,6 +126,11 @@ describe.each(backends)('HTTP strictness on $name', (backend) => {
       ['/v1/consents', '{"phone":"+14155552671","action":"opt_out","reason":"\\ud800"}', 'reason'],
       ['/api/sms/send/', '{"to_phone":"+14155552671","message":"\\ud800"}', 'message'],
       ['/v1/verifications', '{"to":"+14155552671","locale":"\\ud800"}', 'locale'],
+      // NUL cannot be stored in PostgreSQL text (it was a 500 there).
+      ['/v1/messages', '{"to":"+14155552671","body":"a\\u0000b"}', 'body'],
+      ['/v1/messages', '{"to":"+14155552671","body":"ok","metadata":{"n":"\\u0000"}}', 'metadata.n'],
+      ['/v1/consents', '{"phone":"+14155552671","action":"opt_out","reason":"a\\u0000b"}', 'reason'],
+      [`/v1/conversations/${ID}/messages`, '{"body":"a\\u0000"}', 'body'],
     ])('POST %s %s → 400 naming %s', async (path, rawBody, field) => {
       const before = await count('messages');
       const r = await t.api(path, { rawBody, headers: { 'content-type': 'application/json' } });
@@ -133,6 +138,21 @@ describe.each(backends)('HTTP strictness on $name', (backend) => {
       expect(r.body.error.code).toBe('SMS_ERR_VALIDATION');
       expect(r.body.error.details.map((d: { field: string }) => d.field)).toContain(field);
       expect(await count('messages')).toBe(before);
+    });
+
+    it('form bodies are checked too', async () => {
+      const r = await t.api('/api/sms/send/', { rawBody: 'to_phone=%2B14155552671&message=a%00b', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      expect(r.status, JSON.stringify(r.body)).toBe(400);
+      expect(r.body.error.details[0].field).toBe('message');
+    });
+
+    it('ids with control characters are refused, not looked up', async () => {
+      for (const path of ['/v1/messages/%00', '/v1/verifications/%00', '/api/sms/%00/status/', '/v1/conversations/a%0Ab', '/v1/messages/%00/events']) {
+        const r = await t.api(path);
+        expect(r.status, `${path} ${JSON.stringify(r.body)}`).toBe(400);
+        expect(r.body.error.code).toBe('SMS_ERR_VALIDATION');
+        expect(r.body.error.details[0].field).toBe('id');
+      }
     });
 
     it('accepts surrogate pairs (emoji) and the handset gets them intact', async () => {

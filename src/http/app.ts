@@ -20,7 +20,7 @@ import { webhookRoutes, type WebhookDeps } from './routes/webhooks.js';
 import { seedCompatRoutes } from './routes/seed-compat.js';
 import { verificationRoutes } from './routes/verifications.js';
 import { messageSchema } from './schemas.js';
-import { buildValidator, installJsonParser } from './strict.js';
+import { buildValidator, installBodyChecks } from './strict.js';
 
 export interface HttpDeps {
   store: Store;
@@ -66,7 +66,7 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
   });
 
   installErrorHandling(app);
-  installJsonParser(app);
+  installBodyChecks(app);
   app.addSchema(errorSchema);
   app.addSchema(messageSchema);
   await app.register(formbody);

@@ -49,7 +49,11 @@ export function toAppError(err: unknown): AppError {
       const extra = v.params?.additionalProperty as string | undefined;
       const path = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
       const field = [path, missing ?? extra].filter(Boolean).join('.') || f.validationContext || 'body';
-      return { field, message: extra ? 'is not a known field' : (v.message ?? 'is invalid') };
+      const allowed = v.params?.allowedValues as unknown[] | undefined;
+      // A missing body (or JSON null) reaches validation as null.
+      if (f.validationContext === 'body' && !path && v.params?.type === 'object') return { field, message: 'must be a JSON object (it is missing or of another type)' };
+      if (v.params?.pattern !== undefined) return { field, message: 'contains characters that are not allowed' };
+      return { field, message: extra ? 'is not a known field' : allowed ? `must be one of: ${allowed.join(', ')}` : (v.message ?? 'is invalid') };
     });
     return new AppError('SMS_ERR_VALIDATION', `Invalid ${f.validationContext ?? 'request'}: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`, details);
   }

@@ -2,7 +2,7 @@
 // strings, bounded nesting, an empty body is no body), query strings and path parameters with
 // the usual string → number/boolean coercion.
 import { AjvCompiler, type BuildCompilerFromPool } from '@fastify/ajv-compiler';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../core/errors.js';
 
 type AjvOptions = { customOptions?: Record<string, unknown>; plugins?: never[] };
@@ -27,33 +27,35 @@ export function buildValidator(): BuildCompilerFromPool {
   };
 }
 
-/** Deeper JSON is refused: nothing here needs it, and deep values cost recursion downstream. */
-export const MAX_JSON_DEPTH = 32;
+/** Deeper bodies are refused: nothing here needs them, and deep values cost recursion downstream. */
+export const MAX_BODY_DEPTH = 32;
 // With the u flag a surrogate pair is one code point, so \p{Cs} matches only a lone surrogate
-// (String.prototype.isWellFormed, not yet in the TypeScript lib this project targets).
-const LONE_SURROGATE = /\p{Cs}/u;
+// (String.prototype.isWellFormed, not yet in the TypeScript lib this project targets). NUL
+// cannot be stored in a PostgreSQL text column.
+const UNSTORABLE = /[\p{Cs}\u0000]/u;
+const unstorable = (s: string) => (s.includes('\u0000') ? 'contains a NUL character' : 'is not well-formed Unicode (lone UTF-16 surrogate)');
 
 /**
- * The first value of a parsed JSON body that cannot be stored and sent as text: a string or key
- * with a lone UTF-16 surrogate (a handset would get U+FFFD), or nesting beyond MAX_JSON_DEPTH.
- * Iterative, so a hostile body cannot exhaust the stack.
+ * The first value of a parsed body (JSON or form) that cannot be stored and sent as text: a
+ * string or key with a lone UTF-16 surrogate (a handset would get U+FFFD) or a NUL, or nesting
+ * beyond MAX_BODY_DEPTH. Iterative, so a hostile body cannot exhaust the stack.
  */
-export function jsonProblem(root: unknown): { field: string; message: string } | null {
+export function bodyProblem(root: unknown): { field: string; message: string } | null {
   const stack: [unknown, string[]][] = [[root, []]];
   while (stack.length > 0) {
     const [v, path] = stack.pop()!;
     const field = path.join('.') || 'body';
     if (typeof v === 'string') {
-      if (LONE_SURROGATE.test(v)) return { field, message: 'is not well-formed Unicode (lone UTF-16 surrogate)' };
+      if (UNSTORABLE.test(v)) return { field, message: unstorable(v) };
     } else if (v !== null && typeof v === 'object') {
-      if (path.length >= MAX_JSON_DEPTH) return { field, message: `nests deeper than ${MAX_JSON_DEPTH} levels` };
+      if (path.length >= MAX_BODY_DEPTH) return { field, message: `nests deeper than ${MAX_BODY_DEPTH} levels` };
       if (Array.isArray(v)) {
         for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], [...path, String(i)]]);
       } else {
         const keys = Object.keys(v);
         for (let i = keys.length - 1; i >= 0; i--) {
           const k = keys[i]!;
-          if (LONE_SURROGATE.test(k)) return { field, message: 'has a key that is not well-formed Unicode (lone UTF-16 surrogate)' };
+          if (UNSTORABLE.test(k)) return { field, message: `has a key that ${unstorable(k)}` };
           stack.push([(v as Record<string, unknown>)[k], [...path, k]]);
         }
       }
@@ -65,18 +67,24 @@ export function jsonProblem(root: unknown): { field: string; message: string } |
 /**
  * Replaces the JSON parser: Fastify's own (prototype-poisoning checks kept), except that an
  * empty body is no body — most clients send `Content-Type: application/json` on bodiless POSTs;
- * routes that need a body say so in validation — and values jsonProblem refuses are a 400.
+ * routes that need a body say so in validation. Then every parsed body (JSON or form) of a route
+ * with a body schema is checked with bodyProblem before validation.
  */
-export function installJsonParser(app: FastifyInstance): void {
+export function installBodyChecks(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     if (body === '') return done(null, undefined);
-    parse(req, body as string, (err, value) => {
-      if (err) return done(err, undefined);
-      const p = jsonProblem(value);
-      if (p) return done(new AppError('SMS_ERR_VALIDATION', `Invalid body: ${p.field} ${p.message}`, [p]), undefined);
-      done(null, value);
-    });
+    parse(req, body as string, done);
+  });
+  const check = async (req: FastifyRequest) => {
+    const p = bodyProblem(req.body);
+    if (p) throw new AppError('SMS_ERR_VALIDATION', `Invalid body: ${p.field} ${p.message}`, [p]);
+  };
+  // Routes with a body schema: the API's. Twilio's webhooks have none and keep what Twilio sent.
+  app.addHook('onRoute', (route) => {
+    if (!route.schema?.body) return;
+    const hooks = route.preValidation;
+    route.preValidation = hooks === undefined ? [check] : [...(Array.isArray(hooks) ? hooks : [hooks]), check];
   });
 }

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { HttpDeps } from '../app.js';
 import { requireScope } from '../auth.js';
-import { errorResponses } from '../schemas.js';
+import { errorResponses, idParams } from '../schemas.js';
 
 interface SeedSendBody {
   to_phone?: string;
@@ -45,7 +45,7 @@ export function seedCompatRoutes(app: FastifyInstance, d: HttpDeps): void {
       schema: {
         tags: ['compatibility'],
         summary: 'Message status (original app route)',
-        params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } },
+        params: idParams,
         response: { 200: { $ref: 'Message#' }, ...errorResponses },
       },
     },
