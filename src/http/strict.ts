@@ -5,7 +5,7 @@ import { AjvCompiler, type BuildCompilerFromPool } from '@fastify/ajv-compiler';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../core/errors.js';
 
-type AjvOptions = { customOptions?: Record<string, unknown>; plugins?: never[] };
+type AjvOptions = { customOptions?: Record<string, unknown> };
 
 /**
  * Fastify's compiler factory with two Ajv pools: one for bodies, which never coerces (JSON has
@@ -28,7 +28,7 @@ export function buildValidator(): BuildCompilerFromPool {
 }
 
 /** Deeper bodies are refused: nothing here needs them, and deep values cost recursion downstream. */
-export const MAX_BODY_DEPTH = 32;
+const MAX_BODY_DEPTH = 32;
 // With the u flag a surrogate pair is one code point, so \p{Cs} matches only a lone surrogate
 // (String.prototype.isWellFormed, not yet in the TypeScript lib this project targets). NUL
 // cannot be stored in a PostgreSQL text column.
