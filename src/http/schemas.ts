@@ -57,7 +57,8 @@ export const sendBodySchema = {
 export const idParams = {
   type: 'object',
   required: ['id'],
-  properties: { id: { type: 'string', maxLength: 64 } },
+  // No control characters: a NUL cannot even be looked up in PostgreSQL.
+  properties: { id: { type: 'string', maxLength: 64, pattern: '^[^\\u0000-\\u001f\\u007f]*$' } },
 } as const;
 
 export const errorResponses = {
