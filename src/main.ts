@@ -134,7 +134,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const clock = opts.clock ?? systemClock;
   const now = () => clock.now().getTime();
 
-  const db = await openDatabase(config.databaseUrl, { schema: opts.schema });
+  const db = await openDatabase(config.databaseUrl, { schema: opts.schema, warn: (m, o) => logger.warn(o, m) });
   if (opts.migrate !== false) {
     const applied = await migrateToLatest(db.kysely);
     if (applied.length) logger.info({ applied }, 'database migrations applied');
@@ -358,7 +358,7 @@ function verifySecret(config: Config): () => Buffer {
   let secret: Buffer | null = config.verify.secret ? Buffer.from(config.verify.secret) : null;
   return () => {
     if (secret) return secret;
-    mkdirSync(config.dataDir, { recursive: true });
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const path = join(config.dataDir, 'verify-secret');
     try {
       // 'wx': of two processes starting together, one writes and both read the same file.
@@ -385,7 +385,7 @@ export async function ensureInitialApiKey(relay: SmsRelay): Promise<string | nul
   }
   if (await apiKeys.hasAnyKey(defaultTenant.id)) return null;
   const { key } = await apiKeys.create(defaultTenant.id, 'initial', ['admin']);
-  mkdirSync(config.dataDir, { recursive: true });
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const path = join(config.dataDir, 'initial-api-key');
   writeFileSync(path, key + '\n', { mode: 0o600 });
   chmodSync(path, 0o600);
