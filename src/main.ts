@@ -193,7 +193,11 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     },
   });
 
-  const statusCallbacks = new StatusCallbacksService({ store, clock, newId: uuidv7, consent });
+  // Tenants with their own Twilio account send through it (real Twilio, credentials readable with
+  // the master key); with the embedded emulator or an injected provider (one account by
+  // construction) everyone uses that one. Status callbacks are matched by the same rule.
+  const tenantAccounts = !emulator && !opts.provider && cipher !== null;
+  const statusCallbacks = new StatusCallbacksService({ store, clock, newId: uuidv7, consent, installationTenantId: defaultTenant.id, tenantAccounts });
   const inbound = new InboundService({ store, clock, newId: uuidv7, consent, defaultTenantId: defaultTenant.id, defaults: config.inbound });
   const conversations = new ConversationsService(store, messages, clock);
   // Webhooks for the default tenant are signed with the configured account's token (or the
@@ -208,10 +212,8 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     },
     now,
   );
-  // Tenants with their own Twilio account send through it; with the embedded emulator or an
-  // injected provider (one account by construction) everyone uses that one.
   const providerFor = (p: Provider): ProviderFor =>
-    emulator || opts.provider
+    !tenantAccounts
       ? async () => p
       : tenantProviders(p, {
           credentials: (tenantId) => tenants.twilioCredentials(tenantId),
