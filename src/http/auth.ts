@@ -10,7 +10,10 @@ declare module 'fastify' {
   }
 }
 
-/** preHandler factory: Bearer API key → principal + tenant, then the scope check. */
+/**
+ * onRequest hook factory: Bearer API key → principal + tenant, then the scope check. It runs before
+ * the body is read and validated, so an unauthenticated caller never learns a route's schema.
+ */
 export function requireScope(keys: ApiKeysService, tenants: TenantsService, scope: Scope) {
   return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const h = req.headers.authorization;

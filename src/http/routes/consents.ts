@@ -40,7 +40,7 @@ export function consentRoutes(app: FastifyInstance, d: { apiKeys: ApiKeysService
   app.get<{ Params: { phone: string } }>(
     '/v1/consents/:phone',
     {
-      preHandler: read,
+      onRequest: read,
       schema: {
         tags,
         summary: 'Consent state and history of a number',
@@ -54,7 +54,7 @@ export function consentRoutes(app: FastifyInstance, d: { apiKeys: ApiKeysService
   app.post<{ Body: { phone: string; action: ConsentAction; reason?: string | null } }>(
     '/v1/consents',
     {
-      preHandler: write,
+      onRequest: write,
       schema: {
         tags,
         summary: 'Opt a number in or out',
@@ -81,7 +81,7 @@ export function consentRoutes(app: FastifyInstance, d: { apiKeys: ApiKeysService
   app.get<{ Querystring: { limit?: number; cursor?: string; format?: 'json' | 'csv' } }>(
     '/v1/opt-outs',
     {
-      preHandler: read,
+      onRequest: read,
       schema: {
         tags,
         summary: 'Numbers that opted out, newest first (format=csv exports all of them)',

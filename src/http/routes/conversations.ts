@@ -32,7 +32,7 @@ export function conversationRoutes(app: FastifyInstance, d: { apiKeys: ApiKeysSe
   app.get<{ Querystring: ConversationListInput }>(
     '/v1/conversations',
     {
-      preHandler: read,
+      onRequest: read,
       schema: {
         tags,
         summary: 'List conversations, most recent activity first',
@@ -55,14 +55,14 @@ export function conversationRoutes(app: FastifyInstance, d: { apiKeys: ApiKeysSe
 
   app.get<{ Params: { id: string } }>(
     '/v1/conversations/:id',
-    { preHandler: read, schema: { tags, summary: 'Get a conversation', params: idParams, response: { 200: conversationSchema, ...errorResponses } } },
+    { onRequest: read, schema: { tags, summary: 'Get a conversation', params: idParams, response: { 200: conversationSchema, ...errorResponses } } },
     async (req) => d.conversations.get(req.tenant, req.params.id),
   );
 
   app.get<{ Params: { id: string }; Querystring: { limit?: number; cursor?: string } }>(
     '/v1/conversations/:id/messages',
     {
-      preHandler: read,
+      onRequest: read,
       schema: {
         tags,
         summary: "A conversation's messages, newest first",
@@ -81,7 +81,7 @@ export function conversationRoutes(app: FastifyInstance, d: { apiKeys: ApiKeysSe
   app.post<{ Params: { id: string }; Body: ReplyInput }>(
     '/v1/conversations/:id/messages',
     {
-      preHandler: write,
+      onRequest: write,
       schema: {
         tags,
         summary: "Reply from the conversation's number",
@@ -110,7 +110,7 @@ export function conversationRoutes(app: FastifyInstance, d: { apiKeys: ApiKeysSe
 
   app.post<{ Params: { id: string } }>(
     '/v1/conversations/:id/read',
-    { preHandler: write, schema: { tags, summary: 'Mark a conversation read (unread count to 0)', params: idParams, response: { 200: conversationSchema, ...errorResponses } } },
+    { onRequest: write, schema: { tags, summary: 'Mark a conversation read (unread count to 0)', params: idParams, response: { 200: conversationSchema, ...errorResponses } } },
     async (req) => d.conversations.markRead(req.tenant, req.params.id),
   );
 }

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { HttpDeps } from '../app.js';
 import { requireScope } from '../auth.js';
-import { errorResponses } from '../schemas.js';
+import { errorResponses, idParams } from '../schemas.js';
 
 interface SeedSendBody {
   to_phone?: string;
@@ -15,7 +15,7 @@ export function seedCompatRoutes(app: FastifyInstance, d: HttpDeps): void {
   app.post<{ Body: SeedSendBody }>(
     '/api/sms/send/',
     {
-      preHandler: requireScope(d.apiKeys, d.tenants, 'messages:write'),
+      onRequest: requireScope(d.apiKeys, d.tenants, 'messages:write'),
       schema: {
         tags: ['compatibility'],
         summary: 'Send (original app route): {to_phone|to, message|body}',
@@ -41,11 +41,11 @@ export function seedCompatRoutes(app: FastifyInstance, d: HttpDeps): void {
   app.get<{ Params: { id: string } }>(
     '/api/sms/:id/status/',
     {
-      preHandler: requireScope(d.apiKeys, d.tenants, 'messages:read'),
+      onRequest: requireScope(d.apiKeys, d.tenants, 'messages:read'),
       schema: {
         tags: ['compatibility'],
         summary: 'Message status (original app route)',
-        params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } },
+        params: idParams,
         response: { 200: { $ref: 'Message#' }, ...errorResponses },
       },
     },

@@ -120,7 +120,7 @@ export function verificationRoutes(app: FastifyInstance, d: HttpDeps): void {
   app.post<{ Body: StartInput }>(
     '/v1/verifications',
     {
-      preHandler: write,
+      onRequest: write,
       schema: {
         tags: ['verifications'],
         summary: 'Send a verification code (or resend it)',
@@ -136,7 +136,7 @@ export function verificationRoutes(app: FastifyInstance, d: HttpDeps): void {
   app.post<{ Body: CheckInput }>(
     '/v1/verifications/check',
     {
-      preHandler: write,
+      onRequest: write,
       schema: {
         tags: ['verifications'],
         summary: 'Check a code',
@@ -151,7 +151,7 @@ export function verificationRoutes(app: FastifyInstance, d: HttpDeps): void {
   app.get<{ Querystring: { since?: string; until?: string } }>(
     '/v1/verifications/stats',
     {
-      preHandler: read,
+      onRequest: read,
       schema: {
         tags: ['verifications'],
         summary: 'Conversion (approved / started) per country and number prefix, and blocked prefixes',
@@ -168,20 +168,20 @@ export function verificationRoutes(app: FastifyInstance, d: HttpDeps): void {
 
   app.get<{ Params: { id: string } }>(
     '/v1/verifications/:id',
-    { preHandler: read, schema: { tags: ['verifications'], summary: 'Get a verification (never its code)', params: idParams, response: { 200: verification, ...errorResponses } } },
+    { onRequest: read, schema: { tags: ['verifications'], summary: 'Get a verification (never its code)', params: idParams, response: { 200: verification, ...errorResponses } } },
     async (req) => d.verifications.get(req.tenant, req.params.id),
   );
 
   app.post<{ Params: { id: string } }>(
     '/v1/verifications/:id/cancel',
-    { preHandler: write, schema: { tags: ['verifications'], summary: 'Cancel a pending verification', params: idParams, response: { 200: verification, ...errorResponses } } },
+    { onRequest: write, schema: { tags: ['verifications'], summary: 'Cancel a pending verification', params: idParams, response: { 200: verification, ...errorResponses } } },
     async (req) => d.verifications.cancel(req.tenant, req.params.id),
   );
 
   app.post<{ Body: SeedStartBody }>(
     '/api/sms/verify/start/',
     {
-      preHandler: write,
+      onRequest: write,
       schema: {
         tags: ['compatibility'],
         summary: 'Start a verification (original app route): {to_phone|phone_number|to, channel?, locale?}',
@@ -199,7 +199,7 @@ export function verificationRoutes(app: FastifyInstance, d: HttpDeps): void {
   app.post<{ Body: SeedCheckBody }>(
     '/api/sms/verify/check/',
     {
-      preHandler: write,
+      onRequest: write,
       schema: {
         tags: ['compatibility'],
         summary: 'Check a code (original app route): {to_phone|phone_number|to|id, code}',
