@@ -320,7 +320,6 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     async http() {
       if (!app) {
         app = await createHttpApp({
-          store,
           health: repos.health,
           messages,
           verifications,

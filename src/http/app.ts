@@ -11,7 +11,7 @@ import type { MessagesService } from '../services/messages.js';
 import type { TenantsService } from '../services/tenants.js';
 import type { VerificationsService } from '../services/verifications.js';
 import type { HealthRepository } from '../ports.js';
-import type { Store } from '../storage/store.js';
+import { scopeChecker } from './auth.js';
 import { clientErrorHandler, errorSchema, installErrorHandling, toAppError } from './errors.js';
 import { healthRoutes } from './routes/health.js';
 import { consentRoutes } from './routes/consents.js';
@@ -24,7 +24,6 @@ import { messageSchema } from './schemas.js';
 import { buildValidator, installBodyChecks } from './strict.js';
 
 export interface HttpDeps {
-  store: Store;
   health: HealthRepository;
   messages: MessagesService;
   verifications: VerificationsService;
@@ -84,13 +83,14 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  healthRoutes(app, d);
-  messageRoutes(app, d);
-  seedCompatRoutes(app, d);
-  verificationRoutes(app, d);
-  if (d.webhooks) webhookRoutes(app, d.webhooks);
-  if (d.conversations) conversationRoutes(app, { ...d, conversations: d.conversations });
-  if (d.consent) consentRoutes(app, { ...d, consent: d.consent });
+  const requireScope = scopeChecker(d.apiKeys, d.tenants);
+  await app.register(healthRoutes, { health: d.health });
+  await app.register(messageRoutes, { messages: d.messages, requireScope });
+  await app.register(seedCompatRoutes, { messages: d.messages, requireScope });
+  await app.register(verificationRoutes, { verifications: d.verifications, requireScope });
+  if (d.webhooks) await app.register(webhookRoutes, d.webhooks);
+  if (d.conversations) await app.register(conversationRoutes, { conversations: d.conversations, requireScope });
+  if (d.consent) await app.register(consentRoutes, { consent: d.consent, requireScope });
   await app.ready();
   return app;
 }

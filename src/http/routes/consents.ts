@@ -1,9 +1,7 @@
 import { Readable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
-import type { ApiKeysService } from '../../services/api-keys.js';
+import type { FastifyPluginAsync } from 'fastify';
 import type { ConsentAction, ConsentService } from '../../services/consent.js';
-import type { TenantsService } from '../../services/tenants.js';
-import { requireScope } from '../auth.js';
+import type { RequireScope } from '../auth.js';
 import { errorResponses } from '../schemas.js';
 
 const consentSchema = {
@@ -32,9 +30,14 @@ const consentSchema = {
   },
 } as const;
 
-export function consentRoutes(app: FastifyInstance, d: { apiKeys: ApiKeysService; tenants: TenantsService; consent: ConsentService }): void {
-  const read = requireScope(d.apiKeys, d.tenants, 'messages:read');
-  const write = requireScope(d.apiKeys, d.tenants, 'messages:write');
+export interface ConsentRoutesOptions {
+  consent: ConsentService;
+  requireScope: RequireScope;
+}
+
+export const consentRoutes: FastifyPluginAsync<ConsentRoutesOptions> = async (app, d) => {
+  const read = d.requireScope('messages:read');
+  const write = d.requireScope('messages:write');
   const tags = ['consent'];
 
   app.get<{ Params: { phone: string } }>(

@@ -1,8 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { ConversationListInput, ConversationsService, ReplyInput } from '../../services/conversations.js';
-import type { ApiKeysService } from '../../services/api-keys.js';
-import type { TenantsService } from '../../services/tenants.js';
-import { requireScope } from '../auth.js';
+import type { RequireScope } from '../auth.js';
 import { errorResponses, idParams } from '../schemas.js';
 
 const conversationSchema = {
@@ -24,9 +22,14 @@ const conversationSchema = {
 
 const page = (items: object) => ({ type: 'object', properties: { data: { type: 'array', items }, next_cursor: { type: ['string', 'null'] } } });
 
-export function conversationRoutes(app: FastifyInstance, d: { apiKeys: ApiKeysService; tenants: TenantsService; conversations: ConversationsService }): void {
-  const read = requireScope(d.apiKeys, d.tenants, 'messages:read');
-  const write = requireScope(d.apiKeys, d.tenants, 'messages:write');
+export interface ConversationRoutesOptions {
+  conversations: ConversationsService;
+  requireScope: RequireScope;
+}
+
+export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> = async (app, d) => {
+  const read = d.requireScope('messages:read');
+  const write = d.requireScope('messages:write');
   const tags = ['conversations'];
 
   app.get<{ Querystring: ConversationListInput }>(

@@ -1,8 +1,7 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { MESSAGE_STATUSES } from '../../core/status.js';
-import type { SendInput } from '../../services/messages.js';
-import type { HttpDeps } from '../app.js';
-import { requireScope } from '../auth.js';
+import type { MessagesService, SendInput } from '../../services/messages.js';
+import type { RequireScope } from '../auth.js';
 import { errorResponses, idParams, sendBodySchema } from '../schemas.js';
 
 const listQuery = {
@@ -18,9 +17,14 @@ const listQuery = {
   },
 } as const;
 
-export function messageRoutes(app: FastifyInstance, d: HttpDeps): void {
-  const write = requireScope(d.apiKeys, d.tenants, 'messages:write');
-  const read = requireScope(d.apiKeys, d.tenants, 'messages:read');
+export interface MessageRoutesOptions {
+  messages: MessagesService;
+  requireScope: RequireScope;
+}
+
+export const messageRoutes: FastifyPluginAsync<MessageRoutesOptions> = async (app, d) => {
+  const write = d.requireScope('messages:write');
+  const read = d.requireScope('messages:read');
 
   app.post<{ Body: SendInput }>(
     '/v1/messages',

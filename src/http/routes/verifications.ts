@@ -1,8 +1,7 @@
 // Verification codes: /v1/verifications and the original apps' /api/sms/verify/{start,check}/.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { CheckInput, StartInput } from '../../services/verifications.js';
-import type { HttpDeps } from '../app.js';
-import { requireScope } from '../auth.js';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { CheckInput, StartInput, VerificationsService } from '../../services/verifications.js';
+import type { RequireScope } from '../auth.js';
 import { errorResponses, idParams } from '../schemas.js';
 
 const nullableString = (maxLength: number) => ({ type: ['string', 'null'], maxLength });
@@ -112,9 +111,14 @@ interface SeedCheckBody extends SeedStartBody {
 
 const seedPhone = { type: 'string', maxLength: 64 } as const;
 
-export function verificationRoutes(app: FastifyInstance, d: HttpDeps): void {
-  const write = requireScope(d.apiKeys, d.tenants, 'verify:write');
-  const read = requireScope(d.apiKeys, d.tenants, 'verify:read');
+export interface VerificationRoutesOptions {
+  verifications: VerificationsService;
+  requireScope: RequireScope;
+}
+
+export const verificationRoutes: FastifyPluginAsync<VerificationRoutesOptions> = async (app, d) => {
+  const write = d.requireScope('verify:write');
+  const read = d.requireScope('verify:read');
   const ctx = (req: FastifyRequest) => ({ ip: req.ip });
 
   app.post<{ Body: StartInput }>(

@@ -1,6 +1,6 @@
 // Twilio webhooks: delivery status callbacks and inbound messages. The signature is checked
 // against the URL Twilio called before anything is written.
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../core/errors.js';
 import type { InboundService } from '../../services/inbound.js';
 import type { StatusCallbacksService } from '../../services/status-callbacks.js';
@@ -57,7 +57,7 @@ const signatureHeaders = {
   },
 } as const;
 
-export function webhookRoutes(app: FastifyInstance, d: WebhookDeps): void {
+export const webhookRoutes: FastifyPluginAsync<WebhookDeps> = async (app, d) => {
   void app.register(async (scope) => {
     // Twilio's own format is a form; the API's 415 ("send JSON") would mislead here.
     scope.setErrorHandler((err: FastifyError, req, reply) =>
