@@ -2,4 +2,5 @@
 // them. One file per concern under ports/; this module re-exports them all.
 export * from './ports/clock.js';
 export * from './ports/provider.js';
+export * from './ports/settings.js';
 export * from './ports/storage.js';

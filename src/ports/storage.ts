@@ -1,3 +1,5 @@
+import type { SettingsRepository } from './settings.js';
+
 // The storage ports. Services see repositories (one per aggregate) and a unit of work; only
 // storage/ knows SQL, Kysely and the dialect differences.
 
@@ -50,4 +52,5 @@ export interface Repositories {
   write: UnitOfWork['write'];
   health: HealthRepository;
   apiKeys: ApiKeysRepository;
+  settings: SettingsRepository;
 }

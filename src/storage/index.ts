@@ -3,6 +3,7 @@ import type { Repositories } from '../ports.js';
 import type { Db } from './db.js';
 import { apiKeysRepository } from './repositories/api-keys.js';
 import { healthRepository } from './repositories/health.js';
+import { settingsRepository } from './repositories/settings.js';
 import { Store } from './store.js';
 import { asTx } from './tx.js';
 
@@ -11,5 +12,6 @@ export function createRepositories(db: Db, store: Store): Repositories {
     write: (fn) => store.write((trx) => fn(asTx(trx))),
     health: healthRepository(db),
     apiKeys: apiKeysRepository(db.kysely),
+    settings: settingsRepository(db.kysely, db.dialect),
   };
 }
