@@ -1,5 +1,7 @@
 // The storage ports. Services see repositories (one per aggregate) and a unit of work; only
 // storage/ knows SQL, Kysely and the dialect differences.
+import type { ConsentRepository } from './consent.js';
+import type { ConversationsRepository, InboundRepository } from './conversations.js';
 
 /** An open database transaction. Opaque outside storage/: pass it back to repository methods. */
 export interface Tx {
@@ -50,4 +52,7 @@ export interface Repositories {
   write: UnitOfWork['write'];
   health: HealthRepository;
   apiKeys: ApiKeysRepository;
+  conversations: ConversationsRepository;
+  inbound: InboundRepository;
+  consent: ConsentRepository;
 }

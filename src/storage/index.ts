@@ -2,7 +2,10 @@
 import type { Repositories } from '../ports.js';
 import type { Db } from './db.js';
 import { apiKeysRepository } from './repositories/api-keys.js';
+import { consentRepository } from './repositories/consent.js';
+import { conversationsRepository } from './repositories/conversations.js';
 import { healthRepository } from './repositories/health.js';
+import { inboundRepository } from './repositories/inbound.js';
 import { Store } from './store.js';
 import { asTx } from './tx.js';
 
@@ -11,5 +14,8 @@ export function createRepositories(db: Db, store: Store): Repositories {
     write: (fn) => store.write((trx) => fn(asTx(trx))),
     health: healthRepository(db),
     apiKeys: apiKeysRepository(db.kysely),
+    conversations: conversationsRepository(db.kysely),
+    inbound: inboundRepository(store),
+    consent: consentRepository(db.kysely),
   };
 }
