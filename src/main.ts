@@ -14,6 +14,7 @@ import { createHttpApp } from './http/app.js';
 import { systemClock, systemRandom, type Clock, type Provider, type ProviderFor, type Random, type Repositories } from './ports.js';
 import { tenantProviders } from './providers/tenant-providers.js';
 import { TwilioProvider } from './providers/twilio.js';
+import { twimlReplies } from './providers/twiml.js';
 import { ApiKeysService } from './services/api-keys.js';
 import { ConsentService } from './services/consent.js';
 import { ConversationsService } from './services/conversations.js';
@@ -171,7 +172,14 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   let worker: Dispatcher | null = null;
   let reconciler: Reconciler | null = null;
   let provider: Provider | null = opts.provider ?? null;
-  const consent = new ConsentService({ store, clock, newId: uuidv7, defaultRegion: config.defaultRegion });
+  const consent = new ConsentService({
+    consent: repos.consent,
+    conversations: repos.conversations,
+    write: repos.write,
+    clock,
+    random,
+    defaultRegion: config.defaultRegion,
+  });
   const messages = new MessagesService({
     store,
     clock,
@@ -204,8 +212,21 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   // construction) everyone uses that one. Status callbacks are matched by the same rule.
   const tenantAccounts = !emulator && !opts.provider && cipher !== null;
   const statusCallbacks = new StatusCallbacksService({ store, clock, newId: uuidv7, consent, installationTenantId: defaultTenant.id, tenantAccounts });
-  const inbound = new InboundService({ store, clock, newId: uuidv7, consent, defaultTenantId: defaultTenant.id, defaults: config.inbound });
-  const conversations = new ConversationsService(store, messages, clock);
+  const inbound = new InboundService({
+    inbound: repos.inbound,
+    conversations: repos.conversations,
+    suppressions: repos.consent,
+    write: repos.write,
+    twiml: twimlReplies,
+    clock,
+    random,
+    consent,
+    // Read by the inbound service itself until tenant settings have their own service.
+    settingsOf: async (tenantId) => (await store.getTenant(tenantId))?.settings,
+    defaultTenantId: defaultTenant.id,
+    defaults: config.inbound,
+  });
+  const conversations = new ConversationsService({ conversations: repos.conversations, write: repos.write, messages, clock });
   // Webhooks for the default tenant are signed with the configured account's token (or the
   // embedded emulator's); other tenants' tokens come from their rows.
   const webhookAuth = new WebhookAuth(

@@ -2,6 +2,8 @@ import type { SettingsRepository } from './settings.js';
 
 // The storage ports. Services see repositories (one per aggregate) and a unit of work; only
 // storage/ knows SQL, Kysely and the dialect differences.
+import type { ConsentRepository } from './consent.js';
+import type { ConversationsRepository, InboundRepository } from './conversations.js';
 
 /** An open database transaction. Opaque outside storage/: pass it back to repository methods. */
 export interface Tx {
@@ -53,4 +55,7 @@ export interface Repositories {
   health: HealthRepository;
   apiKeys: ApiKeysRepository;
   settings: SettingsRepository;
+  conversations: ConversationsRepository;
+  inbound: InboundRepository;
+  consent: ConsentRepository;
 }

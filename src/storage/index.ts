@@ -2,8 +2,11 @@
 import type { Repositories } from '../ports.js';
 import type { Db } from './db.js';
 import { apiKeysRepository } from './repositories/api-keys.js';
+import { consentRepository } from './repositories/consent.js';
+import { conversationsRepository } from './repositories/conversations.js';
 import { healthRepository } from './repositories/health.js';
 import { settingsRepository } from './repositories/settings.js';
+import { inboundRepository } from './repositories/inbound.js';
 import { Store } from './store.js';
 import { asTx } from './tx.js';
 
@@ -13,5 +16,8 @@ export function createRepositories(db: Db, store: Store): Repositories {
     health: healthRepository(db),
     apiKeys: apiKeysRepository(db.kysely),
     settings: settingsRepository(db.kysely, db.dialect),
+    conversations: conversationsRepository(db.kysely),
+    inbound: inboundRepository(store),
+    consent: consentRepository(db.kysely),
   };
 }
