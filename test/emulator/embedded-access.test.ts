@@ -6,6 +6,7 @@ import { networkInterfaces } from 'node:os';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
 import { DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN } from '../../src/emulator/index.js';
 import { createSmsRelay, type SmsRelay } from '../../src/main.js';
 import { backends } from '../support/backends.js';
@@ -77,6 +78,21 @@ async function call(url: string, init: { method?: string; headers?: Record<strin
 const inboundParams = (sid: string) => ({ MessageSid: sid, SmsSid: sid, AccountSid: DEFAULT_ACCOUNT_SID, From: HANDSET, To: '+15005550006', Body: 'forged', NumMedia: '0' });
 const basic = (user: string, password: string) => 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
 
+describe('SMSRELAY_EMULATOR_* configuration', () => {
+  it('defaults to loopback only and 10,000 kept messages', () => {
+    expect(loadConfig({}).emulator).toEqual({ access: 'loopback', token: null, maxMessages: 10_000 });
+    expect(loadConfig({ SMSRELAY_EMULATOR_ACCESS: 'token', SMSRELAY_EMULATOR_TOKEN: TOKEN, SMSRELAY_EMULATOR_MAX_MESSAGES: '500' }).emulator).toEqual({ access: 'token', token: TOKEN, maxMessages: 500 });
+  });
+
+  it('opens to the network only explicitly, and only with a long token', () => {
+    expect(() => loadConfig({ SMSRELAY_EMULATOR_ACCESS: 'token' })).toThrow(ConfigError);
+    expect(() => loadConfig({ SMSRELAY_EMULATOR_ACCESS: 'token', SMSRELAY_EMULATOR_TOKEN: 'x'.repeat(23) })).toThrow(/24 characters/);
+    expect(() => loadConfig({ SMSRELAY_EMULATOR_TOKEN: TOKEN })).toThrow(/SMSRELAY_EMULATOR_ACCESS=token/);
+    expect(() => loadConfig({ SMSRELAY_EMULATOR_ACCESS: 'open' })).toThrow(/SMSRELAY_EMULATOR_ACCESS/);
+    expect(() => loadConfig({ SMSRELAY_EMULATOR_MAX_MESSAGES: '0' })).toThrow(/SMSRELAY_EMULATOR_MAX_MESSAGES/);
+  });
+});
+
 describe('embedded emulator on 127.0.0.1', () => {
   let s: Started;
   beforeAll(async () => {
@@ -91,6 +107,11 @@ describe('embedded emulator on 127.0.0.1', () => {
     expect((await call(`${base}/emulator/api/config`)).status).toBe(200);
     expect((await call(`${base}/emulator`)).status).toBe(200);
     await waitFor(() => s.logs.some((l) => l.includes('emulator: loopback clients only')));
+  });
+
+  it('keeps SMSRELAY_EMULATOR_MAX_MESSAGES messages, 10,000 by default (the standalone emulator keeps 100,000)', async () => {
+    const cfg = await call(`http://127.0.0.1:${s.port}/emulator/api/config`);
+    expect(cfg.body.maxMessages).toBe(10_000);
   });
 
   it('keeps the documented auth token (nothing beyond loopback can forge with it)', () => {
