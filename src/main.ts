@@ -8,8 +8,8 @@ import pino, { type Logger } from 'pino';
 import { uuidv7 } from 'uuidv7';
 import { loadConfig, type Config } from './config.js';
 import { Cipher } from './core/cipher.js';
-import { createEmulator } from './emulator/index.js';
-import type { Emulator } from './emulator/types.js';
+import { createEmulator, isLoopback } from './emulator/index.js';
+import type { Emulator, EmulatorOptions } from './emulator/types.js';
 import { createHttpApp } from './http/app.js';
 import { systemClock, systemRandom, type Clock, type Provider, type ProviderFor, type Random, type Repositories } from './ports.js';
 import { tenantProviders } from './providers/tenant-providers.js';
@@ -89,6 +89,7 @@ export function resolveConfig(overrides: DeepPartial<Config> | Config = {}): Con
     worker: { ...base.worker, ...(o.worker as Partial<Config['worker']>) },
     reconciler: { ...base.reconciler, ...(o.reconciler as Partial<Config['reconciler']>) },
     inbound: { ...base.inbound, ...(o.inbound as Partial<Config['inbound']>) },
+    emulator: { ...base.emulator, ...(o.emulator as Partial<Config['emulator']>) },
     verify: { ...base.verify, ...(o.verify as Partial<Config['verify']>) },
   };
 }
@@ -151,10 +152,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const tenants = new TenantsService(store, uuidv7, now, cipher);
   const apiKeys = new ApiKeysService({ keys: repos.apiKeys, clock, random });
 
-  const emulator =
-    config.provider === 'emulator' && !opts.provider
-      ? createEmulator({ logger: { info: (o, m) => logger.info(o, m), warn: (o, m) => logger.warn(o, m) } })
-      : null;
+  const emulator = config.provider === 'emulator' && !opts.provider ? createEmulator(embeddedEmulatorOptions(config, logger)) : null;
   if (config.provider === 'emulator' && !opts.provider) {
     logger.warn('No Twilio credentials configured: using the built-in Twilio emulator. NOTHING IS SENT TO REAL PHONES.');
   }
@@ -365,6 +363,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
       const local = `http://127.0.0.1:${port}`;
       await attachEmulator(local);
+      if (emulator) logger.info({ access: config.emulator.access, host: config.host }, emulator.accessDescription);
       return `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     },
     async close() {
@@ -377,6 +376,29 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     },
   };
   return relay;
+}
+
+/**
+ * The embedded emulator owns every sender the configuration names, so each channel works without
+ * Twilio. Listening beyond loopback, its auth token is random: the default one is published, and
+ * the relay's webhooks accept the emulator's token, so it would let anyone forge signed webhooks.
+ */
+function embeddedEmulatorOptions(config: Config, logger: Logger): EmulatorOptions {
+  const { fromNumber, whatsappNumber, messagingServiceSid } = config.twilio;
+  const numbers = new Set([EMULATOR_FROM]);
+  const senderIds: string[] = [];
+  if (fromNumber?.startsWith('+')) numbers.add(fromNumber);
+  else if (fromNumber) senderIds.push(fromNumber);
+  if (whatsappNumber) numbers.add(whatsappNumber.replace(/^whatsapp:/, ''));
+  return {
+    numbers: [...numbers],
+    senderIds,
+    ...(messagingServiceSid ? { messagingServiceSids: [messagingServiceSid] } : {}),
+    ...(isLoopback(config.host) ? {} : { authToken: randomBytes(16).toString('hex') }),
+    access: config.emulator.access === 'token' ? { mode: 'token', token: config.emulator.token! } : { mode: 'loopback' },
+    maxMessages: config.emulator.maxMessages,
+    logger: { info: (o, m) => logger.info(o, m), warn: (o, m) => logger.warn(o, m) },
+  };
 }
 
 /**
