@@ -5,5 +5,6 @@ export * from './ports/consent.js';
 export * from './ports/conversations.js';
 export * from './ports/messages.js';
 export * from './ports/provider.js';
+export * from './ports/policy.js';
 export * from './ports/settings.js';
 export * from './ports/storage.js';
