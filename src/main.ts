@@ -8,6 +8,7 @@ import pino, { type Logger } from 'pino';
 import { uuidv7 } from 'uuidv7';
 import { loadConfig, type Config } from './config.js';
 import { Cipher } from './core/cipher.js';
+import { BUILTIN_SETTINGS, type TenantSettings } from './core/settings.js';
 import { createEmulator, isLoopback } from './emulator/index.js';
 import type { Emulator, EmulatorOptions } from './emulator/types.js';
 import { createHttpApp } from './http/app.js';
@@ -19,6 +20,7 @@ import { ApiKeysService } from './services/api-keys.js';
 import { ConsentService } from './services/consent.js';
 import { ConversationsService } from './services/conversations.js';
 import { InboundService } from './services/inbound.js';
+import { SettingsService } from './services/settings.js';
 import { StatusCallbacksService } from './services/status-callbacks.js';
 import { WebhookAuth } from './services/webhooks.js';
 import { MessagesService, type ListInput, type SendInput, type SendOptions } from './services/messages.js';
@@ -101,6 +103,8 @@ export interface SmsRelay {
   /** Every repository (the storage port), for embedding and tests. */
   readonly repos: Repositories;
   readonly tenants: TenantsService;
+  /** Tenants' settings documents (stored values over the environment's defaults). */
+  readonly settings: SettingsService;
   readonly apiKeys: ApiKeysService;
   readonly messages: MessagesService;
   readonly verifications: VerificationsService;
@@ -160,6 +164,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     logger.warn('TWILIO_ENABLED=false: messages are accepted and logged, and NOTHING IS SENT.');
   }
 
+  const settings = new SettingsService({ repo: repos.settings, clock, defaults: settingsDefaults(config, config.provider === 'emulator') });
   const defaultTenant = await tenants.ensureDefault({
     fromNumber: config.twilio.fromNumber ?? (config.provider === 'emulator' ? EMULATOR_FROM : null),
     messagingServiceSid: config.twilio.messagingServiceSid,
@@ -219,10 +224,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     clock,
     random,
     consent,
-    // Read by the inbound service itself until tenant settings have their own service.
-    settingsOf: async (tenantId) => (await store.getTenant(tenantId))?.settings,
-    defaultTenantId: defaultTenant.id,
-    defaults: config.inbound,
+    settings,
   });
   const conversations = new ConversationsService({ conversations: repos.conversations, write: repos.write, messages, clock });
   // Webhooks for the default tenant are signed with the configured account's token (or the
@@ -302,6 +304,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     store,
     repos,
     tenants,
+    settings,
     apiKeys,
     messages,
     verifications,
@@ -399,6 +402,30 @@ function embeddedEmulatorOptions(config: Config, logger: Logger): EmulatorOption
     maxMessages: config.emulator.maxMessages,
     logger: { info: (o, m) => logger.info(o, m), warn: (o, m) => logger.warn(o, m) },
   };
+}
+
+/**
+ * The settings document's defaults. The environment supplies the default tenant's at read time
+ * (senders, auto-reply), and installation-wide ones (region, keyword handling, Verify) to every
+ * tenant; a tenant's stored values win.
+ */
+function settingsDefaults(config: Config, embeddedEmulator: boolean): (slug: string) => TenantSettings {
+  const installation: TenantSettings = {
+    ...BUILTIN_SETTINGS,
+    default_region: config.defaultRegion,
+    keyword_replies: config.inbound.keywordReplies,
+    verify_backend: config.verify.backend,
+    verify_service_sid: config.twilio.verifyServiceSid,
+    verify_app_name: config.verify.appName,
+  };
+  const defaultTenant: TenantSettings = {
+    ...installation,
+    from_number: config.twilio.fromNumber ?? (embeddedEmulator ? EMULATOR_FROM : null),
+    messaging_service_sid: config.twilio.messagingServiceSid,
+    whatsapp_from: config.twilio.whatsappNumber,
+    auto_reply: config.inbound.autoReply,
+  };
+  return (slug) => (slug === 'default' ? defaultTenant : installation);
 }
 
 /**

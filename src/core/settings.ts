@@ -87,9 +87,9 @@ const CHECKS: Record<Exclude<keyof TenantSettings, 'keywords' | 'replies'>, Chec
 };
 
 const keywordList: Check = (v) =>
-  Array.isArray(v) && v.length > 0 && v.length <= 20 && v.every((k) => typeof k === 'string' && /^[\p{L}\p{N}]{1,32}$/u.test(k))
+  Array.isArray(v) && v.length > 0 && v.length <= 20 && v.every((k) => typeof k === 'string' && /^\S{1,32}$/u.test(k) && isStorableText(k))
     ? null
-    : 'must be a list of 1-20 single words (letters and digits, at most 32 each)';
+    : 'must be a list of 1-20 single words (no spaces, at most 32 characters each)';
 const replyText = text(1600);
 
 export interface FieldError {

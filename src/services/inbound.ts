@@ -2,19 +2,12 @@
 // number, contact), consent keywords and free-text revocations applied to the ledger, and a TwiML
 // answer (built by the TwimlReplies port: user text is never concatenated into XML).
 import { AppError } from '../core/errors.js';
-import { DEFAULT_KEYWORDS, DEFAULT_REPLIES, fromOptOutType, isRevocation, matchKeyword, type KeywordKind, type KeywordLists, type KeywordReplies } from '../core/keywords.js';
+import { fromOptOutType, isRevocation, matchKeyword, type KeywordKind } from '../core/keywords.js';
+import type { TenantSettings } from '../core/settings.js';
 import { countSegments } from '../core/segments.js';
 import type { Clock, ConsentRepository, ConversationsRepository, InboundRepository, Random, TwimlReplies, UnitOfWork } from '../ports.js';
 import { consentKey, type ConsentService } from './consent.js';
 import { field, type WebhookParams } from './webhooks.js';
-
-export interface InboundSettings {
-  autoReply: string | null;
-  /** 'provider': Twilio's opt-out handling answers STOP/START/HELP; 'relay': our TwiML does. */
-  keywordReplies: 'provider' | 'relay';
-  keywords: KeywordLists;
-  replies: KeywordReplies;
-}
 
 export interface InboundResult {
   twiml: string;
@@ -34,17 +27,13 @@ export interface InboundDeps {
   clock: Clock;
   random: Random;
   consent: ConsentService;
-  /** A tenant's `settings` JSON text (undefined for an unknown tenant). */
-  settingsOf: (tenantId: string) => Promise<string | undefined>;
-  /** Settings of the default tenant from the environment; other tenants use their `settings` JSON. */
-  defaultTenantId: string;
-  defaults: { autoReply: string | null; keywordReplies: 'provider' | 'relay' };
+  /** Auto-reply, keyword lists and replies come from the tenant's settings document. */
+  settings: { get(tenantId: string): Promise<TenantSettings> };
 }
 
 const SID = /^(SM|MM)[0-9a-fA-F]{32}$/;
 const MAX_MEDIA = 10;
 const GEO_FIELDS = ['FromCity', 'FromState', 'FromZip', 'FromCountry', 'ToCity', 'ToState', 'ToZip', 'ToCountry'] as const;
-const SETTINGS_CACHE_MS = 5_000;
 
 function address(params: WebhookParams, name: 'From' | 'To'): string {
   const v = field(params, name)?.trim();
@@ -52,48 +41,8 @@ function address(params: WebhookParams, name: 'From' | 'To'): string {
   return v;
 }
 
-function stringList(v: unknown, fallback: readonly string[]): readonly string[] {
-  return Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 32) ? v : fallback;
-}
-
-function text(v: unknown, fallback: string): string {
-  return typeof v === 'string' && v.trim() !== '' && v.length <= 1600 ? v : fallback;
-}
-
-/** Tenant settings JSON → inbound settings; unknown or malformed entries fall back to the defaults. */
-export function parseInboundSettings(json: string, defaults: InboundDeps['defaults']): InboundSettings {
-  let s: Record<string, any> = {};
-  try {
-    const v = JSON.parse(json) as unknown;
-    if (v && typeof v === 'object' && !Array.isArray(v)) s = v as Record<string, any>;
-  } catch {
-    s = {};
-  }
-  const kw = (s.keywords ?? {}) as Record<string, unknown>;
-  const rp = (s.replies ?? {}) as Record<string, unknown>;
-  return {
-    autoReply: s.auto_reply === null ? null : typeof s.auto_reply === 'string' && s.auto_reply.trim() !== '' ? s.auto_reply.slice(0, 1600) : defaults.autoReply,
-    keywordReplies: s.keyword_replies === 'relay' || s.keyword_replies === 'provider' ? s.keyword_replies : defaults.keywordReplies,
-    keywords: { opt_out: stringList(kw.opt_out, DEFAULT_KEYWORDS.opt_out), opt_in: stringList(kw.opt_in, DEFAULT_KEYWORDS.opt_in), help: stringList(kw.help, DEFAULT_KEYWORDS.help) },
-    replies: { opt_out: text(rp.opt_out, DEFAULT_REPLIES.opt_out), opt_in: text(rp.opt_in, DEFAULT_REPLIES.opt_in), help: text(rp.help, DEFAULT_REPLIES.help) },
-  };
-}
-
 export class InboundService {
-  private settingsCache = new Map<string, { s: InboundSettings; until: number }>();
-
   constructor(private readonly d: InboundDeps) {}
-
-  async settings(tenantId: string): Promise<InboundSettings> {
-    const now = this.d.clock.now().getTime();
-    const hit = this.settingsCache.get(tenantId);
-    if (hit && hit.until > now) return hit.s;
-    const json = await this.d.settingsOf(tenantId);
-    const defaults = tenantId === this.d.defaultTenantId ? this.d.defaults : { autoReply: null, keywordReplies: this.d.defaults.keywordReplies };
-    const s = parseInboundSettings(json ?? '{}', defaults);
-    this.settingsCache.set(tenantId, { s, until: now + SETTINGS_CACHE_MS });
-    return s;
-  }
 
   async receive(tenantId: string, params: WebhookParams, idempotencyToken: string | null): Promise<InboundResult> {
     const sid = field(params, 'MessageSid') ?? field(params, 'SmsMessageSid');
@@ -115,7 +64,7 @@ export class InboundService {
       if (v) geo[g.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase()] = v.slice(0, 64);
     }
     const segs = Number(field(params, 'NumSegments'));
-    const settings = await this.settings(tenantId);
+    const settings = await this.d.settings.get(tenantId);
     const optOutType = field(params, 'OptOutType');
     const keyword = fromOptOutType(optOutType) ?? matchKeyword(body, settings.keywords);
     const revocation = keyword === null && isRevocation(body);
@@ -207,15 +156,15 @@ export class InboundService {
   }
 
   /** At most one reply: a confirmation only when the state changed, nothing to an opted-out contact. */
-  private replyFor(s: InboundSettings, keyword: KeywordKind | null, revocation: boolean, changed: boolean, suppressed: boolean, providerHandled: boolean): string | null {
+  private replyFor(s: TenantSettings, keyword: KeywordKind | null, revocation: boolean, changed: boolean, suppressed: boolean, providerHandled: boolean): string | null {
     // Twilio answers its own keywords (always with Advanced Opt-Out's OptOutType, by default on long
     // codes); a second answer from us would be a duplicate, or fail with 21610 after a STOP.
-    const relayAnswers = s.keywordReplies === 'relay' && !providerHandled;
+    const relayAnswers = s.keyword_replies === 'relay' && !providerHandled;
     if (revocation) return changed ? s.replies.opt_out : null;
     if (keyword === 'opt_out') return changed && relayAnswers ? s.replies.opt_out : null;
     if (keyword === 'opt_in' && changed) return relayAnswers ? s.replies.opt_in : null;
     if (keyword === 'help') return relayAnswers ? s.replies.help : null;
     if (suppressed) return null;
-    return s.autoReply;
+    return s.auto_reply;
   }
 }

@@ -15,7 +15,7 @@ export function createRepositories(db: Db, store: Store): Repositories {
     write: (fn) => store.write((trx) => fn(asTx(trx))),
     health: healthRepository(db),
     apiKeys: apiKeysRepository(db.kysely),
-    settings: settingsRepository(db.kysely, db.dialect),
+    settings: settingsRepository(db),
     conversations: conversationsRepository(db.kysely),
     inbound: inboundRepository(store),
     consent: consentRepository(db.kysely),

@@ -1,8 +1,8 @@
-import type { Kysely } from 'kysely';
 import { COLUMN_KEYS } from '../../core/settings.js';
 import type { SettingsRepository } from '../../ports.js';
-import type { Dialect } from '../db.js';
-import type { Database, TenantsTable } from '../schema.js';
+import type { Db } from '../db.js';
+import type { TenantsTable } from '../schema.js';
+import { exclusiveTransaction } from '../tx.js';
 
 type Row = Pick<TenantsTable, 'slug' | 'settings' | (typeof COLUMN_KEYS)[number]>;
 
@@ -19,7 +19,8 @@ function values(r: Row): Record<string, unknown> {
   return json;
 }
 
-export function settingsRepository(k: Kysely<Database>, dialect: Dialect): SettingsRepository {
+export function settingsRepository(db: Db): SettingsRepository {
+  const k = db.kysely;
   const select = ['slug', 'settings', ...COLUMN_KEYS] as const;
   return {
     async read(tenantId) {
@@ -27,12 +28,12 @@ export function settingsRepository(k: Kysely<Database>, dialect: Dialect): Setti
       return r ? { slug: r.slug, values: values(r) } : undefined;
     },
     update(tenantId, change, now) {
-      return k.transaction().execute(async (trx) => {
+      return exclusiveTransaction(db, async (trx) => {
         const r = await trx
           .selectFrom('tenants')
           .select(select)
           .where('id', '=', tenantId)
-          .$if(dialect === 'postgres', (q) => q.forUpdate())
+          .$if(db.dialect === 'postgres', (q) => q.forUpdate())
           .executeTakeFirst();
         if (!r) return undefined;
         const next = change(values(r));
