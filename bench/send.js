@@ -276,14 +276,16 @@ async function main() {
   ];
   for (const url of pgUrls) {
     const m = byDb.get(url);
+    // Several servers in one run: tell their rows apart.
+    const pgName = pgUrls.length > 1 ? `PostgreSQL ${new URL(url).host}` : 'PostgreSQL';
     summary.push(
-      { database: 'PostgreSQL', measure: '(b) vs SQLite (b)', value: `${pct(m.b.reqs, sq.b.reqs)}, p99 ${m.b.p99} ms`, target: '>= 80 %, p99 <= 40 ms', met: yes(m.b.reqs >= 0.8 * sq.b.reqs && m.b.p99 <= 40) },
-      { database: 'PostgreSQL', measure: '(c)/(r)', value: pct(m.c.reqs, rr.reqs), target: '>= 100 %', met: yes(m.c.reqs >= rr.reqs) },
-      { database: 'PostgreSQL', measure: '(x) vs (c): accepted/s', value: pct(m.x.accepted, m.c.accepted), target: '(report)', met: '' },
-      { database: 'PostgreSQL', measure: '(x) vs (c): msg/s end to end', value: pct(m.x.reqs, m.c.reqs), target: '(report)', met: '' },
+      { database: pgName, measure: '(b) vs SQLite (b)', value: `${pct(m.b.reqs, sq.b.reqs)}, p99 ${m.b.p99} ms`, target: '>= 80 %, p99 <= 40 ms', met: yes(m.b.reqs >= 0.8 * sq.b.reqs && m.b.p99 <= 40) },
+      { database: pgName, measure: '(c)/(r)', value: pct(m.c.reqs, rr.reqs), target: '>= 100 %', met: yes(m.c.reqs >= rr.reqs) },
+      { database: pgName, measure: '(x) vs (c): accepted/s', value: pct(m.x.accepted, m.c.accepted), target: '(report)', met: '' },
+      { database: pgName, measure: '(x) vs (c): msg/s end to end', value: pct(m.x.reqs, m.c.reqs), target: '(report)', met: '' },
       m.s.counted
-        ? { database: 'PostgreSQL', measure: '(s) statements/message', value: m.s.perMessage.toFixed(2), target: '<= 1.0', met: yes(m.s.perMessage <= 1 && !m.s.evicted) }
-        : { database: 'PostgreSQL', measure: '(s) statements/message', value: 'not counted', target: '<= 1.0', met: '?' },
+        ? { database: pgName, measure: '(s) statements/message', value: m.s.perMessage.toFixed(2), target: '<= 1.0', met: yes(m.s.perMessage <= 1 && !m.s.evicted) }
+        : { database: pgName, measure: '(s) statements/message', value: 'not counted', target: '<= 1.0', met: '?' },
     );
   }
   console.log('\nSummary (targets of issue 10; callbacks: npm run bench:webhooks)\n');
