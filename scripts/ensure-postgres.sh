@@ -12,6 +12,11 @@
 # `postgresql` package if needed (root or passwordless sudo), creates/starts the
 # cluster, configures loopback trust auth and test-speed settings
 # (fsync/synchronous_commit/full_page_writes off, max_connections=200).
+#
+# SMSRELAY_PG_STAT_STATEMENTS=1 also loads pg_stat_statements (the benchmarks count
+# SQL statements with it). It is read only at server start, so the first such run
+# restarts a running server (once: later runs find it loaded and take the fast path;
+# runs without the variable keep it). Do not do that while tests use the server.
 # THIS IS FOR A DISPOSABLE TEST CLUSTER ONLY: never point it at real data.
 set -euo pipefail
 
@@ -24,6 +29,7 @@ READY_TIMEOUT=60
 MARK_BEGIN='# BEGIN smsrelay-test: trust loopback (scripts/ensure-postgres.sh)'
 MARK_END='# END smsrelay-test'
 CONF_NAME='zz-smsrelay-test.conf'
+WANT_STAT_STATEMENTS="${SMSRELAY_PG_STAT_STATEMENTS:-0}"
 
 # Keep the real stdout on fd 3 for the URL; everything else goes to stderr.
 exec 3>&1 1>&2
@@ -153,10 +159,20 @@ show_log_tail() {
   fi
 }
 
+stat_statements_loaded() {
+  case ",$(tcp_psql -d postgres -Atqc 'show shared_preload_libraries' 2>/dev/null | tr -d ' ')," in
+    *,pg_stat_statements,*) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
 # ---------------------------------------------------------------- fast path
 if can_connect; then
-  log "PostgreSQL already reachable at ${PG_HOST}:${PG_PORT} as ${PG_USER}"
-  finish
+  if [ "$WANT_STAT_STATEMENTS" != 1 ] || stat_statements_loaded; then
+    log "PostgreSQL already reachable at ${PG_HOST}:${PG_PORT} as ${PG_USER}"
+    finish
+  fi
+  log "PostgreSQL reachable but pg_stat_statements is not loaded: configuring it (restarts the server)"
 fi
 
 # ---------------------------------------------------------------- install
@@ -199,6 +215,16 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 "
+# Once asked for, pg_stat_statements stays (a later run without the variable keeps it).
+if as_root grep -q pg_stat_statements "$etc/conf.d/$CONF_NAME" 2>/dev/null; then WANT_STAT_STATEMENTS=1; fi
+if [ "$WANT_STAT_STATEMENTS" = 1 ]; then
+  [ -f "/usr/lib/postgresql/${ver}/lib/pg_stat_statements.so" ] \
+    || die "pg_stat_statements is not installed for PostgreSQL ${ver} (/usr/lib/postgresql/${ver}/lib/pg_stat_statements.so)"
+  # max: test schemas each get their own entries; the benchmarks' counts must not be evicted.
+  want_conf+="shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.max = 10000
+"
+fi
 if [ "$(as_root cat "$etc/conf.d/$CONF_NAME" 2>/dev/null || true)" != "${want_conf%$'\n'}" ]; then
   log "writing $etc/conf.d/$CONF_NAME"
   printf '%s' "$want_conf" | as_root tee "$etc/conf.d/$CONF_NAME" >/dev/null
