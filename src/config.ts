@@ -286,7 +286,7 @@ export function loadConfig(env: Env): Config {
     },
     emulator: {
       ...loadEmulatorAccess(env),
-      maxMessages: int(env, 'SMSRELAY_EMULATOR_MAX_MESSAGES', 10_000, 1, 1_000_000),
+      maxMessages: int(env, 'SMSRELAY_EMULATOR_MAX_MESSAGES', 2_000, 1, 1_000_000),
     },
     masterKey: masterKey(env),
   };

@@ -79,8 +79,8 @@ const inboundParams = (sid: string) => ({ MessageSid: sid, SmsSid: sid, AccountS
 const basic = (user: string, password: string) => 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
 
 describe('SMSRELAY_EMULATOR_* configuration', () => {
-  it('defaults to loopback only and 10,000 kept messages', () => {
-    expect(loadConfig({}).emulator).toEqual({ access: 'loopback', token: null, maxMessages: 10_000 });
+  it('defaults to loopback only and 2,000 kept messages', () => {
+    expect(loadConfig({}).emulator).toEqual({ access: 'loopback', token: null, maxMessages: 2_000 });
     expect(loadConfig({ SMSRELAY_EMULATOR_ACCESS: 'token', SMSRELAY_EMULATOR_TOKEN: TOKEN, SMSRELAY_EMULATOR_MAX_MESSAGES: '500' }).emulator).toEqual({ access: 'token', token: TOKEN, maxMessages: 500 });
   });
 
@@ -109,9 +109,9 @@ describe('embedded emulator on 127.0.0.1', () => {
     await waitFor(() => s.logs.some((l) => l.includes('emulator: loopback clients only')));
   });
 
-  it('keeps SMSRELAY_EMULATOR_MAX_MESSAGES messages, 10,000 by default (the standalone emulator keeps 100,000)', async () => {
+  it('keeps SMSRELAY_EMULATOR_MAX_MESSAGES messages, 2,000 by default (the standalone emulator keeps 100,000)', async () => {
     const cfg = await call(`http://127.0.0.1:${s.port}/emulator/api/config`);
-    expect(cfg.body.maxMessages).toBe(10_000);
+    expect(cfg.body.maxMessages).toBe(2_000);
   });
 
   it('keeps the documented auth token (nothing beyond loopback can forge with it)', () => {
