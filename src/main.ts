@@ -146,7 +146,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   }
   const store = new Store(db);
   const repos = createRepositories(db, store);
-  const cipher = config.masterKey ? new Cipher(config.masterKey) : null;
+  const cipher = config.masterKey ? new Cipher(config.masterKey, random) : null;
   const tenants = new TenantsService(store, uuidv7, now, cipher);
   const apiKeys = new ApiKeysService({ keys: repos.apiKeys, clock, random });
 
@@ -194,7 +194,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     rejectFixedLine: config.rejectFixedLine,
     defaultServiceSid: config.twilio.verifyServiceSid,
     backends: {
-      local: new LocalVerifyBackend({ messages, secret: verifySecret(config), ttlS: config.verify.ttlS }),
+      local: new LocalVerifyBackend({ messages, random, secret: verifySecret(config), ttlS: config.verify.ttlS }),
       twilio: new TwilioVerifyBackend(() => (provider instanceof TwilioProvider ? provider.twilio : null)),
     },
   });

@@ -2,6 +2,7 @@
 // the message log apply), stored only as an HMAC.
 import { AppError } from '../core/errors.js';
 import { codeMatches, generateCode, hashCode, renderOtpMessage, type OtpLocale } from '../core/otp.js';
+import type { Random } from '../ports.js';
 import type { MessagesService } from './messages.js';
 import type { Tenant } from './tenants.js';
 import type { CheckOutcome, VerificationRow, VerifyBackend, VerifySettings } from './verifications.js';
@@ -15,6 +16,7 @@ export class LocalVerifyBackend implements VerifyBackend {
   constructor(
     private readonly d: {
       messages: MessagesService;
+      random: Random;
       /** The HMAC key; resolved lazily (see main.ts). */
       secret: () => Buffer;
       ttlS: number;
@@ -22,7 +24,7 @@ export class LocalVerifyBackend implements VerifyBackend {
   ) {}
 
   issue(id: string, length: number): { code: string; codeHash: string } {
-    const code = generateCode(length);
+    const code = generateCode(this.d.random, length);
     return { code, codeHash: hashCode(this.d.secret(), id, code) };
   }
 
