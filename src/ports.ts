@@ -1,5 +1,8 @@
 // Interfaces the services depend on. Adapters (storage/, providers/) implement them; main.ts wires
 // them. One file per concern under ports/; this module re-exports them all.
 export * from './ports/clock.js';
+export * from './ports/counters.js';
 export * from './ports/provider.js';
 export * from './ports/storage.js';
+export * from './ports/verifications.js';
+export * from './ports/verify-provider.js';

@@ -1,5 +1,7 @@
 // The storage ports. Services see repositories (one per aggregate) and a unit of work; only
 // storage/ knows SQL, Kysely and the dialect differences.
+import type { CountersRepository } from './counters.js';
+import type { VerificationsRepository } from './verifications.js';
 
 /** An open database transaction. Opaque outside storage/: pass it back to repository methods. */
 export interface Tx {
@@ -50,4 +52,6 @@ export interface Repositories {
   write: UnitOfWork['write'];
   health: HealthRepository;
   apiKeys: ApiKeysRepository;
+  verifications: VerificationsRepository;
+  counters: CountersRepository;
 }

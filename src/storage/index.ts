@@ -2,7 +2,9 @@
 import type { Repositories } from '../ports.js';
 import type { Db } from './db.js';
 import { apiKeysRepository } from './repositories/api-keys.js';
+import { countersRepository } from './repositories/counters.js';
 import { healthRepository } from './repositories/health.js';
+import { verificationsRepository } from './repositories/verifications.js';
 import { Store } from './store.js';
 import { asTx } from './tx.js';
 
@@ -11,5 +13,7 @@ export function createRepositories(db: Db, store: Store): Repositories {
     write: (fn) => store.write((trx) => fn(asTx(trx))),
     health: healthRepository(db),
     apiKeys: apiKeysRepository(db.kysely),
+    verifications: verificationsRepository(db),
+    counters: countersRepository(db),
   };
 }
