@@ -23,8 +23,8 @@ import { WebhookAuth } from './services/webhooks.js';
 import { MessagesService, type ListInput, type SendInput, type SendOptions } from './services/messages.js';
 import { TenantsService, type Tenant } from './services/tenants.js';
 import { VerificationsService } from './services/verifications.js';
-import { LocalVerifyBackend } from './services/verify-local.js';
-import { TwilioVerifyBackend } from './services/verify-twilio.js';
+import { LocalVerifyBackend } from './services/verifications/local-backend.js';
+import { ProviderVerifyBackend } from './services/verifications/provider-backend.js';
 import { openDatabase } from './storage/db.js';
 import { createRepositories } from './storage/index.js';
 import { migrateToLatest } from './storage/migrate.js';
@@ -185,9 +185,12 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     beforeAccept: (tenant, to) => consent.assertCanSend(tenant, to),
   });
   const verifications = new VerificationsService({
-    store,
+    write: repos.write,
+    verifications: repos.verifications,
+    counters: repos.counters,
+    settingsOf: async (tenantId) => (await store.getTenant(tenantId))?.settings ?? null,
     clock,
-    newId: uuidv7,
+    random,
     logger,
     config: config.verify,
     defaultRegion: config.defaultRegion,
@@ -195,7 +198,8 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     defaultServiceSid: config.twilio.verifyServiceSid,
     backends: {
       local: new LocalVerifyBackend({ messages, random, secret: verifySecret(config), ttlS: config.verify.ttlS }),
-      twilio: new TwilioVerifyBackend(() => (provider instanceof TwilioProvider ? provider.twilio : null)),
+      // Twilio Verify on the installation's account, when its provider has it (the emulator's does).
+      twilio: new ProviderVerifyBackend({ provider: () => provider?.verify ?? null }),
     },
   });
 

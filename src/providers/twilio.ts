@@ -1,7 +1,8 @@
 import twilio from 'twilio';
 import type { MessageInstance } from 'twilio/lib/rest/api/v2010/account/message.js';
 import { TwilioHttpClient } from './twilio-http.js';
-import { ProviderError, type Provider, type ProviderListQuery, type ProviderMessage, type ProviderSendRequest } from '../ports.js';
+import { twilioVerify } from './twilio-verify.js';
+import { ProviderError, type Provider, type ProviderListQuery, type ProviderMessage, type ProviderSendRequest, type VerifyProvider } from '../ports.js';
 
 export interface TwilioProviderOptions {
   accountSid: string;
@@ -35,7 +36,8 @@ function toProviderMessage(m: MessageInstance): ProviderMessage {
   };
 }
 
-function classify(e: unknown): ProviderError {
+/** A client failure → a ProviderError saying whether a retry is safe (also used for Verify). */
+export function classify(e: unknown): ProviderError {
   if (e instanceof ProviderError) return e;
   const err = e as { status?: number; code?: number | string; message?: string; response?: unknown };
   if (typeof err?.status === 'number') {
@@ -53,6 +55,8 @@ function classify(e: unknown): ProviderError {
 export class TwilioProvider implements Provider {
   readonly name = 'twilio';
   private readonly client: twilio.Twilio;
+  /** Twilio Verify on the same account and HTTP client. */
+  readonly verify: VerifyProvider;
 
   constructor(opts: TwilioProviderOptions) {
     const timeout = opts.timeoutMs ?? 15_000;
@@ -60,9 +64,10 @@ export class TwilioProvider implements Provider {
       httpClient: new TwilioHttpClient(opts.apiBaseUrl ?? null, { timeoutMs: timeout, maxSockets: opts.maxSockets ?? 64 }),
       autoRetry: false,
     });
+    this.verify = twilioVerify(this.client);
   }
 
-  /** The underlying client, for features beyond messages (Verify, Lookup). */
+  /** The underlying client, for features beyond the ports (Lookup; tests creating Verify services). */
   get twilio(): twilio.Twilio {
     return this.client;
   }
