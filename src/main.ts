@@ -139,7 +139,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const random = opts.random ?? systemRandom;
   const now = () => clock.now().getTime();
 
-  const db = await openDatabase(config.databaseUrl, { schema: opts.schema });
+  const db = await openDatabase(config.databaseUrl, { schema: opts.schema, warn: (m, o) => logger.warn(o, m) });
   if (opts.migrate !== false) {
     const applied = await migrateToLatest(db.kysely);
     if (applied.length) logger.info({ applied }, 'database migrations applied');
@@ -203,7 +203,11 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     },
   });
 
-  const statusCallbacks = new StatusCallbacksService({ store, clock, newId: uuidv7, consent });
+  // Tenants with their own Twilio account send through it (real Twilio, credentials readable with
+  // the master key); with the embedded emulator or an injected provider (one account by
+  // construction) everyone uses that one. Status callbacks are matched by the same rule.
+  const tenantAccounts = !emulator && !opts.provider && cipher !== null;
+  const statusCallbacks = new StatusCallbacksService({ store, clock, newId: uuidv7, consent, installationTenantId: defaultTenant.id, tenantAccounts });
   const inbound = new InboundService({ store, clock, newId: uuidv7, consent, defaultTenantId: defaultTenant.id, defaults: config.inbound });
   const conversations = new ConversationsService(store, messages, clock);
   // Webhooks for the default tenant are signed with the configured account's token (or the
@@ -218,10 +222,8 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     },
     now,
   );
-  // Tenants with their own Twilio account send through it; with the embedded emulator or an
-  // injected provider (one account by construction) everyone uses that one.
   const providerFor = (p: Provider): ProviderFor =>
-    emulator || opts.provider
+    !tenantAccounts
       ? async () => p
       : tenantProviders(p, {
           credentials: (tenantId) => tenants.twilioCredentials(tenantId),
@@ -322,7 +324,6 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     async http() {
       if (!app) {
         app = await createHttpApp({
-          store,
           health: repos.health,
           messages,
           verifications,
@@ -370,7 +371,7 @@ function verifySecret(config: Config): () => Buffer {
   let secret: Buffer | null = config.verify.secret ? Buffer.from(config.verify.secret) : null;
   return () => {
     if (secret) return secret;
-    mkdirSync(config.dataDir, { recursive: true });
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const path = join(config.dataDir, 'verify-secret');
     try {
       // 'wx': of two processes starting together, one writes and both read the same file.
@@ -397,7 +398,7 @@ export async function ensureInitialApiKey(relay: SmsRelay): Promise<string | nul
   }
   if (await apiKeys.hasAnyKey(defaultTenant.id)) return null;
   const { key } = await apiKeys.create(defaultTenant.id, 'initial', ['admin']);
-  mkdirSync(config.dataDir, { recursive: true });
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const path = join(config.dataDir, 'initial-api-key');
   writeFileSync(path, key + '\n', { mode: 0o600 });
   chmodSync(path, 0o600);

@@ -10,7 +10,12 @@ const OURS = '+15005550006';
 
 describe('csvCell', () => {
   it.each([
-    ['+14155552671', "'+14155552671"],
+    // A valid E.164 number (or whatsapp:+E164) is data and re-imports as is.
+    ['+14155552671', '+14155552671'],
+    ['whatsapp:+14155552671', 'whatsapp:+14155552671'],
+    ['+1+cmd|calc', "'+1+cmd|calc"],
+    ['+0123', "'+0123"],
+    ['+1234567890123456', "'+1234567890123456"],
     ['=HYPERLINK("http://x")', `"'=HYPERLINK(""http://x"")"`],
     ['-2+3', "'-2+3"],
     ['@SUM(A1)', "'@SUM(A1)"],
@@ -164,8 +169,8 @@ describe.each(backends)('consent on $name', (backend) => {
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const lines = (await csv.text()).trim().split('\r\n');
     expect(lines[0]).toBe('phone,source,reason,opted_out_at');
-    expect(lines).toContain(`'${a},api,"'=HYPERLINK(""http://evil"")",${p2.body.data[0].created_at}`);
-    expect(lines.some((l) => l.startsWith(`'${b},api,"asked by phone, ""twice"""`))).toBe(true);
+    expect(lines).toContain(`${a},api,"'=HYPERLINK(""http://evil"")",${p2.body.data[0].created_at}`);
+    expect(lines.some((l) => l.startsWith(`${b},api,"asked by phone, ""twice"""`))).toBe(true);
     const viaAccept = await fetch(`${t.url}/v1/opt-outs`, { headers: { authorization: `Bearer ${t.apiKey}`, accept: 'text/csv' } });
     expect(viaAccept.headers.get('content-type')).toMatch(/^text\/csv/);
 

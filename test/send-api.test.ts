@@ -42,7 +42,7 @@ describe.each(backends)('send API on $name', (backend) => {
 
   it.each([
     ['no to', { body: 'hi' }, 400, 'SMS_ERR_VALIDATION'],
-    ['to of the wrong type', { to: 12, body: 'hi' }, 400, 'SMS_ERR_INVALID_PHONE'],
+    ['to of the wrong type', { to: 12, body: 'hi' }, 400, 'SMS_ERR_VALIDATION'],
     ['invalid number', { to: '+1234', body: 'hi' }, 400, 'SMS_ERR_INVALID_PHONE'],
     ['letters', { to: 'call me', body: 'hi' }, 400, 'SMS_ERR_INVALID_PHONE'],
     ['fixed line', { to: '+442071838750', body: 'hi' }, 422, 'SMS_ERR_NOT_MOBILE'],

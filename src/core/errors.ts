@@ -5,6 +5,10 @@
 export const ERRORS = {
   SMS_ERR_VALIDATION: { status: 400, retryable: false, message: 'The request is not valid.' },
   SMS_ERR_MALFORMED_BODY: { status: 400, retryable: false, message: 'The request body could not be parsed.' },
+  SMS_ERR_MALFORMED_URL: { status: 400, retryable: false, message: 'The request URL is not validly percent-encoded.' },
+  SMS_ERR_MALFORMED_REQUEST: { status: 400, retryable: false, message: 'The HTTP request could not be parsed.' },
+  SMS_ERR_HEADERS_TOO_LARGE: { status: 431, retryable: false, message: 'The request line and headers are too large.' },
+  SMS_ERR_REQUEST_TIMEOUT: { status: 408, retryable: true, message: 'The request was not received in time.' },
   SMS_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, message: 'Unsupported Content-Type.' },
   SMS_ERR_BODY_REQUIRED: { status: 400, retryable: false, message: 'A message needs a body or at least one media URL.' },
   SMS_ERR_BODY_TOO_LONG: { status: 400, retryable: false, message: 'The message body is longer than 1600 characters.' },

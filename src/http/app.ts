@@ -1,5 +1,5 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -11,8 +11,8 @@ import type { MessagesService } from '../services/messages.js';
 import type { TenantsService } from '../services/tenants.js';
 import type { VerificationsService } from '../services/verifications.js';
 import type { HealthRepository } from '../ports.js';
-import type { Store } from '../storage/store.js';
-import { errorSchema, installErrorHandling } from './errors.js';
+import { scopeChecker } from './auth.js';
+import { clientErrorHandler, errorSchema, installErrorHandling, toAppError } from './errors.js';
 import { healthRoutes } from './routes/health.js';
 import { consentRoutes } from './routes/consents.js';
 import { conversationRoutes } from './routes/conversations.js';
@@ -21,9 +21,9 @@ import { webhookRoutes, type WebhookDeps } from './routes/webhooks.js';
 import { seedCompatRoutes } from './routes/seed-compat.js';
 import { verificationRoutes } from './routes/verifications.js';
 import { messageSchema } from './schemas.js';
+import { buildValidator, installBodyChecks } from './strict.js';
 
 export interface HttpDeps {
-  store: Store;
   health: HealthRepository;
   messages: MessagesService;
   verifications: VerificationsService;
@@ -49,7 +49,16 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: d.bodyLimitBytes,
     trustProxy: d.trustProxy,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    schemaController: { compilersFactory: { buildValidator: buildValidator() } },
+    // Above Node's header limit (16 KiB, which includes the URL): an over-long id reaches its route,
+    // so authentication runs first and validation names the parameter.
+    routerOptions: { maxParamLength: 64 * 1024 },
+    // A malformed percent-encoding in the path, and HTTP parser errors, in our envelope.
+    frameworkErrors: (err, _req, reply) => {
+      const e = toAppError(err);
+      void (reply as FastifyReply).code(e.status).send(e.toJSON());
+    },
+    clientErrorHandler,
     serverFactory: (handler) =>
       http.createServer((req, res) => {
         if (d.mount?.(req, res)) return;
@@ -58,6 +67,7 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
   });
 
   installErrorHandling(app);
+  installBodyChecks(app);
   app.addSchema(errorSchema);
   app.addSchema(messageSchema);
   await app.register(formbody);
@@ -73,13 +83,14 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  healthRoutes(app, d);
-  messageRoutes(app, d);
-  seedCompatRoutes(app, d);
-  verificationRoutes(app, d);
-  if (d.webhooks) webhookRoutes(app, d.webhooks);
-  if (d.conversations) conversationRoutes(app, { ...d, conversations: d.conversations });
-  if (d.consent) consentRoutes(app, { ...d, consent: d.consent });
+  const requireScope = scopeChecker(d.apiKeys, d.tenants);
+  await app.register(healthRoutes, { health: d.health });
+  await app.register(messageRoutes, { messages: d.messages, requireScope });
+  await app.register(seedCompatRoutes, { messages: d.messages, requireScope });
+  await app.register(verificationRoutes, { verifications: d.verifications, requireScope });
+  if (d.webhooks) await app.register(webhookRoutes, d.webhooks);
+  if (d.conversations) await app.register(conversationRoutes, { conversations: d.conversations, requireScope });
+  if (d.consent) await app.register(consentRoutes, { consent: d.consent, requireScope });
   await app.ready();
   return app;
 }

@@ -10,9 +10,14 @@ declare module 'fastify' {
   }
 }
 
-/** preHandler factory: Bearer API key → principal + tenant, then the scope check. */
-export function requireScope(keys: ApiKeysService, tenants: TenantsService, scope: Scope) {
-  return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+/**
+ * onRequest hook factory: Bearer API key → principal + tenant, then the scope check. It runs before
+ * the body is read and validated, so an unauthenticated caller never learns a route's schema.
+ */
+export type RequireScope = (scope: Scope) => (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+export function scopeChecker(keys: ApiKeysService, tenants: TenantsService): RequireScope {
+  return (scope) => async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const h = req.headers.authorization;
     const m = typeof h === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null;
     const principal = await keys.authenticate(m?.[1]);

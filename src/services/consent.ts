@@ -252,13 +252,16 @@ export class ConsentService {
   }
 }
 
+// A phone number (E.164, or WhatsApp's whatsapp:+E164) is data, never a formula: digits only.
+const PHONE_CELL = /^(whatsapp:)?\+[1-9]\d{1,14}$/;
+
 /**
  * One CSV cell, safe to open in a spreadsheet: a leading =, +, -, @, tab or CR would start a
- * formula, so such cells get a leading apostrophe (OWASP "CSV injection"); quotes, commas and line
- * breaks are quoted.
+ * formula, so such cells get a leading apostrophe (OWASP "CSV injection") — except a phone
+ * number, which stays as is so the export re-imports; quotes, commas and line breaks are quoted.
  */
 export function csvCell(v: string): string {
-  let s = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  let s = /^[=+\-@\t\r]/.test(v) && !PHONE_CELL.test(v) ? `'${v}` : v;
   if (/[",\r\n]/.test(s)) s = `"${s.replace(/"/g, '""')}"`;
   return s;
 }

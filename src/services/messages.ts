@@ -212,12 +212,15 @@ export class MessagesService {
     // Consent and policy come last, so a malformed request is told about its errors first.
     await this.d.beforeAccept?.(tenant, to.address, channel);
     const seg = body ? countSegments(body) : null;
+    // The stored channel is how the message travels: Twilio sends (and prices) any message with
+    // media as an MMS. The request's 'sms' or 'mms' only says "to a phone number, not WhatsApp".
+    const carried: Channel = channel === 'whatsapp' ? 'whatsapp' : media.length > 0 ? 'mms' : 'sms';
     const status = !this.d.sendingEnabled ? 'canceled' : sendAt !== null ? 'scheduled' : 'pending';
     return {
       id: this.d.newId(),
       tenant_id: tenant.id,
       direction: 'outbound',
-      channel,
+      channel: carried,
       to_addr: to.address,
       from_addr: from,
       messaging_service_sid: messagingServiceSid,

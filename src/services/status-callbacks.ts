@@ -1,7 +1,7 @@
 // Delivery-status callbacks: recorded raw, de-duplicated (I-Twilio-Idempotency-Token and
 // (MessageSid, MessageStatus)), applied forward-only, and kept for later when the SID is not
 // stored yet (the callback can beat the worker's write of the create answer).
-import type { Transaction } from 'kysely';
+import type { ExpressionBuilder, Transaction } from 'kysely';
 import { AppError } from '../core/errors.js';
 import { canTransition, isMessageStatus, MESSAGE_STATUSES, type MessageStatus } from '../core/status.js';
 import type { Clock } from '../ports.js';
@@ -15,6 +15,7 @@ export type CallbackOutcome = 'applied' | 'ignored' | 'duplicate' | 'orphan';
 export type StatusSource = 'callback' | 'reconciler';
 
 export interface StatusCallbackInput {
+  /** The tenant whose account signed the callback (the default tenant for the installation's account). */
   tenantId: string;
   params: WebhookParams;
   /** I-Twilio-Idempotency-Token, already bounded by the route. */
@@ -49,6 +50,35 @@ export interface StatusCallbacksDeps {
   clock: Clock;
   newId: () => string;
   consent: ConsentService;
+  /** The tenant that callbacks signed by the installation's Twilio account are authenticated as. */
+  installationTenantId: string;
+  /**
+   * Whether tenants with their own Twilio credentials send through their own accounts (real Twilio);
+   * false when one provider sends for everyone (the emulator, an injected provider).
+   */
+  tenantAccounts: boolean;
+}
+
+/**
+ * Which messages a callback may touch: those sent through the account that signed it. A tenant's
+ * own account signs only its own messages; the installation's account signs the messages of every
+ * tenant that sends through it (those without credentials of their own, or all when tenantAccounts
+ * is off). Derived from the tenants' credentials, as the dispatcher and reconciler choose accounts.
+ */
+function sentThroughSigner(eb: ExpressionBuilder<Database, 'messages'>, d: StatusCallbacksDeps, signer: string, tenantCol: 'messages.tenant_id' | 'm.tenant_id' = 'messages.tenant_id') {
+  const own = eb(tenantCol as 'messages.tenant_id', '=', signer);
+  if (signer !== d.installationTenantId) return own;
+  if (!d.tenantAccounts) return eb.lit(true);
+  return eb.not(
+    eb.exists(
+      eb
+        .selectFrom('tenants as ta')
+        .select('ta.id')
+        .whereRef('ta.id', '=', tenantCol as 'messages.tenant_id')
+        .where('ta.twilio_account_sid', 'is not', null)
+        .where('ta.twilio_auth_token_enc', 'is not', null),
+    ),
+  );
 }
 
 type Moved = { id: string; tenant_id: string; to_addr: string };
@@ -69,24 +99,28 @@ export class StatusCallbacksService {
     );
   }
 
-  /** UPDATE … WHERE provider_sid = ? AND status IN (from) RETURNING, one compiled query per shape. */
-  private move(trx: Transaction<Database>, tenantId: string, sid: string, set: Record<string, unknown>, from: readonly string[]) {
+  /**
+   * UPDATE … WHERE provider_sid = ? AND status IN (from) AND (sent through the signer's account)
+   * RETURNING, one compiled query per shape.
+   */
+  private move(trx: Transaction<Database>, signer: string, sid: string, set: Record<string, unknown>, from: readonly string[]) {
     const cols = Object.keys(set);
-    const shape = `${cols.join(',')}|${from.length}`;
+    const installation = signer === this.d.installationTenantId;
+    const shape = `${cols.join(',')}|${from.length}|${installation}`;
     let q = this.moveQ.get(shape);
     if (!q) {
       q = prepare((p) =>
         this.d.store.kysely
           .updateTable('messages')
           .set(Object.fromEntries(cols.map((c) => [c, p(c)])))
-          .where('tenant_id', '=', p('w_tenant'))
           .where('provider_sid', '=', p('w_sid'))
           .where('status', 'in', from.map((_, i) => p(`w_from${i}`)))
+          .where((eb) => sentThroughSigner(eb, this.d, installation ? this.d.installationTenantId : p('w_tenant')))
           .returning(['id', 'tenant_id', 'to_addr']),
       );
       this.moveQ.set(shape, q);
     }
-    const params: Record<string, unknown> = { ...set, w_tenant: tenantId, w_sid: sid };
+    const params: Record<string, unknown> = { ...set, w_tenant: signer, w_sid: sid };
     from.forEach((f, i) => (params[`w_from${i}`] = f));
     return q(trx, params).then((r) => r.rows[0]);
   }
@@ -116,7 +150,7 @@ export class StatusCallbacksService {
         .selectFrom('messages')
         .select(['id', 'tenant_id', 'status', 'to_addr'])
         .where('provider_sid', '=', sid)
-        .where('tenant_id', '=', cb.tenantId)
+        .where((eb) => sentThroughSigner(eb, this.d, cb.tenantId))
         .executeTakeFirst();
       const ins = await trx
         .insertInto('webhook_events')
@@ -189,7 +223,12 @@ export class StatusCallbacksService {
     const now = this.d.clock.now().getTime();
     const rows = await this.d.store.kysely
       .selectFrom('webhook_events as w')
-      .innerJoin('messages as m', (j) => j.onRef('m.provider_sid', '=', 'w.message_sid').onRef('m.tenant_id', '=', 'w.tenant_id'))
+      // As in handle(): the signer's own messages, or for the installation's account those of the tenants sending through it.
+      .innerJoin('messages as m', (j) =>
+        j
+          .onRef('m.provider_sid', '=', 'w.message_sid')
+          .on((eb) => eb.or([eb('m.tenant_id', '=', eb.ref('w.tenant_id')), eb.and([eb('w.tenant_id', '=', this.d.installationTenantId), sentThroughSigner(eb as any, this.d, this.d.installationTenantId, 'm.tenant_id')])])),
+      )
       .select(['w.id as event_id', 'w.params', 'w.message_status', 'w.idempotency_token', 'm.id', 'm.tenant_id', 'm.to_addr'])
       .where('w.message_id', 'is', null)
       .where('w.kind', '=', 'status')

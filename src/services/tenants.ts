@@ -12,15 +12,22 @@ export interface Tenant {
   defaultRegion: string | null;
 }
 
-export function toTenant(r: TenantRow): Tenant {
+/**
+ * A tenant row as services see it. The default tenant's sender settings and region come from this
+ * process's environment unless a value is stored in its row (stored values win): a process start
+ * never writes its environment into the database, so processes with different environments that
+ * share one database each keep their own defaults.
+ */
+export function toTenant(r: TenantRow, envDefaults: DefaultTenantSettings | null = null): Tenant {
+  const env = r.slug === 'default' ? envDefaults : null;
   return {
     id: r.id,
     slug: r.slug,
     name: r.name,
-    fromNumber: r.from_number,
-    messagingServiceSid: r.messaging_service_sid,
-    whatsappFrom: r.whatsapp_from,
-    defaultRegion: r.default_region,
+    fromNumber: r.from_number ?? env?.fromNumber ?? null,
+    messagingServiceSid: r.messaging_service_sid ?? env?.messagingServiceSid ?? null,
+    whatsappFrom: r.whatsapp_from ?? env?.whatsappFrom ?? null,
+    defaultRegion: r.default_region ?? env?.defaultRegion ?? null,
   };
 }
 
@@ -52,6 +59,8 @@ const CACHE_MS = 5_000;
 export class TenantsService {
   private cache = new Map<string, { tenant: Tenant; until: number }>();
   private credentialsCache = new Map<string, { creds: { accountSid: string; authToken: string } | null; until: number }>();
+  /** The environment's defaults for the default tenant, given by ensureDefault. */
+  private envDefaults: DefaultTenantSettings | null = null;
 
   constructor(
     private readonly store: Store,
@@ -90,36 +99,33 @@ export class TenantsService {
         updated_at: now,
       })
       .execute();
-    return toTenant((await this.store.getTenant(id))!);
+    return toTenant((await this.store.getTenant(id))!, this.envDefaults);
   }
 
   /**
-   * The single-tenant install's tenant, built from env config. Its sender settings follow the
-   * configuration on every start, so changing TWILIO_FROM_NUMBER takes effect on restart.
+   * The single-tenant install's tenant: created if missing, with no sender settings of its own.
+   * `s` (this process's environment) supplies them when the tenant is read; see toTenant.
    */
   async ensureDefault(s: DefaultTenantSettings): Promise<Tenant> {
+    this.envDefaults = s;
+    this.cache.clear();
     const now = this.now();
-    await this.store.insertTenantIfMissing({
+    const row = await this.store.insertTenantIfMissing({
       id: this.newId(),
       slug: 'default',
       name: 'Default',
       status: 'active',
       twilio_account_sid: null,
       twilio_auth_token_enc: null,
-      from_number: s.fromNumber,
-      messaging_service_sid: s.messagingServiceSid,
-      whatsapp_from: s.whatsappFrom,
-      default_region: s.defaultRegion,
+      from_number: null,
+      messaging_service_sid: null,
+      whatsapp_from: null,
+      default_region: null,
       settings: '{}',
       created_at: now,
       updated_at: now,
     });
-    await this.store.kysely
-      .updateTable('tenants')
-      .set({ from_number: s.fromNumber, messaging_service_sid: s.messagingServiceSid, whatsapp_from: s.whatsappFrom, default_region: s.defaultRegion, updated_at: now })
-      .where('slug', '=', 'default')
-      .execute();
-    return toTenant((await this.store.getTenantBySlug('default'))!);
+    return toTenant(row, s);
   }
 
   /**
@@ -141,7 +147,7 @@ export class TenantsService {
 
   async bySlug(slug: string): Promise<Tenant | undefined> {
     const r = await this.store.getTenantBySlug(slug);
-    return r ? toTenant(r) : undefined;
+    return r ? toTenant(r, this.envDefaults) : undefined;
   }
 
   async byId(id: string): Promise<Tenant | undefined> {
@@ -150,7 +156,7 @@ export class TenantsService {
     if (hit && hit.until > now) return hit.tenant;
     const r = await this.store.getTenant(id);
     if (!r) return undefined;
-    const tenant = toTenant(r);
+    const tenant = toTenant(r, this.envDefaults);
     this.cache.set(id, { tenant, until: now + CACHE_MS });
     return tenant;
   }

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
@@ -17,6 +17,8 @@ export interface DbOptions {
   /** PostgreSQL schema to use (created if missing); tests give each file its own. */
   schema?: string;
   poolSize?: number;
+  /** Told about a SQLite directory other users can reach (the files in it are 0600 regardless). */
+  warn?: (message: string, details: Record<string, unknown>) => void;
 }
 
 // pg returns int8 as strings to avoid precision loss; our bigints are epoch milliseconds, well within 2^53.
@@ -47,10 +49,37 @@ export function sqlitePath(url: string): string {
   return url.replace(/^sqlite:(\/\/)?/, '');
 }
 
+/** Makes a file owner-only when it exists and is not already; a file we may not chmod is reported. */
+function ownerOnly(path: string, warn: DbOptions['warn']): void {
+  try {
+    if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') warn?.(`could not make ${path} readable by its owner only (${code})`, { path });
+  }
+}
+
+/**
+ * The database holds phone numbers, bodies and key hashes. Missing directories are created 0700;
+ * an existing one is the operator's choice and only warned about. The database file is created
+ * 0600 before SQLite opens it, and existing files are tightened: SQLite creates -wal/-shm later
+ * with the database file's permissions, so they follow.
+ */
+function protectSqliteFile(file: string, warn: DbOptions['warn']): void {
+  const dir = dirname(resolve(file));
+  if (!existsSync(dir)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } else if ((statSync(dir).mode & 0o077) !== 0) {
+    warn?.(`the database directory ${dir} is open to other users (mode ${(statSync(dir).mode & 0o777).toString(8)}); its database files are 0600, but consider chmod 700 ${dir}`, { dir });
+  }
+  closeSync(openSync(file, 'a', 0o600));
+  for (const p of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) ownerOnly(p, warn);
+}
+
 export async function openDatabase(url: string, opts: DbOptions = {}): Promise<Db> {
   if (url.startsWith('sqlite:')) {
     const file = sqlitePath(url);
-    if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
+    if (file !== ':memory:') protectSqliteFile(file, opts.warn);
     const sqlite = new BetterSqlite3(file);
     sqlite.pragma('journal_mode = WAL');
     // NORMAL in WAL mode: a commit survives a process crash; only an OS crash can lose the last commits.

@@ -3,6 +3,8 @@ import { isSqlite } from './dialect.js';
 import * as m0001 from './migrations/0001_send_pipeline.js';
 import * as m0002 from './migrations/0002_conversations_consent.js';
 import * as m0003 from './migrations/0003_verifications.js';
+import * as m0004 from './migrations/0004_default_tenant_env.js';
+import * as m0005 from './migrations/0005_mms_channel.js';
 
 // Forward-only: migrations are listed statically (no filesystem scan) so the compiled package and
 // the test runner see the same set. Add new ones at the end; never edit a released one.
@@ -10,6 +12,8 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0001_send_pipeline': m0001,
   '0002_conversations_consent': m0002,
   '0003_verifications': m0003,
+  '0004_default_tenant_env': m0004,
+  '0005_mms_channel': m0005,
 };
 
 // On PostgreSQL the migration tables are pinned to the current schema: otherwise Kysely finds

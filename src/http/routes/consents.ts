@@ -1,9 +1,7 @@
 import { Readable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
-import type { ApiKeysService } from '../../services/api-keys.js';
+import type { FastifyPluginAsync } from 'fastify';
 import type { ConsentAction, ConsentService } from '../../services/consent.js';
-import type { TenantsService } from '../../services/tenants.js';
-import { requireScope } from '../auth.js';
+import type { RequireScope } from '../auth.js';
 import { errorResponses } from '../schemas.js';
 
 const consentSchema = {
@@ -32,15 +30,20 @@ const consentSchema = {
   },
 } as const;
 
-export function consentRoutes(app: FastifyInstance, d: { apiKeys: ApiKeysService; tenants: TenantsService; consent: ConsentService }): void {
-  const read = requireScope(d.apiKeys, d.tenants, 'messages:read');
-  const write = requireScope(d.apiKeys, d.tenants, 'messages:write');
+export interface ConsentRoutesOptions {
+  consent: ConsentService;
+  requireScope: RequireScope;
+}
+
+export const consentRoutes: FastifyPluginAsync<ConsentRoutesOptions> = async (app, d) => {
+  const read = d.requireScope('messages:read');
+  const write = d.requireScope('messages:write');
   const tags = ['consent'];
 
   app.get<{ Params: { phone: string } }>(
     '/v1/consents/:phone',
     {
-      preHandler: read,
+      onRequest: read,
       schema: {
         tags,
         summary: 'Consent state and history of a number',
@@ -54,7 +57,7 @@ export function consentRoutes(app: FastifyInstance, d: { apiKeys: ApiKeysService
   app.post<{ Body: { phone: string; action: ConsentAction; reason?: string | null } }>(
     '/v1/consents',
     {
-      preHandler: write,
+      onRequest: write,
       schema: {
         tags,
         summary: 'Opt a number in or out',
@@ -81,7 +84,7 @@ export function consentRoutes(app: FastifyInstance, d: { apiKeys: ApiKeysService
   app.get<{ Querystring: { limit?: number; cursor?: string; format?: 'json' | 'csv' } }>(
     '/v1/opt-outs',
     {
-      preHandler: read,
+      onRequest: read,
       schema: {
         tags,
         summary: 'Numbers that opted out, newest first (format=csv exports all of them)',

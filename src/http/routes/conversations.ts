@@ -1,8 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { ConversationListInput, ConversationsService, ReplyInput } from '../../services/conversations.js';
-import type { ApiKeysService } from '../../services/api-keys.js';
-import type { TenantsService } from '../../services/tenants.js';
-import { requireScope } from '../auth.js';
+import type { RequireScope } from '../auth.js';
 import { errorResponses, idParams } from '../schemas.js';
 
 const conversationSchema = {
@@ -24,15 +22,20 @@ const conversationSchema = {
 
 const page = (items: object) => ({ type: 'object', properties: { data: { type: 'array', items }, next_cursor: { type: ['string', 'null'] } } });
 
-export function conversationRoutes(app: FastifyInstance, d: { apiKeys: ApiKeysService; tenants: TenantsService; conversations: ConversationsService }): void {
-  const read = requireScope(d.apiKeys, d.tenants, 'messages:read');
-  const write = requireScope(d.apiKeys, d.tenants, 'messages:write');
+export interface ConversationRoutesOptions {
+  conversations: ConversationsService;
+  requireScope: RequireScope;
+}
+
+export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> = async (app, d) => {
+  const read = d.requireScope('messages:read');
+  const write = d.requireScope('messages:write');
   const tags = ['conversations'];
 
   app.get<{ Querystring: ConversationListInput }>(
     '/v1/conversations',
     {
-      preHandler: read,
+      onRequest: read,
       schema: {
         tags,
         summary: 'List conversations, most recent activity first',
@@ -55,14 +58,14 @@ export function conversationRoutes(app: FastifyInstance, d: { apiKeys: ApiKeysSe
 
   app.get<{ Params: { id: string } }>(
     '/v1/conversations/:id',
-    { preHandler: read, schema: { tags, summary: 'Get a conversation', params: idParams, response: { 200: conversationSchema, ...errorResponses } } },
+    { onRequest: read, schema: { tags, summary: 'Get a conversation', params: idParams, response: { 200: conversationSchema, ...errorResponses } } },
     async (req) => d.conversations.get(req.tenant, req.params.id),
   );
 
   app.get<{ Params: { id: string }; Querystring: { limit?: number; cursor?: string } }>(
     '/v1/conversations/:id/messages',
     {
-      preHandler: read,
+      onRequest: read,
       schema: {
         tags,
         summary: "A conversation's messages, newest first",
@@ -81,7 +84,7 @@ export function conversationRoutes(app: FastifyInstance, d: { apiKeys: ApiKeysSe
   app.post<{ Params: { id: string }; Body: ReplyInput }>(
     '/v1/conversations/:id/messages',
     {
-      preHandler: write,
+      onRequest: write,
       schema: {
         tags,
         summary: "Reply from the conversation's number",
@@ -110,7 +113,7 @@ export function conversationRoutes(app: FastifyInstance, d: { apiKeys: ApiKeysSe
 
   app.post<{ Params: { id: string } }>(
     '/v1/conversations/:id/read',
-    { preHandler: write, schema: { tags, summary: 'Mark a conversation read (unread count to 0)', params: idParams, response: { 200: conversationSchema, ...errorResponses } } },
+    { onRequest: write, schema: { tags, summary: 'Mark a conversation read (unread count to 0)', params: idParams, response: { 200: conversationSchema, ...errorResponses } } },
     async (req) => d.conversations.markRead(req.tenant, req.params.id),
   );
 }

@@ -1,8 +1,8 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { AppError } from '../../core/errors.js';
-import type { HttpDeps } from '../app.js';
+import type { HealthRepository } from '../../ports.js';
 
-export function healthRoutes(app: FastifyInstance, d: HttpDeps): void {
+export const healthRoutes: FastifyPluginAsync<{ health: HealthRepository }> = async (app, d) => {
   app.get('/healthz', { schema: { tags: ['health'], summary: 'The process is up', response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({
     status: 'ok',
   }));

@@ -1,14 +1,14 @@
-import type { FastifyInstance } from 'fastify';
-import type { SendInput } from '../../services/messages.js';
-import type { HttpDeps } from '../app.js';
-import { requireScope } from '../auth.js';
+import type { FastifyPluginAsync } from 'fastify';
+import { MESSAGE_STATUSES } from '../../core/status.js';
+import type { MessagesService, SendInput } from '../../services/messages.js';
+import type { RequireScope } from '../auth.js';
 import { errorResponses, idParams, sendBodySchema } from '../schemas.js';
 
 const listQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    status: { type: 'string', maxLength: 32 },
+    status: { type: 'string', enum: [...MESSAGE_STATUSES] },
     to: { type: 'string', maxLength: 64 },
     since: { type: 'string', format: 'date-time' },
     until: { type: 'string', format: 'date-time' },
@@ -17,14 +17,19 @@ const listQuery = {
   },
 } as const;
 
-export function messageRoutes(app: FastifyInstance, d: HttpDeps): void {
-  const write = requireScope(d.apiKeys, d.tenants, 'messages:write');
-  const read = requireScope(d.apiKeys, d.tenants, 'messages:read');
+export interface MessageRoutesOptions {
+  messages: MessagesService;
+  requireScope: RequireScope;
+}
+
+export const messageRoutes: FastifyPluginAsync<MessageRoutesOptions> = async (app, d) => {
+  const write = d.requireScope('messages:write');
+  const read = d.requireScope('messages:read');
 
   app.post<{ Body: SendInput }>(
     '/v1/messages',
     {
-      preHandler: write,
+      onRequest: write,
       schema: {
         tags: ['messages'],
         summary: 'Send a message',
@@ -46,7 +51,7 @@ export function messageRoutes(app: FastifyInstance, d: HttpDeps): void {
   app.get<{ Querystring: { status?: string; to?: string; since?: string; until?: string; limit?: number; cursor?: string } }>(
     '/v1/messages',
     {
-      preHandler: read,
+      onRequest: read,
       schema: {
         tags: ['messages'],
         summary: 'List messages, newest first',
@@ -65,14 +70,14 @@ export function messageRoutes(app: FastifyInstance, d: HttpDeps): void {
 
   app.get<{ Params: { id: string } }>(
     '/v1/messages/:id',
-    { preHandler: read, schema: { tags: ['messages'], summary: 'Get a message', params: idParams, response: { 200: { $ref: 'Message#' }, ...errorResponses } } },
+    { onRequest: read, schema: { tags: ['messages'], summary: 'Get a message', params: idParams, response: { 200: { $ref: 'Message#' }, ...errorResponses } } },
     async (req) => d.messages.get(req.tenant, req.params.id),
   );
 
   app.get<{ Params: { id: string } }>(
     '/v1/messages/:id/events',
     {
-      preHandler: read,
+      onRequest: read,
       schema: {
         tags: ['messages'],
         summary: "A message's status history",
@@ -107,7 +112,7 @@ export function messageRoutes(app: FastifyInstance, d: HttpDeps): void {
   app.post<{ Params: { id: string } }>(
     '/v1/messages/:id/cancel',
     {
-      preHandler: write,
+      onRequest: write,
       schema: {
         tags: ['messages'],
         summary: 'Cancel a pending or scheduled message',

@@ -1,8 +1,8 @@
 // Routes kept for clients written against the original Django apps' "sms" module.
-import type { FastifyInstance } from 'fastify';
-import type { HttpDeps } from '../app.js';
-import { requireScope } from '../auth.js';
-import { errorResponses } from '../schemas.js';
+import type { FastifyPluginAsync } from 'fastify';
+import type { MessagesService } from '../../services/messages.js';
+import type { RequireScope } from '../auth.js';
+import { errorResponses, idParams } from '../schemas.js';
 
 interface SeedSendBody {
   to_phone?: string;
@@ -11,11 +11,16 @@ interface SeedSendBody {
   body?: string;
 }
 
-export function seedCompatRoutes(app: FastifyInstance, d: HttpDeps): void {
+export interface SeedCompatRoutesOptions {
+  messages: MessagesService;
+  requireScope: RequireScope;
+}
+
+export const seedCompatRoutes: FastifyPluginAsync<SeedCompatRoutesOptions> = async (app, d) => {
   app.post<{ Body: SeedSendBody }>(
     '/api/sms/send/',
     {
-      preHandler: requireScope(d.apiKeys, d.tenants, 'messages:write'),
+      onRequest: d.requireScope('messages:write'),
       schema: {
         tags: ['compatibility'],
         summary: 'Send (original app route): {to_phone|to, message|body}',
@@ -41,11 +46,11 @@ export function seedCompatRoutes(app: FastifyInstance, d: HttpDeps): void {
   app.get<{ Params: { id: string } }>(
     '/api/sms/:id/status/',
     {
-      preHandler: requireScope(d.apiKeys, d.tenants, 'messages:read'),
+      onRequest: d.requireScope('messages:read'),
       schema: {
         tags: ['compatibility'],
         summary: 'Message status (original app route)',
-        params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } },
+        params: idParams,
         response: { 200: { $ref: 'Message#' }, ...errorResponses },
       },
     },

@@ -1,8 +1,7 @@
 // Verification codes: /v1/verifications and the original apps' /api/sms/verify/{start,check}/.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { CheckInput, StartInput } from '../../services/verifications.js';
-import type { HttpDeps } from '../app.js';
-import { requireScope } from '../auth.js';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { CheckInput, StartInput, VerificationsService } from '../../services/verifications.js';
+import type { RequireScope } from '../auth.js';
 import { errorResponses, idParams } from '../schemas.js';
 
 const nullableString = (maxLength: number) => ({ type: ['string', 'null'], maxLength });
@@ -112,15 +111,20 @@ interface SeedCheckBody extends SeedStartBody {
 
 const seedPhone = { type: 'string', maxLength: 64 } as const;
 
-export function verificationRoutes(app: FastifyInstance, d: HttpDeps): void {
-  const write = requireScope(d.apiKeys, d.tenants, 'verify:write');
-  const read = requireScope(d.apiKeys, d.tenants, 'verify:read');
+export interface VerificationRoutesOptions {
+  verifications: VerificationsService;
+  requireScope: RequireScope;
+}
+
+export const verificationRoutes: FastifyPluginAsync<VerificationRoutesOptions> = async (app, d) => {
+  const write = d.requireScope('verify:write');
+  const read = d.requireScope('verify:read');
   const ctx = (req: FastifyRequest) => ({ ip: req.ip });
 
   app.post<{ Body: StartInput }>(
     '/v1/verifications',
     {
-      preHandler: write,
+      onRequest: write,
       schema: {
         tags: ['verifications'],
         summary: 'Send a verification code (or resend it)',
@@ -136,7 +140,7 @@ export function verificationRoutes(app: FastifyInstance, d: HttpDeps): void {
   app.post<{ Body: CheckInput }>(
     '/v1/verifications/check',
     {
-      preHandler: write,
+      onRequest: write,
       schema: {
         tags: ['verifications'],
         summary: 'Check a code',
@@ -151,7 +155,7 @@ export function verificationRoutes(app: FastifyInstance, d: HttpDeps): void {
   app.get<{ Querystring: { since?: string; until?: string } }>(
     '/v1/verifications/stats',
     {
-      preHandler: read,
+      onRequest: read,
       schema: {
         tags: ['verifications'],
         summary: 'Conversion (approved / started) per country and number prefix, and blocked prefixes',
@@ -168,20 +172,20 @@ export function verificationRoutes(app: FastifyInstance, d: HttpDeps): void {
 
   app.get<{ Params: { id: string } }>(
     '/v1/verifications/:id',
-    { preHandler: read, schema: { tags: ['verifications'], summary: 'Get a verification (never its code)', params: idParams, response: { 200: verification, ...errorResponses } } },
+    { onRequest: read, schema: { tags: ['verifications'], summary: 'Get a verification (never its code)', params: idParams, response: { 200: verification, ...errorResponses } } },
     async (req) => d.verifications.get(req.tenant, req.params.id),
   );
 
   app.post<{ Params: { id: string } }>(
     '/v1/verifications/:id/cancel',
-    { preHandler: write, schema: { tags: ['verifications'], summary: 'Cancel a pending verification', params: idParams, response: { 200: verification, ...errorResponses } } },
+    { onRequest: write, schema: { tags: ['verifications'], summary: 'Cancel a pending verification', params: idParams, response: { 200: verification, ...errorResponses } } },
     async (req) => d.verifications.cancel(req.tenant, req.params.id),
   );
 
   app.post<{ Body: SeedStartBody }>(
     '/api/sms/verify/start/',
     {
-      preHandler: write,
+      onRequest: write,
       schema: {
         tags: ['compatibility'],
         summary: 'Start a verification (original app route): {to_phone|phone_number|to, channel?, locale?}',
@@ -199,7 +203,7 @@ export function verificationRoutes(app: FastifyInstance, d: HttpDeps): void {
   app.post<{ Body: SeedCheckBody }>(
     '/api/sms/verify/check/',
     {
-      preHandler: write,
+      onRequest: write,
       schema: {
         tags: ['compatibility'],
         summary: 'Check a code (original app route): {to_phone|phone_number|to|id, code}',

@@ -1,10 +1,11 @@
 // Twilio webhooks: delivery status callbacks and inbound messages. The signature is checked
 // against the URL Twilio called before anything is written.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../core/errors.js';
 import type { InboundService } from '../../services/inbound.js';
 import type { StatusCallbacksService } from '../../services/status-callbacks.js';
 import type { WebhookAuth, WebhookParams } from '../../services/webhooks.js';
+import { replyWithError } from '../errors.js';
 
 export interface WebhookDeps {
   auth: WebhookAuth;
@@ -56,8 +57,18 @@ const signatureHeaders = {
   },
 } as const;
 
-export function webhookRoutes(app: FastifyInstance, d: WebhookDeps): void {
+export const webhookRoutes: FastifyPluginAsync<WebhookDeps> = async (app, d) => {
   void app.register(async (scope) => {
+    // Twilio's own format is a form; the API's 415 ("send JSON") would mislead here.
+    scope.setErrorHandler((err: FastifyError, req, reply) =>
+      replyWithError(
+        err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? new AppError('SMS_ERR_UNSUPPORTED_MEDIA_TYPE', 'Twilio sends webhooks as application/x-www-form-urlencoded (application/json is accepted with a bodySHA256 signature).')
+          : err,
+        req,
+        reply,
+      ),
+    );
     // JSON webhooks are signed over the raw body (bodySHA256): keep it as received.
     scope.removeContentTypeParser('application/json');
     scope.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
