@@ -29,7 +29,12 @@ describe('Cipher (AES-256-GCM)', () => {
   it('takes its IV from the given byte source', () => {
     const iv = Buffer.from('000102030405060708090a0b', 'hex');
     const asked: number[] = [];
-    const c = new Cipher(key, { bytes: (n) => (asked.push(n), iv) });
+    const c = new Cipher(key, {
+      bytes: (n) => {
+        asked.push(n);
+        return iv;
+      },
+    });
     const a = c.encrypt('secret-token', 'tenant:1');
     expect(asked).toEqual([12]);
     expect(a.split(':')[1]).toBe(iv.toString('base64url'));

@@ -26,7 +26,12 @@ describe('generateCode', () => {
   it('draws one digit in [0, 10) per position from the given source', () => {
     const calls: [number, number][] = [];
     const digits = [0, 9, 4, 0, 7, 1];
-    const scripted = { int: (min: number, max: number) => (calls.push([min, max]), digits[calls.length - 1]) };
+    const scripted = {
+      int: (min: number, max: number) => {
+        calls.push([min, max]);
+        return digits[calls.length - 1]!;
+      },
+    };
     expect(generateCode(scripted, 6)).toBe('094071');
     expect(calls).toEqual(Array(6).fill([0, 10]));
   });

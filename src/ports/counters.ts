@@ -1,7 +1,7 @@
 // The counters port: sliding-window event counts (verification send limits). Callers count and
 // record inside one transaction after `lock`, so "count, then record" cannot interleave with
 // another request for the same keys, in this process or another.
-import type { Tx } from './storage.js';
+import type { Tx } from './tx.js';
 
 export interface CountersRepository {
   /** Serializes transactions touching any of `keys` until `tx` ends. */

@@ -1,6 +1,6 @@
 // The verifications port: verification rows, automatically blocked number prefixes, and the
 // conversion statistics over both. Expiry is applied by the service on read; rows keep `pending`.
-import type { Tx } from './storage.js';
+import type { Tx } from './tx.js';
 
 export interface VerificationRecord {
   id: string;

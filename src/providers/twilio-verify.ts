@@ -3,7 +3,7 @@
 // verification) are answers, not failures.
 import type twilio from 'twilio';
 import type { VerifyProvider } from '../ports.js';
-import { classify } from './twilio.js';
+import { classify } from './twilio-errors.js';
 
 export function twilioVerify(client: twilio.Twilio): VerifyProvider {
   const service = (sid: string) => client.verify.v2.services(sid);

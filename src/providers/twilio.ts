@@ -1,8 +1,9 @@
 import twilio from 'twilio';
 import type { MessageInstance } from 'twilio/lib/rest/api/v2010/account/message.js';
 import { TwilioHttpClient } from './twilio-http.js';
+import { classify } from './twilio-errors.js';
 import { twilioVerify } from './twilio-verify.js';
-import { ProviderError, type Provider, type ProviderListQuery, type ProviderMessage, type ProviderSendRequest, type VerifyProvider } from '../ports.js';
+import type { Provider, ProviderListQuery, ProviderMessage, ProviderSendRequest, VerifyProvider } from '../ports.js';
 
 export interface TwilioProviderOptions {
   accountSid: string;
@@ -12,12 +13,6 @@ export interface TwilioProviderOptions {
   timeoutMs?: number;
   maxSockets?: number;
 }
-
-// Create errors that say "this request can never succeed as is" (docs/twilio-reference.md §8). Everything else in
-// 4xx is treated as permanent too, except auth and rate limiting, which are about us, not the message.
-const TRANSIENT_CODES = new Set([20429, 20003, 20005]);
-// Connection failures where the request cannot have reached Twilio.
-const NOT_SENT_ERRNOS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL']);
 
 function toProviderMessage(m: MessageInstance): ProviderMessage {
   return {
@@ -34,22 +29,6 @@ function toProviderMessage(m: MessageInstance): ProviderMessage {
     priceUnit: m.priceUnit ?? null,
     numSegments: m.numSegments === undefined || m.numSegments === null ? null : Number(m.numSegments),
   };
-}
-
-/** A client failure → a ProviderError saying whether a retry is safe (also used for Verify). */
-export function classify(e: unknown): ProviderError {
-  if (e instanceof ProviderError) return e;
-  const err = e as { status?: number; code?: number | string; message?: string; response?: unknown };
-  if (typeof err?.status === 'number') {
-    // twilio.RestException: the provider answered.
-    const code = typeof err.code === 'number' ? err.code : null;
-    const transient = err.status >= 500 || err.status === 429 || (code !== null && TRANSIENT_CODES.has(code));
-    return new ProviderError(transient ? 'transient' : 'permanent', err.message ?? `HTTP ${err.status}`, code, err.status);
-  }
-  const errno = typeof err?.code === 'string' ? err.code : '';
-  if (NOT_SENT_ERRNOS.has(errno)) return new ProviderError('transient', `connection failed (${errno})`);
-  // Reset, timeout, hang-up: the request may have been written and processed.
-  return new ProviderError('ambiguous', `no answer from provider (${errno || err?.message || 'unknown error'})`);
 }
 
 export class TwilioProvider implements Provider {

@@ -117,7 +117,11 @@ function bad(field: string, message: string): AppError {
 }
 
 function notFound(id?: string, status?: string): AppError {
-  return new AppError('SMS_ERR_VERIFICATION_NOT_FOUND', status ? `The verification is ${status}.` : undefined, id ? { id, ...(status ? { status } : {}) } : undefined);
+  return new AppError(
+    'SMS_ERR_VERIFICATION_NOT_FOUND',
+    status ? `The verification is ${status}.` : undefined,
+    id ? { id, ...(status ? { status } : {}) } : undefined,
+  );
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -141,9 +145,11 @@ function parseStart(input: StartInput): { channel: VerifyChannel; to: string; le
   if (!Number.isInteger(length) || length < MIN_CODE_LENGTH || length > MAX_CODE_LENGTH) {
     throw bad('code_length', `code_length must be an integer between ${MIN_CODE_LENGTH} and ${MAX_CODE_LENGTH}`);
   }
-  if (input.locale !== undefined && input.locale !== null && (typeof input.locale !== 'string' || input.locale.length > 35)) throw bad('locale', 'locale must be a language tag');
+  if (input.locale !== undefined && input.locale !== null && (typeof input.locale !== 'string' || input.locale.length > 35))
+    throw bad('locale', 'locale must be a language tag');
   const clientIp = input.client_ip ?? null;
-  if (clientIp !== null && (typeof clientIp !== 'string' || clientIp.length > 64 || isIP(clientIp) === 0)) throw bad('client_ip', 'client_ip must be an IPv4 or IPv6 address');
+  if (clientIp !== null && (typeof clientIp !== 'string' || clientIp.length > 64 || isIP(clientIp) === 0))
+    throw bad('client_ip', 'client_ip must be an IPv4 or IPv6 address');
   return { channel, to: input.to, length, clientIp };
 }
 
@@ -187,7 +193,10 @@ export class VerificationsService {
   async start(tenant: Tenant, input: StartInput, ctx: { ip?: string | null } = {}): Promise<VerificationStarted> {
     const req = parseStart(input);
     const settings = await this.settings(tenant);
-    const addr = normalizeRecipient(req.to, req.channel, { defaultRegion: tenant.defaultRegion ?? this.d.defaultRegion, rejectFixedLine: this.d.rejectFixedLine });
+    const addr = normalizeRecipient(req.to, req.channel, {
+      defaultRegion: tenant.defaultRegion ?? this.d.defaultRegion,
+      rejectFixedLine: this.d.rejectFixedLine,
+    });
     const country = addr.country ?? null;
     if (!settings.allowedCountries.includes('*') && (country === null || !settings.allowedCountries.includes(country))) {
       throw new AppError('SMS_ERR_COUNTRY_NOT_ALLOWED', undefined, { field: 'to', country });
@@ -218,7 +227,14 @@ export class VerificationsService {
 
     if (r.kind === 'blocked') {
       this.d.logger.warn(
-        { tenant: tenant.slug, prefix, started: r.started, approved: r.approved, conversion: ratio(r.started, r.approved).conversion, blocked_until: iso(r.until) },
+        {
+          tenant: tenant.slug,
+          prefix,
+          started: r.started,
+          approved: r.approved,
+          conversion: ratio(r.started, r.approved).conversion,
+          blocked_until: iso(r.until),
+        },
         'verify: number prefix blocked automatically, its conversion collapsed',
       );
       throw this.refused('prefix_blocked', r.until, now);
@@ -276,7 +292,10 @@ export class VerificationsService {
       // A first send that failed leaves nothing to check. A failed resend keeps the verification:
       // the caller may resend again.
       if (!r.resend) await this.d.write((tx) => this.d.verifications.markFailed(tx, row.id, now));
-      this.d.logger.info({ verification: row.id, to: maskPhone(row.to_addr), error: e instanceof AppError ? e.code : 'error' }, 'verify: code could not be sent');
+      this.d.logger.info(
+        { verification: row.id, to: maskPhone(row.to_addr), error: e instanceof AppError ? e.code : 'error' },
+        'verify: code could not be sent',
+      );
       throw e;
     }
     return row;
@@ -361,7 +380,13 @@ export class VerificationsService {
       total: ratio(counts.total.started, counts.total.approved),
       countries: counts.countries.map((c) => ({ country: c.country, ...ratio(c.started, c.approved) })),
       prefixes: counts.prefixes.map((p) => ({ prefix: p.prefix, country: p.country, ...ratio(p.started, p.approved) })),
-      blocked_prefixes: blocked.map((b) => ({ prefix: b.prefix, blocked_until: iso(b.blocked_until), started: b.started, approved: b.approved, blocked_at: iso(b.created_at) })),
+      blocked_prefixes: blocked.map((b) => ({
+        prefix: b.prefix,
+        blocked_until: iso(b.blocked_until),
+        started: b.started,
+        approved: b.approved,
+        blocked_at: iso(b.created_at),
+      })),
     };
   }
 

@@ -34,7 +34,10 @@ export class SendLimits {
 
   /** Holds other transactions on the same keys off until `tx` ends. */
   lock(tx: Tx, rules: LimitRule[]): Promise<void> {
-    return this.counters.lock(tx, rules.map((r) => r.key));
+    return this.counters.lock(
+      tx,
+      rules.map((r) => r.key),
+    );
   }
 
   /** The full window that clears last, or null when every rule has room. Also prunes events that left their window. */
@@ -53,6 +56,10 @@ export class SendLimits {
   }
 
   record(tx: Tx, rules: LimitRule[], now: number): Promise<void> {
-    return this.counters.record(tx, rules.map((r) => r.key), now);
+    return this.counters.record(
+      tx,
+      rules.map((r) => r.key),
+      now,
+    );
   }
 }

@@ -30,14 +30,18 @@ export class LocalVerifyBackend implements VerifyBackend {
 
   async deliver(tenant: Tenant, row: VerificationRecord, code: string | null, settings: VerifySettings): Promise<{ messageId: string }> {
     if (code === null) throw new Error('local verification without a code');
-    const r = await this.d.messages.send(tenant, {
-      to: row.to_addr,
-      channel: row.channel === 'whatsapp' ? 'whatsapp' : 'sms',
-      body: renderOtpMessage(row.locale as OtpLocale, settings.appName, code, this.d.ttlS),
-      // A code that arrives after it expired is useless: let the carrier drop it instead.
-      validity_period: Math.min(this.d.ttlS, MAX_VALIDITY_S),
-      metadata: { verification_id: row.id },
-    }, { sensitive: true });
+    const r = await this.d.messages.send(
+      tenant,
+      {
+        to: row.to_addr,
+        channel: row.channel === 'whatsapp' ? 'whatsapp' : 'sms',
+        body: renderOtpMessage(row.locale as OtpLocale, settings.appName, code, this.d.ttlS),
+        // A code that arrives after it expired is useless: let the carrier drop it instead.
+        validity_period: Math.min(this.d.ttlS, MAX_VALIDITY_S),
+        metadata: { verification_id: row.id },
+      },
+      { sensitive: true },
+    );
     // TWILIO_ENABLED=false: the message was logged, not sent; the caller must not wait for a code.
     if (r.message.status === 'canceled') throw new AppError('SMS_ERR_SENDING_DISABLED');
     return { messageId: r.message.id };

@@ -30,7 +30,10 @@ export function parseVerifySettings(stored: string | null | undefined, dflt: Ver
     // A corrupt settings column means defaults, not a failed request.
   }
   const countries = Array.isArray(s.verify_allowed_countries)
-    ? s.verify_allowed_countries.filter((c): c is string => typeof c === 'string').map((c) => c.toUpperCase()).filter((c) => c === '*' || ISO2.test(c))
+    ? s.verify_allowed_countries
+        .filter((c): c is string => typeof c === 'string')
+        .map((c) => c.toUpperCase())
+        .filter((c) => c === '*' || ISO2.test(c))
     : [dflt.region.toUpperCase()];
   const appName = typeof s.verify_app_name === 'string' && s.verify_app_name.trim() ? s.verify_app_name.trim().slice(0, 30) : dflt.appName;
   return {

@@ -19,11 +19,22 @@ export function countersRepository(db: Db): CountersRepository {
       await kx(tx).deleteFrom('verify_rate_events').where('key', '=', key).where('at', '<=', before).execute();
     },
     async nthNewest(tx, key, n) {
-      const row = await kx(tx).selectFrom('verify_rate_events').select('at').where('key', '=', key).orderBy('at', 'desc').limit(1).offset(n - 1).executeTakeFirst();
+      const row = await kx(tx)
+        .selectFrom('verify_rate_events')
+        .select('at')
+        .where('key', '=', key)
+        .orderBy('at', 'desc')
+        .limit(1)
+        .offset(n - 1)
+        .executeTakeFirst();
       return row ? Number(row.at) : null;
     },
     async record(tx, keys, at) {
-      if (keys.length) await kx(tx).insertInto('verify_rate_events').values(keys.map((key) => ({ key, at }))).execute();
+      if (keys.length)
+        await kx(tx)
+          .insertInto('verify_rate_events')
+          .values(keys.map((key) => ({ key, at })))
+          .execute();
     },
   };
 }

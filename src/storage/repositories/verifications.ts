@@ -12,7 +12,15 @@ export function verificationsRepository(db: Db): VerificationsRepository {
   return {
     get: (tenantId, id) => k.selectFrom('verifications').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst(),
     latestTo: (tenantId, toAddr) =>
-      k.selectFrom('verifications').selectAll().where('tenant_id', '=', tenantId).where('to_addr', '=', toAddr).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst(),
+      k
+        .selectFrom('verifications')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('to_addr', '=', toAddr)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst(),
     liveForUpdate: (tx, tenantId, toAddr, now) =>
       kx(tx)
         .selectFrom('verifications')
@@ -54,12 +62,21 @@ export function verificationsRepository(db: Db): VerificationsRepository {
         .returningAll()
         .executeTakeFirst(),
     async approve(tx, id, codeHash, now) {
-      let q = kx(tx).updateTable('verifications').set({ status: 'approved', approved_at: now, updated_at: now }).where('id', '=', id).where('status', '=', 'pending');
+      let q = kx(tx)
+        .updateTable('verifications')
+        .set({ status: 'approved', approved_at: now, updated_at: now })
+        .where('id', '=', id)
+        .where('status', '=', 'pending');
       if (codeHash !== null) q = q.where('code_hash', '=', codeHash);
       return Number((await q.executeTakeFirst()).numUpdatedRows) > 0;
     },
     async lockOut(tx, id, now) {
-      await kx(tx).updateTable('verifications').set({ status: 'max_attempts_reached', updated_at: now }).where('id', '=', id).where('status', '=', 'pending').execute();
+      await kx(tx)
+        .updateTable('verifications')
+        .set({ status: 'max_attempts_reached', updated_at: now })
+        .where('id', '=', id)
+        .where('status', '=', 'pending')
+        .execute();
     },
     async cancel(tx, id, now) {
       const u = await kx(tx)
@@ -84,7 +101,8 @@ export function verificationsRepository(db: Db): VerificationsRepository {
         .executeTakeFirstOrThrow();
       return counts(s);
     },
-    blockedPrefix: (tx, tenantId, prefix) => kx(tx).selectFrom('verify_blocked_prefixes').selectAll().where('tenant_id', '=', tenantId).where('prefix', '=', prefix).executeTakeFirst(),
+    blockedPrefix: (tx, tenantId, prefix) =>
+      kx(tx).selectFrom('verify_blocked_prefixes').selectAll().where('tenant_id', '=', tenantId).where('prefix', '=', prefix).executeTakeFirst(),
     async blockPrefix(tx, row) {
       const { blocked_until, started, approved, created_at } = row;
       await kx(tx)
@@ -95,11 +113,21 @@ export function verificationsRepository(db: Db): VerificationsRepository {
     },
 
     async stats(tenantId, since, until) {
-      const base = k.selectFrom('verifications').where('tenant_id', '=', tenantId).where('created_at', '>=', since).where('created_at', '<', until).where('status', '!=', 'failed');
+      const base = k
+        .selectFrom('verifications')
+        .where('tenant_id', '=', tenantId)
+        .where('created_at', '>=', since)
+        .where('created_at', '<', until)
+        .where('status', '!=', 'failed');
       const [total, countries, prefixes] = await Promise.all([
         base.select([started, approved]).executeTakeFirstOrThrow(),
         base.select(['country', started, approved]).groupBy('country').orderBy(sql`count(*)`, 'desc').limit(250).execute(),
-        base.select(['prefix', sql<string | null>`max(country)`.as('country'), started, approved]).groupBy('prefix').orderBy(sql`count(*)`, 'desc').limit(100).execute(),
+        base
+          .select(['prefix', sql<string | null>`max(country)`.as('country'), started, approved])
+          .groupBy('prefix')
+          .orderBy(sql`count(*)`, 'desc')
+          .limit(100)
+          .execute(),
       ]);
       return {
         total: counts(total),
@@ -108,6 +136,12 @@ export function verificationsRepository(db: Db): VerificationsRepository {
       };
     },
     activeBlocks: (tenantId, now) =>
-      k.selectFrom('verify_blocked_prefixes').selectAll().where('tenant_id', '=', tenantId).where('blocked_until', '>', now).orderBy('blocked_until', 'desc').execute(),
+      k
+        .selectFrom('verify_blocked_prefixes')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('blocked_until', '>', now)
+        .orderBy('blocked_until', 'desc')
+        .execute(),
   };
 }
