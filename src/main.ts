@@ -1,6 +1,5 @@
 // The one place that picks adapters and wires services together. The CLI and the library entry
 // both come through here; nothing below reads the environment.
-import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -197,7 +196,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     rejectFixedLine: config.rejectFixedLine,
     defaultServiceSid: config.twilio.verifyServiceSid,
     backends: {
-      local: new LocalVerifyBackend({ messages, random, secret: verifySecret(config), ttlS: config.verify.ttlS }),
+      local: new LocalVerifyBackend({ messages, random, secret: verifySecret(config, random), ttlS: config.verify.ttlS }),
       // Twilio Verify on the installation's account, when its provider has it (the emulator's does).
       twilio: new ProviderVerifyBackend({ provider: () => provider?.verify ?? null }),
     },
@@ -367,7 +366,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
  * into data/verify-secret (mode 0600). Lazy, so installs that never send a code write no file.
  * Several processes sharing a database need the same secret: set SMSRELAY_VERIFY_SECRET there.
  */
-function verifySecret(config: Config): () => Buffer {
+function verifySecret(config: Config, random: Random): () => Buffer {
   let secret: Buffer | null = config.verify.secret ? Buffer.from(config.verify.secret) : null;
   return () => {
     if (secret) return secret;
@@ -375,7 +374,7 @@ function verifySecret(config: Config): () => Buffer {
     const path = join(config.dataDir, 'verify-secret');
     try {
       // 'wx': of two processes starting together, one writes and both read the same file.
-      writeFileSync(path, randomBytes(32).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+      writeFileSync(path, random.bytes(32).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
