@@ -71,6 +71,15 @@ export interface InboundConfig {
   keywordReplies: 'provider' | 'relay';
 }
 
+/** The embedded emulator (used when no Twilio credentials are configured). */
+export interface EmulatorConfig {
+  /** Who may use its pages, admin API and Twilio paths: loopback clients only, or also others with `token`. */
+  access: 'loopback' | 'token';
+  token: string | null;
+  /** Messages kept in memory (the inbox's history). */
+  maxMessages: number;
+}
+
 export interface Config {
   host: string;
   port: number;
@@ -90,6 +99,7 @@ export interface Config {
   verify: VerifyConfig;
   reconciler: ReconcilerConfig;
   inbound: InboundConfig;
+  emulator: EmulatorConfig;
   /** 32-byte key (hex or base64) that encrypts tenants' Twilio auth tokens (AES-256-GCM). */
   masterKey: string | null;
 }
@@ -147,6 +157,17 @@ function keywordReplies(env: Env): 'provider' | 'relay' {
   const v = (str(env, 'SMSRELAY_KEYWORD_REPLIES') ?? 'provider').toLowerCase();
   if (v !== 'provider' && v !== 'relay') throw new ConfigError('SMSRELAY_KEYWORD_REPLIES', "'provider' or 'relay'", v);
   return v;
+}
+
+/** SMSRELAY_EMULATOR_ACCESS / SMSRELAY_EMULATOR_TOKEN; also used by `smsrelay emulator`. */
+export function loadEmulatorAccess(env: Env): Pick<EmulatorConfig, 'access' | 'token'> {
+  const access = (str(env, 'SMSRELAY_EMULATOR_ACCESS') ?? 'loopback').toLowerCase();
+  if (access !== 'loopback' && access !== 'token') throw new ConfigError('SMSRELAY_EMULATOR_ACCESS', "'loopback' or 'token'", access);
+  const token = str(env, 'SMSRELAY_EMULATOR_TOKEN');
+  if (access === 'token' && (token === null || token.length < 24)) throw new ConfigError('SMSRELAY_EMULATOR_TOKEN', 'at least 24 characters (required with SMSRELAY_EMULATOR_ACCESS=token)');
+  // Opening the emulator to the network must be explicit: a token alone does not do it.
+  if (access === 'loopback' && token !== null) throw new ConfigError('SMSRELAY_EMULATOR_TOKEN', 'SMSRELAY_EMULATOR_ACCESS=token to be set with it');
+  return { access, token };
 }
 
 function url(env: Env, name: string): string | null {
@@ -262,6 +283,10 @@ export function loadConfig(env: Env): Config {
     inbound: {
       autoReply: str(env, 'SMSRELAY_AUTO_REPLY'),
       keywordReplies: keywordReplies(env),
+    },
+    emulator: {
+      ...loadEmulatorAccess(env),
+      maxMessages: int(env, 'SMSRELAY_EMULATOR_MAX_MESSAGES', 10_000, 1, 1_000_000),
     },
     masterKey: masterKey(env),
   };

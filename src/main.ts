@@ -1,5 +1,6 @@
 // The one place that picks adapters and wires services together. The CLI and the library entry
 // both come through here; nothing below reads the environment.
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -7,16 +8,19 @@ import pino, { type Logger } from 'pino';
 import { uuidv7 } from 'uuidv7';
 import { loadConfig, type Config } from './config.js';
 import { Cipher } from './core/cipher.js';
-import { createEmulator } from './emulator/index.js';
-import type { Emulator } from './emulator/types.js';
+import { BUILTIN_SETTINGS, type TenantSettings } from './core/settings.js';
+import { createEmulator, isLoopback } from './emulator/index.js';
+import type { Emulator, EmulatorOptions } from './emulator/types.js';
 import { createHttpApp } from './http/app.js';
 import { systemClock, systemRandom, type Clock, type Provider, type ProviderFor, type Random, type Repositories } from './ports.js';
 import { tenantProviders } from './providers/tenant-providers.js';
 import { TwilioProvider } from './providers/twilio.js';
+import { twimlReplies } from './providers/twiml.js';
 import { ApiKeysService } from './services/api-keys.js';
 import { ConsentService } from './services/consent.js';
 import { ConversationsService } from './services/conversations.js';
 import { InboundService } from './services/inbound.js';
+import { SettingsService } from './services/settings.js';
 import { StatusCallbacksService } from './services/status-callbacks.js';
 import { WebhookAuth } from './services/webhooks.js';
 import { MessagesService, type ListInput, type SendInput, type SendOptions } from './services/messages.js';
@@ -87,6 +91,7 @@ export function resolveConfig(overrides: DeepPartial<Config> | Config = {}): Con
     worker: { ...base.worker, ...(o.worker as Partial<Config['worker']>) },
     reconciler: { ...base.reconciler, ...(o.reconciler as Partial<Config['reconciler']>) },
     inbound: { ...base.inbound, ...(o.inbound as Partial<Config['inbound']>) },
+    emulator: { ...base.emulator, ...(o.emulator as Partial<Config['emulator']>) },
     verify: { ...base.verify, ...(o.verify as Partial<Config['verify']>) },
   };
 }
@@ -98,6 +103,8 @@ export interface SmsRelay {
   /** Every repository (the storage port), for embedding and tests. */
   readonly repos: Repositories;
   readonly tenants: TenantsService;
+  /** Tenants' settings documents (stored values over the environment's defaults). */
+  readonly settings: SettingsService;
   readonly apiKeys: ApiKeysService;
   readonly messages: MessagesService;
   readonly verifications: VerificationsService;
@@ -149,10 +156,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const tenants = new TenantsService(store, uuidv7, now, cipher);
   const apiKeys = new ApiKeysService({ keys: repos.apiKeys, clock, random });
 
-  const emulator =
-    config.provider === 'emulator' && !opts.provider
-      ? createEmulator({ logger: { info: (o, m) => logger.info(o, m), warn: (o, m) => logger.warn(o, m) } })
-      : null;
+  const emulator = config.provider === 'emulator' && !opts.provider ? createEmulator(embeddedEmulatorOptions(config, logger)) : null;
   if (config.provider === 'emulator' && !opts.provider) {
     logger.warn('No Twilio credentials configured: using the built-in Twilio emulator. NOTHING IS SENT TO REAL PHONES.');
   }
@@ -160,6 +164,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     logger.warn('TWILIO_ENABLED=false: messages are accepted and logged, and NOTHING IS SENT.');
   }
 
+  const settings = new SettingsService({ repo: repos.settings, clock, defaults: settingsDefaults(config, config.provider === 'emulator') });
   const defaultTenant = await tenants.ensureDefault({
     fromNumber: config.twilio.fromNumber ?? (config.provider === 'emulator' ? EMULATOR_FROM : null),
     messagingServiceSid: config.twilio.messagingServiceSid,
@@ -170,7 +175,14 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   let worker: Dispatcher | null = null;
   let reconciler: Reconciler | null = null;
   let provider: Provider | null = opts.provider ?? null;
-  const consent = new ConsentService({ store, clock, newId: uuidv7, defaultRegion: config.defaultRegion });
+  const consent = new ConsentService({
+    consent: repos.consent,
+    conversations: repos.conversations,
+    write: repos.write,
+    clock,
+    random,
+    defaultRegion: config.defaultRegion,
+  });
   const messages = new MessagesService({
     store,
     clock,
@@ -187,7 +199,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     write: repos.write,
     verifications: repos.verifications,
     counters: repos.counters,
-    settingsOf: async (tenantId) => (await store.getTenant(tenantId))?.settings ?? null,
+    settingsOf: async (tenantId) => (await repos.settings.read(tenantId))?.values ?? {},
     clock,
     random,
     logger,
@@ -207,8 +219,18 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   // construction) everyone uses that one. Status callbacks are matched by the same rule.
   const tenantAccounts = !emulator && !opts.provider && cipher !== null;
   const statusCallbacks = new StatusCallbacksService({ store, clock, newId: uuidv7, consent, installationTenantId: defaultTenant.id, tenantAccounts });
-  const inbound = new InboundService({ store, clock, newId: uuidv7, consent, defaultTenantId: defaultTenant.id, defaults: config.inbound });
-  const conversations = new ConversationsService(store, messages, clock);
+  const inbound = new InboundService({
+    inbound: repos.inbound,
+    conversations: repos.conversations,
+    suppressions: repos.consent,
+    write: repos.write,
+    twiml: twimlReplies,
+    clock,
+    random,
+    consent,
+    settings,
+  });
+  const conversations = new ConversationsService({ conversations: repos.conversations, write: repos.write, messages, clock });
   // Webhooks for the default tenant are signed with the configured account's token (or the
   // embedded emulator's); other tenants' tokens come from their rows.
   const webhookAuth = new WebhookAuth(
@@ -286,6 +308,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     store,
     repos,
     tenants,
+    settings,
     apiKeys,
     messages,
     verifications,
@@ -347,6 +370,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
       const local = `http://127.0.0.1:${port}`;
       await attachEmulator(local);
+      if (emulator) logger.info({ access: config.emulator.access, host: config.host }, emulator.accessDescription);
       return `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     },
     async close() {
@@ -359,6 +383,53 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     },
   };
   return relay;
+}
+
+/**
+ * The embedded emulator owns every sender the configuration names, so each channel works without
+ * Twilio. Listening beyond loopback, its auth token is random: the default one is published, and
+ * the relay's webhooks accept the emulator's token, so it would let anyone forge signed webhooks.
+ */
+function embeddedEmulatorOptions(config: Config, logger: Logger): EmulatorOptions {
+  const { fromNumber, whatsappNumber, messagingServiceSid } = config.twilio;
+  const numbers = new Set([EMULATOR_FROM]);
+  const senderIds: string[] = [];
+  if (fromNumber?.startsWith('+')) numbers.add(fromNumber);
+  else if (fromNumber) senderIds.push(fromNumber);
+  if (whatsappNumber) numbers.add(whatsappNumber.replace(/^whatsapp:/, ''));
+  return {
+    numbers: [...numbers],
+    senderIds,
+    ...(messagingServiceSid ? { messagingServiceSids: [messagingServiceSid] } : {}),
+    ...(isLoopback(config.host) ? {} : { authToken: randomBytes(16).toString('hex') }),
+    access: config.emulator.access === 'token' ? { mode: 'token', token: config.emulator.token! } : { mode: 'loopback' },
+    maxMessages: config.emulator.maxMessages,
+    logger: { info: (o, m) => logger.info(o, m), warn: (o, m) => logger.warn(o, m) },
+  };
+}
+
+/**
+ * The settings document's defaults. The environment supplies the default tenant's at read time
+ * (senders, auto-reply), and installation-wide ones (region, keyword handling, Verify) to every
+ * tenant; a tenant's stored values win.
+ */
+function settingsDefaults(config: Config, embeddedEmulator: boolean): (slug: string) => TenantSettings {
+  const installation: TenantSettings = {
+    ...BUILTIN_SETTINGS,
+    default_region: config.defaultRegion,
+    keyword_replies: config.inbound.keywordReplies,
+    verify_backend: config.verify.backend,
+    verify_service_sid: config.twilio.verifyServiceSid,
+    verify_app_name: config.verify.appName,
+  };
+  const defaultTenant: TenantSettings = {
+    ...installation,
+    from_number: config.twilio.fromNumber ?? (embeddedEmulator ? EMULATOR_FROM : null),
+    messaging_service_sid: config.twilio.messagingServiceSid,
+    whatsapp_from: config.twilio.whatsappNumber,
+    auto_reply: config.inbound.autoReply,
+  };
+  return (slug) => (slug === 'default' ? defaultTenant : installation);
 }
 
 /**

@@ -1,8 +1,13 @@
 // Interfaces the services depend on. Adapters (storage/, providers/) implement them; main.ts wires
 // them. One file per concern under ports/; this module re-exports them all.
 export * from './ports/clock.js';
+export * from './ports/consent.js';
+export * from './ports/conversations.js';
 export * from './ports/counters.js';
+export * from './ports/messages.js';
 export * from './ports/provider.js';
+export * from './ports/policy.js';
+export * from './ports/settings.js';
 export * from './ports/storage.js';
 export * from './ports/verifications.js';
 export * from './ports/verify-provider.js';

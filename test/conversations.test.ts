@@ -146,4 +146,18 @@ describe.each(backends)('inbound and conversations on $name', (backend) => {
     expect((await t.api(`/v1/conversations/${c.id}/messages`, { body: { body: 'x'.repeat(1601) } })).body.error.code).toBe('SMS_ERR_BODY_TOO_LONG');
     expect((await t.api('/v1/conversations', { key: null })).status).toBe(401);
   });
+
+  it('refuses forged cursors (wrong key types, a NUL, not JSON) on every list with 400 SMS_ERR_VALIDATION', async () => {
+    await text('+14155550109', 'cursor test');
+    const c = await conversationOf('+14155550109');
+    const forged = (keys: unknown) => Buffer.from(JSON.stringify(keys)).toString('base64url');
+    const cursors = [forged(['not a time', 'x']), forged([1, 2]), forged(['a\u0000b']), forged([Date.now(), 'a\u0000b']), forged({}), Buffer.from('not json').toString('base64url')];
+    for (const list of ['/v1/conversations', `/v1/conversations/${c.id}/messages`, '/v1/opt-outs', '/v1/messages']) {
+      for (const cursor of cursors) {
+        const r = await t.api(`${list}?cursor=${cursor}`);
+        expect(r.status, `${list} ${cursor}`).toBe(400);
+        expect(r.body.error).toMatchObject({ code: 'SMS_ERR_VALIDATION', details: { field: 'cursor' } });
+      }
+    }
+  });
 });

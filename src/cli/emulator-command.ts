@@ -1,7 +1,8 @@
 // `smsrelay emulator`: the Twilio emulator on its own port. Argument parsing only; the env is
 // passed in (nothing here reads process.env).
 import { parseArgs } from 'node:util';
-import { createEmulator, DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, type ChaosUpdate } from '../emulator/index.js';
+import { loadEmulatorAccess } from '../config.js';
+import { createEmulator, DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, MIN_ACCESS_TOKEN_LENGTH, type ChaosUpdate } from '../emulator/index.js';
 
 const USAGE = `Usage: smsrelay emulator [options]
 
@@ -9,6 +10,12 @@ A local Twilio-compatible server (Messages, Verify, Lookup, status callbacks, si
 
   --port <n>              port (default 4010; 0 = any free port)
   --host <addr>           interface (default 127.0.0.1)
+  --access <mode>         who is answered: loopback (default; other hosts get 403) or token
+                          (other hosts too, with --token); default: $SMSRELAY_EMULATOR_ACCESS
+  --token <secret>        access token (>= ${MIN_ACCESS_TOKEN_LENGTH} characters) for --access token: 'Authorization:
+                          Bearer <token>' on /emulator/api, Basic auth password on the pages;
+                          default: $SMSRELAY_EMULATOR_TOKEN. Twilio API paths from other hosts
+                          need a non-default --auth-token.
   --account-sid <AC…>     default: $TWILIO_ACCOUNT_SID, else ${DEFAULT_ACCOUNT_SID}
   --auth-token <token>    default: $TWILIO_AUTH_TOKEN, else ${DEFAULT_AUTH_TOKEN}
   --numbers <list>        owned numbers, comma-separated E.164 (default +15005550006)
@@ -38,6 +45,8 @@ export async function runEmulatorCommand(args: string[], env: Record<string, str
     options: {
       port: { type: 'string', default: '4010' },
       host: { type: 'string', default: '127.0.0.1' },
+      access: { type: 'string' },
+      token: { type: 'string' },
       'account-sid': { type: 'string' },
       'auth-token': { type: 'string' },
       numbers: { type: 'string' },
@@ -66,6 +75,11 @@ export async function runEmulatorCommand(args: string[], env: Record<string, str
       throw new Error('--chaos must be JSON');
     }
   }
+  // Flags over env, validated by the same rules as the relay's SMSRELAY_EMULATOR_* variables.
+  const access = loadEmulatorAccess({
+    SMSRELAY_EMULATOR_ACCESS: values.access ?? env.SMSRELAY_EMULATOR_ACCESS,
+    SMSRELAY_EMULATOR_TOKEN: values.token ?? env.SMSRELAY_EMULATOR_TOKEN,
+  });
   const accountSid = values['account-sid'] ?? env.TWILIO_ACCOUNT_SID ?? DEFAULT_ACCOUNT_SID;
   const authToken = values['auth-token'] ?? env.TWILIO_AUTH_TOKEN ?? DEFAULT_AUTH_TOKEN;
   const mps = positiveNumber(values.mps, 'mps');
@@ -82,12 +96,13 @@ export async function runEmulatorCommand(args: string[], env: Record<string, str
     advancedOptOut: values['advanced-opt-out'],
     callbacks: !values['no-callbacks'],
     ...(chaos ? { chaos } : {}),
+    access: access.access === 'token' ? { mode: 'token', token: access.token! } : { mode: 'loopback' },
   });
   const base = await emulator.listen(port, values.host);
   // Fake local credentials: printing them is the point.
   process.stdout.write(
     [
-      `Twilio emulator listening on ${base}`,
+      `Twilio emulator listening on ${base} (${emulator.accessDescription})`,
       `  inbox API:             ${base}/emulator/api/messages`,
       `  account SID:           ${emulator.accountSid}`,
       `  auth token:            ${emulator.authToken}`,

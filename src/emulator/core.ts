@@ -66,6 +66,7 @@ export class Core {
   readonly numbers: string[];
   /** Owned number → the configured string itself (so messages share it instead of holding a parsed copy). */
   readonly owned: Map<string, string>;
+  readonly senderIds: Set<string>;
   readonly messagingServiceSids: string[];
   readonly msSet: Set<string>;
   publicBaseUrl: string | null;
@@ -114,6 +115,8 @@ export class Core {
     if (this.numbers.length === 0) throw new Error('numbers must not be empty');
     for (const n of this.numbers) if (!/^\+[1-9]\d{1,14}$/.test(n)) throw new Error(`owned number ${n} is not E.164`);
     this.owned = new Map(this.numbers.map((n) => [n, n]));
+    this.senderIds = new Set(opts.senderIds ?? []);
+    for (const s of this.senderIds) if (!/^[A-Za-z0-9 ]{1,11}$/.test(s)) throw new Error(`sender ID ${s} is not 1-11 letters, digits or spaces`);
     this.messagingServiceSids = opts.messagingServiceSids ? [...opts.messagingServiceSids] : [sid('MG')];
     for (const s of this.messagingServiceSids) if (!/^MG[0-9a-fA-F]{32}$/.test(s)) throw new Error(`${s} is not a Messaging Service SID`);
     this.msSet = new Set(this.messagingServiceSids);

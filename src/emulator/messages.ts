@@ -76,7 +76,7 @@ export class MessagesApi {
       const magic = MAGIC_FROM.get(fromRaw);
       if (magic) throw bad(magic[0], magic[1]);
       const number = fromRaw.startsWith('whatsapp:') ? fromRaw.slice(9) : fromRaw;
-      if (number !== MAGIC_OK_FROM && !core.owned.has(number)) {
+      if (number !== MAGIC_OK_FROM && !core.owned.has(number) && !core.senderIds.has(fromRaw)) {
         throw bad(21606, `The From phone number ${fromRaw} is not a valid, SMS-capable inbound phone number or short code for your account.`);
       }
       from = core.owned.get(fromRaw) ?? fromRaw;

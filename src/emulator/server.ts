@@ -4,6 +4,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseQuery } from 'node:querystring';
+import { AccessGate } from './access.js';
 import { AdminApi, AdminError } from './admin.js';
 import type { ChaosDecision } from './chaos.js';
 import { Core, trimSlash } from './core.js';
@@ -33,6 +34,7 @@ export class EmulatorServer implements Emulator {
   private readonly messagesApi: MessagesApi;
   private readonly verifyApi: VerifyApi;
   private readonly admin: AdminApi;
+  private readonly gate: AccessGate;
   /** The hot path (create, list) is matched by one string compare and served by shared route objects. */
   private readonly messagesPath: string;
   private readonly createRoute: Route;
@@ -46,6 +48,7 @@ export class EmulatorServer implements Emulator {
     this.messagesApi = new MessagesApi(this.core);
     this.verifyApi = new VerifyApi(this.core);
     this.admin = new AdminApi(this.core);
+    this.gate = new AccessGate(opts.access ?? { mode: 'loopback' }, this.core.authToken);
     this.messagesPath = `${API_PREFIX}${this.core.accountSid}/Messages.json`;
     this.createRoute = { op: 'CreateMessage', endpoint: 'messages.create', run: (p) => this.messagesApi.create(p) };
     this.listRoute = { op: 'ListMessage', endpoint: 'messages.list', run: (q) => this.messagesApi.list(q) };
@@ -59,6 +62,10 @@ export class EmulatorServer implements Emulator {
     return this.core.authToken;
   }
 
+  get accessDescription(): string {
+    return this.gate.describe();
+  }
+
   /** The messaging service SIDs (one is generated when none was given). */
   get messagingServiceSids(): readonly string[] {
     return this.core.messagingServiceSids;
@@ -68,22 +75,22 @@ export class EmulatorServer implements Emulator {
     const url = req.url;
     if (url === undefined) return false;
     if (url.startsWith(API_PREFIX)) {
-      this.twilio(req, res, url, 'api');
+      if (this.gate.admit(req, res, 'twilio')) this.twilio(req, res, url, 'api');
       return true;
     }
     if (url.startsWith('/v2/')) {
       if (url.startsWith('/v2/Services') && (url.length === 12 || url[12] === '/' || url[12] === '?')) {
-        this.twilio(req, res, url, 'verify');
+        if (this.gate.admit(req, res, 'twilio')) this.twilio(req, res, url, 'verify');
         return true;
       }
       if (url.startsWith('/v2/PhoneNumbers/')) {
-        this.twilio(req, res, url, 'lookup');
+        if (this.gate.admit(req, res, 'twilio')) this.twilio(req, res, url, 'lookup');
         return true;
       }
       return false;
     }
     if (url === '/emulator' || url.startsWith('/emulator/') || url.startsWith('/emulator?')) {
-      this.adminRequest(req, res, url);
+      if (this.gate.admit(req, res, url.startsWith(ADMIN_PREFIX) ? 'api' : 'page')) this.adminRequest(req, res, url);
       return true;
     }
     return false;

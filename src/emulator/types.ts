@@ -142,6 +142,8 @@ export interface EmulatorLogger {
 }
 
 export interface EmulatorOptions {
+  /** Who may use it: loopback clients only (default), or others too with a token. See access.ts. */
+  access?: import('./access.js').EmulatorAccess;
   /** Default DEFAULT_ACCOUNT_SID. */
   accountSid?: string;
   /** Default DEFAULT_AUTH_TOKEN. Also the key that signs webhooks. */
@@ -150,6 +152,8 @@ export interface EmulatorOptions {
   apiKeys?: { sid: string; secret: string }[];
   /** Owned numbers (E.164). Default ['+15005550006']. */
   numbers?: string[];
+  /** Alphanumeric sender IDs accepted as `From` (outbound only: handsets cannot text them). */
+  senderIds?: string[];
   /** Known MG… sids; their sender pool is all owned numbers. Default: one generated. */
   messagingServiceSids?: string[];
   /** Base of media URLs and Verify/Lookup `url` fields. Default: http://127.0.0.1:<port> after listen(), else the request's Host. */
@@ -187,6 +191,8 @@ export interface EmulatorOptions {
 export interface Emulator {
   readonly accountSid: string;
   readonly authToken: string;
+  /** Start-up log line naming the access mode in force. */
+  readonly accessDescription: string;
   /** Handles the request if the path belongs to the emulator (/2010-04-01/…, /v2/Services…, /v2/PhoneNumbers…, /emulator…); returns false otherwise without touching req/res. */
   handle(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): boolean;
   listen(port: number, host?: string): Promise<string>;

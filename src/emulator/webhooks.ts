@@ -1,11 +1,11 @@
 // Outgoing webhooks (status callbacks, inbound messages) signed the way Twilio signs them, with
 // Twilio's connection overrides (#ct, #rt, #tt, #rc, #rp) and its default retry policy: one retry,
 // on connection failure only, with the same I-Twilio-Idempotency-Token.
-import { randomUUID } from 'node:crypto';
 import https from 'node:https';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 import { KeepAliveClient, type AttemptResult, type FailureClass } from './http-client.js';
 import type { Delivery } from './store.js';
+import { uuid } from './util.js';
 
 interface Overrides {
   rc: number;
@@ -142,7 +142,7 @@ export class WebhookClient {
       req.record(d);
       return { statusCode: null, body: '', error: 'invalid-url' };
     }
-    const token = randomUUID();
+    const token = uuid();
     const { body, headers } = signedRequest(this.authToken(), target.url, req.params, token);
     const started = Date.now();
     const { overrides } = target;

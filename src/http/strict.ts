@@ -4,6 +4,7 @@
 import { AjvCompiler, type BuildCompilerFromPool } from '@fastify/ajv-compiler';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../core/errors.js';
+import { UNSTORABLE } from '../core/text.js';
 
 type AjvOptions = { customOptions?: Record<string, unknown> };
 
@@ -29,10 +30,6 @@ export function buildValidator(): BuildCompilerFromPool {
 
 /** Deeper bodies are refused: nothing here needs them, and deep values cost recursion downstream. */
 const MAX_BODY_DEPTH = 32;
-// With the u flag a surrogate pair is one code point, so \p{Cs} matches only a lone surrogate
-// (String.prototype.isWellFormed, not yet in the TypeScript lib this project targets). NUL
-// cannot be stored in a PostgreSQL text column.
-const UNSTORABLE = /[\p{Cs}\u0000]/u;
 const unstorable = (s: string) => (s.includes('\u0000') ? 'contains a NUL character' : 'is not well-formed Unicode (lone UTF-16 surrogate)');
 
 /**

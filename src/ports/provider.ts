@@ -71,3 +71,11 @@ export interface Provider {
 
 /** The provider that sends a tenant's messages (its own Twilio account, or the installation's). */
 export type ProviderFor = (tenantId: string) => Promise<Provider>;
+
+/** TwiML answers to an inbound webhook (the text is escaped, never concatenated into XML). */
+export interface TwimlReplies {
+  /** A <Response> with one <Message> of `text`. */
+  message(text: string): string;
+  /** An empty <Response>: no reply. */
+  empty(): string;
+}

@@ -1,5 +1,9 @@
+import type { SettingsRepository } from './settings.js';
+
 // The storage ports. Services see repositories (one per aggregate) and a unit of work; only
 // storage/ knows SQL, Kysely and the dialect differences.
+import type { ConsentRepository } from './consent.js';
+import type { ConversationsRepository, InboundRepository } from './conversations.js';
 import type { CountersRepository } from './counters.js';
 import type { UnitOfWork } from './tx.js';
 import type { VerificationsRepository } from './verifications.js';
@@ -42,6 +46,10 @@ export interface Repositories {
   write: UnitOfWork['write'];
   health: HealthRepository;
   apiKeys: ApiKeysRepository;
+  settings: SettingsRepository;
+  conversations: ConversationsRepository;
+  inbound: InboundRepository;
+  consent: ConsentRepository;
   verifications: VerificationsRepository;
   counters: CountersRepository;
 }

@@ -1,11 +1,9 @@
 // The consent ledger: append-only opt-in/opt-out events plus the current suppression per
 // (tenant, number), and the checks every send makes against it (API accept, worker claim).
-import type { Transaction } from 'kysely';
 import { AppError } from '../core/errors.js';
+import { decodeCursor, page, pageLimit } from '../core/pagination.js';
 import { normalizeE164 } from '../core/phone.js';
-import type { Clock } from '../ports.js';
-import type { Database } from '../storage/schema.js';
-import type { MessageRow, Store } from '../storage/store.js';
+import type { Clock, ConsentRepository, ConversationsRepository, MessageRecord, Random, Tx, UnitOfWork } from '../ports.js';
 import type { Tenant } from './tenants.js';
 
 export type ConsentAction = 'opt_out' | 'opt_in';
@@ -48,11 +46,17 @@ export interface OptOutResource {
 }
 
 export interface ConsentServiceDeps {
-  store: Store;
+  consent: ConsentRepository;
+  /** A change of consent moves the contact's conversations between active and opted_out. */
+  conversations: Pick<ConversationsRepository, 'setConsentStatus'>;
+  write: UnitOfWork['write'];
   clock: Clock;
-  newId: () => string;
+  random: Random;
   defaultRegion: string;
 }
+
+/** What the worker's checks need of a message. */
+type OutgoingMessage = Pick<MessageRecord, 'id' | 'tenant_id' | 'to_addr'>;
 
 /** The number a suppression is keyed on: E.164 without a channel prefix (opt-out covers every channel). */
 export function consentKey(addr: string): string {
@@ -61,7 +65,10 @@ export function consentKey(addr: string): string {
 
 const OPTED_OUT_MESSAGE = 'The recipient has opted out (replied STOP or revoked consent); the message was not sent.';
 const MAX_BATCH = 500;
+const HISTORY_LIMIT = 500;
 const CSV_PAGE = 1000;
+// The JSON list pages by up to the CSV export's page size.
+const OPT_OUT_LIMIT = { default: 100, max: CSV_PAGE };
 
 interface PendingCheck {
   tenantId: string;
@@ -105,12 +112,7 @@ export class ConsentService {
     try {
       const tenants = [...new Set(batch.map((p) => p.tenantId))];
       const phones = [...new Set(batch.map((p) => p.phone))];
-      const rows = await this.d.store.kysely
-        .selectFrom('suppressions')
-        .select(['tenant_id', 'phone'])
-        .where('tenant_id', 'in', tenants)
-        .where('phone', 'in', phones)
-        .execute();
+      const rows = await this.d.consent.suppressedAmong(tenants, phones);
       const hit = new Set(rows.map((r) => `${r.tenant_id}\u0000${r.phone}`));
       for (const p of batch) {
         const v = hit.has(`${p.tenantId}\u0000${p.phone}`);
@@ -127,16 +129,16 @@ export class ConsentService {
   }
 
   /** Dispatcher.beforeSend: a message queued before the STOP is failed locally, never sent. */
-  async checkBeforeSend(row: MessageRow): Promise<{ code: string; message: string } | null> {
+  async checkBeforeSend(row: OutgoingMessage): Promise<{ code: string; message: string } | null> {
     return (await this.isSuppressed(row.tenant_id, row.to_addr)) ? { code: 'SMS_ERR_RECIPIENT_OPTED_OUT', message: OPTED_OUT_MESSAGE } : null;
   }
 
   /** Dispatcher.onRejected: Twilio's 21610 means the recipient opted out at the provider. */
-  async onProviderRejected(row: MessageRow, providerCode: number | null): Promise<void> {
+  async onProviderRejected(row: OutgoingMessage, providerCode: number | null): Promise<void> {
     if (providerCode !== 21610) return;
     const now = this.d.clock.now().getTime();
-    await this.d.store.write((trx) =>
-      this.record(trx, { tenantId: row.tenant_id, phone: consentKey(row.to_addr), action: 'opt_out', source: 'provider', actor: 'provider', detail: '21610', messageId: row.id, now }),
+    await this.d.write((tx) =>
+      this.record(tx, { tenantId: row.tenant_id, phone: consentKey(row.to_addr), action: 'opt_out', source: 'provider', actor: 'provider', detail: '21610', messageId: row.id, now }),
     );
   }
 
@@ -144,33 +146,14 @@ export class ConsentService {
    * Appends a ledger event and updates the suppression and the contact's conversations. Returns
    * whether the current state changed (a second STOP records an event but changes nothing).
    */
-  async record(trx: Transaction<Database>, c: ConsentChange): Promise<{ changed: boolean; eventId: string }> {
-    const eventId = this.d.newId();
-    await trx
-      .insertInto('consent_events')
-      .values({ id: eventId, tenant_id: c.tenantId, phone: c.phone, action: c.action, source: c.source, actor: c.actor, detail: c.detail, message_id: c.messageId, created_at: c.now })
-      .execute();
-    let changed: boolean;
-    if (c.action === 'opt_out') {
-      const r = await trx
-        .insertInto('suppressions')
-        .values({ tenant_id: c.tenantId, phone: c.phone, source: c.source, reason: c.detail, event_id: eventId, created_at: c.now })
-        .onConflict((oc) => oc.columns(['tenant_id', 'phone']).doNothing())
-        .executeTakeFirst();
-      changed = Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
-    } else {
-      const r = await trx.deleteFrom('suppressions').where('tenant_id', '=', c.tenantId).where('phone', '=', c.phone).executeTakeFirst();
-      changed = Number(r.numDeletedRows) > 0;
-    }
-    if (changed) {
-      await trx
-        .updateTable('conversations')
-        .set({ status: c.action === 'opt_out' ? 'opted_out' : 'active', updated_at: c.now })
-        .where('tenant_id', '=', c.tenantId)
-        .where('contact_addr', 'in', [c.phone, `whatsapp:${c.phone}`])
-        .where('status', 'in', ['active', 'opted_out'])
-        .execute();
-    }
+  async record(tx: Tx, c: ConsentChange): Promise<{ changed: boolean; eventId: string }> {
+    const eventId = this.d.random.id();
+    await this.d.consent.appendEvent(tx, { id: eventId, tenant_id: c.tenantId, phone: c.phone, action: c.action, source: c.source, actor: c.actor, detail: c.detail, message_id: c.messageId, created_at: c.now });
+    const changed =
+      c.action === 'opt_out'
+        ? await this.d.consent.suppress(tx, { tenant_id: c.tenantId, phone: c.phone, source: c.source, reason: c.detail, event_id: eventId, created_at: c.now })
+        : await this.d.consent.unsuppress(tx, c.tenantId, c.phone);
+    if (changed) await this.d.conversations.setConsentStatus(tx, c.tenantId, [c.phone, `whatsapp:${c.phone}`], c.action === 'opt_out' ? 'opted_out' : 'active', c.now);
     return { changed, eventId };
   }
 
@@ -183,10 +166,7 @@ export class ConsentService {
   /** State and full history; 404 when this tenant has no consent record for the number. */
   async get(tenant: Tenant, input: string): Promise<ConsentResource> {
     const phone = this.phone(tenant, input);
-    const [events, suppression] = await Promise.all([
-      this.d.store.kysely.selectFrom('consent_events').selectAll().where('tenant_id', '=', tenant.id).where('phone', '=', phone).orderBy('id', 'desc').limit(500).execute(),
-      this.d.store.kysely.selectFrom('suppressions').selectAll().where('tenant_id', '=', tenant.id).where('phone', '=', phone).executeTakeFirst(),
-    ]);
+    const [events, suppression] = await Promise.all([this.d.consent.history(tenant.id, phone, HISTORY_LIMIT), this.d.consent.suppression(tenant.id, phone)]);
     if (events.length === 0 && !suppression) throw new AppError('SMS_ERR_NOT_FOUND', 'No consent record for this number.');
     const last = events.find((e) => e.action === (suppression ? 'opt_out' : 'opt_in'));
     return {
@@ -211,30 +191,21 @@ export class ConsentService {
     const phone = this.phone(tenant, input.phone);
     if (input.action !== 'opt_out' && input.action !== 'opt_in') throw new AppError('SMS_ERR_VALIDATION', "action must be 'opt_out' or 'opt_in'.", { field: 'action' });
     const now = this.d.clock.now().getTime();
-    const { changed } = await this.d.store.write((trx) =>
-      this.record(trx, { tenantId: tenant.id, phone, action: input.action, source: 'api', actor, detail: input.reason ?? null, messageId: null, now }),
+    const { changed } = await this.d.write((tx) =>
+      this.record(tx, { tenantId: tenant.id, phone, action: input.action, source: 'api', actor, detail: input.reason ?? null, messageId: null, now }),
     );
     return { changed, consent: await this.get(tenant, phone) };
   }
 
   /** Current opt-outs, newest first; the cursor is opaque. */
   async listOptOuts(tenant: Tenant, q: { limit?: number; cursor?: string }): Promise<{ data: OptOutResource[]; next_cursor: string | null }> {
-    const limit = q.limit ?? 100;
-    if (!Number.isInteger(limit) || limit < 1 || limit > CSV_PAGE) throw new AppError('SMS_ERR_VALIDATION', `limit must be an integer between 1 and ${CSV_PAGE}`, { field: 'limit' });
-    let query = this.d.store.kysely.selectFrom('suppressions').selectAll().where('tenant_id', '=', tenant.id);
-    if (q.cursor) {
-      const m = /^(\d{1,15}):(\+\d{1,20})$/.exec(Buffer.from(q.cursor, 'base64url').toString('utf8'));
-      if (!m) throw new AppError('SMS_ERR_VALIDATION', 'cursor is not valid', { field: 'cursor' });
-      const at = Number(m[1]);
-      const phone = m[2]!;
-      query = query.where((eb) => eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('phone', '<', phone)])]));
-    }
-    const rows = await query.orderBy('created_at', 'desc').orderBy('phone', 'desc').limit(limit + 1).execute();
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
+    const limit = pageLimit(q.limit, OPT_OUT_LIMIT);
+    const after = decodeCursor(q.cursor, ['number', 'string']);
+    const rows = await this.d.consent.listSuppressions(tenant.id, after && { createdAt: after[0], phone: after[1] }, limit + 1);
+    const p = page(rows, limit, (r) => [r.created_at, r.phone]);
     return {
-      data: page.map((r) => ({ phone: r.phone, source: r.source, reason: r.reason, created_at: new Date(r.created_at).toISOString() })),
-      next_cursor: rows.length > limit && last ? Buffer.from(`${last.created_at}:${last.phone}`).toString('base64url') : null,
+      data: p.data.map((r) => ({ phone: r.phone, source: r.source, reason: r.reason, created_at: new Date(r.created_at).toISOString() })),
+      next_cursor: p.next_cursor,
     };
   }
 

@@ -1,23 +1,13 @@
 // Inbound messages: stored once per MessageSid, threaded into a conversation per (tenant, our
 // number, contact), consent keywords and free-text revocations applied to the ledger, and a TwiML
-// answer built with twilio's MessagingResponse (user text is never concatenated into XML).
-import MessagingResponse from 'twilio/lib/twiml/MessagingResponse.js';
-import { sql } from 'kysely';
+// answer (built by the TwimlReplies port: user text is never concatenated into XML).
 import { AppError } from '../core/errors.js';
-import { DEFAULT_KEYWORDS, DEFAULT_REPLIES, fromOptOutType, isRevocation, matchKeyword, type KeywordKind, type KeywordLists, type KeywordReplies } from '../core/keywords.js';
+import { fromOptOutType, isRevocation, matchKeyword, type KeywordKind } from '../core/keywords.js';
+import type { TenantSettings } from '../core/settings.js';
 import { countSegments } from '../core/segments.js';
-import type { Clock } from '../ports.js';
-import type { Store } from '../storage/store.js';
+import type { Clock, ConsentRepository, ConversationsRepository, InboundRepository, Random, TwimlReplies, UnitOfWork } from '../ports.js';
 import { consentKey, type ConsentService } from './consent.js';
 import { field, type WebhookParams } from './webhooks.js';
-
-export interface InboundSettings {
-  autoReply: string | null;
-  /** 'provider': Twilio's opt-out handling answers STOP/START/HELP; 'relay': our TwiML does. */
-  keywordReplies: 'provider' | 'relay';
-  keywords: KeywordLists;
-  replies: KeywordReplies;
-}
 
 export interface InboundResult {
   twiml: string;
@@ -29,20 +19,21 @@ export interface InboundResult {
 }
 
 export interface InboundDeps {
-  store: Store;
+  inbound: InboundRepository;
+  conversations: Pick<ConversationsRepository, 'upsertForInbound' | 'markOptedOutIfActive'>;
+  suppressions: Pick<ConsentRepository, 'isSuppressed'>;
+  write: UnitOfWork['write'];
+  twiml: TwimlReplies;
   clock: Clock;
-  newId: () => string;
+  random: Random;
   consent: ConsentService;
-  /** Settings of the default tenant from the environment; other tenants use their `settings` JSON. */
-  defaultTenantId: string;
-  defaults: { autoReply: string | null; keywordReplies: 'provider' | 'relay' };
+  /** Auto-reply, keyword lists and replies come from the tenant's settings document. */
+  settings: { get(tenantId: string): Promise<TenantSettings> };
 }
 
 const SID = /^(SM|MM)[0-9a-fA-F]{32}$/;
 const MAX_MEDIA = 10;
 const GEO_FIELDS = ['FromCity', 'FromState', 'FromZip', 'FromCountry', 'ToCity', 'ToState', 'ToZip', 'ToCountry'] as const;
-const SETTINGS_CACHE_MS = 5_000;
-const EMPTY_TWIML = new MessagingResponse().toString();
 
 function address(params: WebhookParams, name: 'From' | 'To'): string {
   const v = field(params, name)?.trim();
@@ -50,55 +41,8 @@ function address(params: WebhookParams, name: 'From' | 'To'): string {
   return v;
 }
 
-function stringList(v: unknown, fallback: readonly string[]): readonly string[] {
-  return Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 32) ? v : fallback;
-}
-
-function text(v: unknown, fallback: string): string {
-  return typeof v === 'string' && v.trim() !== '' && v.length <= 1600 ? v : fallback;
-}
-
-/** Tenant settings JSON → inbound settings; unknown or malformed entries fall back to the defaults. */
-export function parseInboundSettings(json: string, defaults: InboundDeps['defaults']): InboundSettings {
-  let s: Record<string, any> = {};
-  try {
-    const v = JSON.parse(json) as unknown;
-    if (v && typeof v === 'object' && !Array.isArray(v)) s = v as Record<string, any>;
-  } catch {
-    s = {};
-  }
-  const kw = (s.keywords ?? {}) as Record<string, unknown>;
-  const rp = (s.replies ?? {}) as Record<string, unknown>;
-  return {
-    autoReply: s.auto_reply === null ? null : typeof s.auto_reply === 'string' && s.auto_reply.trim() !== '' ? s.auto_reply.slice(0, 1600) : defaults.autoReply,
-    keywordReplies: s.keyword_replies === 'relay' || s.keyword_replies === 'provider' ? s.keyword_replies : defaults.keywordReplies,
-    keywords: { opt_out: stringList(kw.opt_out, DEFAULT_KEYWORDS.opt_out), opt_in: stringList(kw.opt_in, DEFAULT_KEYWORDS.opt_in), help: stringList(kw.help, DEFAULT_KEYWORDS.help) },
-    replies: { opt_out: text(rp.opt_out, DEFAULT_REPLIES.opt_out), opt_in: text(rp.opt_in, DEFAULT_REPLIES.opt_in), help: text(rp.help, DEFAULT_REPLIES.help) },
-  };
-}
-
-function twiml(reply: string | null): string {
-  if (reply === null) return EMPTY_TWIML;
-  const r = new MessagingResponse();
-  r.message(reply);
-  return r.toString();
-}
-
 export class InboundService {
-  private settingsCache = new Map<string, { s: InboundSettings; until: number }>();
-
   constructor(private readonly d: InboundDeps) {}
-
-  async settings(tenantId: string): Promise<InboundSettings> {
-    const now = this.d.clock.now().getTime();
-    const hit = this.settingsCache.get(tenantId);
-    if (hit && hit.until > now) return hit.s;
-    const row = await this.d.store.kysely.selectFrom('tenants').select('settings').where('id', '=', tenantId).executeTakeFirst();
-    const defaults = tenantId === this.d.defaultTenantId ? this.d.defaults : { autoReply: null, keywordReplies: this.d.defaults.keywordReplies };
-    const s = parseInboundSettings(row?.settings ?? '{}', defaults);
-    this.settingsCache.set(tenantId, { s, until: now + SETTINGS_CACHE_MS });
-    return s;
-  }
 
   async receive(tenantId: string, params: WebhookParams, idempotencyToken: string | null): Promise<InboundResult> {
     const sid = field(params, 'MessageSid') ?? field(params, 'SmsMessageSid');
@@ -120,7 +64,7 @@ export class InboundService {
       if (v) geo[g.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase()] = v.slice(0, 64);
     }
     const segs = Number(field(params, 'NumSegments'));
-    const settings = await this.settings(tenantId);
+    const settings = await this.d.settings.get(tenantId);
     const optOutType = field(params, 'OptOutType');
     const keyword = fromOptOutType(optOutType) ?? matchKeyword(body, settings.keywords);
     const revocation = keyword === null && isRevocation(body);
@@ -128,90 +72,68 @@ export class InboundService {
     const now = this.d.clock.now().getTime();
     const seg = body ? countSegments(body) : null;
 
-    const r = await this.d.store.write(async (trx) => {
-      // The webhook log only de-duplicates here: the raw fields go to the message's event below.
-      const ins = await trx
-        .insertInto('webhook_events')
-        .values({ id: this.d.newId(), tenant_id: tenantId, kind: 'inbound', message_sid: sid, message_status: 'received', idempotency_token: idempotencyToken, params: null, message_id: null, created_at: now })
-        .onConflict((oc) => oc.doNothing())
-        .executeTakeFirst();
-      if (Number(ins.numInsertedOrUpdatedRows ?? 0) === 0) return null;
-      const conv = await trx
-        .insertInto('conversations')
-        .values({
-          id: this.d.newId(),
-          tenant_id: tenantId,
-          contact_addr: from,
-          our_addr: to,
-          status: 'active',
-          unread_count: 1,
-          last_message_at: now,
-          last_read_at: null,
-          needs_attention: revocation ? 1 : 0,
-          attention_reason: revocation ? 'free_text_revocation' : null,
-          external_ref: null,
-          created_at: now,
-          updated_at: now,
-        })
-        .onConflict((oc) =>
-          oc.columns(['tenant_id', 'our_addr', 'contact_addr']).doUpdateSet({
-            unread_count: sql<number>`conversations.unread_count + 1`,
-            last_message_at: now,
-            updated_at: now,
-            ...(revocation ? { needs_attention: 1, attention_reason: 'free_text_revocation' } : {}),
-          }),
-        )
-        .returning(['id'])
-        .executeTakeFirstOrThrow();
-      const messageId = this.d.newId();
-      const m = await trx
-        .insertInto('messages')
-        .values({
-          id: messageId,
-          tenant_id: tenantId,
-          direction: 'inbound',
-          channel,
-          to_addr: to,
-          from_addr: from,
-          messaging_service_sid: field(params, 'MessagingServiceSid') ?? null,
-          body,
-          media_urls: media.length ? JSON.stringify(media) : null,
-          encoding: seg?.encoding ?? null,
-          segments: Number.isInteger(segs) && segs >= 0 && segs < 1000 ? segs : (seg?.segments ?? 0),
-          status: 'received',
-          provider_sid: sid,
-          error_code: null,
-          provider_code: null,
-          error_message: null,
-          price: null,
-          price_unit: null,
-          attempts: 0,
-          max_attempts: 0,
-          next_attempt_at: null,
-          locked_until: null,
-          locked_by: null,
-          in_flight_since: null,
-          send_at: null,
-          expires_at: null,
-          validity_period: null,
-          idempotency_key: null,
-          conversation_id: conv.id,
-          metadata: JSON.stringify({ num_media: media.length, media_content_types: mediaTypes, geo, ...(optOutType ? { opt_out_type: optOutType } : {}) }),
-          created_at: now,
-          updated_at: now,
-          sent_at: null,
-        })
-        .onConflict((oc) => oc.doNothing())
-        .executeTakeFirst();
+    const r = await this.d.write(async (tx) => {
+      if (!(await this.d.inbound.logInboundWebhook(tx, { id: this.d.random.id(), tenantId, messageSid: sid, idempotencyToken, now }))) return null;
+      const conversationId = await this.d.conversations.upsertForInbound(tx, {
+        id: this.d.random.id(),
+        tenant_id: tenantId,
+        contact_addr: from,
+        our_addr: to,
+        status: 'active',
+        unread_count: 1,
+        last_message_at: now,
+        last_read_at: null,
+        needs_attention: revocation ? 1 : 0,
+        attention_reason: revocation ? 'free_text_revocation' : null,
+        external_ref: null,
+        created_at: now,
+        updated_at: now,
+      });
+      const messageId = this.d.random.id();
+      const inserted = await this.d.inbound.insertInboundMessage(tx, {
+        id: messageId,
+        tenant_id: tenantId,
+        direction: 'inbound',
+        channel,
+        to_addr: to,
+        from_addr: from,
+        messaging_service_sid: field(params, 'MessagingServiceSid') ?? null,
+        body,
+        media_urls: media.length ? JSON.stringify(media) : null,
+        encoding: seg?.encoding ?? null,
+        segments: Number.isInteger(segs) && segs >= 0 && segs < 1000 ? segs : (seg?.segments ?? 0),
+        status: 'received',
+        provider_sid: sid,
+        error_code: null,
+        provider_code: null,
+        error_message: null,
+        price: null,
+        price_unit: null,
+        attempts: 0,
+        max_attempts: 0,
+        next_attempt_at: null,
+        locked_until: null,
+        locked_by: null,
+        in_flight_since: null,
+        send_at: null,
+        expires_at: null,
+        validity_period: null,
+        idempotency_key: null,
+        conversation_id: conversationId,
+        metadata: JSON.stringify({ num_media: media.length, media_content_types: mediaTypes, geo, ...(optOutType ? { opt_out_type: optOutType } : {}) }),
+        created_at: now,
+        updated_at: now,
+        sent_at: null,
+      });
       // Same SID already stored (another tenant's copy, or a row that predates the webhook log).
-      if (Number(m.numInsertedOrUpdatedRows ?? 0) === 0) return null;
-      await trx.updateTable('webhook_events').set({ message_id: messageId }).where('tenant_id', '=', tenantId).where('kind', '=', 'inbound').where('message_sid', '=', sid).execute();
-      await this.d.store.insertEvent(trx, { message_id: messageId, tenant_id: tenantId, status: 'received', source: 'callback', error_code: null, provider_code: null, data: JSON.stringify({ params, idempotency_token: idempotencyToken }), created_at: now });
+      if (!inserted) return null;
+      await this.d.inbound.linkInboundWebhook(tx, tenantId, sid, messageId);
+      await this.d.inbound.appendMessageEvent(tx, { message_id: messageId, tenant_id: tenantId, status: 'received', source: 'callback', error_code: null, provider_code: null, data: JSON.stringify({ params, idempotency_token: idempotencyToken }), created_at: now });
 
       const phone = consentKey(from);
       let changed = false;
       if (keyword === 'opt_out' || keyword === 'opt_in' || revocation) {
-        ({ changed } = await this.d.consent.record(trx, {
+        ({ changed } = await this.d.consent.record(tx, {
           tenantId,
           phone,
           action: keyword === 'opt_in' ? 'opt_in' : 'opt_out',
@@ -222,26 +144,27 @@ export class InboundService {
           now,
         }));
       }
-      const suppressed = (await trx.selectFrom('suppressions').select('phone').where('tenant_id', '=', tenantId).where('phone', '=', phone).executeTakeFirst()) !== undefined;
+      const suppressed = await this.d.suppressions.isSuppressed(tx, tenantId, phone);
       // A thread that starts after an opt-out (by API, or the provider's 21610) shows it too.
-      if (suppressed && !changed) await trx.updateTable('conversations').set({ status: 'opted_out' }).where('id', '=', conv.id).where('status', '=', 'active').execute();
-      return { messageId, conversationId: conv.id, changed, suppressed };
+      if (suppressed && !changed) await this.d.conversations.markOptedOutIfActive(tx, conversationId);
+      return { messageId, conversationId, changed, suppressed };
     });
 
-    if (r === null) return { twiml: EMPTY_TWIML, duplicate: true, messageId: null, conversationId: null, keyword, revocation };
-    return { twiml: twiml(this.replyFor(settings, keyword, revocation, r.changed, r.suppressed, optOutType !== undefined)), duplicate: false, messageId: r.messageId, conversationId: r.conversationId, keyword, revocation };
+    if (r === null) return { twiml: this.d.twiml.empty(), duplicate: true, messageId: null, conversationId: null, keyword, revocation };
+    const reply = this.replyFor(settings, keyword, revocation, r.changed, r.suppressed, optOutType !== undefined);
+    return { twiml: reply === null ? this.d.twiml.empty() : this.d.twiml.message(reply), duplicate: false, messageId: r.messageId, conversationId: r.conversationId, keyword, revocation };
   }
 
   /** At most one reply: a confirmation only when the state changed, nothing to an opted-out contact. */
-  private replyFor(s: InboundSettings, keyword: KeywordKind | null, revocation: boolean, changed: boolean, suppressed: boolean, providerHandled: boolean): string | null {
+  private replyFor(s: TenantSettings, keyword: KeywordKind | null, revocation: boolean, changed: boolean, suppressed: boolean, providerHandled: boolean): string | null {
     // Twilio answers its own keywords (always with Advanced Opt-Out's OptOutType, by default on long
     // codes); a second answer from us would be a duplicate, or fail with 21610 after a STOP.
-    const relayAnswers = s.keywordReplies === 'relay' && !providerHandled;
+    const relayAnswers = s.keyword_replies === 'relay' && !providerHandled;
     if (revocation) return changed ? s.replies.opt_out : null;
     if (keyword === 'opt_out') return changed && relayAnswers ? s.replies.opt_out : null;
     if (keyword === 'opt_in' && changed) return relayAnswers ? s.replies.opt_in : null;
     if (keyword === 'help') return relayAnswers ? s.replies.help : null;
     if (suppressed) return null;
-    return s.autoReply;
+    return s.auto_reply;
   }
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '../core/errors.js';
+import { decodeCursor, page, pageLimit } from '../core/pagination.js';
 import { normalizeRecipient, type Channel } from '../core/phone.js';
 import { countSegments, MAX_BODY_CHARS } from '../core/segments.js';
 import type { Clock } from '../ports.js';
@@ -299,8 +300,7 @@ export class MessagesService {
   }
 
   async list(tenant: Tenant, q: ListInput): Promise<{ data: MessageResource[]; next_cursor: string | null }> {
-    const limit = q.limit ?? 50;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw bad('limit', 'limit must be an integer between 1 and 200');
+    const limit = pageLimit(q.limit);
     let to: string | undefined;
     if (q.to !== undefined && q.to !== '') {
       to = normalizeRecipient(q.to, q.to.startsWith('whatsapp:') ? 'whatsapp' : 'sms', {
@@ -308,15 +308,7 @@ export class MessagesService {
         rejectFixedLine: false,
       }).address;
     }
-    let before: string | undefined;
-    if (q.cursor) {
-      try {
-        before = Buffer.from(q.cursor, 'base64url').toString('utf8');
-      } catch {
-        before = undefined;
-      }
-      if (!before || !/^[0-9a-f-]{36}$/.test(before)) throw bad('cursor', 'cursor is not valid');
-    }
+    const before = decodeCursor(q.cursor, ['string'])?.[0];
     const rows = await this.d.store.listMessages({
       tenantId: tenant.id,
       status: q.status || undefined,
@@ -326,9 +318,8 @@ export class MessagesService {
       before,
       limit: limit + 1,
     });
-    const page = rows.slice(0, limit);
-    const next = rows.length > limit ? Buffer.from(page[page.length - 1].id).toString('base64url') : null;
-    return { data: page.map(toMessageResource), next_cursor: next };
+    const p = page(rows, limit, (r) => [r.id]);
+    return { data: p.data.map(toMessageResource), next_cursor: p.next_cursor };
   }
 
   async cancel(tenant: Tenant, id: string): Promise<MessageResource> {

@@ -8,6 +8,7 @@ import type { Clock } from '../ports.js';
 import type { Database } from '../storage/schema.js';
 import { prepare, type Prepared } from '../storage/prepared.js';
 import type { Store } from '../storage/store.js';
+import { asTx } from '../storage/tx.js';
 import { consentKey, type ConsentService } from './consent.js';
 import { field, type WebhookParams } from './webhooks.js';
 
@@ -214,7 +215,7 @@ export class StatusCallbacksService {
       created_at: now,
     });
     if (applied && ps.errorCode === 21610) {
-      await this.d.consent.record(trx, { tenantId: msg.tenant_id, phone: consentKey(msg.to_addr), action: 'opt_out', source: 'provider', actor: 'provider', detail: '21610', messageId: msg.id, now });
+      await this.d.consent.record(asTx(trx), { tenantId: msg.tenant_id, phone: consentKey(msg.to_addr), action: 'opt_out', source: 'provider', actor: 'provider', detail: '21610', messageId: msg.id, now });
     }
   }
 

@@ -85,8 +85,8 @@ export interface VerificationsServiceDeps {
   write: UnitOfWork['write'];
   verifications: VerificationsRepository;
   counters: CountersRepository;
-  /** The tenant's stored settings document (JSON text; null when it has none). */
-  settingsOf: (tenantId: string) => Promise<string | null>;
+  /** The tenant's stored settings values, uncached (unset keys absent). */
+  settingsOf: (tenantId: string) => Promise<Record<string, unknown>>;
   clock: Clock;
   random: Random;
   logger: Logger;

@@ -1,4 +1,5 @@
 // `smsrelay emulator`: argument parsing, what it prints, shutdown on SIGINT.
+import { networkInterfaces } from 'node:os';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runEmulatorCommand } from '../../src/cli/emulator-command.js';
 import { DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN } from '../../src/emulator/index.js';
@@ -58,8 +59,52 @@ describe('smsrelay emulator', () => {
     await expect(runEmulatorCommand(['--chaos', '{'], {})).rejects.toThrow(/--chaos/);
     await expect(runEmulatorCommand(['--bogus'], {})).rejects.toThrow();
     await expect(runEmulatorCommand(['--port', '0', '--numbers', '12'], {})).rejects.toThrow(/E\.164/);
+    await expect(runEmulatorCommand(['--access', 'token'], {})).rejects.toThrow(/SMSRELAY_EMULATOR_TOKEN/);
+    await expect(runEmulatorCommand(['--access', 'token', '--token', 'short'], {})).rejects.toThrow(/24 characters/);
+    await expect(runEmulatorCommand(['--access', 'open'], {})).rejects.toThrow(/SMSRELAY_EMULATOR_ACCESS/);
     const out = captureStdout();
     await runEmulatorCommand(['--help'], {});
     expect(out()).toContain('Usage: smsrelay emulator');
+  });
+});
+
+/** A non-loopback IPv4 address of this machine (the only other address these tests connect to). */
+const external = Object.values(networkInterfaces())
+  .flat()
+  .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+
+describe.skipIf(!external)(`smsrelay emulator bound to 0.0.0.0, reached from ${external ?? '(no non-loopback IPv4 address on this machine)'}`, () => {
+  const TOKEN = 'standalone-access-token-0123456789';
+
+  it('answers only loopback clients by default', async () => {
+    const out = captureStdout();
+    const running = runEmulatorCommand(['--port', '0', '--host', '0.0.0.0'], {});
+    const base = (await waitFor(() => /listening on (http:\/\/\S+)/.exec(out())?.[1], 5_000, 'the banner'))!;
+    expect(out()).toContain('emulator: loopback clients only');
+    const port = new URL(base).port;
+    const refused = await api(`http://${external}:${port}`, 'PUT', '/emulator/api/config', { inboundUrl: 'http://127.0.0.1:9/x' });
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ error: { code: 'SMS_ERR_EMULATOR_LOOPBACK_ONLY' } });
+    const twilioPath = await api(`http://${external}:${port}`, 'GET', `/2010-04-01/Accounts/${DEFAULT_ACCOUNT_SID}/Messages.json`, undefined, basicAuth(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN));
+    expect(twilioPath.status).toBe(403);
+    expect((await api(`http://127.0.0.1:${port}`, 'GET', '/emulator/api/config')).body.inboundUrl).toBeNull();
+    process.emit('SIGINT');
+    await running;
+  });
+
+  it('with --access token, answers other hosts that present the token', async () => {
+    const out = captureStdout();
+    const running = runEmulatorCommand(['--port', '0', '--host', '0.0.0.0', '--access', 'token', '--token', TOKEN, '--auth-token', 'a-private-auth-token'], {});
+    const base = (await waitFor(() => /listening on (http:\/\/\S+)/.exec(out())?.[1], 5_000, 'the banner'))!;
+    expect(out()).toContain('emulator: open to the network with token');
+    const ext = `http://${external}:${new URL(base).port}`;
+    expect((await api(ext, 'GET', '/emulator/api/config')).status).toBe(401);
+    const ok = await api(ext, 'GET', '/emulator/api/config', undefined, { authorization: `Bearer ${TOKEN}` });
+    expect(ok.status).toBe(200);
+    // The Twilio paths take the (non-default) account credentials, as on Twilio.
+    const created = await api(ext, 'POST', `/2010-04-01/Accounts/${DEFAULT_ACCOUNT_SID}/Messages.json`, 'To=%2B14155552671&From=%2B15005550006&Body=hi', basicAuth(DEFAULT_ACCOUNT_SID, 'a-private-auth-token'));
+    expect(created.status).toBe(201);
+    process.emit('SIGINT');
+    await running;
   });
 });

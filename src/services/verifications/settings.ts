@@ -1,6 +1,6 @@
-// A tenant's verification settings, parsed from its stored settings document with the install's
-// defaults behind every field. Read on every call (one primary-key lookup): a changed backend or
-// allow-list applies at once.
+// A tenant's verification settings, read from its stored settings values with the install's
+// defaults behind every field, leniently (a value it cannot use means the default). Read on every
+// call, uncached (one primary-key lookup): a changed backend or allow-list applies at once.
 import type { VerifySettings } from './backend.js';
 
 export interface TenantVerifySettings extends VerifySettings {
@@ -20,15 +20,8 @@ export interface VerifySettingsDefaults {
 const SERVICE_SID = /^VA[0-9a-fA-F]{32}$/;
 const ISO2 = /^[A-Z]{2}$/;
 
-/** `stored`: the tenants.settings JSON text (null or unreadable: the defaults). */
-export function parseVerifySettings(stored: string | null | undefined, dflt: VerifySettingsDefaults): TenantVerifySettings {
-  let s: Record<string, unknown> = {};
-  try {
-    const parsed: unknown = JSON.parse(stored ?? '{}');
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) s = parsed as Record<string, unknown>;
-  } catch {
-    // A corrupt settings column means defaults, not a failed request.
-  }
+/** `s`: the tenant's stored settings values (unset keys absent). */
+export function parseVerifySettings(s: Record<string, unknown>, dflt: VerifySettingsDefaults): TenantVerifySettings {
   const countries = Array.isArray(s.verify_allowed_countries)
     ? s.verify_allowed_countries
         .filter((c): c is string => typeof c === 'string')

@@ -1,0 +1,25 @@
+// The policy port: one decision function, called by the API on accept and by the dispatcher again
+// before each send. Rules (consent first; throttles, caps and quiet hours later) sit behind it.
+import type { Decision, PolicyStage } from '../core/policy.js';
+import type { TenantSettings } from '../core/settings.js';
+
+/** What a rule may look at: the message as accepted (or as claimed for dispatch). */
+export interface PolicyMessage {
+  /** Absent on accept (the message has no id yet). */
+  id?: string;
+  tenantId: string;
+  to: string;
+  channel: string;
+  body: string | null;
+  segments: number;
+}
+
+export interface PolicyContext {
+  stage: PolicyStage;
+  now: number;
+  settings: TenantSettings;
+}
+
+export interface Policy {
+  decide(message: PolicyMessage, ctx: PolicyContext): Promise<Decision>;
+}
