@@ -26,8 +26,8 @@ import { WebhookAuth } from './services/webhooks.js';
 import { MessagesService, type ListInput, type SendInput, type SendOptions } from './services/messages.js';
 import { TenantsService, type Tenant } from './services/tenants.js';
 import { VerificationsService } from './services/verifications.js';
-import { LocalVerifyBackend } from './services/verify-local.js';
-import { TwilioVerifyBackend } from './services/verify-twilio.js';
+import { LocalVerifyBackend } from './services/verifications/local-backend.js';
+import { ProviderVerifyBackend } from './services/verifications/provider-backend.js';
 import { openDatabase } from './storage/db.js';
 import { createRepositories } from './storage/index.js';
 import { migrateToLatest } from './storage/migrate.js';
@@ -152,7 +152,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   }
   const store = new Store(db);
   const repos = createRepositories(db, store);
-  const cipher = config.masterKey ? new Cipher(config.masterKey) : null;
+  const cipher = config.masterKey ? new Cipher(config.masterKey, random) : null;
   const tenants = new TenantsService(store, uuidv7, now, cipher);
   const apiKeys = new ApiKeysService({ keys: repos.apiKeys, clock, random });
 
@@ -196,17 +196,21 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     beforeAccept: (tenant, to) => consent.assertCanSend(tenant, to),
   });
   const verifications = new VerificationsService({
-    store,
+    write: repos.write,
+    verifications: repos.verifications,
+    counters: repos.counters,
+    settingsOf: async (tenantId) => (await repos.settings.read(tenantId))?.values ?? {},
     clock,
-    newId: uuidv7,
+    random,
     logger,
     config: config.verify,
     defaultRegion: config.defaultRegion,
     rejectFixedLine: config.rejectFixedLine,
     defaultServiceSid: config.twilio.verifyServiceSid,
     backends: {
-      local: new LocalVerifyBackend({ messages, secret: verifySecret(config), ttlS: config.verify.ttlS }),
-      twilio: new TwilioVerifyBackend(() => (provider instanceof TwilioProvider ? provider.twilio : null)),
+      local: new LocalVerifyBackend({ messages, random, secret: verifySecret(config, random), ttlS: config.verify.ttlS }),
+      // Twilio Verify on the installation's account, when its provider has it (the emulator's does).
+      twilio: new ProviderVerifyBackend({ provider: () => provider?.verify ?? null }),
     },
   });
 
@@ -433,7 +437,7 @@ function settingsDefaults(config: Config, embeddedEmulator: boolean): (slug: str
  * into data/verify-secret (mode 0600). Lazy, so installs that never send a code write no file.
  * Several processes sharing a database need the same secret: set SMSRELAY_VERIFY_SECRET there.
  */
-function verifySecret(config: Config): () => Buffer {
+function verifySecret(config: Config, random: Random): () => Buffer {
   let secret: Buffer | null = config.verify.secret ? Buffer.from(config.verify.secret) : null;
   return () => {
     if (secret) return secret;
@@ -441,7 +445,7 @@ function verifySecret(config: Config): () => Buffer {
     const path = join(config.dataDir, 'verify-secret');
     try {
       // 'wx': of two processes starting together, one writes and both read the same file.
-      writeFileSync(path, randomBytes(32).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+      writeFileSync(path, random.bytes(32).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }

@@ -1,20 +1,29 @@
 // AES-256-GCM for secrets at rest (tenants' Twilio auth tokens). node:crypto only. The AAD binds a
 // ciphertext to its row, so a token copied into another tenant's row does not decrypt.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 
 const VERSION = 'v1';
+
+/** Where IVs come from: the Random port's CSPRNG in production. */
+export interface ByteSource {
+  bytes(n: number): Buffer;
+}
 
 export class Cipher {
   private readonly key: Buffer;
 
   /** `key`: 32 bytes as 64 hex characters or base64 (validated by the config loader). */
-  constructor(key: string) {
+  constructor(
+    key: string,
+    private readonly random: ByteSource,
+  ) {
     this.key = /^[0-9a-fA-F]{64}$/.test(key) ? Buffer.from(key, 'hex') : Buffer.from(key, 'base64');
     if (this.key.length !== 32) throw new Error('the master key must be 32 bytes');
   }
 
   encrypt(plain: string, aad: string): string {
-    const iv = randomBytes(12);
+    // A GCM IV must never repeat under one key: 96 random bits per encryption.
+    const iv = this.random.bytes(12);
     const c = createCipheriv('aes-256-gcm', this.key, iv);
     c.setAAD(Buffer.from(aad, 'utf8'));
     const ct = Buffer.concat([c.update(plain, 'utf8'), c.final()]);

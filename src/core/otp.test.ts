@@ -1,24 +1,39 @@
+import { randomInt } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { codeMatches, generateCode, hashCode, renderOtpMessage, resolveLocale } from './otp.js';
 
 const SECRET = 'x'.repeat(32);
+const csprng = { int: randomInt };
 
 describe('generateCode', () => {
   it('gives digits of the asked length, 4 to 10', () => {
-    for (let len = 4; len <= 10; len++) expect(generateCode(len)).toMatch(new RegExp(`^[0-9]{${len}}$`));
-    expect(generateCode()).toMatch(/^[0-9]{6}$/);
+    for (let len = 4; len <= 10; len++) expect(generateCode(csprng, len)).toMatch(new RegExp(`^[0-9]{${len}}$`));
+    expect(generateCode(csprng)).toMatch(/^[0-9]{6}$/);
   });
 
   it.each([3, 11, 6.5, NaN])('refuses length %s', (len) => {
-    expect(() => generateCode(len)).toThrow(RangeError);
+    expect(() => generateCode(csprng, len)).toThrow(RangeError);
   });
 
   it('uses every digit in every position (no modulo bias toward low digits)', () => {
     const counts = Array.from({ length: 6 }, () => new Array(10).fill(0));
-    for (let i = 0; i < 5000; i++) [...generateCode(6)].forEach((d, p) => counts[p][Number(d)]++);
+    for (let i = 0; i < 5000; i++) [...generateCode(csprng, 6)].forEach((d, p) => counts[p][Number(d)]++);
     // 500 expected per cell; 350 is > 6 standard deviations away.
     for (const row of counts) for (const c of row) expect(c).toBeGreaterThan(350);
+  });
+
+  it('draws one digit in [0, 10) per position from the given source', () => {
+    const calls: [number, number][] = [];
+    const digits = [0, 9, 4, 0, 7, 1];
+    const scripted = {
+      int: (min: number, max: number) => {
+        calls.push([min, max]);
+        return digits[calls.length - 1]!;
+      },
+    };
+    expect(generateCode(scripted, 6)).toBe('094071');
+    expect(calls).toEqual(Array(6).fill([0, 10]));
   });
 });
 

@@ -2,19 +2,25 @@
 // A code is stored only as HMAC-SHA256(secret, verificationId:code): a database dump alone does not
 // let anyone brute-force the small code space offline, and binding the id stops a hash from being
 // replayed on another verification.
-import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export const MIN_CODE_LENGTH = 4;
 export const MAX_CODE_LENGTH = 10;
 export const DEFAULT_CODE_LENGTH = 6;
 
-/** A numeric code from the CSPRNG, every digit uniform (leading zeros allowed). */
-export function generateCode(length: number = DEFAULT_CODE_LENGTH): string {
+/** Where codes get their digits: the Random port's CSPRNG in production, a script in tests. */
+export interface DigitSource {
+  /** A uniformly distributed integer in [min, max). */
+  int(min: number, max: number): number;
+}
+
+/** A numeric code, every digit uniform (leading zeros allowed). */
+export function generateCode(random: DigitSource, length: number = DEFAULT_CODE_LENGTH): string {
   if (!Number.isInteger(length) || length < MIN_CODE_LENGTH || length > MAX_CODE_LENGTH) {
     throw new RangeError(`code length must be an integer between ${MIN_CODE_LENGTH} and ${MAX_CODE_LENGTH}`);
   }
   let code = '';
-  for (let i = 0; i < length; i++) code += String(randomInt(10));
+  for (let i = 0; i < length; i++) code += String(random.int(0, 10));
   return code;
 }
 

@@ -1,4 +1,5 @@
 // The provider port: what the worker and reconciler need from Twilio (or the emulator, or a test double).
+import type { VerifyProvider } from './verify-provider.js';
 
 /** Outbound request handed to a provider (already validated, E.164 / channel addresses). */
 export interface ProviderSendRequest {
@@ -64,6 +65,8 @@ export interface Provider {
   fetch(sid: string): Promise<ProviderMessage | null>;
   /** Used to settle ambiguous outcomes: messages the provider holds for this recipient since a time. */
   list(query: ProviderListQuery): Promise<ProviderMessage[]>;
+  /** Twilio Verify on the same account, when this provider has it. */
+  readonly verify?: VerifyProvider;
 }
 
 /** The provider that sends a tenant's messages (its own Twilio account, or the installation's). */

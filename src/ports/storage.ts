@@ -4,20 +4,12 @@ import type { SettingsRepository } from './settings.js';
 // storage/ knows SQL, Kysely and the dialect differences.
 import type { ConsentRepository } from './consent.js';
 import type { ConversationsRepository, InboundRepository } from './conversations.js';
+import type { CountersRepository } from './counters.js';
+import type { UnitOfWork } from './tx.js';
+import type { VerificationsRepository } from './verifications.js';
 
-/** An open database transaction. Opaque outside storage/: pass it back to repository methods. */
-export interface Tx {
-  readonly __tx: unique symbol;
-}
-
-export interface UnitOfWork {
-  /**
-   * Runs `fn` in the next group commit (writes queued in the same event-loop turn share one
-   * transaction) and resolves only after that transaction committed. `fn` may be re-run alone
-   * if its batch fails, so it must not have side effects outside the transaction.
-   */
-  write<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
-}
+// In their own file, so that repository ports can take a Tx without an import cycle.
+export type { Tx, UnitOfWork } from './tx.js';
 
 export interface HealthRepository {
   readonly dialect: 'sqlite' | 'postgres';
@@ -58,4 +50,6 @@ export interface Repositories {
   conversations: ConversationsRepository;
   inbound: InboundRepository;
   consent: ConsentRepository;
+  verifications: VerificationsRepository;
+  counters: CountersRepository;
 }

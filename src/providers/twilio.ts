@@ -1,7 +1,9 @@
 import twilio from 'twilio';
 import type { MessageInstance } from 'twilio/lib/rest/api/v2010/account/message.js';
 import { TwilioHttpClient } from './twilio-http.js';
-import { ProviderError, type Provider, type ProviderListQuery, type ProviderMessage, type ProviderSendRequest } from '../ports.js';
+import { classify } from './twilio-errors.js';
+import { twilioVerify } from './twilio-verify.js';
+import type { Provider, ProviderListQuery, ProviderMessage, ProviderSendRequest, VerifyProvider } from '../ports.js';
 
 export interface TwilioProviderOptions {
   accountSid: string;
@@ -11,12 +13,6 @@ export interface TwilioProviderOptions {
   timeoutMs?: number;
   maxSockets?: number;
 }
-
-// Create errors that say "this request can never succeed as is" (docs/twilio-reference.md §8). Everything else in
-// 4xx is treated as permanent too, except auth and rate limiting, which are about us, not the message.
-const TRANSIENT_CODES = new Set([20429, 20003, 20005]);
-// Connection failures where the request cannot have reached Twilio.
-const NOT_SENT_ERRNOS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL']);
 
 function toProviderMessage(m: MessageInstance): ProviderMessage {
   return {
@@ -35,24 +31,11 @@ function toProviderMessage(m: MessageInstance): ProviderMessage {
   };
 }
 
-function classify(e: unknown): ProviderError {
-  if (e instanceof ProviderError) return e;
-  const err = e as { status?: number; code?: number | string; message?: string; response?: unknown };
-  if (typeof err?.status === 'number') {
-    // twilio.RestException: the provider answered.
-    const code = typeof err.code === 'number' ? err.code : null;
-    const transient = err.status >= 500 || err.status === 429 || (code !== null && TRANSIENT_CODES.has(code));
-    return new ProviderError(transient ? 'transient' : 'permanent', err.message ?? `HTTP ${err.status}`, code, err.status);
-  }
-  const errno = typeof err?.code === 'string' ? err.code : '';
-  if (NOT_SENT_ERRNOS.has(errno)) return new ProviderError('transient', `connection failed (${errno})`);
-  // Reset, timeout, hang-up: the request may have been written and processed.
-  return new ProviderError('ambiguous', `no answer from provider (${errno || err?.message || 'unknown error'})`);
-}
-
 export class TwilioProvider implements Provider {
   readonly name = 'twilio';
   private readonly client: twilio.Twilio;
+  /** Twilio Verify on the same account and HTTP client. */
+  readonly verify: VerifyProvider;
 
   constructor(opts: TwilioProviderOptions) {
     const timeout = opts.timeoutMs ?? 15_000;
@@ -60,9 +43,10 @@ export class TwilioProvider implements Provider {
       httpClient: new TwilioHttpClient(opts.apiBaseUrl ?? null, { timeoutMs: timeout, maxSockets: opts.maxSockets ?? 64 }),
       autoRetry: false,
     });
+    this.verify = twilioVerify(this.client);
   }
 
-  /** The underlying client, for features beyond messages (Verify, Lookup). */
+  /** The underlying client, for features beyond the ports (Lookup; tests creating Verify services). */
   get twilio(): twilio.Twilio {
     return this.client;
   }

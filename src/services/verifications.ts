@@ -1,49 +1,26 @@
-// Verification codes (OTP): one API over two backends (local codes or Twilio Verify), with the
-// state, the limits and the answers kept here so that both backends behave the same.
+// Verification codes (OTP), the use case: start, check, get, cancel and stats over two backends
+// (local codes or Twilio Verify, see verifications/), with the state, the limits and the answers
+// kept here so that both backends behave the same.
 //
 // Concurrency: every decision that must not be taken twice is one atomic write. A start (limits,
-// resend-or-create, counters) runs in one Store.write transaction behind per-key locks (see
-// rate-limits.ts). A check first claims an attempt with
-// `UPDATE … SET attempts = attempts + 1 WHERE status = 'pending' AND attempts < max`, so parallel
-// guesses can never exceed the budget, and approval is `UPDATE … WHERE status = 'pending'`, so of two
-// correct checks exactly one wins.
+// prefix guard, resend-or-create, counters) runs in one transaction behind per-key locks (see
+// verifications/limits.ts). A check first claims an attempt (counted only while the row is pending
+// with budget left), so parallel guesses can never exceed the budget, and approval only moves a
+// pending row, so of two correct checks exactly one wins.
 import { isIP } from 'node:net';
-import { sql, type Selectable, type Transaction } from 'kysely';
-import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { Logger } from 'pino';
 import type { VerifyConfig } from '../config.js';
 import { AppError } from '../core/errors.js';
-import { DEFAULT_CODE_LENGTH, MAX_CODE_LENGTH, MIN_CODE_LENGTH, OTP_LOCALES, resolveLocale } from '../core/otp.js';
+import { DEFAULT_CODE_LENGTH, MAX_CODE_LENGTH, MIN_CODE_LENGTH, OTP_LOCALES, resolveLocale, type OtpLocale } from '../core/otp.js';
 import { maskPhone, normalizeRecipient } from '../core/phone.js';
-import type { Clock } from '../ports.js';
-import type { Database } from '../storage/schema.js';
-import type { VerificationsTable, VerifyBlockedPrefixesTable } from '../storage/schema-verify.js';
-import type { Store } from '../storage/store.js';
-import { exceeded, lockKeys, record, type LimitRule } from './rate-limits.js';
+import type { Clock, CountersRepository, Random, Tx, UnitOfWork, VerificationRecord, VerificationsRepository } from '../ports.js';
 import type { Tenant } from './tenants.js';
+import type { VerifyBackend } from './verifications/backend.js';
+import { SendLimits, startRules, type LimitName } from './verifications/limits.js';
+import { numberPrefix, PrefixGuard } from './verifications/prefix-guard.js';
+import { parseVerifySettings, type TenantVerifySettings } from './verifications/settings.js';
 
-export type VerificationRow = Selectable<VerificationsTable>;
 export type VerifyChannel = 'sms' | 'whatsapp';
-
-/** Tenant settings a backend needs (from tenants.settings). */
-export interface VerifySettings {
-  appName: string;
-  serviceSid: string | null;
-}
-
-/** approved / wrong code / the provider says locked (max checks) / the provider no longer has it. */
-export type CheckOutcome = 'approved' | 'wrong' | 'locked' | 'gone';
-
-export interface VerifyBackend {
-  readonly name: 'local' | 'twilio';
-  /** A fresh code for verification `id` and its hash; null when the provider keeps the code. */
-  issue(id: string, length: number): { code: string; codeHash: string } | null;
-  /** Sends the code (new or resend); the row is already reserved and committed. */
-  deliver(tenant: Tenant, row: VerificationRow, code: string | null, settings: VerifySettings): Promise<{ messageId?: string; providerSid?: string }>;
-  /** Compares a code; the attempt was already counted. */
-  check(row: VerificationRow, code: string, settings: VerifySettings): Promise<CheckOutcome>;
-  cancel(row: VerificationRow, settings: VerifySettings): Promise<void>;
-}
 
 export interface StartInput {
   to: string;
@@ -105,9 +82,13 @@ export interface VerificationStats {
 }
 
 export interface VerificationsServiceDeps {
-  store: Store;
+  write: UnitOfWork['write'];
+  verifications: VerificationsRepository;
+  counters: CountersRepository;
+  /** The tenant's stored settings values, uncached (unset keys absent). */
+  settingsOf: (tenantId: string) => Promise<Record<string, unknown>>;
   clock: Clock;
-  newId: () => string;
+  random: Random;
   logger: Logger;
   config: VerifyConfig;
   defaultRegion: string;
@@ -117,12 +98,7 @@ export interface VerificationsServiceDeps {
   backends: { local: VerifyBackend; twilio: VerifyBackend };
 }
 
-interface TenantVerifySettings extends VerifySettings {
-  backend: 'local' | 'twilio';
-  allowedCountries: string[];
-}
-
-type Refusal = 'number' | 'ip' | 'tenant' | 'prefix' | 'prefix_blocked' | 'max_sends' | 'max_attempts';
+type Refusal = LimitName | 'prefix_blocked' | 'max_sends' | 'max_attempts';
 
 const REFUSAL_TEXT: Record<Refusal, string> = {
   number: 'Too many verification codes were sent to this number; retry later.',
@@ -134,64 +110,79 @@ const REFUSAL_TEXT: Record<Refusal, string> = {
   max_attempts: 'Too many wrong codes were entered for this number; retry after the verification expired.',
 };
 
-// Codes younger than this still have their chance to be entered: counting them as unconverted
-// would make a burst of legitimate sign-ups look like SMS pumping.
-const CONVERSION_SETTLE_MS = 2 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
-const SERVICE_SID = /^VA[0-9a-fA-F]{32}$/;
-const ISO2 = /^[A-Z]{2}$/;
 
 function bad(field: string, message: string): AppError {
   return new AppError('SMS_ERR_VALIDATION', message, { field });
 }
 
 function notFound(id?: string, status?: string): AppError {
-  return new AppError('SMS_ERR_VERIFICATION_NOT_FOUND', status ? `The verification is ${status}.` : undefined, id ? { id, ...(status ? { status } : {}) } : undefined);
+  return new AppError(
+    'SMS_ERR_VERIFICATION_NOT_FOUND',
+    status ? `The verification is ${status}.` : undefined,
+    id ? { id, ...(status ? { status } : {}) } : undefined,
+  );
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
-
-/** '+' + country calling code + the first 6 national digits: where SMS pumping concentrates. */
-export function numberPrefix(e164: string): string {
-  const p = parsePhoneNumberFromString(e164);
-  return p ? `+${p.countryCallingCode}${p.nationalNumber.slice(0, 6)}` : e164.slice(0, 8);
-}
 
 function ratio(started: number, approved: number): ConversionRow {
   return { started, approved, conversion: started ? Math.round((approved / started) * 10_000) / 10_000 : null };
 }
 
+/** Expiry is applied on read: a pending row past its time is expired without a write. */
+function effectiveStatus(row: VerificationRecord, now: number): string {
+  return row.status === 'pending' && now >= row.expires_at ? 'expired' : row.status;
+}
+
+/** The start request's own fields, checked before anything is read. */
+function parseStart(input: StartInput): { channel: VerifyChannel; to: string; length: number; clientIp: string | null } {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw bad('body', 'The request body must be a JSON object.');
+  const channel = input.channel ?? 'sms';
+  if (channel !== 'sms' && channel !== 'whatsapp') throw bad('channel', "channel must be 'sms' or 'whatsapp'");
+  if (typeof input.to !== 'string') throw new AppError('SMS_ERR_INVALID_PHONE', 'to is required and must be a string.', { field: 'to' });
+  const length = input.code_length ?? DEFAULT_CODE_LENGTH;
+  if (!Number.isInteger(length) || length < MIN_CODE_LENGTH || length > MAX_CODE_LENGTH) {
+    throw bad('code_length', `code_length must be an integer between ${MIN_CODE_LENGTH} and ${MAX_CODE_LENGTH}`);
+  }
+  if (input.locale !== undefined && input.locale !== null && (typeof input.locale !== 'string' || input.locale.length > 35))
+    throw bad('locale', 'locale must be a language tag');
+  const clientIp = input.client_ip ?? null;
+  if (clientIp !== null && (typeof clientIp !== 'string' || clientIp.length > 64 || isIP(clientIp) === 0))
+    throw bad('client_ip', 'client_ip must be an IPv4 or IPv6 address');
+  return { channel, to: input.to, length, clientIp };
+}
+
+/** Where a start's transaction ended: a reserved row to deliver, a refusal, or a new prefix block. */
+type Reserved =
+  | { kind: 'ok'; row: VerificationRecord; code: string | null; resend: boolean }
+  | { kind: 'refused'; reason: Refusal; retryAt: number }
+  | { kind: 'blocked'; until: number; started: number; approved: number };
+
 export class VerificationsService {
-  constructor(private readonly d: VerificationsServiceDeps) {}
+  private readonly limits: SendLimits;
+  private readonly prefixGuard: PrefixGuard;
+
+  constructor(private readonly d: VerificationsServiceDeps) {
+    this.limits = new SendLimits(d.counters);
+    this.prefixGuard = new PrefixGuard({ verifications: d.verifications, config: d.config });
+  }
 
   private now(): number {
     return this.d.clock.now().getTime();
   }
 
-  private backendOf(row: VerificationRow): VerifyBackend {
+  private backendOf(row: VerificationRecord): VerifyBackend {
     return row.backend === 'twilio' ? this.d.backends.twilio : this.d.backends.local;
   }
 
-  /** Read on every call (one primary-key lookup): a changed backend or allow-list applies at once. */
   private async settings(tenant: Tenant): Promise<TenantVerifySettings> {
-    const row = await this.d.store.kysely.selectFrom('tenants').select('settings').where('id', '=', tenant.id).executeTakeFirst();
-    let s: Record<string, unknown> = {};
-    try {
-      const parsed: unknown = JSON.parse(row?.settings ?? '{}');
-      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) s = parsed as Record<string, unknown>;
-    } catch {
-      // A corrupt settings column means defaults, not a failed request.
-    }
-    const countries = Array.isArray(s.verify_allowed_countries)
-      ? s.verify_allowed_countries.filter((c): c is string => typeof c === 'string').map((c) => c.toUpperCase()).filter((c) => c === '*' || ISO2.test(c))
-      : [(tenant.defaultRegion ?? this.d.defaultRegion).toUpperCase()];
-    const appName = typeof s.verify_app_name === 'string' && s.verify_app_name.trim() ? s.verify_app_name.trim().slice(0, 30) : this.d.config.appName;
-    return {
-      backend: s.verify_backend === 'local' || s.verify_backend === 'twilio' ? s.verify_backend : this.d.config.backend,
-      serviceSid: typeof s.verify_service_sid === 'string' && SERVICE_SID.test(s.verify_service_sid) ? s.verify_service_sid : this.d.defaultServiceSid,
-      allowedCountries: countries,
-      appName,
-    };
+    return parseVerifySettings(await this.d.settingsOf(tenant.id), {
+      backend: this.d.config.backend,
+      appName: this.d.config.appName,
+      serviceSid: this.d.defaultServiceSid,
+      region: tenant.defaultRegion ?? this.d.defaultRegion,
+    });
   }
 
   private refused(reason: Refusal, retryAt: number, now: number): AppError {
@@ -200,20 +191,12 @@ export class VerificationsService {
   }
 
   async start(tenant: Tenant, input: StartInput, ctx: { ip?: string | null } = {}): Promise<VerificationStarted> {
-    if (input === null || typeof input !== 'object' || Array.isArray(input)) throw bad('body', 'The request body must be a JSON object.');
-    const channel = input.channel ?? 'sms';
-    if (channel !== 'sms' && channel !== 'whatsapp') throw bad('channel', "channel must be 'sms' or 'whatsapp'");
-    if (typeof input.to !== 'string') throw new AppError('SMS_ERR_INVALID_PHONE', 'to is required and must be a string.', { field: 'to' });
-    const length = input.code_length ?? DEFAULT_CODE_LENGTH;
-    if (!Number.isInteger(length) || length < MIN_CODE_LENGTH || length > MAX_CODE_LENGTH) {
-      throw bad('code_length', `code_length must be an integer between ${MIN_CODE_LENGTH} and ${MAX_CODE_LENGTH}`);
-    }
-    if (input.locale !== undefined && input.locale !== null && (typeof input.locale !== 'string' || input.locale.length > 35)) throw bad('locale', 'locale must be a language tag');
-    const clientIp = input.client_ip ?? null;
-    if (clientIp !== null && (typeof clientIp !== 'string' || clientIp.length > 64 || isIP(clientIp) === 0)) throw bad('client_ip', 'client_ip must be an IPv4 or IPv6 address');
-
+    const req = parseStart(input);
     const settings = await this.settings(tenant);
-    const addr = normalizeRecipient(input.to, channel, { defaultRegion: tenant.defaultRegion ?? this.d.defaultRegion, rejectFixedLine: this.d.rejectFixedLine });
+    const addr = normalizeRecipient(req.to, req.channel, {
+      defaultRegion: tenant.defaultRegion ?? this.d.defaultRegion,
+      rejectFixedLine: this.d.rejectFixedLine,
+    });
     const country = addr.country ?? null;
     if (!settings.allowedCountries.includes('*') && (country === null || !settings.allowedCountries.includes(country))) {
       throw new AppError('SMS_ERR_COUNTRY_NOT_ALLOWED', undefined, { field: 'to', country });
@@ -221,143 +204,101 @@ export class VerificationsService {
     const locale = resolveLocale(input.locale, country ?? undefined);
     if (!locale) throw bad('locale', `locale must be one of ${OTP_LOCALES.join(', ')} (optionally with a region, e.g. pt-BR)`);
 
-    const cfg = this.d.config;
     const now = this.now();
     const prefix = numberPrefix(addr.e164);
-    const ip = clientIp ?? ctx.ip ?? null;
-    const rules: LimitRule[] = [
-      { name: 'number', key: `n:${tenant.id}:${addr.e164}`, limit: cfg.limitNumber },
-      ...(ip ? [{ name: 'ip' as const, key: `ip:${tenant.id}:${ip}`, limit: cfg.limitIp }] : []),
-      { name: 'tenant', key: `t:${tenant.id}`, limit: cfg.limitTenant },
-      { name: 'prefix', key: `p:${tenant.id}:${prefix}`, limit: cfg.limitPrefix },
-    ];
-    const newId = this.d.newId();
+    const rules = startRules(this.d.config, { tenantId: tenant.id, e164: addr.e164, prefix, ip: req.clientIp ?? ctx.ip ?? null });
+    const fresh = { id: this.d.random.id(), tenant_id: tenant.id, to_addr: addr.e164, channel: req.channel, country, prefix, locale, code_length: req.length };
 
-    const r = await this.d.store.write(async (trx) => {
-      await lockKeys(trx, this.d.store.dialect, rules.map((x) => x.key));
-      const block = await trx.selectFrom('verify_blocked_prefixes').selectAll().where('tenant_id', '=', tenant.id).where('prefix', '=', prefix).executeTakeFirst();
-      if (block && block.blocked_until > now) return { kind: 'refused' as const, reason: 'prefix_blocked' as Refusal, retryAt: block.blocked_until };
-      const live = await trx
-        .selectFrom('verifications')
-        .selectAll()
-        .where('tenant_id', '=', tenant.id)
-        .where('to_addr', '=', addr.e164)
-        .where('status', 'in', ['pending', 'max_attempts_reached'])
-        .where('expires_at', '>', now)
-        .orderBy('created_at', 'desc')
-        .orderBy('id', 'desc')
-        .limit(1)
-        // A check approving it in another process waits for this resend to commit (SQLite has one writer).
-        .$if(this.d.store.dialect === 'postgres', (qb) => qb.forUpdate())
-        .executeTakeFirst();
+    const r: Reserved = await this.d.write(async (tx) => {
+      await this.limits.lock(tx, rules);
+      const block = await this.prefixGuard.lastBlock(tx, tenant.id, prefix);
+      if (block && block.blocked_until > now) return { kind: 'refused', reason: 'prefix_blocked', retryAt: block.blocked_until };
+      const live = await this.d.verifications.liveForUpdate(tx, tenant.id, addr.e164, now);
       // A number locked by wrong guesses stays locked until its verification expires, resend or not.
-      if (live?.status === 'max_attempts_reached') return { kind: 'refused' as const, reason: 'max_attempts' as Refusal, retryAt: live.expires_at };
-      if (live && live.send_count >= cfg.maxSends) return { kind: 'refused' as const, reason: 'max_sends' as Refusal, retryAt: live.expires_at };
-      const hit = await exceeded(trx, rules, now);
-      if (hit) return { kind: 'refused' as const, reason: hit.name as Refusal, retryAt: hit.retryAt };
-      const collapsed = await this.conversionCollapsed(trx, tenant.id, prefix, now, block);
-      if (collapsed) return { kind: 'blocked' as const, ...collapsed };
-      await record(trx, rules, now);
-
-      if (live) {
-        const issued = this.backendOf(live).issue(live.id, length);
-        const row = await trx
-          .updateTable('verifications')
-          .set({
-            // A resend replaces a local code (and gives it a full lifetime); Twilio re-sends its own.
-            ...(issued ? { code_hash: issued.codeHash, code_length: length, expires_at: now + cfg.ttlS * 1000 } : {}),
-            send_count: sql<number>`send_count + 1`,
-            channel,
-            locale,
-            updated_at: now,
-          })
-          .where('id', '=', live.id)
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        return { kind: 'ok' as const, row, code: issued?.code ?? null, resend: true };
-      }
-      const backend = this.d.backends[settings.backend];
-      const issued = backend.issue(newId, length);
-      const row: VerificationRow = {
-        id: newId,
-        tenant_id: tenant.id,
-        backend: backend.name,
-        to_addr: addr.e164,
-        channel,
-        country,
-        prefix,
-        locale,
-        code_length: length,
-        code_hash: issued?.codeHash ?? null,
-        provider_sid: null,
-        status: 'pending',
-        attempts: 0,
-        send_count: 1,
-        message_id: null,
-        expires_at: now + cfg.ttlS * 1000,
-        created_at: now,
-        updated_at: now,
-        approved_at: null,
-      };
-      await trx.insertInto('verifications').values(row).execute();
-      return { kind: 'ok' as const, row, code: issued?.code ?? null, resend: false };
+      if (live?.status === 'max_attempts_reached') return { kind: 'refused', reason: 'max_attempts', retryAt: live.expires_at };
+      if (live && live.send_count >= this.d.config.maxSends) return { kind: 'refused', reason: 'max_sends', retryAt: live.expires_at };
+      const hit = await this.limits.exceeded(tx, rules, now);
+      if (hit) return { kind: 'refused', reason: hit.name, retryAt: hit.retryAt };
+      const collapsed = await this.prefixGuard.collapsed(tx, tenant.id, prefix, now, block);
+      if (collapsed) return { kind: 'blocked', ...collapsed };
+      await this.limits.record(tx, rules, now);
+      return live ? this.reserveResend(tx, live, req.channel, locale, req.length, now) : this.reserveNew(tx, fresh, this.d.backends[settings.backend], now);
     });
 
     if (r.kind === 'blocked') {
       this.d.logger.warn(
-        { tenant: tenant.slug, prefix, started: r.started, approved: r.approved, conversion: ratio(r.started, r.approved).conversion, blocked_until: iso(r.until) },
+        {
+          tenant: tenant.slug,
+          prefix,
+          started: r.started,
+          approved: r.approved,
+          conversion: ratio(r.started, r.approved).conversion,
+          blocked_until: iso(r.until),
+        },
         'verify: number prefix blocked automatically, its conversion collapsed',
       );
       throw this.refused('prefix_blocked', r.until, now);
     }
     if (r.kind === 'refused') throw this.refused(r.reason, r.retryAt, now);
+    const row = await this.deliver(tenant, r, settings, now);
+    return { id: row.id, to: row.to_addr, channel: row.channel, status: 'pending', expires_at: iso(row.expires_at), send_count: row.send_count };
+  }
 
+  private async reserveResend(tx: Tx, live: VerificationRecord, channel: VerifyChannel, locale: OtpLocale, length: number, now: number): Promise<Reserved> {
+    const issued = this.backendOf(live).issue(live.id, length);
+    const row = await this.d.verifications.resend(tx, live.id, {
+      // A resend replaces a local code (and gives it a full lifetime); Twilio re-sends its own.
+      ...(issued ? { code_hash: issued.codeHash, code_length: length, expires_at: now + this.d.config.ttlS * 1000 } : {}),
+      channel,
+      locale,
+      updated_at: now,
+    });
+    return { kind: 'ok', row, code: issued?.code ?? null, resend: true };
+  }
+
+  private async reserveNew(
+    tx: Tx,
+    fresh: Pick<VerificationRecord, 'id' | 'tenant_id' | 'to_addr' | 'channel' | 'country' | 'prefix' | 'locale' | 'code_length'>,
+    backend: VerifyBackend,
+    now: number,
+  ): Promise<Reserved> {
+    const issued = backend.issue(fresh.id, fresh.code_length);
+    const row: VerificationRecord = {
+      ...fresh,
+      backend: backend.name,
+      code_hash: issued?.codeHash ?? null,
+      provider_sid: null,
+      status: 'pending',
+      attempts: 0,
+      send_count: 1,
+      message_id: null,
+      expires_at: now + this.d.config.ttlS * 1000,
+      created_at: now,
+      updated_at: now,
+      approved_at: null,
+    };
+    await this.d.verifications.insert(tx, row);
+    return { kind: 'ok', row, code: issued?.code ?? null, resend: false };
+  }
+
+  /** Sends a reserved (committed) code and records where it went. */
+  private async deliver(tenant: Tenant, r: Extract<Reserved, { kind: 'ok' }>, settings: TenantVerifySettings, now: number): Promise<VerificationRecord> {
     const row = r.row;
     try {
       const out = await this.backendOf(row).deliver(tenant, row, r.code, settings);
       const set = { ...(out.messageId ? { message_id: out.messageId } : {}), ...(out.providerSid ? { provider_sid: out.providerSid } : {}) };
-      if (Object.keys(set).length) await this.d.store.write((trx) => trx.updateTable('verifications').set(set).where('id', '=', row.id).execute());
+      if (Object.keys(set).length) await this.d.write((tx) => this.d.verifications.setDelivery(tx, row.id, set));
     } catch (e) {
       // A first send that failed leaves nothing to check. A failed resend keeps the verification:
       // the caller may resend again.
-      if (!r.resend) {
-        await this.d.store.write((trx) => trx.updateTable('verifications').set({ status: 'failed', updated_at: now }).where('id', '=', row.id).where('status', '=', 'pending').execute());
-      }
-      this.d.logger.info({ verification: row.id, to: maskPhone(row.to_addr), error: e instanceof AppError ? e.code : 'error' }, 'verify: code could not be sent');
+      if (!r.resend) await this.d.write((tx) => this.d.verifications.markFailed(tx, row.id, now));
+      this.d.logger.info(
+        { verification: row.id, to: maskPhone(row.to_addr), error: e instanceof AppError ? e.code : 'error' },
+        'verify: code could not be sent',
+      );
       throw e;
     }
-    return { id: row.id, to: row.to_addr, channel: row.channel, status: 'pending', expires_at: iso(row.expires_at), send_count: row.send_count };
-  }
-
-  /** Started vs approved for a prefix since the window began (or its last block ended); records a block when it collapsed. */
-  private async conversionCollapsed(
-    trx: Transaction<Database>,
-    tenantId: string,
-    prefix: string,
-    now: number,
-    previous: Selectable<VerifyBlockedPrefixesTable> | undefined,
-  ): Promise<{ until: number; started: number; approved: number } | null> {
-    const cfg = this.d.config;
-    if (cfg.blockMinConversion <= 0) return null;
-    const s = await trx
-      .selectFrom('verifications')
-      .select([sql<number>`count(*)`.as('started'), sql<number>`coalesce(sum(case when status = 'approved' then 1 else 0 end), 0)`.as('approved')])
-      .where('tenant_id', '=', tenantId)
-      .where('prefix', '=', prefix)
-      .where('created_at', '>=', Math.max(now - cfg.blockWindowS * 1000, previous?.blocked_until ?? 0))
-      .where('created_at', '<=', now - Math.min(CONVERSION_SETTLE_MS, cfg.ttlS * 1000))
-      .where('status', '!=', 'failed')
-      .executeTakeFirstOrThrow();
-    const started = Number(s.started);
-    const approved = Number(s.approved);
-    if (started < cfg.blockMinStarts || approved / started >= cfg.blockMinConversion) return null;
-    const until = now + cfg.blockCooldownS * 1000;
-    await trx
-      .insertInto('verify_blocked_prefixes')
-      .values({ tenant_id: tenantId, prefix, blocked_until: until, started, approved, created_at: now })
-      .onConflict((oc) => oc.columns(['tenant_id', 'prefix']).doUpdateSet({ blocked_until: until, started, approved, created_at: now }))
-      .execute();
-    return { until, started, approved };
+    return row;
   }
 
   async check(tenant: Tenant, input: CheckInput): Promise<VerificationCheckResult> {
@@ -369,56 +310,35 @@ export class VerificationsService {
     if (status !== 'pending') throw notFound(row.id, status);
     const max = this.d.config.maxChecks;
 
-    const claimed = await this.d.store.write((trx) =>
-      trx
-        .updateTable('verifications')
-        .set({ attempts: sql<number>`attempts + 1`, updated_at: now })
-        .where('id', '=', row.id)
-        .where('status', '=', 'pending')
-        .where('attempts', '<', max)
-        .where('expires_at', '>', now)
-        .returningAll()
-        .executeTakeFirst(),
-    );
+    const claimed = await this.d.write((tx) => this.d.verifications.claimAttempt(tx, row.id, max, now));
     if (!claimed) throw notFound(row.id);
     const left = Math.max(0, max - claimed.attempts);
     const outcome = await this.backendOf(claimed).check(claimed, input.code, await this.settings(tenant));
 
     if (outcome === 'approved') {
-      const won = await this.d.store.write(async (trx) => {
-        let q = trx
-          .updateTable('verifications')
-          .set({ status: 'approved', approved_at: now, updated_at: now })
-          .where('id', '=', claimed.id)
-          .where('status', '=', 'pending');
-        // A resend in between replaced the code: the one just matched is no longer valid.
-        if (claimed.code_hash !== null) q = q.where('code_hash', '=', claimed.code_hash);
-        return Number((await q.executeTakeFirst()).numUpdatedRows) > 0;
-      });
+      // A resend in between replaced the code: the one just matched is no longer valid.
+      const won = await this.d.write((tx) => this.d.verifications.approve(tx, claimed.id, claimed.code_hash, now));
       if (!won) throw notFound(claimed.id);
       return { id: claimed.id, status: 'approved', attempts_left: left };
     }
     if (outcome === 'gone') throw notFound(claimed.id);
     if (outcome === 'wrong' && left > 0) return { id: claimed.id, status: 'pending', attempts_left: left };
-    await this.d.store.write((trx) =>
-      trx.updateTable('verifications').set({ status: 'max_attempts_reached', updated_at: now }).where('id', '=', claimed.id).where('status', '=', 'pending').execute(),
-    );
+    await this.d.write((tx) => this.d.verifications.lockOut(tx, claimed.id, now));
     return { id: claimed.id, status: 'max_attempts_reached', attempts_left: 0 };
   }
 
   /** By id, or the number's latest verification. */
-  private async find(tenant: Tenant, input: { id?: string | null; to?: string | null }): Promise<VerificationRow> {
-    const q = this.d.store.kysely.selectFrom('verifications').selectAll().where('tenant_id', '=', tenant.id);
+  private async find(tenant: Tenant, input: { id?: string | null; to?: string | null }): Promise<VerificationRecord> {
     if (input.id !== undefined && input.id !== null) {
       if (typeof input.id !== 'string' || input.id.length > 64) throw bad('id', 'id must be a verification id');
-      const row = await q.where('id', '=', input.id).executeTakeFirst();
+      const row = await this.d.verifications.get(tenant.id, input.id);
       if (!row) throw notFound();
       return row;
     }
     if (typeof input.to !== 'string' || input.to === '') throw bad('to', 'id or to is required');
     const channel = input.to.trim().toLowerCase().startsWith('whatsapp:') ? 'whatsapp' : 'sms';
     const e164 = normalizeRecipient(input.to, channel, { defaultRegion: tenant.defaultRegion ?? this.d.defaultRegion, rejectFixedLine: false }).e164;
-    const row = await q.where('to_addr', '=', e164).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst();
+    const row = await this.d.verifications.latestTo(tenant.id, e164);
     if (!row) throw notFound();
     return row;
   }
@@ -431,16 +351,7 @@ export class VerificationsService {
     const row = await this.find(tenant, { id });
     const now = this.now();
     const status = effectiveStatus(row, now);
-    const done = await this.d.store.write(async (trx) => {
-      const u = await trx
-        .updateTable('verifications')
-        .set({ status: 'canceled', updated_at: now })
-        .where('id', '=', row.id)
-        .where('status', '=', 'pending')
-        .where('expires_at', '>', now)
-        .executeTakeFirst();
-      return Number(u.numUpdatedRows) > 0;
-    });
+    const done = await this.d.write((tx) => this.d.verifications.cancel(tx, row.id, now));
     if (!done) throw new AppError('SMS_ERR_INVALID_STATE', `Only pending verifications can be canceled (status: ${status}).`, { status });
     try {
       await this.backendOf(row).cancel(row, await this.settings(tenant));
@@ -462,31 +373,24 @@ export class VerificationsService {
     const until = parse(q.until, 'until', now);
     const since = parse(q.since, 'since', until - DAY_MS);
     if (since >= until) throw bad('since', 'since must be before until');
-    const base = this.d.store.kysely
-      .selectFrom('verifications')
-      .where('tenant_id', '=', tenant.id)
-      .where('created_at', '>=', since)
-      .where('created_at', '<', until)
-      .where('status', '!=', 'failed');
-    const started = sql<number>`count(*)`.as('started');
-    const approved = sql<number>`coalesce(sum(case when status = 'approved' then 1 else 0 end), 0)`.as('approved');
-    const [total, countries, prefixes, blocked] = await Promise.all([
-      base.select([started, approved]).executeTakeFirstOrThrow(),
-      base.select(['country', started, approved]).groupBy('country').orderBy(sql`count(*)`, 'desc').limit(250).execute(),
-      base.select(['prefix', sql<string | null>`max(country)`.as('country'), started, approved]).groupBy('prefix').orderBy(sql`count(*)`, 'desc').limit(100).execute(),
-      this.d.store.kysely.selectFrom('verify_blocked_prefixes').selectAll().where('tenant_id', '=', tenant.id).where('blocked_until', '>', now).orderBy('blocked_until', 'desc').execute(),
-    ]);
+    const [counts, blocked] = await Promise.all([this.d.verifications.stats(tenant.id, since, until), this.d.verifications.activeBlocks(tenant.id, now)]);
     return {
       since: iso(since),
       until: iso(until),
-      total: ratio(Number(total.started), Number(total.approved)),
-      countries: countries.map((c) => ({ country: c.country, ...ratio(Number(c.started), Number(c.approved)) })),
-      prefixes: prefixes.map((p) => ({ prefix: p.prefix, country: p.country, ...ratio(Number(p.started), Number(p.approved)) })),
-      blocked_prefixes: blocked.map((b) => ({ prefix: b.prefix, blocked_until: iso(b.blocked_until), started: b.started, approved: b.approved, blocked_at: iso(b.created_at) })),
+      total: ratio(counts.total.started, counts.total.approved),
+      countries: counts.countries.map((c) => ({ country: c.country, ...ratio(c.started, c.approved) })),
+      prefixes: counts.prefixes.map((p) => ({ prefix: p.prefix, country: p.country, ...ratio(p.started, p.approved) })),
+      blocked_prefixes: blocked.map((b) => ({
+        prefix: b.prefix,
+        blocked_until: iso(b.blocked_until),
+        started: b.started,
+        approved: b.approved,
+        blocked_at: iso(b.created_at),
+      })),
     };
   }
 
-  private resource(row: VerificationRow): VerificationResource {
+  private resource(row: VerificationRecord): VerificationResource {
     const now = this.now();
     return {
       id: row.id,
@@ -502,9 +406,4 @@ export class VerificationsService {
       approved_at: row.approved_at === null ? null : iso(row.approved_at),
     };
   }
-}
-
-/** Expiry is applied on read: a pending row past its time is expired without a write. */
-function effectiveStatus(row: VerificationRow, now: number): string {
-  return row.status === 'pending' && now >= row.expires_at ? 'expired' : row.status;
 }

@@ -4,9 +4,11 @@ import type { Db } from './db.js';
 import { apiKeysRepository } from './repositories/api-keys.js';
 import { consentRepository } from './repositories/consent.js';
 import { conversationsRepository } from './repositories/conversations.js';
+import { countersRepository } from './repositories/counters.js';
 import { healthRepository } from './repositories/health.js';
 import { settingsRepository } from './repositories/settings.js';
 import { inboundRepository } from './repositories/inbound.js';
+import { verificationsRepository } from './repositories/verifications.js';
 import { Store } from './store.js';
 import { asTx } from './tx.js';
 
@@ -19,5 +21,7 @@ export function createRepositories(db: Db, store: Store): Repositories {
     conversations: conversationsRepository(db.kysely),
     inbound: inboundRepository(store),
     consent: consentRepository(db.kysely),
+    verifications: verificationsRepository(db),
+    counters: countersRepository(db),
   };
 }
