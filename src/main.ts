@@ -199,14 +199,13 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     write: repos.write,
     verifications: repos.verifications,
     counters: repos.counters,
-    settingsOf: async (tenantId) => (await repos.settings.read(tenantId))?.values ?? {},
+    settings,
     clock,
     random,
     logger,
     config: config.verify,
     defaultRegion: config.defaultRegion,
     rejectFixedLine: config.rejectFixedLine,
-    defaultServiceSid: config.twilio.verifyServiceSid,
     backends: {
       local: new LocalVerifyBackend({ messages, random, secret: verifySecret(config, random), ttlS: config.verify.ttlS }),
       // Twilio Verify on the installation's account, when its provider has it (the emulator's does).

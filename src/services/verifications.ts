@@ -18,7 +18,8 @@ import type { Tenant } from './tenants.js';
 import type { VerifyBackend } from './verifications/backend.js';
 import { SendLimits, startRules, type LimitName } from './verifications/limits.js';
 import { numberPrefix, PrefixGuard } from './verifications/prefix-guard.js';
-import { parseVerifySettings, type TenantVerifySettings } from './verifications/settings.js';
+import type { TenantSettings } from '../core/settings.js';
+import { verifySettingsOf, type TenantVerifySettings } from './verifications/settings.js';
 
 export type VerifyChannel = 'sms' | 'whatsapp';
 
@@ -85,16 +86,14 @@ export interface VerificationsServiceDeps {
   write: UnitOfWork['write'];
   verifications: VerificationsRepository;
   counters: CountersRepository;
-  /** The tenant's stored settings values, uncached (unset keys absent). */
-  settingsOf: (tenantId: string) => Promise<Record<string, unknown>>;
+  /** Backend, Verify Service, allowed countries and app name come from the tenant's settings document. */
+  settings: { get(tenantId: string): Promise<TenantSettings> };
   clock: Clock;
   random: Random;
   logger: Logger;
   config: VerifyConfig;
   defaultRegion: string;
   rejectFixedLine: boolean;
-  /** TWILIO_VERIFY_SERVICE_SID; a tenant's verify_service_sid setting takes precedence. */
-  defaultServiceSid: string | null;
   backends: { local: VerifyBackend; twilio: VerifyBackend };
 }
 
@@ -177,12 +176,7 @@ export class VerificationsService {
   }
 
   private async settings(tenant: Tenant): Promise<TenantVerifySettings> {
-    return parseVerifySettings(await this.d.settingsOf(tenant.id), {
-      backend: this.d.config.backend,
-      appName: this.d.config.appName,
-      serviceSid: this.d.defaultServiceSid,
-      region: tenant.defaultRegion ?? this.d.defaultRegion,
-    });
+    return verifySettingsOf(await this.d.settings.get(tenant.id));
   }
 
   private refused(reason: Refusal, retryAt: number, now: number): AppError {

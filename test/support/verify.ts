@@ -122,7 +122,9 @@ export async function startVerifyRelay(
       return m[1];
     },
     async setSettings(s) {
-      await relay.store.kysely.updateTable('tenants').set({ settings: JSON.stringify(s) }).where('id', '=', relay.defaultTenant.id).execute();
+      // Replaces the stored document (as the test means it), then drops the service's short cache.
+      await relay.repos.settings.update(relay.defaultTenant.id, () => s, Date.now());
+      relay.settings.invalidate(relay.defaultTenant.id);
     },
     async close() {
       await relay.close();

@@ -1,6 +1,6 @@
-// A tenant's verification settings, read from its stored settings values with the install's
-// defaults behind every field, leniently (a value it cannot use means the default). Read on every
-// call, uncached (one primary-key lookup): a changed backend or allow-list applies at once.
+// A tenant's verification settings, taken from its settings document (stored values over the
+// installation's defaults; see core/settings.ts).
+import type { TenantSettings } from '../../core/settings.js';
 import type { VerifySettings } from './backend.js';
 
 export interface TenantVerifySettings extends VerifySettings {
@@ -9,30 +9,12 @@ export interface TenantVerifySettings extends VerifySettings {
   allowedCountries: string[];
 }
 
-export interface VerifySettingsDefaults {
-  backend: 'local' | 'twilio';
-  appName: string;
-  serviceSid: string | null;
-  /** The tenant's region (or the install's): the only allowed country unless the settings list others. */
-  region: string;
-}
-
-const SERVICE_SID = /^VA[0-9a-fA-F]{32}$/;
-const ISO2 = /^[A-Z]{2}$/;
-
-/** `s`: the tenant's stored settings values (unset keys absent). */
-export function parseVerifySettings(s: Record<string, unknown>, dflt: VerifySettingsDefaults): TenantVerifySettings {
-  const countries = Array.isArray(s.verify_allowed_countries)
-    ? s.verify_allowed_countries
-        .filter((c): c is string => typeof c === 'string')
-        .map((c) => c.toUpperCase())
-        .filter((c) => c === '*' || ISO2.test(c))
-    : [dflt.region.toUpperCase()];
-  const appName = typeof s.verify_app_name === 'string' && s.verify_app_name.trim() ? s.verify_app_name.trim().slice(0, 30) : dflt.appName;
+export function verifySettingsOf(s: TenantSettings): TenantVerifySettings {
   return {
-    backend: s.verify_backend === 'local' || s.verify_backend === 'twilio' ? s.verify_backend : dflt.backend,
-    serviceSid: typeof s.verify_service_sid === 'string' && SERVICE_SID.test(s.verify_service_sid) ? s.verify_service_sid : dflt.serviceSid,
-    allowedCountries: countries,
-    appName,
+    backend: s.verify_backend,
+    serviceSid: s.verify_service_sid,
+    appName: s.verify_app_name,
+    // Unless the tenant lists countries, only its own region is served.
+    allowedCountries: s.verify_allowed_countries ?? [s.default_region],
   };
 }
