@@ -4,15 +4,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ERRORS } from '../core/errors.js';
-import { DEFAULT_AUTH_TOKEN } from './core.js';
+import { DEFAULT_AUTH_TOKEN } from './defaults.js';
+import type { EmulatorAccess } from './types.js';
 import { rawHeader, sendJson } from './util.js';
-
-export interface EmulatorAccess {
-  /** 'loopback' (default): loopback clients only. 'token': others too, with `token`. */
-  mode: 'loopback' | 'token';
-  /** At least 24 characters; required with mode 'token'. */
-  token?: string;
-}
 
 /** What a request asks for: the inbox pages, the admin API, or the Twilio REST paths. */
 export type AccessKind = 'page' | 'api' | 'twilio';

@@ -14,13 +14,11 @@ import type {
   MessageSource,
   MessageStatus,
 } from './types.js';
+import { DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_NUMBERS } from './defaults.js';
 import { sid } from './util.js';
-import { VerifyState } from './verify.js';
+import { VerifyState } from './verify-state.js';
 import { WebhookClient } from './webhooks.js';
 
-export const DEFAULT_ACCOUNT_SID = 'AC0123456789abcdef0123456789abcdef';
-export const DEFAULT_AUTH_TOKEN = 'fedcba9876543210fedcba9876543210';
-export const DEFAULT_NUMBERS = ['+15005550006'];
 const DEFAULT_RATES: Record<string, string> = { US: '0.0079', CA: '0.0079', '*': '0.0500' };
 const FINAL: ReadonlySet<MessageStatus> = new Set(['delivered', 'undelivered', 'failed', 'canceled', 'received']);
 

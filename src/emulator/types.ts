@@ -143,7 +143,7 @@ export interface EmulatorLogger {
 
 export interface EmulatorOptions {
   /** Who may use it: loopback clients only (default), or others too with a token. See access.ts. */
-  access?: import('./access.js').EmulatorAccess;
+  access?: EmulatorAccess;
   /** Default DEFAULT_ACCOUNT_SID. */
   accountSid?: string;
   /** Default DEFAULT_AUTH_TOKEN. Also the key that signs webhooks. */
@@ -208,4 +208,11 @@ export interface Emulator {
   /** Forgets messages, counts, opt-outs, verifications and queues; keeps configuration, scripts and chaos. */
   reset(): void;
   setChaos(c: ChaosUpdate): void;
+}
+
+export interface EmulatorAccess {
+  /** 'loopback' (default): loopback clients only. 'token': others too, with `token`. */
+  mode: 'loopback' | 'token';
+  /** At least 24 characters; required with mode 'token'. */
+  token?: string;
 }

@@ -3,6 +3,7 @@
 // per verification, approved/canceled/expired verifications are gone (404 20404).
 import { randomInt } from 'node:crypto';
 import type { Core } from './core.js';
+import type { Service, Verification, VerificationStatus, VerifyState } from './verify-state.js';
 import { notFound, TwilioError } from './errors.js';
 import { firstValue, isoSeconds, sid, type Reply } from './util.js';
 
@@ -12,49 +13,6 @@ const MAX_CHECKS = 5;
 const CHANNELS = new Set(['sms', 'call', 'email', 'whatsapp', 'sna']);
 /** Verifications nobody checks stay until they expire; past this many, expired ones are dropped. */
 const SWEEP_AT = 10_000;
-
-interface Service {
-  sid: string;
-  friendlyName: string;
-  codeLength: number;
-  lookupEnabled: boolean;
-  skipSmsToLandlines: boolean;
-  dtmfInputRequired: boolean;
-  ttsName: string | null;
-  psd2Enabled: boolean;
-  doNotShareWarningEnabled: boolean;
-  customCodeEnabled: boolean;
-  dateCreated: Date;
-  dateUpdated: Date;
-}
-
-type VerificationStatus = 'pending' | 'approved' | 'canceled' | 'expired' | 'max_attempts_reached';
-
-interface Verification {
-  sid: string;
-  serviceSid: string;
-  to: string;
-  channel: string;
-  status: VerificationStatus;
-  code: string;
-  sends: { time: string; channel: string; attempt_sid: string }[];
-  failedChecks: number;
-  dateCreated: Date;
-  dateUpdated: Date;
-  expiresAt: number;
-}
-
-export class VerifyState {
-  readonly services = new Map<string, Service>();
-  readonly bySid = new Map<string, Verification>();
-  /** The live verification per `${serviceSid}|${to}`. */
-  readonly live = new Map<string, Verification>();
-
-  clear(): void {
-    this.bySid.clear();
-    this.live.clear();
-  }
-}
 
 function invalidParameter(name: string): TwilioError {
   return new TwilioError(400, 60200, `Invalid parameter: ${name}`);

@@ -1,5 +1,5 @@
 // The consent ledger: append-only events and the current suppression per (tenant, number).
-import type { Tx } from './storage.js';
+import type { Tx } from './tx.js';
 
 export interface ConsentEventRecord {
   id: string;

@@ -1,6 +1,6 @@
 // Conversations (one thread per tenant, our number and contact) and what inbound messages write.
 import type { MessageRecord, NewMessageEventRecord } from './messages.js';
-import type { Tx } from './storage.js';
+import type { Tx } from './tx.js';
 
 export interface ConversationRecord {
   id: string;

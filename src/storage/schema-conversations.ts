@@ -1,5 +1,5 @@
 // Tables of webhooks, conversations and the consent ledger (migration 0002).
-import type { Ms } from './schema.js';
+import type { Ms } from './columns.js';
 
 export interface ConversationsTable {
   id: string;

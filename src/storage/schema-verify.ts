@@ -1,7 +1,5 @@
 // Tables of verification codes and rate-limit counters (migration 0003).
-import type { ColumnType } from 'kysely';
-
-type Ms = ColumnType<number, number, number>;
+import type { Ms } from './columns.js';
 
 export interface VerificationsTable {
   id: string;

@@ -5,7 +5,8 @@ import type { ColumnType, Generated } from 'kysely';
 import type { ConversationTables } from './schema-conversations.js';
 import type { VerifyTables } from './schema-verify.js';
 
-export type Ms = ColumnType<number, number, number>;
+export type { Ms } from './columns.js';
+import type { Ms } from './columns.js';
 
 export interface TenantsTable {
   id: string;
