@@ -149,7 +149,7 @@ async function send(args: string[]): Promise<void> {
       const why =
         m.status === 'pending'
           ? relay.emulator
-            ? 'no worker picked it up: is `smsrelay serve` (npm start) running on this database? It sends what this command queued.'
+            ? 'no worker picked it up: is `smsrelay serve` (npm start) running with its worker on this database? It sends what this command queued.'
             : 'it is still in the outbox (the provider may be refusing it for now; a worker retries it).'
           : 'the provider has it but reported no final status yet (callbacks need SMSRELAY_PUBLIC_URL; the reconciler catches up later).';
       process.stderr.write(`smsrelay send: message ${m.id} is still '${m.status}' after ${waitSeconds} s: ${why}\n`);
