@@ -43,6 +43,43 @@ describe('config loader', () => {
   });
 });
 
+/** The CLI without blocking the test's event loop (a server may be answering it). */
+function cliAsync(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+  const child = spawn(process.execPath, ['dist/cli/main.js', ...args], {
+    env: { PATH: process.env.PATH!, SMSRELAY_LOG_LEVEL: 'warn', SMSRELAY_DATA_DIR: dir, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (b) => (out += b));
+  child.stderr.on('data', (b) => (err += b));
+  return new Promise((res) => child.once('close', (code) => res({ code, out, err })));
+}
+
+/** `smsrelay serve` on a free port, as `npm start` runs it. */
+async function startServe(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['dist/cli/main.js', 'serve'], { env: { PATH: process.env.PATH!, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (b) => (out += b));
+  const deadline = Date.now() + 20_000;
+  // The last start-up line; logs are written asynchronously, so wait for it rather than for the first.
+  while (!out.includes('Emulator inbox') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const url = /smsrelay listening on (http:\/\/[^"\s]+)/.exec(out)?.[1];
+  if (!url) {
+    child.kill('SIGKILL');
+    throw new Error(`serve did not start:\n${out}`);
+  }
+  return {
+    child,
+    url,
+    out: () => out,
+    async stop() {
+      child.kill('SIGTERM');
+      return new Promise<number | null>((res) => child.once('exit', res));
+    },
+  };
+}
+
 describe('smsrelay CLI', () => {
   const db = `sqlite:${join(dir, 'cli.db')}`;
 
@@ -78,44 +115,87 @@ describe('smsrelay CLI', () => {
     expect(cli(['keys', 'create', '--scopes', 'root'], { SMSRELAY_DATABASE_URL: db }).err).toMatch(/Unknown scope/);
   });
 
-  it('send delivers one message through the emulator and prints it', () => {
-    const r = cli(['send', '--to', '+14155552671', '--body', 'hi from the CLI'], { SMSRELAY_DATABASE_URL: db });
-    expect(r.code).toBe(0);
-    const m = JSON.parse(r.out);
-    expect(m).toMatchObject({ to: '+14155552671', body: 'hi from the CLI' });
-    expect(m.provider_sid).toMatch(/^SM/);
+  it('no command prints the usage and fails; help and --help succeed', () => {
+    const none = cli([]);
+    expect(none.code).toBe(2);
+    expect(none.err).toMatch(/^Usage: smsrelay <command>/);
+    for (const h of ['help', '--help']) {
+      const r = cli([h]);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/tenants create --slug/);
+    }
+  });
+
+  it('tenants create | list, and the new tenant can get a key', () => {
+    const created = cli(['tenants', 'create', '--slug', 'acme', '--name', 'Acme Corp', '--region', 'mx'], { SMSRELAY_DATABASE_URL: db });
+    expect(created.code).toBe(0);
+    expect(JSON.parse(created.out)).toMatchObject({ slug: 'acme', name: 'Acme Corp', defaultRegion: 'MX' });
+    const list = cli(['tenants', 'list'], { SMSRELAY_DATABASE_URL: db });
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.out).map((t: { slug: string }) => t.slug)).toEqual(['default', 'acme']);
+    const again = cli(['tenants', 'create', '--slug', 'acme', '--name', 'Acme again'], { SMSRELAY_DATABASE_URL: db });
+    expect(again.code).toBe(1);
+    expect(again.err).toMatch(/already exists/);
+    expect(cli(['tenants', 'create', '--slug', 'Not A Slug', '--name', 'x'], { SMSRELAY_DATABASE_URL: db }).err).toMatch(/SMS_ERR_VALIDATION: slug/);
+    expect(cli(['tenants', 'create', '--slug', 'eu', '--name', 'x', '--region', 'EUR'], { SMSRELAY_DATABASE_URL: db }).err).toMatch(/SMS_ERR_VALIDATION: defaultRegion/);
+    expect(cli(['tenants', 'create', '--slug', 'nameless'], { SMSRELAY_DATABASE_URL: db }).code).toBe(2);
+    expect(JSON.parse(cli(['tenants', 'list'], { SMSRELAY_DATABASE_URL: db }).out)).toHaveLength(2);
+    expect(cli(['keys', 'create', '--tenant', 'acme'], { SMSRELAY_DATABASE_URL: db }).out).toMatch(/^smsr_/);
+  });
+
+  it('send with the built-in emulator and no server: queues only, says nothing picked it up, fails', () => {
+    const r = cli(['send', '--to', '+14155552671', '--body', 'nobody home', '--wait', '1'], { SMSRELAY_DATABASE_URL: db });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out)).toMatchObject({ status: 'pending', provider_sid: null });
+    expect(r.err).toMatch(/still 'pending' after 1 s: no worker picked it up.*smsrelay serve/);
     const bad = cli(['send', '--to', 'nope', '--body', 'x'], { SMSRELAY_DATABASE_URL: db });
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/SMS_ERR_INVALID_PHONE/);
   });
 
+  it('worker with no Twilio credentials refuses to start (it would send into a private emulator)', () => {
+    const r = cli(['worker'], { SMSRELAY_DATABASE_URL: db });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/private emulator.*TWILIO_ACCOUNT_SID/);
+  });
+
+  it('send while `serve` runs on the same database: the server sends it through its emulator, the CLI prints it delivered', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'smsrelay-send-'));
+    const env = { SMSRELAY_DATA_DIR: data, SMSRELAY_DATABASE_URL: `sqlite:${join(data, 'db.sqlite')}` };
+    const server = await startServe(env);
+    try {
+      const r = await cliAsync(['send', '--to', '+14155552671', '--body', 'hi from the CLI'], env);
+      expect(r.err).not.toMatch(/still/);
+      expect(r.code).toBe(0);
+      const m = JSON.parse(r.out);
+      expect(m).toMatchObject({ to: '+14155552671', body: 'hi from the CLI', status: 'delivered' });
+      expect(m.provider_sid).toMatch(/^SM/);
+      // It went through the server's emulator: its inbox has it.
+      const inbox = (await (await fetch(`${server.url}/emulator/api/messages?to=%2B14155552671`)).json()) as { messages: { sid: string }[] };
+      expect(inbox.messages.map((x) => x.sid)).toContain(m.provider_sid);
+    } finally {
+      await server.stop();
+      rmSync(data, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('serve writes the initial API key (0600), logs only its path, and exits 0 on SIGTERM', async () => {
     const data = mkdtempSync(join(tmpdir(), 'smsrelay-serve-'));
-    const child = spawn(process.execPath, ['dist/cli/main.js', 'serve'], {
-      env: { PATH: process.env.PATH!, PORT: '0', SMSRELAY_DATA_DIR: data, SMSRELAY_DATABASE_URL: `sqlite:${join(data, 'db.sqlite')}` },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (b) => (out += b));
-    const deadline = Date.now() + 20_000;
-    // The last start-up line; logs are written asynchronously, so wait for it rather than for the first.
-    while (!out.includes('Emulator inbox') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const server = await startServe({ SMSRELAY_DATA_DIR: data, SMSRELAY_DATABASE_URL: `sqlite:${join(data, 'db.sqlite')}` });
+    const out = server.out();
     const keyFile = join(data, 'initial-api-key');
     const key = readFileSync(keyFile, 'utf8').trim();
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
     expect(out).toContain(keyFile);
     expect(out).not.toContain(key);
     expect(out).toMatch(/NOTHING IS SENT/);
-    const url = /smsrelay listening on (http:\/\/[^"\s]+)/.exec(out)![1];
-    const r = await fetch(`${url}/v1/messages`, {
+    const r = await fetch(`${server.url}/v1/messages`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
       body: JSON.stringify({ to: '+14155552671', body: 'quick start' }),
     });
     expect(r.status).toBe(202);
-    child.kill('SIGTERM');
-    const code = await new Promise((res) => child.once('exit', res));
-    expect(code).toBe(0);
+    expect(await server.stop()).toBe(0);
     rmSync(data, { recursive: true, force: true });
   }, 40_000);
 });

@@ -45,4 +45,26 @@ describe.each(backends)('reconciler on $name', (backend) => {
     const again = await t.relay.store.kysely.selectFrom('reconcile_checks').selectAll().where('message_id', '=', r1.body.id).executeTakeFirstOrThrow();
     expect(again.checks).toBe(checks.checks);
   });
+
+  it('a message the provider does not know (20404) keeps its status, gets one event and is not fetched again', async () => {
+    const r = await t.api('/v1/messages', { body: { to: '+14155550403', body: 'forgotten by the provider' } });
+    await waitFor(async () => (await t.api(`/v1/messages/${r.body.id}`)).body.provider_sid);
+    // The emulator forgets every message: a fetch of this SID is now 404 / 20404.
+    expect((await t.api('/emulator/api/messages', { method: 'DELETE', key: null })).status).toBe(204);
+    type Ev = { status: string; source: string; provider_code: number | null; data: unknown };
+    const notFound = (ev: Ev[]) => ev.filter((e) => e.provider_code === 20404);
+    const ev: Ev[] = await waitFor(async () => {
+      const data = (await t.api(`/v1/messages/${r.body.id}/events`)).body.data as Ev[];
+      return notFound(data).length ? data : null;
+    }, 10_000);
+    const m = (await t.api(`/v1/messages/${r.body.id}`)).body;
+    expect(['queued', 'sent']).toContain(m.status);
+    expect(notFound(ev)).toEqual([expect.objectContaining({ status: m.status, source: 'reconciler', data: { provider_status: null, not_found: true } })]);
+    const checks = await t.relay.store.kysely.selectFrom('reconcile_checks').selectAll().where('message_id', '=', r.body.id).executeTakeFirstOrThrow();
+    await new Promise((res) => setTimeout(res, 1000));
+    const again = await t.relay.store.kysely.selectFrom('reconcile_checks').selectAll().where('message_id', '=', r.body.id).executeTakeFirstOrThrow();
+    expect(again.checks).toBe(checks.checks);
+    expect(notFound((await t.api(`/v1/messages/${r.body.id}/events`)).body.data)).toHaveLength(1);
+    expect((await t.api(`/v1/messages/${r.body.id}`)).body.status).toBe(m.status);
+  });
 });

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { AppError } from '../core/errors.js';
+import { isMessageStatus, isTerminal } from '../core/status.js';
 import { createLogger, createSmsRelay, ensureInitialApiKey, runMigrations, type SmsRelay } from '../main.js';
 import { SCOPES } from '../services/api-keys.js';
 
@@ -10,14 +11,18 @@ const USAGE = `Usage: smsrelay <command> [options]
 
 Commands:
   serve [--no-worker]        HTTP API (and the outbox worker unless --no-worker)
-  worker                     the outbox worker alone
+  worker                     the outbox worker alone (needs TWILIO_* credentials: a shared provider)
   migrate                    apply database migrations and exit
-  send --to <phone> --body <text> [--from <sender>] [--channel sms|mms|whatsapp]
-                             send one message now and wait for the provider's answer
+  send --to <phone> --body <text> [--from <sender>] [--channel sms|mms|whatsapp] [--tenant <slug>] [--wait <seconds>]
+                             queue one message and wait (default 30 s) for its final status; with the
+                             built-in emulator a running \`smsrelay serve\` on the same database sends it
+  tenants create --slug <slug> --name <name> [--region XX]
+  tenants list
   keys create --tenant default --scopes ${SCOPES.join(',')} [--name <name>]
   keys list --tenant default
   keys revoke --tenant default <id-or-prefix>
   emulator [--port 4010] ...  the Twilio emulator on its own (see --help of that command)
+  help                       this text
 
 Configuration comes from the environment (see README): SMSRELAY_DATABASE_URL, PORT, TWILIO_*, …`;
 
@@ -72,10 +77,16 @@ async function serve(args: string[]): Promise<void> {
 
 async function worker(): Promise<void> {
   const cfg = config();
-  const relay = await createSmsRelay(cfg);
-  if (relay.emulator) {
-    relay.logger.warn('The worker alone with no Twilio credentials sends to a private emulator; configure TWILIO_* or TWILIO_API_BASE_URL to reach a shared one.');
+  // With no credentials the worker's provider would be an emulator of its own that nobody else
+  // sees: messages would be "sent" where no server, inbox or status callback can follow them.
+  if (cfg.provider === 'emulator') {
+    fail(
+      'smsrelay worker: no Twilio credentials, so it would send into a private emulator of its own. ' +
+        'Set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (real Twilio, or a shared `smsrelay emulator` with TWILIO_API_BASE_URL), ' +
+        'or run `smsrelay serve`, whose worker sends through its built-in emulator.',
+    );
   }
+  const relay = await createSmsRelay(cfg);
   relay.startWorker();
   onShutdown(relay);
   relay.logger.info({ database: relay.store.dialect }, 'smsrelay worker started');
@@ -91,12 +102,24 @@ async function migrate(): Promise<void> {
   }
 }
 
+const DEFAULT_WAIT_SECONDS = 30;
+const isFinal = (status: string) => isMessageStatus(status) && isTerminal(status);
+
 async function send(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { to: { type: 'string' }, body: { type: 'string' }, from: { type: 'string' }, channel: { type: 'string' }, tenant: { type: 'string', default: 'default' } },
+    options: {
+      to: { type: 'string' },
+      body: { type: 'string' },
+      from: { type: 'string' },
+      channel: { type: 'string' },
+      tenant: { type: 'string', default: 'default' },
+      wait: { type: 'string', default: String(DEFAULT_WAIT_SECONDS) },
+    },
   });
   if (!values.to) fail('smsrelay send: --to is required');
+  const waitSeconds = Number(values.wait);
+  if (!Number.isFinite(waitSeconds) || waitSeconds < 0) fail(`smsrelay send: --wait expects seconds (a number ≥ 0), got '${values.wait}'`);
   const cfg = config();
   const relay = await createSmsRelay(cfg, { logger: createLogger(cfg.logLevel, 2) });
   try {
@@ -108,18 +131,56 @@ async function send(args: string[]): Promise<void> {
       from: values.from,
       channel: values.channel as 'sms' | 'mms' | 'whatsapp' | undefined,
     });
-    // Hand it to the provider now rather than waiting for a running worker.
-    relay.startWorker();
+    // With a shared provider (Twilio, or an emulator named by TWILIO_API_BASE_URL) this process may
+    // send it itself: claims are exactly-once. The built-in emulator is private to each process, so
+    // the message is only queued here and the running server's worker (polling the outbox) sends it
+    // through the server's emulator, where its inbox and status callbacks are.
+    if (!relay.emulator) relay.startWorker();
     let m = r.message;
-    const deadline = Date.now() + 30_000;
-    while (m.status === 'pending' && Date.now() < deadline) {
-      await new Promise((res) => setTimeout(res, 100));
+    const deadline = Date.now() + waitSeconds * 1000;
+    while (!isFinal(m.status) && Date.now() < deadline) {
+      await new Promise((res) => setTimeout(res, 200));
       m = await relay.messages.get(tenant, m.id);
     }
     process.stdout.write(JSON.stringify(m, null, 2) + '\n');
-    if (m.status === 'failed') process.exitCode = 1;
+    if (isFinal(m.status)) {
+      if (m.status !== 'delivered' && m.status !== 'read') process.exitCode = 1;
+    } else if (waitSeconds > 0) {
+      const why =
+        m.status === 'pending'
+          ? relay.emulator
+            ? 'no worker picked it up: is `smsrelay serve` (npm start) running with its worker on this database? It sends what this command queued.'
+            : 'it is still in the outbox (the provider may be refusing it for now; a worker retries it).'
+          : 'the provider has it but reported no final status yet (callbacks need SMSRELAY_PUBLIC_URL; the reconciler catches up later).';
+      process.stderr.write(`smsrelay send: message ${m.id} is still '${m.status}' after ${waitSeconds} s: ${why}\n`);
+      process.exitCode = 1;
+    }
   } catch (e) {
     if (e instanceof AppError) fail(`smsrelay send: ${e.code}: ${e.message}`, 1);
+    throw e;
+  } finally {
+    await relay.close();
+  }
+}
+
+async function tenants(args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  const { values } = parseArgs({ args: rest, options: { slug: { type: 'string' }, name: { type: 'string' }, region: { type: 'string' } } });
+  if (sub !== 'create' && sub !== 'list') fail(USAGE);
+  if (sub === 'create' && (!values.slug || !values.name)) fail('smsrelay tenants create: --slug and --name are required');
+  const cfg = config();
+  const relay = await createSmsRelay(cfg, { logger: createLogger(cfg.logLevel, 2) });
+  try {
+    if (sub === 'list') {
+      process.stdout.write(JSON.stringify(await relay.tenants.list(), null, 2) + '\n');
+      return;
+    }
+    if (await relay.tenants.bySlug(values.slug!)) fail(`smsrelay tenants create: a tenant '${values.slug}' already exists`, 1);
+    const t = await relay.tenants.create({ slug: values.slug!, name: values.name!, defaultRegion: values.region?.toUpperCase() });
+    process.stderr.write(`created tenant '${t.slug}'; give it an API key with: smsrelay keys create --tenant ${t.slug} --scopes messages:write,messages:read\n`);
+    process.stdout.write(JSON.stringify(t, null, 2) + '\n');
+  } catch (e) {
+    if (e instanceof AppError) fail(`smsrelay tenants: ${e.code}: ${e.message}`, 1);
     throw e;
   } finally {
     await relay.close();
@@ -171,6 +232,8 @@ async function main(argv: string[]): Promise<void> {
       return migrate();
     case 'send':
       return send(rest);
+    case 'tenants':
+      return tenants(rest);
     case 'keys':
       return keys(rest);
     case 'emulator': {
@@ -178,6 +241,8 @@ async function main(argv: string[]): Promise<void> {
       return runEmulatorCommand(rest, process.env);
     }
     case undefined:
+      // No command is a mistake (as in a script with an empty variable): say how, and fail.
+      return fail(USAGE);
     case 'help':
     case '--help':
     case '-h':

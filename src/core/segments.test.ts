@@ -14,7 +14,7 @@ interface Vector {
 }
 
 const vectors: Vector[] = JSON.parse(
-  readFileSync(new URL('../../../shared/twilio/segment-test-vectors.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../test/fixtures/twilio/segment-test-vectors.json', import.meta.url), 'utf8'),
 ).cases;
 
 function oracle(body: string) {

@@ -78,6 +78,9 @@ export class TenantsService {
     if ((t.twilioAccountSid == null) !== (t.twilioAuthToken == null)) {
       throw new AppError('SMS_ERR_VALIDATION', 'A Twilio account SID and auth token are set together.', { field: 'twilioAuthToken' });
     }
+    if (t.defaultRegion != null && !/^[A-Z]{2}$/.test(t.defaultRegion)) {
+      throw new AppError('SMS_ERR_VALIDATION', 'defaultRegion must be an ISO-3166 alpha-2 region such as US, IN or MX.', { field: 'defaultRegion' });
+    }
     if (t.twilioAuthToken != null && !this.cipher) throw new AppError('SMS_ERR_VALIDATION', 'SMSRELAY_MASTER_KEY must be set to store Twilio auth tokens.');
     const id = this.newId();
     const now = this.now();
@@ -143,6 +146,12 @@ export class TenantsService {
         : null;
     this.credentialsCache.set(tenantId, { creds, until: now + CACHE_MS });
     return creds;
+  }
+
+  /** Every tenant, oldest first. */
+  async list(): Promise<Tenant[]> {
+    const rows = await this.store.kysely.selectFrom('tenants').selectAll().orderBy('created_at').orderBy('id').execute();
+    return rows.map((r) => toTenant(r, this.envDefaults));
   }
 
   async bySlug(slug: string): Promise<Tenant | undefined> {

@@ -1,6 +1,10 @@
 // The reconciler: Twilio's callbacks are best effort (lost, late, reordered), so messages that sit
 // in a non-terminal provider state longer than the configured age are fetched from the provider and
 // converged forward. It also re-matches status callbacks that arrived before their SID was stored.
+// A message the provider answers 404 (Twilio 20404) for — deleted there, or sent through another
+// provider such as a different emulator — is not converged: nothing says how it ended, so its status
+// stays as it is (a late callback can still move it), one event records the answer, and it is not
+// fetched again.
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { ReconcilerConfig } from '../config.js';
@@ -62,7 +66,7 @@ export class Reconciler {
     const rows = await this.d.store.kysely
       .selectFrom('messages as m')
       .leftJoin('reconcile_checks as c', 'c.message_id', 'm.id')
-      .select(['m.id', 'm.tenant_id', 'm.status', 'm.to_addr', 'm.provider_sid', 'c.checks'])
+      .select(['m.id', 'm.tenant_id', 'm.status', 'm.to_addr', 'm.provider_sid', 'm.created_at', 'c.checks'])
       // Spelled out, not bound, so SQLite can use the partial messages_unsettled index.
       .where(sql<boolean>`m.status in ('accepted', 'queued', 'sending', 'sent')`)
       .where('m.updated_at', '<', now - cfg.minAgeMs)
@@ -74,6 +78,7 @@ export class Reconciler {
       .limit(cfg.batchSize)
       .execute();
     let next = 0;
+    let notFound = 0;
     const worker = async () => {
       while (next < rows.length) {
         const r = rows[next++]!;
@@ -86,10 +91,37 @@ export class Reconciler {
           continue;
         }
         const at = this.d.clock.now().getTime();
+        if (!fetched) {
+          notFound++;
+          this.d.logger.warn(
+            { messageId: r.id, providerSid: r.provider_sid, status: r.status },
+            'reconciler: the provider does not know this message (20404); its status is left as it is and it is not fetched again',
+          );
+          await this.d.store.write(async (trx) => {
+            await this.d.store.insertEvent(trx, {
+              message_id: r.id,
+              tenant_id: r.tenant_id,
+              status: r.status,
+              source: 'reconciler',
+              error_code: null,
+              provider_code: 20404,
+              data: JSON.stringify({ provider_status: null, not_found: true }),
+              created_at: at,
+            });
+            // Past MAX_AGE_MS the message is out of the reconciler's query for good.
+            const never = r.created_at + MAX_AGE_MS;
+            await trx
+              .insertInto('reconcile_checks')
+              .values({ message_id: r.id, next_check_at: never, checks })
+              .onConflict((oc) => oc.column('message_id').doUpdateSet({ next_check_at: never, checks }))
+              .execute();
+          });
+          continue;
+        }
         // Each unchanged answer doubles the wait before asking again.
         const nextCheck = at + cfg.minAgeMs * 2 ** Math.min(checks - 1, MAX_BACKOFF_STEPS);
         await this.d.store.write(async (trx) => {
-          if (fetched && fetched.status !== r.status) {
+          if (fetched.status !== r.status) {
             const cur = await trx.selectFrom('messages').select('status').where('id', '=', r.id).executeTakeFirstOrThrow();
             await this.d.statusCallbacks.apply(
               trx,
@@ -109,7 +141,7 @@ export class Reconciler {
       }
     };
     await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, rows.length) }, worker));
-    if (rows.length) this.d.logger.info({ fetched: rows.length }, 'reconciler: converged stale messages');
+    if (rows.length > notFound) this.d.logger.info({ fetched: rows.length - notFound }, 'reconciler: converged stale messages');
     return rows.length;
   }
 }

@@ -73,7 +73,7 @@ const formVectors = signatureVectors.filter(
   (v) => !v.url.includes('bodySHA256') && Object.values(v.params).every((x) => typeof x === 'string'),
 );
 
-describe('webhook signing (shared/twilio/signature-test-vectors.json)', () => {
+describe('webhook signing (test/fixtures/twilio/signature-test-vectors.json)', () => {
   it('covers the status-callback and inbound vectors', () => {
     expect(formVectors.map((v) => v.name)).toEqual(expect.arrayContaining(['A-status-callback', 'B-inbound-unicode-media', 'fixture-default']));
   });

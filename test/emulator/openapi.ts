@@ -1,4 +1,4 @@
-// Validators built from Twilio's OpenAPI specs in shared/twilio/openapi/, for responses and for the
+// Validators built from Twilio's OpenAPI specs in test/fixtures/twilio/openapi/, for responses and for the
 // requests the official client sends. Reusable by any test that talks Twilio's API.
 //
 // Conversion from OpenAPI 3.0 to the JSON Schema ajv checks:
@@ -47,7 +47,7 @@ const specs = new Map<SpecName, Spec>();
 export function loadSpec(name: SpecName): Spec {
   let s = specs.get(name);
   if (!s) {
-    s = JSON.parse(readFileSync(new URL(`../../../shared/twilio/openapi/${FILES[name]}`, import.meta.url), 'utf8')) as Spec;
+    s = JSON.parse(readFileSync(new URL(`../fixtures/twilio/openapi/${FILES[name]}`, import.meta.url), 'utf8')) as Spec;
     specs.set(name, s);
   }
   return s;

@@ -10,7 +10,7 @@ export interface SignatureVector {
   rawBody?: string;
 }
 
-const file = JSON.parse(readFileSync(new URL('../../../shared/twilio/signature-test-vectors.json', import.meta.url), 'utf8')) as {
+const file = JSON.parse(readFileSync(new URL('../fixtures/twilio/signature-test-vectors.json', import.meta.url), 'utf8')) as {
   fixtures_from_sdk_tests: { vectors: SignatureVector[]; bodyHash: { body: string } };
   own_vectors: SignatureVector[] | { vectors: SignatureVector[] };
 };
