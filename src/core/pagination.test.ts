@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AppError } from './errors.js';
 import { decodeCursor, encodeCursor, page, pageLimit } from './pagination.js';
+import { CONTROL_CHARACTERS } from './text.js';
 
 function validationField(fn: () => unknown): string | undefined {
   try {
@@ -16,7 +17,7 @@ function validationField(fn: () => unknown): string | undefined {
 describe('cursors', () => {
   it('round-trip any sort keys', () => {
     fc.assert(
-      fc.property(fc.tuple(fc.maxSafeInteger(), fc.string({ maxLength: 200 }).filter((k) => !/[\u0000-\u001f]/.test(k))), (keys) => {
+      fc.property(fc.tuple(fc.maxSafeInteger(), fc.string({ maxLength: 200 }).filter((k) => !CONTROL_CHARACTERS.test(k))), (keys) => {
         expect(decodeCursor(encodeCursor(keys), ['number', 'string'])).toEqual(keys);
         expect(decodeCursor(encodeCursor(keys), 2)).toEqual(keys);
       }),

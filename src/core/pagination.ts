@@ -2,6 +2,7 @@
 // the last row's sort keys (clients treat it as opaque). Keys are checked for count and type
 // before any query sees them, so a forged or damaged cursor is a 400, never a database error.
 import { AppError } from './errors.js';
+import { CONTROL_CHARACTERS } from './text.js';
 
 export type CursorKey = string | number;
 export type CursorKind = 'string' | 'number';
@@ -52,7 +53,7 @@ export function decodeCursor(s: string | undefined | null, shape: number | reado
   keys.forEach((k: unknown, i) => {
     const kind = typeof shape === 'number' ? typeof k : shape[i];
     // Control characters never occur in sort keys (and a NUL is an error on PostgreSQL).
-    if (kind === 'number' ? !Number.isSafeInteger(k) : kind !== 'string' || typeof k !== 'string' || k.length > MAX_KEY_CHARS || /[\u0000-\u001f]/.test(k)) throw badCursor();
+    if (kind === 'number' ? !Number.isSafeInteger(k) : kind !== 'string' || typeof k !== 'string' || k.length > MAX_KEY_CHARS || CONTROL_CHARACTERS.test(k)) throw badCursor();
   });
   return keys as CursorKey[];
 }

@@ -27,7 +27,7 @@ const WHATSAPP_PREFIX = 'whatsapp:';
 // Only ASCII digits and the usual formatting characters. libphonenumber would also read
 // full-width and Arabic-Indic digits and pull a number out of surrounding text; for an API field
 // that is more surprising than helpful.
-const ALLOWED = /^\+?[0-9 ().\-]+$/;
+const ALLOWED = /^\+?[0-9 ().-]+$/;
 // Twilio's documented magic test numbers (docs/twilio-reference.md §10). Today's metadata happens to call them
 // valid (type PERSONAL_NUMBER, area code 500); they must keep working if that ever changes.
 const TWILIO_MAGIC = /^\+1500555000[1-9]$/;

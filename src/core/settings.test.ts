@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from './errors.js';
+import type { AppError } from './errors.js';
 import { applyPatch, assertSettingsPatch, BUILTIN_SETTINGS, resolveSettings, settingsErrors, type TenantSettings } from './settings.js';
 
 const defaults: TenantSettings = { ...BUILTIN_SETTINGS, default_region: 'US', verify_backend: 'local', verify_app_name: 'smsrelay', from_number: '+15005550006' };

@@ -172,7 +172,10 @@ export class AdminApi {
       const owned = (inbound ? m.to : m.from) ?? 'messaging-service';
       if (handset === null) return;
       let t = threads.get(handset);
-      if (!t) threads.set(handset, (t = new Map()));
+      if (!t) {
+        t = new Map();
+        threads.set(handset, t);
+      }
       const s = t.get(owned);
       if (s) {
         s.messages++;

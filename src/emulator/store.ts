@@ -116,7 +116,7 @@ export class MessageStore {
   }
 
   /** Newest first, deleted ones included; stop by returning false. */
-  scanNewest(fn: (m: Msg) => boolean | void): void {
+  scanNewest(fn: (m: Msg) => unknown): void {
     for (let k = this.count - 1; k >= 0; k--) {
       if (fn(this.ring[(this.head + k) % this.cap]!) === false) return;
     }

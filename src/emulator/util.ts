@@ -114,7 +114,10 @@ export function readBody(req: IncomingMessage, cb: (r: BodyResult) => void): voi
       return;
     }
     if (first === null) first = chunk;
-    else (rest ??= [first]).push(chunk);
+    else {
+      rest ??= [first];
+      rest.push(chunk);
+    }
   });
   req.on('end', () => {
     if (done) return;

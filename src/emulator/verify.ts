@@ -3,7 +3,7 @@
 // per verification, approved/canceled/expired verifications are gone (404 20404).
 import { randomInt } from 'node:crypto';
 import type { Core } from './core.js';
-import type { Service, Verification, VerificationStatus, VerifyState } from './verify-state.js';
+import type { Service, Verification, VerifyState } from './verify-state.js';
 import { notFound, TwilioError } from './errors.js';
 import { firstValue, isoSeconds, sid, type Reply } from './util.js';
 

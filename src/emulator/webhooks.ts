@@ -65,7 +65,7 @@ function parseOverrides(fragment: string): Overrides {
   }
   const rp = new Set<FailureClass>();
   for (const p of (kv.rp ?? 'ct').split(',')) {
-    if (p === 'all') ['ct', 'rt', '4xx', '5xx'].forEach((x) => rp.add(x as FailureClass));
+    if (p === 'all') for (const x of ['ct', 'rt', '4xx', '5xx'] as const) rp.add(x);
     else if (p === 'ct' || p === 'rt' || p === '4xx' || p === '5xx') rp.add(p);
   }
   return {

@@ -58,7 +58,7 @@ export class TwilioProvider implements Provider {
         ...(req.from ? { from: req.from } : {}),
         ...(req.messagingServiceSid ? { messagingServiceSid: req.messagingServiceSid } : {}),
         ...(req.body ? { body: req.body } : {}),
-        ...(req.mediaUrls && req.mediaUrls.length ? { mediaUrl: req.mediaUrls } : {}),
+        ...(req.mediaUrls?.length ? { mediaUrl: req.mediaUrls } : {}),
         ...(req.statusCallback ? { statusCallback: req.statusCallback } : {}),
         ...(req.validityPeriod ? { validityPeriod: req.validityPeriod } : {}),
         ...(req.attempt ? { attempt: req.attempt } : {}),

@@ -116,10 +116,10 @@ export class ConsentService {
       const hit = new Set(rows.map((r) => `${r.tenant_id}\u0000${r.phone}`));
       for (const p of batch) {
         const v = hit.has(`${p.tenantId}\u0000${p.phone}`);
-        p.waiters.forEach((w) => w.resolve(v));
+        for (const w of p.waiters) w.resolve(v);
       }
     } catch (e) {
-      for (const p of batch) p.waiters.forEach((w) => w.reject(e));
+      for (const p of batch) for (const w of p.waiters) w.reject(e);
     }
   }
 

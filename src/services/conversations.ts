@@ -98,7 +98,7 @@ export class ConversationsService {
     const c = await this.row(tenant, id);
     const limit = pageLimit(q.limit);
     const before = decodeCursor(q.cursor, ['string']);
-    const rows = await this.d.conversations.listThreadMessages({ tenantId: tenant.id, conversation: c, beforeId: before && before[0], limit: limit + 1 });
+    const rows = await this.d.conversations.listThreadMessages({ tenantId: tenant.id, conversation: c, beforeId: before?.[0] ?? null, limit: limit + 1 });
     const p = page(rows, limit, (r) => [r.id]);
     return { data: p.data.map(toMessageResource), next_cursor: p.next_cursor };
   }

@@ -5,6 +5,7 @@ import { AppError } from '../core/errors.js';
 import { fromOptOutType, isRevocation, matchKeyword, type KeywordKind } from '../core/keywords.js';
 import type { TenantSettings } from '../core/settings.js';
 import { countSegments } from '../core/segments.js';
+import { CONTROL_CHARACTERS } from '../core/text.js';
 import type { Clock, ConsentRepository, ConversationsRepository, InboundRepository, Random, TwimlReplies, UnitOfWork } from '../ports.js';
 import { consentKey, type ConsentService } from './consent.js';
 import { field, type WebhookParams } from './webhooks.js';
@@ -37,7 +38,7 @@ const GEO_FIELDS = ['FromCity', 'FromState', 'FromZip', 'FromCountry', 'ToCity',
 
 function address(params: WebhookParams, name: 'From' | 'To'): string {
   const v = field(params, name)?.trim();
-  if (!v || v.length > 64 || /[\s\u0000-\u001f]/.test(v)) throw new AppError('SMS_ERR_INVALID_WEBHOOK', `${name} is missing or not an address.`, { field: name });
+  if (!v || v.length > 64 || /\s/.test(v) || CONTROL_CHARACTERS.test(v)) throw new AppError('SMS_ERR_INVALID_WEBHOOK', `${name} is missing or not an address.`, { field: name });
   return v;
 }
 

@@ -9,7 +9,7 @@ import { healthRepository } from './repositories/health.js';
 import { settingsRepository } from './repositories/settings.js';
 import { inboundRepository } from './repositories/inbound.js';
 import { verificationsRepository } from './repositories/verifications.js';
-import { Store } from './store.js';
+import type { Store } from './store.js';
 import { asTx } from './tx.js';
 
 export function createRepositories(db: Db, store: Store): Repositories {

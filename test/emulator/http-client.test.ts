@@ -31,7 +31,7 @@ async function rawServer(answer: (n: number, sock: net.Socket) => string | Buffe
         const a = answer(n++, sock);
         if (a === null) continue;
         if (typeof a === 'string') sock.write(a);
-        else a.forEach((part, i) => setTimeout(() => sock.write(part), i * 5));
+        else for (const [i, part] of a.entries()) setTimeout(() => sock.write(part), i * 5);
       }
     });
     sock.on('error', () => {});

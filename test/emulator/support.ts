@@ -99,6 +99,7 @@ export interface Receiver {
  * 'later' and answers afterwards); 'destroy' drops the connection after the request was read.
  */
 export async function startReceiver(
+  // biome-ignore lint/suspicious/noConfusingVoidType: most handlers return nothing
   respond?: (r: ReceivedRequest, res: http.ServerResponse) => void | 'destroy' | 'later',
 ): Promise<Receiver> {
   const requests: ReceivedRequest[] = [];

@@ -18,7 +18,9 @@ export interface TestClock {
 
 export function testClock(): TestClock {
   let offset = 0;
-  return { now: () => new Date(Date.now() + offset), advance: (ms) => void (offset += ms) };
+  return { now: () => new Date(Date.now() + offset), advance: (ms) => {
+      offset += ms;
+    } };
 }
 
 export interface VerifyRelay {
