@@ -29,6 +29,7 @@ import { openDatabase } from './storage/db.js';
 import { createRepositories } from './storage/index.js';
 import { migrateToLatest } from './storage/migrate.js';
 import { Store } from './storage/store.js';
+import { kx } from './storage/tx.js';
 import { Dispatcher } from './worker/dispatcher.js';
 import { Reconciler } from './worker/reconciler.js';
 
@@ -147,7 +148,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const store = new Store(db);
   const repos = createRepositories(db, store);
   const cipher = config.masterKey ? new Cipher(config.masterKey) : null;
-  const tenants = new TenantsService(store, uuidv7, now, cipher);
+  const tenants = new TenantsService({ tenants: repos.tenants, clock, random, cipher });
   const apiKeys = new ApiKeysService({ keys: repos.apiKeys, clock, random });
 
   const emulator =
@@ -173,9 +174,10 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   let provider: Provider | null = opts.provider ?? null;
   const consent = new ConsentService({ store, clock, newId: uuidv7, defaultRegion: config.defaultRegion });
   const messages = new MessagesService({
-    store,
+    messages: repos.messages,
+    write: repos.write,
     clock,
-    newId: uuidv7,
+    random,
     defaultRegion: config.defaultRegion,
     rejectFixedLine: config.rejectFixedLine,
     maxAttempts: config.worker.maxAttempts,
@@ -203,21 +205,30 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   // the master key); with the embedded emulator or an injected provider (one account by
   // construction) everyone uses that one. Status callbacks are matched by the same rule.
   const tenantAccounts = !emulator && !opts.provider && cipher !== null;
-  const statusCallbacks = new StatusCallbacksService({ store, clock, newId: uuidv7, consent, installationTenantId: defaultTenant.id, tenantAccounts });
+  const statusCallbacks = new StatusCallbacksService({
+    messages: repos.messages,
+    webhookEvents: repos.webhookEvents,
+    write: repos.write,
+    clock,
+    random,
+    consent: { record: (tx, c) => consent.record(kx(tx), c) },
+    installationTenantId: defaultTenant.id,
+    tenantAccounts,
+  });
   const inbound = new InboundService({ store, clock, newId: uuidv7, consent, defaultTenantId: defaultTenant.id, defaults: config.inbound });
   const conversations = new ConversationsService(store, messages, clock);
   // Webhooks for the default tenant are signed with the configured account's token (or the
   // embedded emulator's); other tenants' tokens come from their rows.
-  const webhookAuth = new WebhookAuth(
-    store,
+  const webhookAuth = new WebhookAuth({
+    tenants: repos.tenants,
     cipher,
-    {
+    defaults: {
       tenantId: defaultTenant.id,
       accountSid: emulator ? emulator.accountSid : config.twilio.accountSid,
       tokens: [emulator ? emulator.authToken : config.twilio.authToken, config.twilio.secondaryAuthToken].filter((t): t is string => !!t),
     },
-    now,
-  );
+    clock,
+  });
   const providerFor = (p: Provider): ProviderFor =>
     !tenantAccounts
       ? async () => p
@@ -230,7 +241,8 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const makeRunners = (p: Provider) => {
     const pf = providerFor(p);
     worker = new Dispatcher({
-      store,
+      messages: repos.messages,
+      write: repos.write,
       providerFor: pf,
       clock,
       config: config.worker,
@@ -239,7 +251,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
       beforeSend: (row) => consent.checkBeforeSend(row),
       onRejected: (row, code) => consent.onProviderRejected(row, code),
     });
-    reconciler = new Reconciler({ store, providerFor: pf, clock, config: config.reconciler, logger, statusCallbacks });
+    reconciler = new Reconciler({ reconcile: repos.reconcile, write: repos.write, providerFor: pf, clock, config: config.reconciler, logger, statusCallbacks });
   };
   const twilioProvider = (baseUrl: string | null) =>
     new TwilioProvider({
@@ -310,7 +322,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
       reconciler?.start();
       if (!housekeeping) {
         // Idempotency keys are kept 24 h; the workers delete expired ones (any worker may).
-        const sweep = () => void store.deleteExpiredIdempotencyKeys(now()).catch((e) => logger.warn({ err: e }, 'idempotency key cleanup failed'));
+        const sweep = () => void repos.messages.deleteExpiredIdempotencyKeys(now()).catch((e) => logger.warn({ err: e }, 'idempotency key cleanup failed'));
         sweep();
         housekeeping = setInterval(sweep, HOUSEKEEPING_MS).unref();
       }

@@ -1,5 +1,9 @@
 // Interfaces the services depend on. Adapters (storage/, providers/) implement them; main.ts wires
 // them. One file per concern under ports/; this module re-exports them all.
 export * from './ports/clock.js';
+export * from './ports/messages.js';
 export * from './ports/provider.js';
+export * from './ports/reconcile.js';
 export * from './ports/storage.js';
+export * from './ports/tenants.js';
+export * from './ports/webhook-events.js';

@@ -1,5 +1,9 @@
 // The storage ports. Services see repositories (one per aggregate) and a unit of work; only
 // storage/ knows SQL, Kysely and the dialect differences.
+import type { MessagesRepository } from './messages.js';
+import type { ReconcileRepository } from './reconcile.js';
+import type { TenantsRepository } from './tenants.js';
+import type { WebhookEventsRepository } from './webhook-events.js';
 
 /** An open database transaction. Opaque outside storage/: pass it back to repository methods. */
 export interface Tx {
@@ -50,4 +54,8 @@ export interface Repositories {
   write: UnitOfWork['write'];
   health: HealthRepository;
   apiKeys: ApiKeysRepository;
+  messages: MessagesRepository;
+  tenants: TenantsRepository;
+  webhookEvents: WebhookEventsRepository;
+  reconcile: ReconcileRepository;
 }

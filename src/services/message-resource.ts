@@ -1,4 +1,4 @@
-import type { MessageRow } from '../storage/store.js';
+import type { MessageRecord } from '../ports.js';
 
 /** The public JSON shape of a message (HTTP API and library answers). */
 export interface MessageResource {
@@ -34,7 +34,7 @@ export const REDACTED = '[redacted]';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-export function toMessageResource(r: MessageRow): MessageResource {
+export function toMessageResource(r: MessageRecord): MessageResource {
   return {
     id: r.id,
     direction: r.direction,

@@ -1,15 +1,14 @@
 // The reconciler: Twilio's callbacks are best effort (lost, late, reordered), so messages that sit
 // in a non-terminal provider state longer than the configured age are fetched from the provider and
 // converged forward. It also re-matches status callbacks that arrived before their SID was stored.
-import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { ReconcilerConfig } from '../config.js';
-import type { Clock, ProviderFor } from '../ports.js';
+import type { Clock, ProviderFor, ReconcileRepository, UnitOfWork } from '../ports.js';
 import type { StatusCallbacksService } from '../services/status-callbacks.js';
-import type { Store } from '../storage/store.js';
 
 export interface ReconcilerDeps {
-  store: Store;
+  reconcile: ReconcileRepository;
+  write: UnitOfWork['write'];
   providerFor: ProviderFor;
   clock: Clock;
   config: ReconcilerConfig;
@@ -59,20 +58,7 @@ export class Reconciler {
   async reconcileOnce(): Promise<number> {
     const cfg = this.d.config;
     const now = this.d.clock.now().getTime();
-    const rows = await this.d.store.kysely
-      .selectFrom('messages as m')
-      .leftJoin('reconcile_checks as c', 'c.message_id', 'm.id')
-      .select(['m.id', 'm.tenant_id', 'm.status', 'm.to_addr', 'm.provider_sid', 'c.checks'])
-      // Spelled out, not bound, so SQLite can use the partial messages_unsettled index.
-      .where(sql<boolean>`m.status in ('accepted', 'queued', 'sending', 'sent')`)
-      .where('m.updated_at', '<', now - cfg.minAgeMs)
-      .where('m.created_at', '>', now - MAX_AGE_MS)
-      .where('m.direction', '=', 'outbound')
-      .where('m.provider_sid', 'is not', null)
-      .where((eb) => eb.or([eb('c.next_check_at', 'is', null), eb('c.next_check_at', '<=', now)]))
-      .orderBy('m.updated_at')
-      .limit(cfg.batchSize)
-      .execute();
+    const rows = await this.d.reconcile.stale({ now, updatedBefore: now - cfg.minAgeMs, createdAfter: now - MAX_AGE_MS, limit: cfg.batchSize });
     let next = 0;
     const worker = async () => {
       while (next < rows.length) {
@@ -80,7 +66,7 @@ export class Reconciler {
         const checks = (r.checks ?? 0) + 1;
         let fetched;
         try {
-          fetched = await (await this.d.providerFor(r.tenant_id)).fetch(r.provider_sid!);
+          fetched = await (await this.d.providerFor(r.tenant_id)).fetch(r.provider_sid);
         } catch (e) {
           this.d.logger.warn({ messageId: r.id, err: e instanceof Error ? e.message : String(e) }, 'reconciler: provider fetch failed');
           continue;
@@ -88,23 +74,19 @@ export class Reconciler {
         const at = this.d.clock.now().getTime();
         // Each unchanged answer doubles the wait before asking again.
         const nextCheck = at + cfg.minAgeMs * 2 ** Math.min(checks - 1, MAX_BACKOFF_STEPS);
-        await this.d.store.write(async (trx) => {
+        await this.d.write(async (tx) => {
           if (fetched && fetched.status !== r.status) {
-            const cur = await trx.selectFrom('messages').select('status').where('id', '=', r.id).executeTakeFirstOrThrow();
-            await this.d.statusCallbacks.apply(
-              trx,
-              { id: r.id, tenant_id: r.tenant_id, status: cur.status, to_addr: r.to_addr },
-              { status: fetched.status, errorCode: fetched.errorCode, errorMessage: fetched.errorMessage, price: fetched.price, priceUnit: fetched.priceUnit },
-              'reconciler',
-              { provider_status: fetched.status },
-              at,
-            );
+            await this.d.statusCallbacks.observe(tx, [
+              {
+                messageId: r.id,
+                status: { status: fetched.status, errorCode: fetched.errorCode, errorMessage: fetched.errorMessage, price: fetched.price, priceUnit: fetched.priceUnit },
+                source: 'reconciler',
+                data: { provider_status: fetched.status },
+                now: at,
+              },
+            ]);
           }
-          await trx
-            .insertInto('reconcile_checks')
-            .values({ message_id: r.id, next_check_at: nextCheck, checks })
-            .onConflict((oc) => oc.column('message_id').doUpdateSet({ next_check_at: nextCheck, checks }))
-            .execute();
+          await this.d.reconcile.recordCheck(tx, r.id, nextCheck, checks);
         });
       }
     };
