@@ -50,6 +50,11 @@ export interface SmsRelayOptions {
   schema?: string;
   /** Run migrations on open (default true). */
   migrate?: boolean;
+  /**
+   * Told about every SQL statement this relay runs (BEGIN/COMMIT included), with its duration in ms:
+   * for counting statements per message in benchmarks. Off (no cost) when not given.
+   */
+  onQuery?: (sql: string, durationMs: number) => void;
 }
 
 /** pino JSON logs; `fd` 2 keeps one-shot CLI commands' stdout for their own output. */
@@ -140,7 +145,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const random = opts.random ?? systemRandom;
   const now = () => clock.now().getTime();
 
-  const db = await openDatabase(config.databaseUrl, { schema: opts.schema, warn: (m, o) => logger.warn(o, m) });
+  const db = await openDatabase(config.databaseUrl, { schema: opts.schema, warn: (m, o) => logger.warn(o, m), onQuery: opts.onQuery });
   if (opts.migrate !== false) {
     const applied = await migrateToLatest(db.kysely);
     if (applied.length) logger.info({ applied }, 'database migrations applied');
@@ -176,6 +181,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const messages = new MessagesService({
     messages: repos.messages,
     write: repos.write,
+    batch: repos.batch,
     clock,
     random,
     defaultRegion: config.defaultRegion,
@@ -209,6 +215,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     messages: repos.messages,
     webhookEvents: repos.webhookEvents,
     write: repos.write,
+    batch: repos.batch,
     clock,
     random,
     consent: { record: (tx, c) => consent.record(kx(tx), c) },

@@ -93,13 +93,23 @@ export type MessageChanges = Partial<Omit<MessageRecord, 'id' | 'tenant_id' | 'd
 export type SignerScope = { tenantId: string } | { all: true } | { withoutOwnAccount: true };
 
 /**
+ * The message as the caller read it in this transaction: when its status cannot move to the target,
+ * the move is recorded (record 'always') without another statement.
+ */
+export interface SeenMessage {
+  tenant_id: string;
+  to_addr: string;
+  status: string;
+}
+
+/**
  * One status move. Guards are ANDed: the message must be able to move to `set.status` from its
  * current status (forward-only, src/core/status.ts), unless `leasedBy` is given (a worker writing
  * the outcome of its own claim); `cancelable` additionally requires that nothing can have reached
  * the provider yet (no in-flight marker, no live lease).
  */
 export interface StatusMove {
-  target: { id: string; tenantId?: string } | { providerSid: string; scope: SignerScope };
+  target: { id: string; tenantId?: string; seen?: SeenMessage } | { providerSid: string; scope: SignerScope };
   set: MessageChanges;
   leasedBy?: string;
   cancelable?: boolean;

@@ -17,6 +17,15 @@ export interface UnitOfWork {
    * if its batch fails, so it must not have side effects outside the transaction.
    */
   write<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Like write, for writes that are cheaper as one set-based step: the items of one BatchWrite
+   * queued for the same group commit are handed to its `run` together (results in input order).
+   */
+  batch<I, R>(op: BatchWrite<I, R>, item: I): Promise<R>;
+}
+
+export interface BatchWrite<I, R> {
+  run(tx: Tx, items: I[]): Promise<R[]>;
 }
 
 export interface HealthRepository {
@@ -52,6 +61,7 @@ export interface ApiKeysRepository {
 /** Every repository, and the unit of work that makes their writes atomic together. */
 export interface Repositories {
   write: UnitOfWork['write'];
+  batch: UnitOfWork['batch'];
   health: HealthRepository;
   apiKeys: ApiKeysRepository;
   messages: MessagesRepository;

@@ -37,6 +37,6 @@ export interface WebhookEventsRepository {
    * touch (`installationScope` for those signed by the installation's account), oldest first.
    */
   matchedOrphans(since: number, limit: number, installationTenantId: string, installationScope: SignerScope): Promise<MatchedOrphan[]>;
-  /** Attaches an orphan to its message; false when another process did first. */
-  attach(tx: Tx, eventId: string, messageId: string): Promise<boolean>;
+  /** Attaches orphans to their messages; returns the ids attached here (not by another process first). */
+  attach(tx: Tx, orphans: { eventId: string; messageId: string }[]): Promise<Set<string>>;
 }

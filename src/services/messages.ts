@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { AppError } from '../core/errors.js';
 import { normalizeRecipient, type Channel } from '../core/phone.js';
 import { countSegments, MAX_BODY_CHARS } from '../core/segments.js';
-import type { Clock, MessageRecord, MessagesRepository, Random, UnitOfWork } from '../ports.js';
+import type { AcceptItem, BatchWrite, Clock, IdempotencyOutcome, MessageRecord, MessagesRepository, Random, UnitOfWork } from '../ports.js';
 import { toMessageResource, type MessageResource } from './message-resource.js';
 import type { Tenant } from './tenants.js';
 
@@ -44,6 +44,7 @@ export interface ListInput {
 export interface MessagesServiceDeps {
   messages: MessagesRepository;
   write: UnitOfWork['write'];
+  batch: UnitOfWork['batch'];
   clock: Clock;
   random: Random;
   defaultRegion: string;
@@ -94,7 +95,12 @@ export class MessagesService {
   /** Idempotency keys whose first request is still being processed in this process. */
   private readonly inFlightKeys = new Set<string>();
 
-  constructor(private readonly d: MessagesServiceDeps) {}
+  /** Requests accepted in the same group commit are written together (one statement per table). */
+  private readonly acceptBatch: BatchWrite<AcceptItem, IdempotencyOutcome>;
+
+  constructor(private readonly d: MessagesServiceDeps) {
+    this.acceptBatch = { run: (tx, items) => d.messages.accept(tx, items) };
+  }
 
   async send(tenant: Tenant, input: SendInput, opts: SendOptions = {}): Promise<SendResult> {
     const key = opts.idempotencyKey;
@@ -135,9 +141,9 @@ export class MessagesService {
       message: { row, event: { source: 'api' } },
       idempotency: idempotencyKey === undefined ? undefined : { tenantId: tenant.id, key: idempotencyKey, requestHash, status: 202, body: json, now, ttlMs: IDEMPOTENCY_TTL_MS },
     };
-    const [outcome] = await this.d.write((tx) => this.d.messages.accept(tx, [item]));
+    const outcome = await this.d.batch(this.acceptBatch, item);
 
-    switch (outcome!.kind) {
+    switch (outcome.kind) {
       case 'mismatch':
         throw new AppError('SMS_ERR_IDEMPOTENCY_MISMATCH');
       case 'replay':

@@ -4,7 +4,7 @@
 import { AppError } from '../core/errors.js';
 import { rounds } from '../core/rounds.js';
 import type { MessageStatus } from '../core/status.js';
-import type { Clock, MessageChanges, MessagesRepository, Random, SignerScope, StatusMove, Tx, UnitOfWork, WebhookEventsRepository } from '../ports.js';
+import type { BatchWrite, Clock, MessageChanges, MessagesRepository, Random, SignerScope, StatusMove, Tx, UnitOfWork, WebhookEventsRepository } from '../ports.js';
 import { consentKey, type ConsentChange } from './consent.js';
 import { field, type WebhookParams } from './webhooks.js';
 
@@ -30,6 +30,8 @@ export interface ProviderStatus {
 /** A provider status seen for a message by id (a late-matched callback, a reconciler fetch). */
 export interface Observation {
   messageId: string;
+  /** The message as read in this transaction, if it was. */
+  seen?: { tenant_id: string; to_addr: string; status: string };
   status: ProviderStatus;
   source: StatusSource;
   data: Record<string, unknown>;
@@ -53,6 +55,7 @@ export interface StatusCallbacksDeps {
   messages: MessagesRepository;
   webhookEvents: WebhookEventsRepository;
   write: UnitOfWork['write'];
+  batch: UnitOfWork['batch'];
   clock: Clock;
   random: Random;
   /** The consent ledger's write (a provider 21610 answer suppresses the number). */
@@ -67,7 +70,12 @@ export interface StatusCallbacksDeps {
 }
 
 export class StatusCallbacksService {
-  constructor(private readonly d: StatusCallbacksDeps) {}
+  /** Callbacks arriving together are de-duplicated, matched and applied as one batch. */
+  private readonly callbackBatch: BatchWrite<Callback, CallbackOutcome>;
+
+  constructor(private readonly d: StatusCallbacksDeps) {
+    this.callbackBatch = { run: (tx, cbs) => this.applyCallbacks(tx, cbs) };
+  }
 
   /**
    * Which messages a callback may touch: those sent through the account that signed it. A tenant's
@@ -82,8 +90,7 @@ export class StatusCallbacksService {
 
   /** Parses, records and applies one callback in the next group commit. */
   async handle(cb: StatusCallbackInput): Promise<CallbackOutcome> {
-    const c = this.parse(cb);
-    return (await this.d.write((tx) => this.applyCallbacks(tx, [c])))[0]!;
+    return this.d.batch(this.callbackBatch, this.parse(cb));
   }
 
   private parse(cb: StatusCallbackInput): Callback {
@@ -117,7 +124,7 @@ export class StatusCallbacksService {
     const out: CallbackOutcome[] = moved.map((r) => (r.moved ? 'applied' : 'orphan'));
     // The others: a known message that may not move (a duplicate, or a late or unknown status), or none yet.
     const rest = cbs.flatMap((_, i) => (moved[i]!.moved ? [] : [i]));
-    const found = new Map<number, { id: string; tenant_id: string; to_addr: string }>();
+    const found = new Map<number, { id: string; tenant_id: string; to_addr: string; status: string }>();
     for (const signer of new Set(rest.map((i) => cbs[i]!.tenantId))) {
       const mine = rest.filter((i) => cbs[i]!.tenantId === signer);
       const bySid = await this.d.webhookEvents.messagesBySid(tx, [...new Set(mine.map((i) => cbs[i]!.sid))], this.scope(signer));
@@ -139,7 +146,7 @@ export class StatusCallbacksService {
     if (late.length > 0) {
       const r = await this.observe(
         tx,
-        late.map((i) => ({ messageId: found.get(i)!.id, status: cbs[i]!.ps, source: 'callback', data: event(cbs[i]!).data, now: cbs[i]!.now })),
+        late.map((i) => ({ messageId: found.get(i)!.id, seen: found.get(i)!, status: cbs[i]!.ps, source: 'callback', data: event(cbs[i]!).data, now: cbs[i]!.now })),
       );
       for (const [j, i] of late.entries()) out[i] = r[j]!;
     }
@@ -153,7 +160,7 @@ export class StatusCallbacksService {
    */
   async observe(tx: Tx, obs: Observation[]): Promise<('applied' | 'ignored')[]> {
     const moves: StatusMove[] = obs.map((o) => ({
-      target: { id: o.messageId },
+      target: { id: o.messageId, seen: o.seen },
       set: this.statusSet(o.status, o.now),
       at: o.now,
       event: { source: o.source, provider_code: o.status.errorCode, data: o.data },
@@ -190,9 +197,13 @@ export class StatusCallbacksService {
     const rows = await this.d.webhookEvents.matchedOrphans(now - ORPHAN_WINDOW_MS, ATTACH_BATCH, installation, this.scope(installation));
     if (rows.length === 0) return 0;
     await this.d.write(async (tx) => {
+      const attached = await this.d.webhookEvents.attach(
+        tx,
+        rows.map((r) => ({ eventId: r.event_id, messageId: r.message_id })),
+      );
       const obs: Observation[] = [];
       for (const r of rows) {
-        if (!(await this.d.webhookEvents.attach(tx, r.event_id, r.message_id))) continue;
+        if (!attached.has(r.event_id)) continue;
         const params = JSON.parse(r.params ?? '{}') as WebhookParams;
         obs.push({ messageId: r.message_id, status: providerStatusOf(params, r.message_status), source: 'callback', data: { params, idempotency_token: r.idempotency_token, attached_late: true }, now });
       }

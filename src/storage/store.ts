@@ -24,7 +24,7 @@ export class Store {
   constructor(readonly db: Db) {
     this.kysely = db.kysely;
     this.dialect = db.dialect;
-    this.batcher = new WriteBatcher(db.kysely);
+    this.batcher = new WriteBatcher(db.kysely, db.maxWriters);
     const k = db.kysely;
     this.insertEventQ = prepare((p) => k.insertInto('message_events').values(Object.fromEntries(EVENT_COLUMNS.map((c) => [c, p(c)])) as any));
   }

@@ -165,7 +165,9 @@ export function messagesRepository(db: Db, write: UnitOfWork['write']): Messages
   }
 
   /** One UPDATE … FROM <rows> for moves of one shape (same target kind, guards and columns). */
-  async function applyShape(tx: Tx, moves: StatusMove[]): Promise<Moved[]> {
+  async function applyShape(tx: Tx, unsorted: StatusMove[]): Promise<Moved[]> {
+    // Rows in one order, so that concurrent batches (other connections, other processes) lock them in the same order.
+    const moves = [...unsorted].sort((a, b) => (targetKey(a) < targetKey(b) ? -1 : 1));
     const m0 = moves[0]!;
     const bySid = 'providerSid' in m0.target;
     const scope = 'scope' in m0.target ? m0.target.scope : null;
@@ -207,6 +209,10 @@ export function messagesRepository(db: Db, write: UnitOfWork['write']): Messages
     for (const i of round) {
       const m = moves[i]!;
       const t = m.target;
+      if ('seen' in t && t.seen && !(m.leasedBy === undefined && isMessageStatus(m.set.status) && isMessageStatus(t.seen.status) && canTransition(t.seen.status, m.set.status))) {
+        results[i] = { moved: false, message: { id: t.id, ...t.seen } };
+        continue;
+      }
       const shape = [
         'id' in t ? `id:${t.tenantId !== undefined}` : `sid:${scopeKind(t.scope)}`,
         m.leasedBy !== undefined ? 'lease' : m.set.status,
@@ -233,7 +239,7 @@ export function messagesRepository(db: Db, write: UnitOfWork['write']): Messages
       }
     }
     // Moves recorded whether or not they applied need the status the message kept.
-    const unmoved = round.filter((i) => !results[i]!.moved && moves[i]!.record === 'always' && 'id' in moves[i]!.target);
+    const unmoved = round.filter((i) => !results[i]!.moved && !results[i]!.message && moves[i]!.record === 'always' && 'id' in moves[i]!.target);
     if (unmoved.length > 0) {
       const ids = [...new Set(unmoved.map((i) => (moves[i]!.target as { id: string }).id))];
       const rows = await selectCurrent(tx, ids);

@@ -89,14 +89,24 @@ export function webhookEventsRepository(db: Db): WebhookEventsRepository {
       );
     },
 
-    async attach(tx, eventId, messageId) {
-      const r = await kx(tx)
-        .updateTable('webhook_events')
-        .set({ message_id: messageId })
-        .where('id', '=', eventId)
-        .where('message_id', 'is', null)
-        .executeTakeFirst();
-      return Number(r.numUpdatedRows) > 0;
+    async attach(tx, orphans) {
+      if (orphans.length === 0) return new Set();
+      const p = new Params(db.dialect);
+      const src = rowsSource(
+        db.dialect,
+        [
+          ['event_id', 'text'],
+          ['message_id', 'text'],
+        ],
+        orphans.map((o) => [o.eventId, o.messageId]),
+        p,
+      );
+      const r = await run<{ id: string }>(
+        tx,
+        `UPDATE webhook_events AS w SET message_id = v.message_id FROM ${src} WHERE w.id = v.event_id AND w.message_id IS NULL RETURNING id`,
+        p.values,
+      );
+      return new Set(r.rows.map((x) => x.id));
     },
   };
 }
