@@ -326,11 +326,15 @@ export class Dispatcher {
   private flushResults(): Promise<void> {
     const batch = this.pendingResults.splice(0);
     if (batch.length > 0) {
-      this.flushing = this.flushing
-        .then(async () => {
-          await this.d.write((tx) => this.d.messages.transition(tx, batch.map((o) => ({ target: { id: o.id }, set: o.set, leasedBy: this.id, at: o.set.updated_at, event: o.event }))));
-        })
-        .catch((e) => this.d.logger.error({ err: e }, 'failed to record send outcomes; leases will expire and be settled'));
+      // Not chained behind the previous write: each message has one outcome per claim, so batches
+      // are independent and may commit concurrently (several writers on PostgreSQL).
+      const written = this.d
+        .write((tx) => this.d.messages.transition(tx, batch.map((o) => ({ target: { id: o.id }, set: o.set, leasedBy: this.id, at: o.set.updated_at, event: o.event }))))
+        .then(
+          () => undefined,
+          (e) => this.d.logger.error({ err: e }, 'failed to record send outcomes; leases will expire and be settled'),
+        );
+      this.flushing = Promise.all([this.flushing, written]).then(() => undefined);
     }
     return this.flushing;
   }
