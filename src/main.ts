@@ -32,6 +32,7 @@ import { openDatabase } from './storage/db.js';
 import { createRepositories } from './storage/index.js';
 import { migrateToLatest } from './storage/migrate.js';
 import { Store } from './storage/store.js';
+import { kx } from './storage/tx.js';
 import { Dispatcher } from './worker/dispatcher.js';
 import { Reconciler } from './worker/reconciler.js';
 
@@ -52,6 +53,11 @@ export interface SmsRelayOptions {
   schema?: string;
   /** Run migrations on open (default true). */
   migrate?: boolean;
+  /**
+   * Told about every SQL statement this relay runs (BEGIN/COMMIT included), with its duration in ms:
+   * for counting statements per message in benchmarks. Off (no cost) when not given.
+   */
+  onQuery?: (sql: string, durationMs: number) => void;
 }
 
 /** pino JSON logs; `fd` 2 keeps one-shot CLI commands' stdout for their own output. */
@@ -145,7 +151,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const random = opts.random ?? systemRandom;
   const now = () => clock.now().getTime();
 
-  const db = await openDatabase(config.databaseUrl, { schema: opts.schema, warn: (m, o) => logger.warn(o, m) });
+  const db = await openDatabase(config.databaseUrl, { schema: opts.schema, warn: (m, o) => logger.warn(o, m), onQuery: opts.onQuery });
   if (opts.migrate !== false) {
     const applied = await migrateToLatest(db.kysely);
     if (applied.length) logger.info({ applied }, 'database migrations applied');
@@ -153,7 +159,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const store = new Store(db);
   const repos = createRepositories(db, store);
   const cipher = config.masterKey ? new Cipher(config.masterKey, random) : null;
-  const tenants = new TenantsService(store, uuidv7, now, cipher);
+  const tenants = new TenantsService({ tenants: repos.tenants, clock, random, cipher });
   const apiKeys = new ApiKeysService({ keys: repos.apiKeys, clock, random });
 
   const emulator = config.provider === 'emulator' && !opts.provider ? createEmulator(embeddedEmulatorOptions(config, logger)) : null;
@@ -184,9 +190,11 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     defaultRegion: config.defaultRegion,
   });
   const messages = new MessagesService({
-    store,
+    messages: repos.messages,
+    write: repos.write,
+    batch: repos.batch,
     clock,
-    newId: uuidv7,
+    random,
     defaultRegion: config.defaultRegion,
     rejectFixedLine: config.rejectFixedLine,
     maxAttempts: config.worker.maxAttempts,
@@ -217,7 +225,17 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   // the master key); with the embedded emulator or an injected provider (one account by
   // construction) everyone uses that one. Status callbacks are matched by the same rule.
   const tenantAccounts = !emulator && !opts.provider && cipher !== null;
-  const statusCallbacks = new StatusCallbacksService({ store, clock, newId: uuidv7, consent, installationTenantId: defaultTenant.id, tenantAccounts });
+  const statusCallbacks = new StatusCallbacksService({
+    messages: repos.messages,
+    webhookEvents: repos.webhookEvents,
+    write: repos.write,
+    batch: repos.batch,
+    clock,
+    random,
+    consent,
+    installationTenantId: defaultTenant.id,
+    tenantAccounts,
+  });
   const inbound = new InboundService({
     inbound: repos.inbound,
     conversations: repos.conversations,
@@ -232,16 +250,16 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const conversations = new ConversationsService({ conversations: repos.conversations, write: repos.write, messages, clock });
   // Webhooks for the default tenant are signed with the configured account's token (or the
   // embedded emulator's); other tenants' tokens come from their rows.
-  const webhookAuth = new WebhookAuth(
-    store,
+  const webhookAuth = new WebhookAuth({
+    tenants: repos.tenants,
     cipher,
-    {
+    defaults: {
       tenantId: defaultTenant.id,
       accountSid: emulator ? emulator.accountSid : config.twilio.accountSid,
       tokens: [emulator ? emulator.authToken : config.twilio.authToken, config.twilio.secondaryAuthToken].filter((t): t is string => !!t),
     },
-    now,
-  );
+    clock,
+  });
   const providerFor = (p: Provider): ProviderFor =>
     !tenantAccounts
       ? async () => p
@@ -254,7 +272,8 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const makeRunners = (p: Provider) => {
     const pf = providerFor(p);
     worker = new Dispatcher({
-      store,
+      messages: repos.messages,
+      write: repos.write,
       providerFor: pf,
       clock,
       config: config.worker,
@@ -263,7 +282,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
       beforeSend: (row) => consent.checkBeforeSend(row),
       onRejected: (row, code) => consent.onProviderRejected(row, code),
     });
-    reconciler = new Reconciler({ store, providerFor: pf, clock, config: config.reconciler, logger, statusCallbacks });
+    reconciler = new Reconciler({ reconcile: repos.reconcile, messages: repos.messages, write: repos.write, providerFor: pf, clock, config: config.reconciler, logger, statusCallbacks });
   };
   const twilioProvider = (baseUrl: string | null) =>
     new TwilioProvider({
@@ -335,7 +354,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
       reconciler?.start();
       if (!housekeeping) {
         // Idempotency keys are kept 24 h; the workers delete expired ones (any worker may).
-        const sweep = () => void store.deleteExpiredIdempotencyKeys(now()).catch((e) => logger.warn({ err: e }, 'idempotency key cleanup failed'));
+        const sweep = () => void repos.messages.deleteExpiredIdempotencyKeys(now()).catch((e) => logger.warn({ err: e }, 'idempotency key cleanup failed'));
         sweep();
         housekeeping = setInterval(sweep, HOUSEKEEPING_MS).unref();
       }

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger, createSmsRelay } from '../src/index.js';
 import { backends } from './support/backends.js';
 import { waitFor } from './support/relay.js';
+import { sqlOf } from './support/db.js';
 
 describe.each(backends)('library entry on $name', (backend) => {
   const drops: (() => Promise<void>)[] = [];
@@ -58,12 +59,12 @@ describe.each(backends)('library entry on $name', (backend) => {
     relay.startWorker();
     await waitFor(() => relay.worker !== null);
     await waitFor(async () => {
-      const rows = await relay.store.kysely.selectFrom('messages').select('id').where('to_addr', '=', '+14155552673').where('locked_by', 'is not', null).execute();
+      const rows = await sqlOf(relay).selectFrom('messages').select('id').where('to_addr', '=', '+14155552673').where('locked_by', 'is not', null).execute();
       // Concurrency 1 claims up to 4 ahead: one call in flight, three waiting.
       return rows.length === 4;
     });
     await relay.worker!.stop();
-    const rows = await relay.store.kysely.selectFrom('messages').select(['status', 'provider_sid', 'locked_by', 'in_flight_since']).where('to_addr', '=', '+14155552673').execute();
+    const rows = await sqlOf(relay).selectFrom('messages').select(['status', 'provider_sid', 'locked_by', 'in_flight_since']).where('to_addr', '=', '+14155552673').execute();
     const sent = rows.filter((r) => r.provider_sid !== null);
     const released = rows.filter((r) => r.provider_sid === null);
     expect(sent.length).toBeGreaterThanOrEqual(1);

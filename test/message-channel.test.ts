@@ -6,6 +6,7 @@ import { openDatabase } from '../src/storage/db.js';
 import { MIGRATIONS } from '../src/storage/migrate.js';
 import { backends } from './support/backends.js';
 import { startRelay, waitFor, type TestRelay } from './support/relay.js';
+import { sqlOf } from './support/db.js';
 
 const MEDIA = ['https://example.com/cat.jpg'];
 
@@ -18,7 +19,7 @@ describe.each(backends)('message channel on $name', (backend) => {
     await t?.close();
   });
 
-  const stored = async (id: string) => (await t.relay.store.kysely.selectFrom('messages').select('channel').where('id', '=', id).executeTakeFirstOrThrow()).channel;
+  const stored = async (id: string) => (await sqlOf(t.relay).selectFrom('messages').select('channel').where('id', '=', id).executeTakeFirstOrThrow()).channel;
 
   it('reports mms for a message with media, in the answer, the stored row, reads and lists', async () => {
     const r = await t.api('/v1/messages', { body: { to: '+14155550501', body: 'look', media_urls: MEDIA } });

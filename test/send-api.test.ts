@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from './support/backends.js';
 import { startRelay, waitFor, type TestRelay } from './support/relay.js';
+import { sqlOf } from './support/db.js';
 
 describe.each(backends)('send API on $name', (backend) => {
   let t: TestRelay;
@@ -60,12 +61,12 @@ describe.each(backends)('send API on $name', (backend) => {
     ['bad messaging service', { to: '+14155552671', body: 'hi', messaging_service_sid: 'MG123' }, 400, 'SMS_ERR_VALIDATION'],
     ['metadata array', { to: '+14155552671', body: 'hi', metadata: [1] }, 400, 'SMS_ERR_VALIDATION'],
   ])('rejects %s with a registry error and writes nothing', async (_name, payload, status, code) => {
-    const before = await t.relay.store.kysely.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const before = await sqlOf(t.relay).selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     const r = await t.api('/v1/messages', { body: payload });
     expect(r.status).toBe(status);
     expect(r.body.error.code).toBe(code);
     expect(typeof r.body.error.message).toBe('string');
-    const after = await t.relay.store.kysely.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const after = await sqlOf(t.relay).selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     expect(Number(after.n)).toBe(Number(before.n));
   });
 
@@ -115,7 +116,7 @@ describe.each(backends)('send API on $name', (backend) => {
       expect(b.status).toBe(202);
       expect(b.body).toEqual(a.body);
       expect(b.headers.get('idempotent-replayed')).toBe('true');
-      const rows = await t.relay.store.kysely.selectFrom('messages').select('id').where('to_addr', '=', '+14155550101').execute();
+      const rows = await sqlOf(t.relay).selectFrom('messages').select('id').where('to_addr', '=', '+14155550101').execute();
       expect(rows).toHaveLength(1);
     });
 
@@ -136,7 +137,7 @@ describe.each(backends)('send API on $name', (backend) => {
       const ids = new Set(results.filter((r) => r.status === 202).map((r) => r.body.id));
       expect(ids.size).toBe(1);
       for (const r of results.filter((x) => x.status === 409)) expect(r.body.error.code).toBe('SMS_ERR_IDEMPOTENCY_CONFLICT');
-      const rows = await t.relay.store.kysely.selectFrom('messages').select('id').where('to_addr', '=', '+14155550103').execute();
+      const rows = await sqlOf(t.relay).selectFrom('messages').select('id').where('to_addr', '=', '+14155550103').execute();
       expect(rows).toHaveLength(1);
     });
   });

@@ -10,6 +10,7 @@ import { createLogger, createSmsRelay, type SmsRelay } from '../src/main.js';
 import type { Tenant } from '../src/services/tenants.js';
 import { backends } from './support/backends.js';
 import { startRelay, waitFor, type TestRelay } from './support/relay.js';
+import { sqlOf } from './support/db.js';
 import { hex32, newSid, postWebhook } from './support/webhooks.js';
 
 const reconciler = { ...loadConfig({}).reconciler, attachIntervalMs: 30 };
@@ -39,7 +40,7 @@ describe.each(backends)('callbacks of a tenant without credentials, embedded emu
     const r = await t.relay.messages.send(b, { to: '+14155550701', body: 'B, no credentials' });
     await reaches(t.relay, b, r.message.id, 'delivered');
     expect(await callbackStatuses(t.relay, b, r.message.id)).toEqual(expect.arrayContaining(['sending', 'sent', 'delivered']));
-    const orphans = await t.relay.store.kysely.selectFrom('webhook_events').select('id').where('message_id', 'is', null).execute();
+    const orphans = await sqlOf(t.relay).selectFrom('webhook_events').select('id').where('message_id', 'is', null).execute();
     expect(orphans).toEqual([]);
   });
 });
@@ -91,7 +92,7 @@ describe.each(backends)('callbacks across tenant accounts, real Twilio mode, on 
   const heldMessage = async (tenant: Tenant, to: string) => {
     const r = await relay.messages.send(tenant, { to, body: `held for ${tenant.slug}`, send_at: new Date(Date.now() + 3_600_000) });
     const sid = newSid();
-    await relay.store.kysely.updateTable('messages').set({ status: 'sent', provider_sid: sid, next_attempt_at: null }).where('id', '=', r.message.id).execute();
+    await sqlOf(relay).updateTable('messages').set({ status: 'sent', provider_sid: sid, next_attempt_at: null }).where('id', '=', r.message.id).execute();
     return { id: r.message.id, sid };
   };
   const post = (sid: string, status: string, by: { account: string; token: string }) =>
@@ -108,7 +109,7 @@ describe.each(backends)('callbacks across tenant accounts, real Twilio mode, on 
     const held = await relay.messages.send(b, { to: '+14155550712', body: 'late SID', send_at: new Date(Date.now() + 3_600_000) });
     const sid = newSid();
     expect((await post(sid, 'delivered', installation())).status).toBe(204);
-    await relay.store.kysely.updateTable('messages').set({ status: 'sent', provider_sid: sid, next_attempt_at: null }).where('id', '=', held.message.id).execute();
+    await sqlOf(relay).updateTable('messages').set({ status: 'sent', provider_sid: sid, next_attempt_at: null }).where('id', '=', held.message.id).execute();
     await reaches(relay, b, held.message.id, 'delivered');
   });
 
@@ -127,7 +128,7 @@ describe.each(backends)('callbacks across tenant accounts, real Twilio mode, on 
     expect(await status(relay.defaultTenant, a.id)).toBe('sent');
     expect(await status(b, ofB.id)).toBe('sent');
     expect(await status(c, ofC.id)).toBe('sent');
-    const unmatched = await relay.store.kysely.selectFrom('webhook_events').select(['message_sid', 'tenant_id']).where('message_id', 'is', null).execute();
+    const unmatched = await sqlOf(relay).selectFrom('webhook_events').select(['message_sid', 'tenant_id']).where('message_id', 'is', null).execute();
     expect(unmatched).toEqual(
       expect.arrayContaining([
         { message_sid: a.sid, tenant_id: c.id },

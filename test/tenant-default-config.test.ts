@@ -11,6 +11,7 @@ import { createLogger, createSmsRelay, type SmsRelay } from '../src/main.js';
 import { openDatabase } from '../src/storage/db.js';
 import { MIGRATIONS } from '../src/storage/migrate.js';
 import { backends } from './support/backends.js';
+import { sqlOf } from './support/db.js';
 
 const WA = 'whatsapp:+14155238886';
 
@@ -78,16 +79,16 @@ describe.each(backends)('default tenant configuration across processes on $name'
       await second.close();
     }
     // Nothing of either environment was copied into the row.
-    const row = await first.store.kysely.selectFrom('tenants').selectAll().where('slug', '=', 'default').executeTakeFirstOrThrow();
+    const row = await sqlOf(first).selectFrom('tenants').selectAll().where('slug', '=', 'default').executeTakeFirstOrThrow();
     expect(row).toMatchObject({ from_number: null, messaging_service_sid: null, whatsapp_from: null, default_region: null });
   });
 
   it('lets a value stored in the row win over the environment', async () => {
-    await first.store.kysely.updateTable('tenants').set({ from_number: '+15005550007' }).where('slug', '=', 'default').execute();
+    await sqlOf(first).updateTable('tenants').set({ from_number: '+15005550007' }).where('slug', '=', 'default').execute();
     offset += 60_000;
     expect((await send({ to: '+14155550405', body: 'stored sender' })).body.from).toBe('+15005550007');
     expect((await send({ to: 'whatsapp:+14155550406', body: 'env whatsapp', channel: 'whatsapp' })).body.from).toBe(WA);
-    await first.store.kysely.updateTable('tenants').set({ from_number: null }).where('slug', '=', 'default').execute();
+    await sqlOf(first).updateTable('tenants').set({ from_number: null }).where('slug', '=', 'default').execute();
     offset += 60_000;
     expect((await send({ to: '+14155550407', body: 'env sender again' })).body.from).toBe('+15005550006');
   });

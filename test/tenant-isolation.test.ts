@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { backends } from './support/backends.js';
 import { startRelay, waitFor, type TestRelay } from './support/relay.js';
+import { sqlOf } from './support/db.js';
 import { hex32, newSid, postWebhook } from './support/webhooks.js';
 
 const OURS = '+15005550006';
@@ -28,7 +29,7 @@ describe.each(backends)('tenant isolation on $name', (backend) => {
   });
 
   it("stores tenant B's auth token encrypted", async () => {
-    const row = await t.relay.store.kysely.selectFrom('tenants').selectAll().where('id', '=', tenantB).executeTakeFirstOrThrow();
+    const row = await sqlOf(t.relay).selectFrom('tenants').selectAll().where('id', '=', tenantB).executeTakeFirstOrThrow();
     expect(row.twilio_account_sid).toBe(accountB);
     expect(row.twilio_auth_token_enc).toMatch(/^v1:/);
     expect(row.twilio_auth_token_enc).not.toContain(tokenB);
@@ -105,7 +106,7 @@ describe.each(backends)('tenant isolation on $name', (backend) => {
     expect(r.status).toBe(204);
     await new Promise((res) => setTimeout(res, 150)); // several late-matching passes
     expect((await t.api(`/v1/messages/${a.body.id}`)).body.status).not.toBe('failed');
-    const row = await t.relay.store.kysely.selectFrom('webhook_events').selectAll().where('message_sid', '=', sent.provider_sid).executeTakeFirstOrThrow();
+    const row = await sqlOf(t.relay).selectFrom('webhook_events').selectAll().where('message_sid', '=', sent.provider_sid).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ tenant_id: tenantB, message_id: null });
   });
 });

@@ -175,7 +175,7 @@ describe.each(table)('verifications: $name', ({ db, verifyBackend }) => {
     expect(r.status).toBe(422);
     expect(r.body.error).toMatchObject({ code: 'SMS_ERR_COUNTRY_NOT_ALLOWED', details: { country: 'BR' } });
     expect(t.inbox(br)).toBe(0);
-    const settings = JSON.parse((await t.relay.store.getTenant(t.relay.defaultTenant.id))!.settings);
+    const settings = JSON.parse((await t.relay.repos.tenants.byId(t.relay.defaultTenant.id))!.settings);
     await t.setSettings({ ...settings, verify_allowed_countries: ['US', 'BR'] });
     try {
       const { body } = await start(br, { locale: 'pt-BR' });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { backends } from './support/backends.js';
 import { startRelay, waitFor, type TestRelay } from './support/relay.js';
+import { sqlOf } from './support/db.js';
 
 describe.each(backends)('reconciler on $name', (backend) => {
   let t: TestRelay;
@@ -40,9 +41,9 @@ describe.each(backends)('reconciler on $name', (backend) => {
     const ev = (await t.api(`/v1/messages/${r1.body.id}/events`)).body.data;
     expect(ev.at(-1)).toMatchObject({ status: 'delivered', source: 'reconciler' });
     // Terminal messages are left alone afterwards.
-    const checks = await t.relay.store.kysely.selectFrom('reconcile_checks').selectAll().where('message_id', '=', r1.body.id).executeTakeFirstOrThrow();
+    const checks = await sqlOf(t.relay).selectFrom('reconcile_checks').selectAll().where('message_id', '=', r1.body.id).executeTakeFirstOrThrow();
     await new Promise((res) => setTimeout(res, 400));
-    const again = await t.relay.store.kysely.selectFrom('reconcile_checks').selectAll().where('message_id', '=', r1.body.id).executeTakeFirstOrThrow();
+    const again = await sqlOf(t.relay).selectFrom('reconcile_checks').selectAll().where('message_id', '=', r1.body.id).executeTakeFirstOrThrow();
     expect(again.checks).toBe(checks.checks);
   });
 

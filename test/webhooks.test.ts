@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { backends } from './support/backends.js';
 import { startRelay, waitFor, type TestRelay } from './support/relay.js';
+import { sqlOf } from './support/db.js';
 import { formBody, newSid, postWebhook, sign, type Params } from './support/webhooks.js';
 
 const reconciler = { ...loadConfig({}).reconciler, attachIntervalMs: 30 };
@@ -16,7 +17,7 @@ describe.each(backends)('status webhook on $name', (backend) => {
   let account: string;
   const statusUrl = () => `${t.url}/webhooks/twilio/status`;
   const count = async (table: 'webhook_events' | 'message_events') =>
-    Number((await t.relay.store.kysely.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    Number((await sqlOf(t.relay).selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
   const cb = (sid: string, status: string, extra: Params = {}): Params => ({
     AccountSid: account,
     ApiVersion: '2010-04-01',
@@ -62,7 +63,7 @@ describe.each(backends)('status webhook on $name', (backend) => {
     expect(ev).toMatchObject({ status: 'delivered', source: 'callback' });
     expect(ev.data.applied).toBe(true);
     expect(ev.data.params).toEqual(params);
-    const raw = await t.relay.store.kysely.selectFrom('webhook_events').selectAll().where('message_sid', '=', sid).execute();
+    const raw = await sqlOf(t.relay).selectFrom('webhook_events').selectAll().where('message_sid', '=', sid).execute();
     expect(raw).toHaveLength(1);
     expect(raw[0]!.message_id).toBe(id);
     // Matched at once: the raw fields live in the message's event (above), not twice.
@@ -170,11 +171,11 @@ describe.each(backends)('status webhook on $name', (backend) => {
     const sid = newSid();
     const r = await postWebhook(statusUrl(), cb(sid, 'delivered', { RawDlrDoneDate: '2604141012' }), token);
     expect(r.status).toBe(204);
-    const orphan = await t.relay.store.kysely.selectFrom('webhook_events').selectAll().where('message_sid', '=', sid).executeTakeFirstOrThrow();
+    const orphan = await sqlOf(t.relay).selectFrom('webhook_events').selectAll().where('message_sid', '=', sid).executeTakeFirstOrThrow();
     expect(orphan.message_id).toBeNull();
     // The worker stores the create answer only now (as when the callback beats that write).
     const { id } = await sentMessage();
-    await t.relay.store.kysely.updateTable('messages').set({ provider_sid: sid }).where('id', '=', id).execute();
+    await sqlOf(t.relay).updateTable('messages').set({ provider_sid: sid }).where('id', '=', id).execute();
     const m = await waitFor(async () => {
       const g = await message(id);
       return g.status === 'delivered' ? g : null;
@@ -182,7 +183,7 @@ describe.each(backends)('status webhook on $name', (backend) => {
     expect(m.status).toBe('delivered');
     const ev = (await events(id)).at(-1)!;
     expect(ev.data).toMatchObject({ attached_late: true, applied: true });
-    const attached = await t.relay.store.kysely.selectFrom('webhook_events').select('message_id').where('message_sid', '=', sid).executeTakeFirstOrThrow();
+    const attached = await sqlOf(t.relay).selectFrom('webhook_events').select('message_id').where('message_sid', '=', sid).executeTakeFirstOrThrow();
     expect(attached.message_id).toBe(id);
   });
 

@@ -6,6 +6,7 @@ import { createLogger, createSmsRelay } from '../src/main.js';
 import { TwilioProvider } from '../src/providers/twilio.js';
 import { backends } from './support/backends.js';
 import { startRelay, waitFor, type TestRelay } from './support/relay.js';
+import { sqlOf } from './support/db.js';
 
 async function events(t: TestRelay, id: string) {
   return (await t.api(`/v1/messages/${id}/events`)).body.data as { status: string; source: string; data: any; provider_code: number | null }[];
@@ -142,7 +143,7 @@ describe.each(backends)('worker lifecycle on $name', (backend) => {
       second.startWorker();
       await waitFor(
         async () => {
-          const left = await t.relay.store.kysely
+          const left = await sqlOf(t.relay)
             .selectFrom('messages')
             .select((eb) => eb.fn.countAll<number>().as('n'))
             .where('to_addr', '=', '+14155550302')
@@ -156,7 +157,7 @@ describe.each(backends)('worker lifecycle on $name', (backend) => {
       const atEmulator = t.relay.emulator!.messages({ to: '+14155550302' });
       expect(atEmulator).toHaveLength(N);
       expect(new Set(atEmulator.map((m) => m.body)).size).toBe(N);
-      const sids = await t.relay.store.kysely.selectFrom('messages').select('provider_sid').where('to_addr', '=', '+14155550302').execute();
+      const sids = await sqlOf(t.relay).selectFrom('messages').select('provider_sid').where('to_addr', '=', '+14155550302').execute();
       expect(new Set(sids.map((s) => s.provider_sid)).size).toBe(N);
     } finally {
       await second.close();
@@ -186,7 +187,7 @@ describe.each(backends.filter((b) => b.name === 'sqlite'))('a worker killed with
         stdio: 'ignore',
       });
       await waitFor(async () => {
-        const r = await t.relay.store.kysely.selectFrom('messages').select('id').where('locked_by', 'is not', null).execute();
+        const r = await sqlOf(t.relay).selectFrom('messages').select('id').where('locked_by', 'is not', null).execute();
         return r.length === N;
       }, 15_000);
       await new Promise((r) => setTimeout(r, 300));
@@ -196,7 +197,7 @@ describe.each(backends.filter((b) => b.name === 'sqlite'))('a worker killed with
       t.relay.startWorker();
       await waitFor(
         async () => {
-          const r = await t.relay.store.kysely.selectFrom('messages').select('id').where('to_addr', '=', '+14155550401').where('provider_sid', 'is', null).execute();
+          const r = await sqlOf(t.relay).selectFrom('messages').select('id').where('to_addr', '=', '+14155550401').where('provider_sid', 'is', null).execute();
           return r.length === 0;
         },
         30_000,

@@ -1,5 +1,6 @@
-// Messages as stored (one row per message, both directions). Only the record type so far: the
-// queries on the messages table still live with the repositories that need them.
+// The messages aggregate: the outbox (one row per message, both directions), its event history,
+// the idempotency keys of the send API, and the one writer of message status (`transition`).
+import type { Tx } from './tx.js';
 
 export interface MessageRecord {
   id: string;
@@ -25,6 +26,7 @@ export interface MessageRecord {
   next_attempt_at: number | null;
   locked_until: number | null;
   locked_by: string | null;
+  /** Set while a provider call is (or may be) in flight; a claim that finds it set must settle first. */
   in_flight_since: number | null;
   send_at: number | null;
   expires_at: number | null;
@@ -48,4 +50,132 @@ export interface NewMessageEventRecord {
   provider_code: number | null;
   data: string | null;
   created_at: number;
+}
+
+export interface MessageEventRecord extends NewMessageEventRecord {
+  id: number;
+}
+
+export interface MessageListQuery {
+  tenantId: string;
+  status?: string;
+  to?: string;
+  since?: number;
+  until?: number;
+  /** Return rows with id < cursor (newest first). */
+  before?: string;
+  limit: number;
+}
+
+/** Where an event comes from, and what it carries beyond the status move itself. */
+export interface EventSpec {
+  source: string;
+  /** Defaults to the provider_code the move sets (else null). */
+  provider_code?: number | null;
+  /** Serialized as JSON. */
+  data?: Record<string, unknown> | null;
+}
+
+/** A new message and the source of its first event. */
+export interface NewMessage {
+  row: MessageRecord;
+  event: EventSpec;
+}
+
+/** The columns a status move may set besides `status`. */
+export type MessageChanges = Partial<Omit<MessageRecord, 'id' | 'tenant_id' | 'direction' | 'status'>> & { status: string };
+
+/**
+ * Which messages a status callback signed by an account may touch: those of the signing tenant,
+ * every message (one account sends for everyone), or those of tenants without their own Twilio
+ * credentials (they send through the installation's account).
+ */
+export type SignerScope = { tenantId: string } | { all: true } | { withoutOwnAccount: true };
+
+/**
+ * The message as the caller read it in this transaction: when its status cannot move to the target,
+ * the move is recorded (record 'always') without another statement.
+ */
+export interface SeenMessage {
+  tenant_id: string;
+  to_addr: string;
+  status: string;
+}
+
+/**
+ * One status move. Guards are ANDed: the message must be able to move to `set.status` from its
+ * current status (forward-only, src/core/status.ts), unless `leasedBy` is given (a worker writing
+ * the outcome of its own claim); `cancelable` additionally requires that nothing can have reached
+ * the provider yet (no in-flight marker, no live lease).
+ */
+export interface StatusMove {
+  target: { id: string; tenantId?: string; seen?: SeenMessage } | { providerSid: string; scope: SignerScope };
+  set: MessageChanges;
+  leasedBy?: string;
+  cancelable?: boolean;
+  at: number;
+  event: EventSpec;
+  /**
+   * 'moved' (default): the event is appended when the message moved. 'always' (id targets only):
+   * also when it did not; the event's data then says `applied: false` and the status `kept`.
+   */
+  record?: 'moved' | 'always';
+}
+
+export interface MoveResult {
+  moved: boolean;
+  /** The message, when it moved or (record 'always') exists. */
+  message?: { id: string; tenant_id: string; to_addr: string; status: string };
+}
+
+export type IdempotencyOutcome = { kind: 'new' } | { kind: 'replay'; status: number; body: string } | { kind: 'mismatch' };
+
+export interface IdempotentAnswer {
+  tenantId: string;
+  key: string;
+  requestHash: string;
+  status: number;
+  body: string;
+  now: number;
+  ttlMs: number;
+}
+
+/** An accepted request: its message, recorded under its idempotency key when it has one. */
+export interface AcceptItem {
+  message: NewMessage;
+  idempotency?: IdempotentAnswer;
+}
+
+export interface MessagesRepository {
+  /** Inserts messages with their first events (set-based: one statement per table). */
+  insert(tx: Tx, messages: NewMessage[]): Promise<void>;
+  /**
+   * The send API's write for a batch of requests: records each idempotent answer unless a live entry
+   * exists (then that entry decides: same request → replay, other request → mismatch) and inserts
+   * the messages of the requests that are new. Outcomes in input order.
+   */
+  accept(tx: Tx, items: AcceptItem[]): Promise<IdempotencyOutcome[]>;
+  get(tenantId: string, id: string): Promise<MessageRecord | undefined>;
+  list(q: MessageListQuery): Promise<MessageRecord[]>;
+  events(messageId: string): Promise<MessageEventRecord[]>;
+  /**
+   * The one writer of message status: applies forward-only moves (in input order for moves of one
+   * message) and appends their events. Results in input order.
+   */
+  transition(tx: Tx, moves: StatusMove[]): Promise<MoveResult[]>;
+  /**
+   * Leases up to `limit` due messages to `workerId` and marks them in flight in the same statement,
+   * so a crash after this commit can never lead to a blind resend.
+   */
+  claimDue(workerId: string, now: number, leaseMs: number, limit: number): Promise<MessageRecord[]>;
+  /**
+   * Gives back claimed messages that were never started (graceful stop); their in-flight marker is
+   * cleared only when this claim set it.
+   */
+  releaseLeases(workerId: string, claims: { id: string; claimedAt: number }[], now: number): Promise<void>;
+  /** Whether a provider SID already belongs to a message (settling ambiguous sends). */
+  providerSidTaken(sid: string): Promise<boolean>;
+  /** A live idempotency entry's request hash (an invalid request under a used key is a mismatch). */
+  idempotencyHash(tenantId: string, key: string, now: number): Promise<string | undefined>;
+  deleteExpiredIdempotencyKeys(now: number): Promise<number>;
 }

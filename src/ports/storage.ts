@@ -5,11 +5,15 @@ import type { SettingsRepository } from './settings.js';
 import type { ConsentRepository } from './consent.js';
 import type { ConversationsRepository, InboundRepository } from './conversations.js';
 import type { CountersRepository } from './counters.js';
+import type { MessagesRepository } from './messages.js';
+import type { ReconcileRepository } from './reconcile.js';
+import type { TenantsRepository } from './tenants.js';
 import type { UnitOfWork } from './tx.js';
 import type { VerificationsRepository } from './verifications.js';
+import type { WebhookEventsRepository } from './webhook-events.js';
 
 // In their own file, so that repository ports can take a Tx without an import cycle.
-export type { Tx, UnitOfWork } from './tx.js';
+export type { BatchWrite, Tx, UnitOfWork } from './tx.js';
 
 export interface HealthRepository {
   readonly dialect: 'sqlite' | 'postgres';
@@ -44,6 +48,7 @@ export interface ApiKeysRepository {
 /** Every repository, and the unit of work that makes their writes atomic together. */
 export interface Repositories {
   write: UnitOfWork['write'];
+  batch: UnitOfWork['batch'];
   health: HealthRepository;
   apiKeys: ApiKeysRepository;
   settings: SettingsRepository;
@@ -52,4 +57,8 @@ export interface Repositories {
   consent: ConsentRepository;
   verifications: VerificationsRepository;
   counters: CountersRepository;
+  messages: MessagesRepository;
+  tenants: TenantsRepository;
+  webhookEvents: WebhookEventsRepository;
+  reconcile: ReconcileRepository;
 }

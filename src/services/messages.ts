@@ -3,8 +3,7 @@ import { AppError } from '../core/errors.js';
 import { decodeCursor, page, pageLimit } from '../core/pagination.js';
 import { normalizeRecipient, type Channel } from '../core/phone.js';
 import { countSegments, MAX_BODY_CHARS } from '../core/segments.js';
-import type { Clock } from '../ports.js';
-import type { MessageRow, NewMessage, Store } from '../storage/store.js';
+import type { AcceptItem, BatchWrite, Clock, IdempotencyOutcome, MessageRecord, MessagesRepository, Random, UnitOfWork } from '../ports.js';
 import { toMessageResource, type MessageResource } from './message-resource.js';
 import type { Tenant } from './tenants.js';
 
@@ -44,9 +43,11 @@ export interface ListInput {
 }
 
 export interface MessagesServiceDeps {
-  store: Store;
+  messages: MessagesRepository;
+  write: UnitOfWork['write'];
+  batch: UnitOfWork['batch'];
   clock: Clock;
-  newId: () => string;
+  random: Random;
   defaultRegion: string;
   rejectFixedLine: boolean;
   maxAttempts: number;
@@ -95,7 +96,12 @@ export class MessagesService {
   /** Idempotency keys whose first request is still being processed in this process. */
   private readonly inFlightKeys = new Set<string>();
 
-  constructor(private readonly d: MessagesServiceDeps) {}
+  /** Requests accepted in the same group commit are written together (one statement per table). */
+  private readonly acceptBatch: BatchWrite<AcceptItem, IdempotencyOutcome>;
+
+  constructor(private readonly d: MessagesServiceDeps) {
+    this.acceptBatch = { run: (tx, items) => d.messages.accept(tx, items) };
+  }
 
   async send(tenant: Tenant, input: SendInput, opts: SendOptions = {}): Promise<SendResult> {
     const key = opts.idempotencyKey;
@@ -116,44 +122,27 @@ export class MessagesService {
   private async accept(tenant: Tenant, input: SendInput, idempotencyKey: string | undefined, sensitive: boolean): Promise<SendResult> {
     const requestHash = idempotencyKey === undefined ? '' : createHash('sha256').update(canonical(input)).digest('hex');
     // Validation happens before any write, so a rejected request leaves nothing behind.
-    let row: NewMessage;
+    let row: MessageRecord;
     try {
       row = { ...(await this.buildRow(tenant, input, idempotencyKey)), sensitive: sensitive ? 1 : 0 };
     } catch (e) {
       if (idempotencyKey === undefined) throw e;
       // An invalid request under a key that was already used for a different body is a mismatch first.
-      const prior = await this.d.store.kysely
-        .selectFrom('idempotency_keys')
-        .select(['request_hash', 'expires_at'])
-        .where('tenant_id', '=', tenant.id)
-        .where('key', '=', idempotencyKey)
-        .executeTakeFirst();
-      if (prior && prior.expires_at > this.d.clock.now().getTime() && prior.request_hash !== requestHash) {
+      const prior = await this.d.messages.idempotencyHash(tenant.id, idempotencyKey, this.d.clock.now().getTime());
+      if (prior !== undefined && prior !== requestHash) {
         throw new AppError('SMS_ERR_IDEMPOTENCY_MISMATCH');
       }
       throw e;
     }
-    const resource = toMessageResource(row as MessageRow);
+    const resource = toMessageResource(row);
     const json = JSON.stringify(resource);
     const now = row.created_at;
 
-    const outcome = await this.d.store.write(async (trx) => {
-      if (idempotencyKey !== undefined) {
-        const o = await this.d.store.recordIdempotent(trx, { tenantId: tenant.id, key: idempotencyKey, requestHash, status: 202, body: json, now, ttlMs: IDEMPOTENCY_TTL_MS });
-        if (o.kind !== 'new') return o;
-      }
-      await this.d.store.insertMessage(trx, row, {
-        message_id: row.id,
-        tenant_id: tenant.id,
-        status: row.status,
-        source: 'api',
-        error_code: row.error_code ?? null,
-        provider_code: null,
-        data: null,
-        created_at: now,
-      });
-      return { kind: 'new' as const };
-    });
+    const item = {
+      message: { row, event: { source: 'api' } },
+      idempotency: idempotencyKey === undefined ? undefined : { tenantId: tenant.id, key: idempotencyKey, requestHash, status: 202, body: json, now, ttlMs: IDEMPOTENCY_TTL_MS },
+    };
+    const outcome = await this.d.batch(this.acceptBatch, item);
 
     switch (outcome.kind) {
       case 'mismatch':
@@ -166,7 +155,7 @@ export class MessagesService {
     }
   }
 
-  private async buildRow(tenant: Tenant, input: SendInput, idempotencyKey: string | undefined): Promise<NewMessage> {
+  private async buildRow(tenant: Tenant, input: SendInput, idempotencyKey: string | undefined): Promise<Omit<MessageRecord, 'sensitive'>> {
     if (input === null || typeof input !== 'object') throw bad('body', 'The request body must be a JSON object.');
     const channel: Channel = input.channel ?? 'sms';
     if (channel !== 'sms' && channel !== 'mms' && channel !== 'whatsapp') throw bad('channel', "channel must be 'sms', 'mms' or 'whatsapp'");
@@ -218,7 +207,7 @@ export class MessagesService {
     const carried: Channel = channel === 'whatsapp' ? 'whatsapp' : media.length > 0 ? 'mms' : 'sms';
     const status = !this.d.sendingEnabled ? 'canceled' : sendAt !== null ? 'scheduled' : 'pending';
     return {
-      id: this.d.newId(),
+      id: this.d.random.id(),
       tenant_id: tenant.id,
       direction: 'outbound',
       channel: carried,
@@ -281,14 +270,14 @@ export class MessagesService {
   }
 
   async get(tenant: Tenant, id: string): Promise<MessageResource> {
-    const row = typeof id === 'string' && id.length <= 64 ? await this.d.store.getMessage(tenant.id, id) : undefined;
+    const row = typeof id === 'string' && id.length <= 64 ? await this.d.messages.get(tenant.id, id) : undefined;
     if (!row) throw new AppError('SMS_ERR_NOT_FOUND', 'Message not found.', { id: String(id).slice(0, 64) });
     return toMessageResource(row);
   }
 
   async events(tenant: Tenant, id: string) {
     await this.get(tenant, id);
-    const rows = await this.d.store.listEvents(id);
+    const rows = await this.d.messages.events(id);
     return rows.map((e) => ({
       status: e.status,
       source: e.source,
@@ -309,7 +298,7 @@ export class MessagesService {
       }).address;
     }
     const before = decodeCursor(q.cursor, ['string'])?.[0];
-    const rows = await this.d.store.listMessages({
+    const rows = await this.d.messages.list({
       tenantId: tenant.id,
       status: q.status || undefined,
       to,
@@ -325,17 +314,19 @@ export class MessagesService {
   async cancel(tenant: Tenant, id: string): Promise<MessageResource> {
     const current = await this.get(tenant, id);
     const now = this.d.clock.now().getTime();
-    const ok = await this.d.store.cancelMessage(tenant.id, id, now, {
-      message_id: id,
-      tenant_id: tenant.id,
-      status: 'canceled',
-      source: 'api',
-      error_code: null,
-      provider_code: null,
-      data: null,
-      created_at: now,
-    });
-    if (!ok) {
+    // Only while nothing can have reached the provider (no in-flight marker, no live lease).
+    const [r] = await this.d.write((tx) =>
+      this.d.messages.transition(tx, [
+        {
+          target: { id, tenantId: tenant.id },
+          set: { status: 'canceled', updated_at: now, next_attempt_at: null, locked_by: null, locked_until: null },
+          cancelable: true,
+          at: now,
+          event: { source: 'api' },
+        },
+      ]),
+    );
+    if (!r!.moved) {
       throw new AppError('SMS_ERR_INVALID_STATE', `Only pending or scheduled messages that are not being sent can be canceled (status: ${current.status}).`, {
         status: current.status,
       });

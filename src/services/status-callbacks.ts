@@ -1,15 +1,11 @@
 // Delivery-status callbacks: recorded raw, de-duplicated (I-Twilio-Idempotency-Token and
 // (MessageSid, MessageStatus)), applied forward-only, and kept for later when the SID is not
 // stored yet (the callback can beat the worker's write of the create answer).
-import type { ExpressionBuilder, Transaction } from 'kysely';
 import { AppError } from '../core/errors.js';
-import { canTransition, isMessageStatus, MESSAGE_STATUSES, type MessageStatus } from '../core/status.js';
-import type { Clock } from '../ports.js';
-import type { Database } from '../storage/schema.js';
-import { prepare, type Prepared } from '../storage/prepared.js';
-import type { Store } from '../storage/store.js';
-import { asTx } from '../storage/tx.js';
-import { consentKey, type ConsentService } from './consent.js';
+import { rounds } from '../core/rounds.js';
+import type { MessageStatus } from '../core/status.js';
+import type { BatchWrite, Clock, MessageChanges, MessagesRepository, Random, SignerScope, StatusMove, Tx, UnitOfWork, WebhookEventsRepository } from '../ports.js';
+import { consentKey, type ConsentChange } from './consent.js';
 import { field, type WebhookParams } from './webhooks.js';
 
 export type CallbackOutcome = 'applied' | 'ignored' | 'duplicate' | 'orphan';
@@ -31,11 +27,22 @@ export interface ProviderStatus {
   priceUnit?: string | null;
 }
 
-interface MessageRef {
-  id: string;
-  tenant_id: string;
+/** A provider status seen for a message by id (a late-matched callback, a reconciler fetch). */
+export interface Observation {
+  messageId: string;
+  /** The message as read in this transaction, if it was. */
+  seen?: { tenant_id: string; to_addr: string; status: string };
+  status: ProviderStatus;
+  source: StatusSource;
+  data: Record<string, unknown>;
+  now: number;
+}
+
+interface Callback extends StatusCallbackInput {
+  sid: string;
   status: string;
-  to_addr: string;
+  ps: ProviderStatus;
+  now: number;
 }
 
 const SID = /^(SM|MM)[0-9a-fA-F]{32}$/;
@@ -43,14 +50,16 @@ const FAILED: ReadonlySet<string> = new Set(['failed', 'undelivered']);
 // Callbacks for SIDs we never stored stop being matched after this long.
 const ORPHAN_WINDOW_MS = 60 * 60 * 1000;
 const ATTACH_BATCH = 500;
-// For each status, the states a message may move to it from (canTransition, precomputed).
-const FROM: ReadonlyMap<string, MessageStatus[]> = new Map(MESSAGE_STATUSES.map((to) => [to, MESSAGE_STATUSES.filter((from) => canTransition(from, to))]));
 
 export interface StatusCallbacksDeps {
-  store: Store;
+  messages: MessagesRepository;
+  webhookEvents: WebhookEventsRepository;
+  write: UnitOfWork['write'];
+  batch: UnitOfWork['batch'];
   clock: Clock;
-  newId: () => string;
-  consent: ConsentService;
+  random: Random;
+  /** The consent ledger's write (a provider 21610 answer suppresses the number). */
+  consent: { record(tx: Tx, c: ConsentChange): Promise<unknown> };
   /** The tenant that callbacks signed by the installation's Twilio account are authenticated as. */
   installationTenantId: string;
   /**
@@ -60,138 +69,117 @@ export interface StatusCallbacksDeps {
   tenantAccounts: boolean;
 }
 
-/**
- * Which messages a callback may touch: those sent through the account that signed it. A tenant's
- * own account signs only its own messages; the installation's account signs the messages of every
- * tenant that sends through it (those without credentials of their own, or all when tenantAccounts
- * is off). Derived from the tenants' credentials, as the dispatcher and reconciler choose accounts.
- */
-function sentThroughSigner(eb: ExpressionBuilder<Database, 'messages'>, d: StatusCallbacksDeps, signer: string, tenantCol: 'messages.tenant_id' | 'm.tenant_id' = 'messages.tenant_id') {
-  const own = eb(tenantCol as 'messages.tenant_id', '=', signer);
-  if (signer !== d.installationTenantId) return own;
-  if (!d.tenantAccounts) return eb.lit(true);
-  return eb.not(
-    eb.exists(
-      eb
-        .selectFrom('tenants as ta')
-        .select('ta.id')
-        .whereRef('ta.id', '=', tenantCol as 'messages.tenant_id')
-        .where('ta.twilio_account_sid', 'is not', null)
-        .where('ta.twilio_auth_token_enc', 'is not', null),
-    ),
-  );
-}
-
-type Moved = { id: string; tenant_id: string; to_addr: string };
-const WEBHOOK_EVENT_COLUMNS = ['id', 'tenant_id', 'kind', 'message_sid', 'message_status', 'idempotency_token', 'params', 'message_id', 'created_at'] as const;
-
 export class StatusCallbacksService {
-  // The common path runs per callback: its statements are compiled once (see storage/prepared.ts).
-  private readonly moveQ = new Map<string, Prepared<Record<string, unknown>, Moved>>();
-  private readonly insertWebhookEventQ: Prepared<Record<string, unknown>, unknown>;
+  /** Callbacks arriving together are de-duplicated, matched and applied as one batch. */
+  private readonly callbackBatch: BatchWrite<Callback, CallbackOutcome>;
 
   constructor(private readonly d: StatusCallbacksDeps) {
-    const k = d.store.kysely;
-    this.insertWebhookEventQ = prepare((p) =>
-      k
-        .insertInto('webhook_events')
-        .values(Object.fromEntries(WEBHOOK_EVENT_COLUMNS.map((c) => [c, p(c)])) as any)
-        .onConflict((oc) => oc.doNothing()),
-    );
+    this.callbackBatch = { run: (tx, cbs) => this.applyCallbacks(tx, cbs) };
   }
 
   /**
-   * UPDATE … WHERE provider_sid = ? AND status IN (from) AND (sent through the signer's account)
-   * RETURNING, one compiled query per shape.
+   * Which messages a callback may touch: those sent through the account that signed it. A tenant's
+   * own account signs only its own messages; the installation's account signs the messages of every
+   * tenant that sends through it (those without credentials of their own, or all when tenantAccounts
+   * is off). Derived from the tenants' credentials, as the dispatcher and reconciler choose accounts.
    */
-  private move(trx: Transaction<Database>, signer: string, sid: string, set: Record<string, unknown>, from: readonly string[]) {
-    const cols = Object.keys(set);
-    const installation = signer === this.d.installationTenantId;
-    const shape = `${cols.join(',')}|${from.length}|${installation}`;
-    let q = this.moveQ.get(shape);
-    if (!q) {
-      q = prepare((p) =>
-        this.d.store.kysely
-          .updateTable('messages')
-          .set(Object.fromEntries(cols.map((c) => [c, p(c)])))
-          .where('provider_sid', '=', p('w_sid'))
-          .where('status', 'in', from.map((_, i) => p(`w_from${i}`)))
-          .where((eb) => sentThroughSigner(eb, this.d, installation ? this.d.installationTenantId : p('w_tenant')))
-          .returning(['id', 'tenant_id', 'to_addr']),
-      );
-      this.moveQ.set(shape, q);
-    }
-    const params: Record<string, unknown> = { ...set, w_tenant: signer, w_sid: sid };
-    from.forEach((f, i) => (params[`w_from${i}`] = f));
-    return q(trx, params).then((r) => r.rows[0]);
+  private scope(signer: string): SignerScope {
+    if (signer !== this.d.installationTenantId) return { tenantId: signer };
+    return this.d.tenantAccounts ? { withoutOwnAccount: true } : { all: true };
   }
 
   /** Parses, records and applies one callback in the next group commit. */
   async handle(cb: StatusCallbackInput): Promise<CallbackOutcome> {
+    return this.d.batch(this.callbackBatch, this.parse(cb));
+  }
+
+  private parse(cb: StatusCallbackInput): Callback {
     const sid = field(cb.params, 'MessageSid') ?? field(cb.params, 'SmsSid');
     const status = field(cb.params, 'MessageStatus') ?? field(cb.params, 'SmsStatus');
     if (!sid || !SID.test(sid)) throw new AppError('SMS_ERR_INVALID_WEBHOOK', 'MessageSid is missing or not a Message SID.', { field: 'MessageSid' });
     if (!status || !/^[a-z_]{1,32}$/.test(status)) throw new AppError('SMS_ERR_INVALID_WEBHOOK', 'MessageStatus is missing or not a status.', { field: 'MessageStatus' });
-    const token = cb.idempotencyToken;
-    const now = this.d.clock.now().getTime();
-    const ps = providerStatusOf(cb.params, status);
-    const from = FROM.get(status);
-    return this.d.store.write(async (trx) => {
-      // Common case in one statement: the message exists and may move to this status.
-      if (from && from.length > 0) {
-        const moved = await this.move(trx, cb.tenantId, sid, this.statusSet(ps, now), from);
-        if (moved) {
-          // The raw fields go to the message's event below; here the row only de-duplicates.
-          await this.insertWebhookEventQ(trx, { id: this.d.newId(), tenant_id: cb.tenantId, kind: 'status', message_sid: sid, message_status: status, idempotency_token: token, params: null, message_id: moved.id, created_at: now });
-          await this.recorded(trx, moved, ps, true, null, 'callback', { params: cb.params, idempotency_token: token }, now);
-          return 'applied';
-        }
-      }
-      const msg = await trx
-        .selectFrom('messages')
-        .select(['id', 'tenant_id', 'status', 'to_addr'])
-        .where('provider_sid', '=', sid)
-        .where((eb) => sentThroughSigner(eb, this.d, cb.tenantId))
-        .executeTakeFirst();
-      const ins = await trx
-        .insertInto('webhook_events')
-        .values({ id: this.d.newId(), tenant_id: cb.tenantId, kind: 'status', message_sid: sid, message_status: status, idempotency_token: token, params: msg ? null : JSON.stringify(cb.params), message_id: msg?.id ?? null, created_at: now })
-        .onConflict((oc) => oc.doNothing())
-        .executeTakeFirst();
-      if (Number(ins.numInsertedOrUpdatedRows ?? 0) === 0) return 'duplicate';
-      if (!msg) return 'orphan';
-      return this.apply(trx, msg, ps, 'callback', { params: cb.params, idempotency_token: token }, now);
-    });
+    return { ...cb, sid, status, ps: providerStatusOf(cb.params, status), now: this.d.clock.now().getTime() };
   }
 
   /**
-   * Moves a message forward (never back) and records the event with its raw fields. A conditional
-   * update on the status read makes a concurrent writer in another process lose cleanly; the loser
-   * re-reads and decides again.
+   * Applies callbacks as a batch, with the outcome each would have had alone in input order: those
+   * for one SID go in successive rounds, so a later one sees what an earlier one wrote.
    */
-  async apply(trx: Transaction<Database>, msg: MessageRef, ps: ProviderStatus, source: StatusSource, data: Record<string, unknown>, now: number): Promise<'applied' | 'ignored'> {
-    let current = msg.status;
-    let applied = false;
-    for (let tries = 0; tries < 3 && isMessageStatus(ps.status) && isMessageStatus(current) && canTransition(current, ps.status); tries++) {
-      const u = await trx
-        .updateTable('messages')
-        .set(this.statusSet(ps, now))
-        .where('id', '=', msg.id)
-        .where('status', '=', current)
-        .executeTakeFirst();
-      if (Number(u.numUpdatedRows) > 0) {
-        applied = true;
-        break;
-      }
-      const again = await trx.selectFrom('messages').select('status').where('id', '=', msg.id).executeTakeFirst();
-      if (!again) break;
-      current = again.status;
+  private async applyCallbacks(tx: Tx, cbs: Callback[]): Promise<CallbackOutcome[]> {
+    const out: CallbackOutcome[] = new Array(cbs.length);
+    for (const round of rounds(cbs, (c) => c.sid)) {
+      const res = await this.round(tx, round.map((i) => cbs[i]!));
+      for (const [j, i] of round.entries()) out[i] = res[j]!;
     }
-    await this.recorded(trx, msg, ps, applied, current, source, data, now);
-    return applied ? 'applied' : 'ignored';
+    return out;
   }
 
-  private statusSet(ps: ProviderStatus, now: number) {
+  private async round(tx: Tx, cbs: Callback[]): Promise<CallbackOutcome[]> {
+    const event = (c: Callback) => ({ source: 'callback', provider_code: c.ps.errorCode, data: { params: c.params, idempotency_token: c.idempotencyToken } });
+    // Common case in one statement per batch: the messages exist and may move to these statuses.
+    const moved = await this.d.messages.transition(
+      tx,
+      cbs.map((c) => ({ target: { providerSid: c.sid, scope: this.scope(c.tenantId) }, set: this.statusSet(c.ps, c.now), at: c.now, event: event(c), record: 'always' })),
+    );
+    const out: CallbackOutcome[] = moved.map((r) => (r.moved ? 'applied' : 'orphan'));
+    // The others: a known message that may not move (a duplicate, or a late or unknown status), or none yet.
+    const rest = cbs.flatMap((_, i) => (moved[i]!.moved ? [] : [i]));
+    const found = new Map<number, { id: string; tenant_id: string; to_addr: string; status: string }>();
+    for (const signer of new Set(rest.map((i) => cbs[i]!.tenantId))) {
+      const mine = rest.filter((i) => cbs[i]!.tenantId === signer);
+      const bySid = await this.d.webhookEvents.messagesBySid(tx, [...new Set(mine.map((i) => cbs[i]!.sid))], this.scope(signer));
+      for (const i of mine) {
+        const m = bySid.get(cbs[i]!.sid);
+        if (m) found.set(i, m);
+      }
+    }
+    // Raw rows de-duplicate; for applied callbacks the fields go to the message's event instead.
+    const isNew = await this.d.webhookEvents.insertNew(
+      tx,
+      cbs.map((c, i) => {
+        const msg = moved[i]!.message ?? found.get(i);
+        return { id: this.d.random.id(), tenant_id: c.tenantId, kind: 'status', message_sid: c.sid, message_status: c.status, idempotency_token: c.idempotencyToken, params: msg ? null : JSON.stringify(c.params), message_id: msg?.id ?? null, created_at: c.now };
+      }),
+    );
+    const late = rest.filter((i) => isNew[i] && found.has(i));
+    for (const i of rest) if (!isNew[i]) out[i] = 'duplicate';
+    if (late.length > 0) {
+      const r = await this.observe(
+        tx,
+        late.map((i) => ({ messageId: found.get(i)!.id, seen: found.get(i)!, status: cbs[i]!.ps, source: 'callback', data: event(cbs[i]!).data, now: cbs[i]!.now })),
+      );
+      for (const [j, i] of late.entries()) out[i] = r[j]!;
+    }
+    await this.optOuts(tx, cbs.map((c, i) => (moved[i]!.moved ? { ps: c.ps, msg: moved[i]!.message!, now: c.now } : null)));
+    return out;
+  }
+
+  /**
+   * Moves messages forward (never back) to statuses seen for them, recording each observation as an
+   * event with its raw fields whether or not it applied. Also for the reconciler.
+   */
+  async observe(tx: Tx, obs: Observation[]): Promise<('applied' | 'ignored')[]> {
+    const moves: StatusMove[] = obs.map((o) => ({
+      target: { id: o.messageId, seen: o.seen },
+      set: this.statusSet(o.status, o.now),
+      at: o.now,
+      event: { source: o.source, provider_code: o.status.errorCode, data: o.data },
+      record: 'always',
+    }));
+    const r = await this.d.messages.transition(tx, moves);
+    await this.optOuts(tx, obs.map((o, i) => (r[i]!.moved ? { ps: o.status, msg: r[i]!.message!, now: o.now } : null)));
+    return r.map((x) => (x.moved ? 'applied' : 'ignored'));
+  }
+
+  /** A provider 21610 (the recipient replied STOP to the carrier) suppresses the number. */
+  private async optOuts(tx: Tx, applied: ({ ps: ProviderStatus; msg: { id: string; tenant_id: string; to_addr: string }; now: number } | null)[]): Promise<void> {
+    for (const a of applied) {
+      if (a?.ps.errorCode !== 21610) continue;
+      await this.d.consent.record(tx, { tenantId: a.msg.tenant_id, phone: consentKey(a.msg.to_addr), action: 'opt_out', source: 'provider', actor: 'provider', detail: '21610', messageId: a.msg.id, now: a.now });
+    }
+  }
+
+  private statusSet(ps: ProviderStatus, now: number): MessageChanges {
     return {
       status: ps.status,
       updated_at: now,
@@ -202,50 +190,24 @@ export class StatusCallbacksService {
     };
   }
 
-  /** The status event with the raw fields; a provider 21610 also suppresses the number. */
-  private async recorded(trx: Transaction<Database>, msg: Omit<MessageRef, 'status'>, ps: ProviderStatus, applied: boolean, kept: string | null, source: StatusSource, data: Record<string, unknown>, now: number): Promise<void> {
-    await this.d.store.insertEvent(trx, {
-      message_id: msg.id,
-      tenant_id: msg.tenant_id,
-      status: ps.status,
-      source,
-      error_code: applied && FAILED.has(ps.status) ? 'SMS_ERR_DELIVERY_FAILED' : null,
-      provider_code: ps.errorCode,
-      data: JSON.stringify({ ...data, applied, ...(applied ? {} : { kept }) }),
-      created_at: now,
-    });
-    if (applied && ps.errorCode === 21610) {
-      await this.d.consent.record(asTx(trx), { tenantId: msg.tenant_id, phone: consentKey(msg.to_addr), action: 'opt_out', source: 'provider', actor: 'provider', detail: '21610', messageId: msg.id, now });
-    }
-  }
-
   /** Applies callbacks that arrived before their message's SID was stored; returns how many. */
   async attachOrphans(): Promise<number> {
     const now = this.d.clock.now().getTime();
-    const rows = await this.d.store.kysely
-      .selectFrom('webhook_events as w')
-      // As in handle(): the signer's own messages, or for the installation's account those of the tenants sending through it.
-      .innerJoin('messages as m', (j) =>
-        j
-          .onRef('m.provider_sid', '=', 'w.message_sid')
-          .on((eb) => eb.or([eb('m.tenant_id', '=', eb.ref('w.tenant_id')), eb.and([eb('w.tenant_id', '=', this.d.installationTenantId), sentThroughSigner(eb as any, this.d, this.d.installationTenantId, 'm.tenant_id')])])),
-      )
-      .select(['w.id as event_id', 'w.params', 'w.message_status', 'w.idempotency_token', 'm.id', 'm.tenant_id', 'm.to_addr'])
-      .where('w.message_id', 'is', null)
-      .where('w.kind', '=', 'status')
-      .where('w.created_at', '>', now - ORPHAN_WINDOW_MS)
-      .orderBy('w.created_at')
-      .limit(ATTACH_BATCH)
-      .execute();
+    const installation = this.d.installationTenantId;
+    const rows = await this.d.webhookEvents.matchedOrphans(now - ORPHAN_WINDOW_MS, ATTACH_BATCH, installation, this.scope(installation));
     if (rows.length === 0) return 0;
-    await this.d.store.write(async (trx) => {
+    await this.d.write(async (tx) => {
+      const attached = await this.d.webhookEvents.attach(
+        tx,
+        rows.map((r) => ({ eventId: r.event_id, messageId: r.message_id })),
+      );
+      const obs: Observation[] = [];
       for (const r of rows) {
-        const claimed = await trx.updateTable('webhook_events').set({ message_id: r.id }).where('id', '=', r.event_id).where('message_id', 'is', null).executeTakeFirst();
-        if (Number(claimed.numUpdatedRows) === 0) continue;
-        const cur = await trx.selectFrom('messages').select('status').where('id', '=', r.id).executeTakeFirstOrThrow();
+        if (!attached.has(r.event_id)) continue;
         const params = JSON.parse(r.params ?? '{}') as WebhookParams;
-        await this.apply(trx, { id: r.id, tenant_id: r.tenant_id, status: cur.status, to_addr: r.to_addr }, providerStatusOf(params, r.message_status), 'callback', { params, idempotency_token: r.idempotency_token, attached_late: true }, now);
+        obs.push({ messageId: r.message_id, status: providerStatusOf(params, r.message_status), source: 'callback', data: { params, idempotency_token: r.idempotency_token, attached_late: true }, now });
       }
+      await this.observe(tx, obs);
     });
     return rows.length;
   }

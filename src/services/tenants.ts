@@ -1,6 +1,6 @@
 import type { Cipher } from '../core/cipher.js';
 import { AppError } from '../core/errors.js';
-import type { Store, TenantRow } from '../storage/store.js';
+import type { Clock, Random, TenantRecord, TenantsRepository } from '../ports.js';
 
 export interface Tenant {
   id: string;
@@ -18,7 +18,7 @@ export interface Tenant {
  * never writes its environment into the database, so processes with different environments that
  * share one database each keep their own defaults.
  */
-export function toTenant(r: TenantRow, envDefaults: DefaultTenantSettings | null = null): Tenant {
+export function toTenant(r: TenantRecord, envDefaults: DefaultTenantSettings | null = null): Tenant {
   const env = r.slug === 'default' ? envDefaults : null;
   return {
     id: r.id,
@@ -55,6 +55,14 @@ export const tokenAad = (tenantId: string) => `tenant:${tenantId}:twilio_auth_to
 
 const CACHE_MS = 5_000;
 
+export interface TenantsServiceDeps {
+  tenants: TenantsRepository;
+  clock: Clock;
+  random: Random;
+  /** Encrypts stored Twilio auth tokens (SMSRELAY_MASTER_KEY); null when none is configured. */
+  cipher: Cipher | null;
+}
+
 /** Tenants are read on every request: a short in-process cache keeps that off the database. */
 export class TenantsService {
   private cache = new Map<string, { tenant: Tenant; until: number }>();
@@ -62,12 +70,11 @@ export class TenantsService {
   /** The environment's defaults for the default tenant, given by ensureDefault. */
   private envDefaults: DefaultTenantSettings | null = null;
 
-  constructor(
-    private readonly store: Store,
-    private readonly newId: () => string,
-    private readonly now: () => number,
-    private readonly cipher: Cipher | null = null,
-  ) {}
+  constructor(private readonly d: TenantsServiceDeps) {}
+
+  private now(): number {
+    return this.d.clock.now().getTime();
+  }
 
   /** A tenant with its own Twilio account; the auth token is stored encrypted (SMSRELAY_MASTER_KEY). */
   async create(t: NewTenant): Promise<Tenant> {
@@ -81,28 +88,25 @@ export class TenantsService {
     if (t.defaultRegion != null && !/^[A-Z]{2}$/.test(t.defaultRegion)) {
       throw new AppError('SMS_ERR_VALIDATION', 'defaultRegion must be an ISO-3166 alpha-2 region such as US, IN or MX.', { field: 'defaultRegion' });
     }
-    if (t.twilioAuthToken != null && !this.cipher) throw new AppError('SMS_ERR_VALIDATION', 'SMSRELAY_MASTER_KEY must be set to store Twilio auth tokens.');
-    const id = this.newId();
+    if (t.twilioAuthToken != null && !this.d.cipher) throw new AppError('SMS_ERR_VALIDATION', 'SMSRELAY_MASTER_KEY must be set to store Twilio auth tokens.');
+    const id = this.d.random.id();
     const now = this.now();
-    await this.store.kysely
-      .insertInto('tenants')
-      .values({
-        id,
-        slug: t.slug,
-        name: t.name,
-        status: 'active',
-        twilio_account_sid: t.twilioAccountSid ?? null,
-        twilio_auth_token_enc: t.twilioAuthToken != null ? this.cipher!.encrypt(t.twilioAuthToken, tokenAad(id)) : null,
-        from_number: t.fromNumber ?? null,
-        messaging_service_sid: t.messagingServiceSid ?? null,
-        whatsapp_from: null,
-        default_region: t.defaultRegion ?? null,
-        settings: JSON.stringify(t.settings ?? {}),
-        created_at: now,
-        updated_at: now,
-      })
-      .execute();
-    return toTenant((await this.store.getTenant(id))!, this.envDefaults);
+    await this.d.tenants.insert({
+      id,
+      slug: t.slug,
+      name: t.name,
+      status: 'active',
+      twilio_account_sid: t.twilioAccountSid ?? null,
+      twilio_auth_token_enc: t.twilioAuthToken != null ? this.d.cipher!.encrypt(t.twilioAuthToken, tokenAad(id)) : null,
+      from_number: t.fromNumber ?? null,
+      messaging_service_sid: t.messagingServiceSid ?? null,
+      whatsapp_from: null,
+      default_region: t.defaultRegion ?? null,
+      settings: JSON.stringify(t.settings ?? {}),
+      created_at: now,
+      updated_at: now,
+    });
+    return toTenant((await this.d.tenants.byId(id))!, this.envDefaults);
   }
 
   /**
@@ -113,8 +117,8 @@ export class TenantsService {
     this.envDefaults = s;
     this.cache.clear();
     const now = this.now();
-    const row = await this.store.insertTenantIfMissing({
-      id: this.newId(),
+    const row = await this.d.tenants.insertIfMissing({
+      id: this.d.random.id(),
       slug: 'default',
       name: 'Default',
       status: 'active',
@@ -139,10 +143,10 @@ export class TenantsService {
     const now = this.now();
     const hit = this.credentialsCache.get(tenantId);
     if (hit && hit.until > now) return hit.creds;
-    const r = await this.store.getTenant(tenantId);
+    const r = await this.d.tenants.byId(tenantId);
     const creds =
-      r?.twilio_account_sid && r.twilio_auth_token_enc && this.cipher
-        ? { accountSid: r.twilio_account_sid, authToken: this.cipher.decrypt(r.twilio_auth_token_enc, tokenAad(r.id)) }
+      r?.twilio_account_sid && r.twilio_auth_token_enc && this.d.cipher
+        ? { accountSid: r.twilio_account_sid, authToken: this.d.cipher.decrypt(r.twilio_auth_token_enc, tokenAad(r.id)) }
         : null;
     this.credentialsCache.set(tenantId, { creds, until: now + CACHE_MS });
     return creds;
@@ -150,12 +154,12 @@ export class TenantsService {
 
   /** Every tenant, oldest first. */
   async list(): Promise<Tenant[]> {
-    const rows = await this.store.kysely.selectFrom('tenants').selectAll().orderBy('created_at').orderBy('id').execute();
+    const rows = await this.d.tenants.list();
     return rows.map((r) => toTenant(r, this.envDefaults));
   }
 
   async bySlug(slug: string): Promise<Tenant | undefined> {
-    const r = await this.store.getTenantBySlug(slug);
+    const r = await this.d.tenants.bySlug(slug);
     return r ? toTenant(r, this.envDefaults) : undefined;
   }
 
@@ -163,7 +167,7 @@ export class TenantsService {
     const hit = this.cache.get(id);
     const now = this.now();
     if (hit && hit.until > now) return hit.tenant;
-    const r = await this.store.getTenant(id);
+    const r = await this.d.tenants.byId(id);
     if (!r) return undefined;
     const tenant = toTenant(r, this.envDefaults);
     this.cache.set(id, { tenant, until: now + CACHE_MS });

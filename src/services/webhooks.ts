@@ -3,7 +3,7 @@
 import { validateRequest, validateRequestWithBody } from 'twilio/lib/webhooks/webhooks.js';
 import type { Cipher } from '../core/cipher.js';
 import { AppError } from '../core/errors.js';
-import type { Store } from '../storage/store.js';
+import type { Clock, TenantsRepository } from '../ports.js';
 import { tokenAad } from './tenants.js';
 
 export type WebhookParams = Record<string, string | string[]>;
@@ -57,39 +57,35 @@ export function field(params: WebhookParams, name: string): string | undefined {
 
 const CACHE_MS = 5_000;
 
+export interface WebhookAuthDeps {
+  tenants: TenantsRepository;
+  /** Decrypts tenants' stored auth tokens; null when no master key is configured. */
+  cipher: Cipher | null;
+  defaults: DefaultCredentials;
+  clock: Clock;
+}
+
 export class WebhookAuth {
   private cache = new Map<string, { creds: WebhookCredentials | null; until: number }>();
 
-  constructor(
-    private readonly store: Store,
-    private readonly cipher: Cipher | null,
-    private readonly defaults: DefaultCredentials,
-    private readonly now: () => number,
-  ) {}
+  constructor(private readonly d: WebhookAuthDeps) {}
 
   /** Whose token signs a webhook from this account; null when no tenant owns it. */
   async resolve(accountSid: string | undefined): Promise<WebhookCredentials | null> {
     const key = accountSid ?? '';
-    const t = this.now();
+    const t = this.d.clock.now().getTime();
     const hit = this.cache.get(key);
     if (hit && hit.until > t) return hit.creds;
     let creds: WebhookCredentials | null = null;
-    const row = accountSid
-      ? await this.store.kysely
-          .selectFrom('tenants')
-          .select(['id', 'twilio_auth_token_enc'])
-          .where('twilio_account_sid', '=', accountSid)
-          .where('status', '=', 'active')
-          .executeTakeFirst()
-      : undefined;
-    if (row?.twilio_auth_token_enc && this.cipher) {
+    const row = accountSid ? await this.d.tenants.activeByAccountSid(accountSid) : undefined;
+    if (row?.twilio_auth_token_enc && this.d.cipher) {
       try {
-        creds = { tenantId: row.id, tokens: [this.cipher.decrypt(row.twilio_auth_token_enc, tokenAad(row.id))] };
+        creds = { tenantId: row.id, tokens: [this.d.cipher.decrypt(row.twilio_auth_token_enc, tokenAad(row.id))] };
       } catch {
         creds = null;
       }
-    } else if (!row && (this.defaults.accountSid === null || accountSid === undefined || accountSid === this.defaults.accountSid)) {
-      creds = this.defaults.tokens.length > 0 ? { tenantId: this.defaults.tenantId, tokens: this.defaults.tokens } : null;
+    } else if (!row && (this.d.defaults.accountSid === null || accountSid === undefined || accountSid === this.d.defaults.accountSid)) {
+      creds = this.d.defaults.tokens.length > 0 ? { tenantId: this.d.defaults.tenantId, tokens: this.d.defaults.tokens } : null;
     }
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(key, { creds, until: t + CACHE_MS });

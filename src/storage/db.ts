@@ -2,7 +2,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type LogConfig } from 'kysely';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -10,6 +10,8 @@ export type Dialect = 'sqlite' | 'postgres';
 export interface Db {
   kysely: Kysely<Database>;
   dialect: Dialect;
+  /** Group commits that may run at once (each on its own connection): 1 on SQLite, its single writer. */
+  maxWriters: number;
   destroy(): Promise<void>;
 }
 
@@ -17,6 +19,11 @@ export interface DbOptions {
   /** PostgreSQL schema to use (created if missing); tests give each file its own. */
   schema?: string;
   poolSize?: number;
+  /**
+   * Told about every SQL statement run (BEGIN and COMMIT included) with its duration: counting
+   * statements per message in benchmarks (SmsRelayOptions.onQuery).
+   */
+  onQuery?: (sql: string, durationMs: number) => void;
   /** Told about a SQLite directory other users can reach (the files in it are 0600 regardless). */
   warn?: (message: string, details: Record<string, unknown>) => void;
 }
@@ -43,6 +50,11 @@ function withStatementCache(db: BetterSqlite3.Database, max = 500) {
       return stmt;
     },
   };
+}
+
+function queryLog(onQuery: DbOptions['onQuery']): LogConfig | undefined {
+  if (!onQuery) return undefined;
+  return (e) => onQuery(e.query.sql, e.queryDurationMillis);
 }
 
 export function sqlitePath(url: string): string {
@@ -86,8 +98,8 @@ export async function openDatabase(url: string, opts: DbOptions = {}): Promise<D
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
-    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-    return { kysely, dialect: 'sqlite', destroy: () => kysely.destroy() };
+    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }), log: queryLog(opts.onQuery) });
+    return { kysely, dialect: 'sqlite', maxWriters: 1, destroy: () => kysely.destroy() };
   }
   const schema = opts.schema;
   if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
@@ -100,11 +112,13 @@ export async function openDatabase(url: string, opts: DbOptions = {}): Promise<D
       await c.end();
     }
   }
+  const poolSize = opts.poolSize ?? 10;
   const pool = new pg.Pool({
     connectionString: url,
-    max: opts.poolSize ?? 10,
+    max: poolSize,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
-  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { kysely, dialect: 'postgres', destroy: () => kysely.destroy() };
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: queryLog(opts.onQuery) });
+  // Half the pool writes (batches in flight while the next forms); the rest serves reads and claims.
+  return { kysely, dialect: 'postgres', maxWriters: Math.max(1, Math.floor(poolSize / 2)), destroy: () => kysely.destroy() };
 }

@@ -1,5 +1,5 @@
 // The storage adapter's entry: builds every repository over one database and one group commit.
-import type { Repositories } from '../ports.js';
+import type { BatchWrite, Repositories, UnitOfWork } from '../ports.js';
 import type { Db } from './db.js';
 import { apiKeysRepository } from './repositories/api-keys.js';
 import { consentRepository } from './repositories/consent.js';
@@ -9,12 +9,30 @@ import { healthRepository } from './repositories/health.js';
 import { settingsRepository } from './repositories/settings.js';
 import { inboundRepository } from './repositories/inbound.js';
 import { verificationsRepository } from './repositories/verifications.js';
-import type { Store } from './store.js';
+import { messagesRepository } from './repositories/messages.js';
+import { reconcileRepository } from './repositories/reconcile.js';
+import { tenantsRepository } from './repositories/tenants.js';
+import { webhookEventsRepository } from './repositories/webhook-events.js';
+import { Store } from './store.js';
 import { asTx } from './tx.js';
+import type { BatchOp } from './write-batcher.js';
 
 export function createRepositories(db: Db, store: Store): Repositories {
+  const write: UnitOfWork['write'] = (fn) => store.write((trx) => fn(asTx(trx)));
+  // One adapter per BatchWrite, so that its items queued together still find each other.
+  const adapters = new WeakMap<BatchWrite<unknown, unknown>, BatchOp<unknown, unknown>>();
+  const batch: UnitOfWork['batch'] = (op, item) => {
+    const key = op as BatchWrite<unknown, unknown>;
+    let a = adapters.get(key);
+    if (!a) {
+      a = { run: (trx, items) => key.run(asTx(trx), items) };
+      adapters.set(key, a);
+    }
+    return store.batcher.batch(a, item) as Promise<never>;
+  };
   return {
-    write: (fn) => store.write((trx) => fn(asTx(trx))),
+    write,
+    batch,
     health: healthRepository(db),
     apiKeys: apiKeysRepository(db.kysely),
     settings: settingsRepository(db),
@@ -23,5 +41,9 @@ export function createRepositories(db: Db, store: Store): Repositories {
     consent: consentRepository(db.kysely),
     verifications: verificationsRepository(db),
     counters: countersRepository(db),
+    messages: messagesRepository(db, write),
+    tenants: tenantsRepository(db.kysely),
+    webhookEvents: webhookEventsRepository(db),
+    reconcile: reconcileRepository(db.kysely),
   };
 }

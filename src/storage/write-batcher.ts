@@ -3,8 +3,15 @@ import type { Database } from './schema.js';
 
 type Op<T> = (trx: Transaction<Database>) => Promise<T>;
 
+/** Writes of one kind that run as one set-based step: `run` gets every item queued together. */
+export interface BatchOp<I, R> {
+  run(trx: Transaction<Database>, items: I[]): Promise<R[]>;
+}
+
 interface Pending {
-  op: Op<unknown>;
+  op: Op<unknown> | null;
+  batch: BatchOp<unknown, unknown> | null;
+  item: unknown;
   resolve(v: unknown): void;
   reject(e: unknown): void;
 }
@@ -12,58 +19,89 @@ interface Pending {
 /**
  * Group commit: write operations queued in the same event-loop turn run in one transaction, and each
  * caller is answered only after that transaction committed, so every answer is still durable. One
- * commit per batch instead of per request is what lets the send API approach bare-HTTP throughput.
+ * commit per batch instead of per request is what lets the send API approach bare-HTTP throughput;
+ * items of one BatchOp in a batch run as one call (set-based statements), at the place of the first.
+ * Up to `maxInFlight` batches run at once, each on its own connection (PostgreSQL; SQLite has one
+ * writer): the next batch forms while one waits on the database.
  * If a batch fails, its operations are re-run one transaction each, so one bad write cannot fail
  * its neighbours. Operations must therefore be safe to re-run after a rollback (they are: nothing
  * of a rolled-back batch remains).
  */
 export class WriteBatcher {
   private queue: Pending[] = [];
-  private flushing = false;
+  private inFlight = 0;
   private scheduled = false;
 
   constructor(
     private readonly db: Kysely<Database>,
+    private readonly maxInFlight = 1,
     private readonly maxBatch = 500,
   ) {}
 
   run<T>(op: Op<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
+    return this.enqueue(op, null, undefined) as Promise<T>;
+  }
+
+  batch<I, R>(op: BatchOp<I, R>, item: I): Promise<R> {
+    return this.enqueue(null, op as BatchOp<unknown, unknown>, item) as Promise<R>;
+  }
+
+  private enqueue(op: Op<unknown> | null, batch: BatchOp<unknown, unknown> | null, item: unknown): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ op, batch, item, resolve, reject });
       this.schedule();
     });
   }
 
   private schedule(): void {
-    if (this.scheduled || this.flushing) return;
+    if (this.scheduled || this.inFlight >= this.maxInFlight) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      void this.flush();
+      while (this.inFlight < this.maxInFlight && this.queue.length > 0) void this.flush(this.queue.splice(0, this.maxBatch));
     });
   }
 
-  private async flush(): Promise<void> {
-    if (this.flushing || this.queue.length === 0) return;
-    this.flushing = true;
-    const batch = this.queue.splice(0, this.maxBatch);
+  private async flush(batch: Pending[]): Promise<void> {
+    this.inFlight++;
     try {
-      const results: unknown[] = [];
-      await this.db.transaction().execute(async (trx) => {
-        for (const p of batch) results.push(await p.op(trx));
-      });
+      const results = await this.db.transaction().execute((trx) => runAll(trx, batch));
       batch.forEach((p, i) => p.resolve(results[i]));
     } catch {
       for (const p of batch) {
         try {
-          p.resolve(await this.db.transaction().execute((trx) => p.op(trx)));
+          p.resolve((await this.db.transaction().execute((trx) => runAll(trx, [p])))[0]);
         } catch (e) {
           p.reject(e);
         }
       }
     } finally {
-      this.flushing = false;
+      this.inFlight--;
       if (this.queue.length > 0) this.schedule();
     }
   }
+}
+
+/** Runs a batch's operations in order; the items of each BatchOp go together where its first was. */
+async function runAll(trx: Transaction<Database>, batch: Pending[]): Promise<unknown[]> {
+  const results: unknown[] = new Array(batch.length);
+  const groups = new Map<BatchOp<unknown, unknown>, number[]>();
+  for (const [i, p] of batch.entries()) {
+    if (!p.batch) continue;
+    const g = groups.get(p.batch);
+    if (g) g.push(i);
+    else groups.set(p.batch, [i]);
+  }
+  for (const [i, p] of batch.entries()) {
+    if (p.op) results[i] = await p.op(trx);
+    else if (groups.get(p.batch!)?.[0] === i) {
+      const idx = groups.get(p.batch!)!;
+      const r = await p.batch!.run(
+        trx,
+        idx.map((j) => batch[j]!.item),
+      );
+      for (const [k, j] of idx.entries()) results[j] = r[k];
+    }
+  }
+  return results;
 }

@@ -3,11 +3,11 @@ import type { Logger } from 'pino';
 import type { WorkerConfig } from '../config.js';
 import { maskPhone } from '../core/phone.js';
 import { canTransition, isMessageStatus } from '../core/status.js';
-import { ProviderError, type Clock, type ProviderFor, type ProviderMessage } from '../ports.js';
-import type { AttemptResult, MessageRow, Store } from '../storage/store.js';
+import { ProviderError, type Clock, type EventSpec, type MessageChanges, type MessageRecord, type MessagesRepository, type ProviderFor, type ProviderMessage, type UnitOfWork } from '../ports.js';
 
 export interface DispatcherDeps {
-  store: Store;
+  messages: MessagesRepository;
+  write: UnitOfWork['write'];
   providerFor: ProviderFor;
   clock: Clock;
   config: WorkerConfig;
@@ -16,12 +16,17 @@ export interface DispatcherDeps {
   statusCallback: string | null;
   random?: () => number;
   /** Checks added by later features (consent, policy); return an error code to fail the message locally. */
-  beforeSend?: (row: MessageRow) => Promise<{ code: string; message: string } | null>;
+  beforeSend?: (row: MessageRecord) => Promise<{ code: string; message: string } | null>;
   /** Told about permanent provider refusals (a 21610 answer means the recipient opted out). */
-  onRejected?: (row: MessageRow, providerCode: number | null) => Promise<void>;
+  onRejected?: (row: MessageRecord, providerCode: number | null) => Promise<void>;
 }
 
-type Outcome = Omit<AttemptResult, 'workerId'>;
+/** What an attempt changes on its message, written back under this worker's lease. */
+interface Outcome {
+  id: string;
+  set: MessageChanges & { updated_at: number };
+  event: EventSpec;
+}
 
 /**
  * The outbox dispatcher: claims due messages with a lease, calls the provider with bounded
@@ -69,7 +74,7 @@ export class Dispatcher {
     const unstarted = this.queue.splice(0);
     this.inFlight -= unstarted.length;
     if (this.inFlight === 0) this.idleWaiters.splice(0).forEach((r) => r());
-    await this.d.store.releaseLeases(this.id, unstarted.map(({ row, claimedAt }) => ({ id: row.id, claimedAt })), this.d.clock.now().getTime());
+    await this.d.messages.releaseLeases(this.id, unstarted.map(({ row, claimedAt }) => ({ id: row.id, claimedAt })), this.d.clock.now().getTime());
     await this.whenIdle();
     await this.flushResults();
     this.running = false;
@@ -108,16 +113,16 @@ export class Dispatcher {
 
   private async claimAndDispatch(limit: number): Promise<number> {
     const now = this.d.clock.now().getTime();
-    const rows = await this.d.store.claimDue(this.id, now, this.d.config.leaseMs, limit);
+    const rows = await this.d.messages.claimDue(this.id, now, this.d.config.leaseMs, limit);
     for (const row of rows) this.dispatch(row, now);
     return rows.length;
   }
 
   // Concurrency is bounded by a simple counter and a FIFO of claimed rows: claims never exceed
   // 4× the concurrency, so the queue stays small and leases stay far from expiring.
-  private queue: { row: MessageRow; claimedAt: number }[] = [];
+  private queue: { row: MessageRecord; claimedAt: number }[] = [];
 
-  private dispatch(row: MessageRow, claimedAt: number): void {
+  private dispatch(row: MessageRecord, claimedAt: number): void {
     this.queue.push({ row, claimedAt });
     this.inFlight++;
     this.pump();
@@ -145,7 +150,7 @@ export class Dispatcher {
     }
   }
 
-  private async process(row: MessageRow, claimedAt: number): Promise<void> {
+  private async process(row: MessageRecord, claimedAt: number): Promise<void> {
     const now = this.d.clock.now().getTime();
     if (row.expires_at !== null && now > row.expires_at && row.in_flight_since === claimedAt) {
       return this.record(this.fail(row, now, 'SMS_ERR_EXPIRED', null, 'The validity period expired before the message could be sent.'));
@@ -173,7 +178,7 @@ export class Dispatcher {
   }
 
   /** Returns an outcome when the provider already has the message or cannot be asked; null to send. */
-  private async settle(row: MessageRow, now: number): Promise<Outcome | null> {
+  private async settle(row: MessageRecord, now: number): Promise<Outcome | null> {
     let candidates: ProviderMessage[];
     try {
       const provider = await this.d.providerFor(row.tenant_id);
@@ -186,7 +191,7 @@ export class Dispatcher {
     const body = row.body ?? '';
     for (const c of candidates) {
       if ((c.body ?? '') !== body) continue;
-      if (await this.d.store.providerSidTaken(c.sid)) continue;
+      if (await this.d.messages.providerSidTaken(c.sid)) continue;
       this.d.logger.info({ messageId: row.id, sid: c.sid }, 'ambiguous send settled: the provider has it');
       return this.accepted(row, now, c, { settled: true });
     }
@@ -194,7 +199,7 @@ export class Dispatcher {
     return null;
   }
 
-  private async attempt(row: MessageRow): Promise<void> {
+  private async attempt(row: MessageRecord): Promise<void> {
     const attempt = row.attempts + 1;
     const start = this.d.clock.now().getTime();
     const validityLeft = row.expires_at === null ? null : Math.max(1, Math.min(36_000, Math.floor((row.expires_at - start) / 1000)));
@@ -233,7 +238,7 @@ export class Dispatcher {
     }
   }
 
-  private accepted(row: MessageRow, now: number, m: ProviderMessage, data: Record<string, unknown> | null): Outcome {
+  private accepted(row: MessageRecord, now: number, m: ProviderMessage, data: Record<string, unknown> | null): Outcome {
     const status = isMessageStatus(m.status) && canTransition('pending', m.status) ? m.status : 'queued';
     return {
       id: row.id,
@@ -251,11 +256,11 @@ export class Dispatcher {
         in_flight_since: null,
         next_attempt_at: null,
       },
-      event: { message_id: row.id, tenant_id: row.tenant_id, status, source: 'worker', error_code: null, provider_code: null, data: JSON.stringify({ provider_sid: m.sid, ...data }), created_at: now },
+      event: { source: 'worker', data: { provider_sid: m.sid, ...data } },
     };
   }
 
-  private fail(row: MessageRow, now: number, code: string, providerCode: number | null, message: string): Outcome {
+  private fail(row: MessageRecord, now: number, code: string, providerCode: number | null, message: string): Outcome {
     return {
       id: row.id,
       set: {
@@ -270,7 +275,7 @@ export class Dispatcher {
         in_flight_since: null,
         next_attempt_at: null,
       },
-      event: { message_id: row.id, tenant_id: row.tenant_id, status: 'failed', source: 'worker', error_code: code, provider_code: providerCode, data: null, created_at: now },
+      event: { source: 'worker' },
     };
   }
 
@@ -279,7 +284,7 @@ export class Dispatcher {
    * clears the in-flight marker (the provider did not process the request); otherwise the marker
    * stays and the next claim settles before sending.
    */
-  private retryLater(row: MessageRow, now: number, err: ProviderError, notSent: boolean): Outcome {
+  private retryLater(row: MessageRecord, now: number, err: ProviderError, notSent: boolean): Outcome {
     if (row.attempts >= row.max_attempts && notSent) {
       return this.fail(row, now, 'SMS_ERR_MAX_ATTEMPTS', err.providerCode, `Gave up after ${row.attempts} attempts: ${err.message}`);
     }
@@ -301,20 +306,12 @@ export class Dispatcher {
         locked_until: null,
         ...(notSent ? { in_flight_since: null } : {}),
       },
-      event: {
-        message_id: row.id,
-        tenant_id: row.tenant_id,
-        status: 'pending',
-        source: 'worker',
-        error_code: null,
-        provider_code: err.providerCode,
-        data: JSON.stringify({ retry_in_ms: delay, outcome: err.kind, attempt: row.attempts, reason: err.message }),
-        created_at: now,
-      },
+      event: { source: 'worker', data: { retry_in_ms: delay, outcome: err.kind, attempt: row.attempts, reason: err.message } },
     };
   }
 
-  // Outcomes are written in batches: one transaction for everything that finished in this tick.
+  // Outcomes are written in batches: one transaction for everything that finished in this tick;
+  // rows whose lease moved to another worker are skipped.
   private record(o: Outcome): void {
     this.pendingResults.push(o);
     if (!this.flushScheduled) {
@@ -329,9 +326,15 @@ export class Dispatcher {
   private flushResults(): Promise<void> {
     const batch = this.pendingResults.splice(0);
     if (batch.length > 0) {
-      this.flushing = this.flushing
-        .then(() => this.d.store.applyResults(batch.map((o) => ({ ...o, workerId: this.id }))))
-        .catch((e) => this.d.logger.error({ err: e }, 'failed to record send outcomes; leases will expire and be settled'));
+      // Not chained behind the previous write: each message has one outcome per claim, so batches
+      // are independent and may commit concurrently (several writers on PostgreSQL).
+      const written = this.d
+        .write((tx) => this.d.messages.transition(tx, batch.map((o) => ({ target: { id: o.id }, set: o.set, leasedBy: this.id, at: o.set.updated_at, event: o.event }))))
+        .then(
+          () => undefined,
+          (e) => this.d.logger.error({ err: e }, 'failed to record send outcomes; leases will expire and be settled'),
+        );
+      this.flushing = Promise.all([this.flushing, written]).then(() => undefined);
     }
     return this.flushing;
   }

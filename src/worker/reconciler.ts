@@ -5,15 +5,15 @@
 // provider such as a different emulator — is not converged: nothing says how it ended, so its status
 // stays as it is (a late callback can still move it), one event records the answer, and it is not
 // fetched again.
-import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { ReconcilerConfig } from '../config.js';
-import type { Clock, ProviderFor } from '../ports.js';
+import type { Clock, MessagesRepository, ProviderFor, ReconcileRepository, UnitOfWork } from '../ports.js';
 import type { StatusCallbacksService } from '../services/status-callbacks.js';
-import type { Store } from '../storage/store.js';
 
 export interface ReconcilerDeps {
-  store: Store;
+  reconcile: ReconcileRepository;
+  messages: Pick<MessagesRepository, 'transition'>;
+  write: UnitOfWork['write'];
   providerFor: ProviderFor;
   clock: Clock;
   config: ReconcilerConfig;
@@ -63,20 +63,7 @@ export class Reconciler {
   async reconcileOnce(): Promise<number> {
     const cfg = this.d.config;
     const now = this.d.clock.now().getTime();
-    const rows = await this.d.store.kysely
-      .selectFrom('messages as m')
-      .leftJoin('reconcile_checks as c', 'c.message_id', 'm.id')
-      .select(['m.id', 'm.tenant_id', 'm.status', 'm.to_addr', 'm.provider_sid', 'm.created_at', 'c.checks'])
-      // Spelled out, not bound, so SQLite can use the partial messages_unsettled index.
-      .where(sql<boolean>`m.status in ('accepted', 'queued', 'sending', 'sent')`)
-      .where('m.updated_at', '<', now - cfg.minAgeMs)
-      .where('m.created_at', '>', now - MAX_AGE_MS)
-      .where('m.direction', '=', 'outbound')
-      .where('m.provider_sid', 'is not', null)
-      .where((eb) => eb.or([eb('c.next_check_at', 'is', null), eb('c.next_check_at', '<=', now)]))
-      .orderBy('m.updated_at')
-      .limit(cfg.batchSize)
-      .execute();
+    const rows = await this.d.reconcile.stale({ now, updatedBefore: now - cfg.minAgeMs, createdAfter: now - MAX_AGE_MS, limit: cfg.batchSize });
     let next = 0;
     let notFound = 0;
     const worker = async () => {
@@ -85,7 +72,7 @@ export class Reconciler {
         const checks = (r.checks ?? 0) + 1;
         let fetched;
         try {
-          fetched = await (await this.d.providerFor(r.tenant_id)).fetch(r.provider_sid!);
+          fetched = await (await this.d.providerFor(r.tenant_id)).fetch(r.provider_sid);
         } catch (e) {
           this.d.logger.warn({ messageId: r.id, err: e instanceof Error ? e.message : String(e) }, 'reconciler: provider fetch failed');
           continue;
@@ -97,46 +84,37 @@ export class Reconciler {
             { messageId: r.id, providerSid: r.provider_sid, status: r.status },
             'reconciler: the provider does not know this message (20404); its status is left as it is and it is not fetched again',
           );
-          await this.d.store.write(async (trx) => {
-            await this.d.store.insertEvent(trx, {
-              message_id: r.id,
-              tenant_id: r.tenant_id,
-              status: r.status,
-              source: 'reconciler',
-              error_code: null,
-              provider_code: 20404,
-              data: JSON.stringify({ provider_status: null, not_found: true }),
-              created_at: at,
-            });
+          await this.d.write(async (tx) => {
+            // Recorded, not moved: the status stays as it is and the event says the provider had no such message.
+            await this.d.messages.transition(tx, [
+              {
+                target: { id: r.id, seen: { tenant_id: r.tenant_id, to_addr: r.to_addr, status: r.status } },
+                set: { status: r.status },
+                at,
+                event: { source: 'reconciler', provider_code: 20404, data: { provider_status: null, not_found: true } },
+                record: 'always',
+              },
+            ]);
             // Past MAX_AGE_MS the message is out of the reconciler's query for good.
-            const never = r.created_at + MAX_AGE_MS;
-            await trx
-              .insertInto('reconcile_checks')
-              .values({ message_id: r.id, next_check_at: never, checks })
-              .onConflict((oc) => oc.column('message_id').doUpdateSet({ next_check_at: never, checks }))
-              .execute();
+            await this.d.reconcile.recordCheck(tx, r.id, r.created_at + MAX_AGE_MS, checks);
           });
           continue;
         }
         // Each unchanged answer doubles the wait before asking again.
         const nextCheck = at + cfg.minAgeMs * 2 ** Math.min(checks - 1, MAX_BACKOFF_STEPS);
-        await this.d.store.write(async (trx) => {
-          if (fetched.status !== r.status) {
-            const cur = await trx.selectFrom('messages').select('status').where('id', '=', r.id).executeTakeFirstOrThrow();
-            await this.d.statusCallbacks.apply(
-              trx,
-              { id: r.id, tenant_id: r.tenant_id, status: cur.status, to_addr: r.to_addr },
-              { status: fetched.status, errorCode: fetched.errorCode, errorMessage: fetched.errorMessage, price: fetched.price, priceUnit: fetched.priceUnit },
-              'reconciler',
-              { provider_status: fetched.status },
-              at,
-            );
+        await this.d.write(async (tx) => {
+          if (fetched && fetched.status !== r.status) {
+            await this.d.statusCallbacks.observe(tx, [
+              {
+                messageId: r.id,
+                status: { status: fetched.status, errorCode: fetched.errorCode, errorMessage: fetched.errorMessage, price: fetched.price, priceUnit: fetched.priceUnit },
+                source: 'reconciler',
+                data: { provider_status: fetched.status },
+                now: at,
+              },
+            ]);
           }
-          await trx
-            .insertInto('reconcile_checks')
-            .values({ message_id: r.id, next_check_at: nextCheck, checks })
-            .onConflict((oc) => oc.column('message_id').doUpdateSet({ next_check_at: nextCheck, checks }))
-            .execute();
+          await this.d.reconcile.recordCheck(tx, r.id, nextCheck, checks);
         });
       }
     };

@@ -1,0 +1,439 @@
+// The messages aggregate in SQL: outbox, event history, idempotency keys and the one writer of
+// message status. The hot paths are set-based: a batch costs one statement per table (rows.ts).
+import { sql } from 'kysely';
+import { rounds } from '../../core/rounds.js';
+import { canTransition, isMessageStatus, MESSAGE_STATUSES } from '../../core/status.js';
+import type {
+  AcceptItem,
+  IdempotencyOutcome,
+  MessageEventRecord,
+  MessageRecord,
+  MessagesRepository,
+  MoveResult,
+  NewMessage,
+  SignerScope,
+  StatusMove,
+  Tx,
+  UnitOfWork,
+} from '../../ports.js';
+import type { Db } from '../db.js';
+import { Params, rowsSource, run, type Columns, type ColumnType } from '../rows.js';
+import { kx } from '../tx.js';
+
+type Col = keyof MessageRecord;
+const BIGINT: ReadonlySet<Col> = new Set<Col>([
+  'segments',
+  'provider_code',
+  'attempts',
+  'max_attempts',
+  'next_attempt_at',
+  'locked_until',
+  'in_flight_since',
+  'send_at',
+  'expires_at',
+  'validity_period',
+  'sensitive',
+  'created_at',
+  'updated_at',
+  'sent_at',
+]);
+const MESSAGE_COLUMNS = [
+  'id',
+  'tenant_id',
+  'direction',
+  'channel',
+  'to_addr',
+  'from_addr',
+  'messaging_service_sid',
+  'body',
+  'media_urls',
+  'encoding',
+  'segments',
+  'status',
+  'provider_sid',
+  'error_code',
+  'provider_code',
+  'error_message',
+  'price',
+  'price_unit',
+  'attempts',
+  'max_attempts',
+  'next_attempt_at',
+  'locked_until',
+  'locked_by',
+  'in_flight_since',
+  'send_at',
+  'expires_at',
+  'validity_period',
+  'idempotency_key',
+  'conversation_id',
+  'metadata',
+  'sensitive',
+  'created_at',
+  'updated_at',
+  'sent_at',
+] as const satisfies readonly Col[];
+const typeOf = (c: Col): ColumnType => (BIGINT.has(c) ? 'bigint' : 'text');
+const MESSAGE_SOURCE: Columns = MESSAGE_COLUMNS.map((c) => [c, typeOf(c)] as const);
+const EVENT_SOURCE: Columns = [
+  ['message_id', 'text'],
+  ['tenant_id', 'text'],
+  ['status', 'text'],
+  ['source', 'text'],
+  ['error_code', 'text'],
+  ['provider_code', 'bigint'],
+  ['data', 'text'],
+  ['created_at', 'bigint'],
+];
+const EVENT_COLUMNS = EVENT_SOURCE.map(([n]) => n).join(', ');
+const KEY_SOURCE: Columns = [
+  ['tenant_id', 'text'],
+  ['key', 'text'],
+  ['request_hash', 'text'],
+  ['response_status', 'bigint'],
+  ['response_body', 'text'],
+  ['created_at', 'bigint'],
+  ['expires_at', 'bigint'],
+];
+
+// For each status, the statuses a message may move to it from (canTransition, precomputed). The
+// names are the closed vocabulary of core/status.ts, so they are written into the SQL as literals.
+const FROM: ReadonlyMap<string, string> = new Map(
+  MESSAGE_STATUSES.map((to) => [
+    to,
+    MESSAGE_STATUSES.filter((from) => canTransition(from, to))
+      .map((s) => `'${s}'`)
+      .join(', '),
+  ]),
+);
+const fromList = (to: string): string => (isMessageStatus(to) ? FROM.get(to)! : '');
+
+interface Moved {
+  id: string;
+  tenant_id: string;
+  to_addr: string;
+  status: string;
+  provider_sid: string | null;
+}
+
+/** Every event row is built here: status, error and provider code follow the move that caused it. */
+function eventRow(
+  move: Pick<StatusMove, 'set' | 'at' | 'event' | 'record'>,
+  msg: { id: string; tenant_id: string; status: string },
+  applied: boolean,
+): unknown[] {
+  const e = move.event;
+  let data: Record<string, unknown> | null = e.data ?? null;
+  if (move.record === 'always') data = { ...data, applied, ...(applied ? {} : { kept: msg.status }) };
+  return [
+    msg.id,
+    msg.tenant_id,
+    move.set.status,
+    e.source,
+    applied ? (move.set.error_code ?? null) : null,
+    e.provider_code !== undefined ? e.provider_code : (move.set.provider_code ?? null),
+    data === null ? null : JSON.stringify(data),
+    move.at,
+  ];
+}
+
+const targetKey = (m: StatusMove): string => ('id' in m.target ? `i:${m.target.id}` : `s:${m.target.providerSid}`);
+const scopeKind = (s: SignerScope): string => ('tenantId' in s ? 'tenant' : 'all' in s ? 'all' : 'shared');
+
+export function messagesRepository(db: Db, write: UnitOfWork['write']): MessagesRepository {
+  const k = db.kysely;
+  const dialect = db.dialect;
+
+  async function insertEvents(tx: Tx, rows: unknown[][]): Promise<void> {
+    if (rows.length === 0) return;
+    const p = new Params(dialect);
+    await run(tx, `INSERT INTO message_events (${EVENT_COLUMNS}) SELECT ${EVENT_COLUMNS} FROM ${rowsSource(dialect, EVENT_SOURCE, rows, p)}`, p.values);
+  }
+
+  async function insert(tx: Tx, messages: NewMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const p = new Params(dialect);
+    const cols = MESSAGE_COLUMNS.join(', ');
+    const rows = messages.map((m) => MESSAGE_COLUMNS.map((c) => m.row[c]));
+    await run(tx, `INSERT INTO messages (${cols}) SELECT ${cols} FROM ${rowsSource(dialect, MESSAGE_SOURCE, rows, p)}`, p.values);
+    await insertEvents(
+      tx,
+      messages.map((m) =>
+        eventRow({ set: { status: m.row.status, error_code: m.row.error_code, provider_code: null }, at: m.row.created_at, event: m.event }, m.row, true),
+      ),
+    );
+  }
+
+  /** One UPDATE … FROM <rows> for moves of one shape (same target kind, guards and columns). */
+  async function applyShape(tx: Tx, unsorted: StatusMove[]): Promise<Moved[]> {
+    // Rows in one order, so that concurrent batches (other connections, other processes) lock them in the same order.
+    const moves = [...unsorted].sort((a, b) => (targetKey(a) < targetKey(b) ? -1 : 1));
+    const m0 = moves[0]!;
+    const bySid = 'providerSid' in m0.target;
+    const scope = 'scope' in m0.target ? m0.target.scope : null;
+    const tenantGuard = scope ? 'tenantId' in scope : 'id' in m0.target && m0.target.tenantId !== undefined;
+    const from = m0.leasedBy !== undefined ? null : fromList(m0.set.status);
+    if (from === '') return [];
+    const setCols = Object.keys(m0.set) as Col[];
+    const src: [string, ColumnType][] = [['t', 'text']];
+    if (tenantGuard) src.push(['g', 'text']);
+    if (m0.leasedBy !== undefined) src.push(['w', 'text']);
+    src.push(['at', 'bigint'], ...setCols.map((c) => [`s_${c}`, typeOf(c)] as [string, ColumnType]));
+    const rows = moves.map((m) => {
+      const t = m.target;
+      const r: unknown[] = ['id' in t ? t.id : t.providerSid];
+      if (tenantGuard) r.push('id' in t ? t.tenantId : 'tenantId' in t.scope ? t.scope.tenantId : null);
+      if (m.leasedBy !== undefined) r.push(m.leasedBy);
+      r.push(m.at, ...setCols.map((c) => (m.set as Partial<MessageRecord>)[c]));
+      return r;
+    });
+    const where = [bySid ? 'm.provider_sid = v.t' : 'm.id = v.t'];
+    if (tenantGuard) where.push('m.tenant_id = v.g');
+    if (m0.leasedBy !== undefined) where.push('m.locked_by = v.w');
+    if (from !== null) where.push(`m.status IN (${from})`);
+    if (m0.cancelable) where.push('m.in_flight_since IS NULL', '(m.locked_until IS NULL OR m.locked_until < v.at)');
+    if (scope && 'withoutOwnAccount' in scope) {
+      where.push(
+        'NOT EXISTS (SELECT 1 FROM tenants ta WHERE ta.id = m.tenant_id AND ta.twilio_account_sid IS NOT NULL AND ta.twilio_auth_token_enc IS NOT NULL)',
+      );
+    }
+    const p = new Params(dialect);
+    const text =
+      `UPDATE messages AS m SET ${setCols.map((c) => `${c} = v.s_${c}`).join(', ')} FROM ${rowsSource(dialect, src, rows, p)}` +
+      ` WHERE ${where.join(' AND ')} RETURNING id, tenant_id, to_addr, status, provider_sid`;
+    return (await run<Moved>(tx, text, p.values)).rows;
+  }
+
+  async function transitionRound(tx: Tx, moves: StatusMove[], round: number[], results: MoveResult[]): Promise<void> {
+    const shapes = new Map<string, number[]>();
+    for (const i of round) {
+      const m = moves[i]!;
+      const t = m.target;
+      if ('seen' in t && t.seen && !(m.leasedBy === undefined && isMessageStatus(m.set.status) && isMessageStatus(t.seen.status) && canTransition(t.seen.status, m.set.status))) {
+        results[i] = { moved: false, message: { id: t.id, ...t.seen } };
+        continue;
+      }
+      const shape = [
+        'id' in t ? `id:${t.tenantId !== undefined}` : `sid:${scopeKind(t.scope)}`,
+        m.leasedBy !== undefined ? 'lease' : m.set.status,
+        m.cancelable ? 'cancel' : '',
+        Object.keys(m.set).join(','),
+      ].join('|');
+      const list = shapes.get(shape);
+      if (list) list.push(i);
+      else shapes.set(shape, [i]);
+    }
+    for (const idx of shapes.values()) {
+      const moved = await applyShape(
+        tx,
+        idx.map((i) => moves[i]!),
+      );
+      const byKey = new Map<string, Moved>();
+      for (const r of moved) {
+        byKey.set(`i:${r.id}`, r);
+        if (r.provider_sid) byKey.set(`s:${r.provider_sid}`, r);
+      }
+      for (const i of idx) {
+        const r = byKey.get(targetKey(moves[i]!));
+        if (r) results[i] = { moved: true, message: { id: r.id, tenant_id: r.tenant_id, to_addr: r.to_addr, status: r.status } };
+      }
+    }
+    // Moves recorded whether or not they applied need the status the message kept.
+    const unmoved = round.filter((i) => !results[i]!.moved && !results[i]!.message && moves[i]!.record === 'always' && 'id' in moves[i]!.target);
+    if (unmoved.length > 0) {
+      const ids = [...new Set(unmoved.map((i) => (moves[i]!.target as { id: string }).id))];
+      const rows = await selectCurrent(tx, ids);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      for (const i of unmoved) {
+        const t = moves[i]!.target as { id: string; tenantId?: string };
+        const r = byId.get(t.id);
+        if (r && (t.tenantId === undefined || r.tenant_id === t.tenantId)) results[i] = { moved: false, message: r };
+      }
+    }
+    const events: unknown[][] = [];
+    for (const i of round) {
+      const r = results[i]!;
+      if (r.message && (r.moved || moves[i]!.record === 'always')) events.push(eventRow(moves[i]!, r.message, r.moved));
+    }
+    await insertEvents(tx, events);
+  }
+
+  async function selectCurrent(tx: Tx, ids: string[]): Promise<{ id: string; tenant_id: string; to_addr: string; status: string }[]> {
+    const p = new Params(dialect);
+    const text = `SELECT m.id, m.tenant_id, m.to_addr, m.status FROM messages AS m, ${rowsSource(
+      dialect,
+      [['id', 'text']],
+      ids.map((id) => [id]),
+      p,
+    )} WHERE m.id = v.id`;
+    return (await run<{ id: string; tenant_id: string; to_addr: string; status: string }>(tx, text, p.values)).rows;
+  }
+
+  return {
+    insert,
+
+    async accept(tx: Tx, items: AcceptItem[]): Promise<IdempotencyOutcome[]> {
+      const out: IdempotencyOutcome[] = items.map(() => ({ kind: 'new' }));
+      const keyOf = (a: AcceptItem) => `${a.idempotency!.tenantId}\u0000${a.idempotency!.key}`;
+      const keyed = items.flatMap((a, i) => (a.idempotency ? [i] : []));
+      if (keyed.length > 0) {
+        // The first request per key writes; the upsert's rows are sorted so that concurrent
+        // batches lock keys in one order. An expired entry is overwritten in the same statement.
+        const first = new Map<string, number>();
+        for (const i of keyed) if (!first.has(keyOf(items[i]!))) first.set(keyOf(items[i]!), i);
+        const writers = [...first.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, i]) => items[i]!.idempotency!);
+        const p = new Params(dialect);
+        const cols = KEY_SOURCE.map(([n]) => n).join(', ');
+        const rows = writers.map((e) => [e.tenantId, e.key, e.requestHash, e.status, e.body, e.now, e.now + e.ttlMs]);
+        const set = ['request_hash', 'response_status', 'response_body', 'created_at', 'expires_at'].map((c) => `${c} = excluded.${c}`).join(', ');
+        const inserted = await run<{ tenant_id: string; key: string }>(
+          tx,
+          `INSERT INTO idempotency_keys (${cols}) SELECT ${cols} FROM ${rowsSource(dialect, KEY_SOURCE, rows, p)} WHERE true` +
+            ` ON CONFLICT (tenant_id, key) DO UPDATE SET ${set} WHERE idempotency_keys.expires_at <= excluded.created_at RETURNING tenant_id, key`,
+          p.values,
+        );
+        const won = new Set(inserted.rows.map((r) => `${r.tenant_id}\u0000${r.key}`));
+        const decided = keyed.filter((i) => !(first.get(keyOf(items[i]!)) === i && won.has(keyOf(items[i]!))));
+        if (decided.length > 0) {
+          const q = new Params(dialect);
+          const existing = await run<{ tenant_id: string; key: string; request_hash: string; response_status: number | null; response_body: string | null }>(
+            tx,
+            `SELECT k.tenant_id, k.key, k.request_hash, k.response_status, k.response_body FROM idempotency_keys AS k, ` +
+              `${rowsSource(
+                dialect,
+                [
+                  ['tenant_id', 'text'],
+                  ['key', 'text'],
+                ],
+                decided.map((i) => [items[i]!.idempotency!.tenantId, items[i]!.idempotency!.key]),
+                q,
+              )}` +
+              ` WHERE k.tenant_id = v.tenant_id AND k.key = v.key`,
+            q.values,
+          );
+          const byKey = new Map(existing.rows.map((r) => [`${r.tenant_id}\u0000${r.key}`, r]));
+          for (const i of decided) {
+            const e = byKey.get(keyOf(items[i]!));
+            if (!e) throw new Error('idempotency key vanished during its own transaction');
+            out[i] =
+              e.request_hash !== items[i]!.idempotency!.requestHash
+                ? { kind: 'mismatch' }
+                : { kind: 'replay', status: e.response_status!, body: e.response_body! };
+          }
+        }
+      }
+      await insert(
+        tx,
+        items.flatMap((a, i) => (out[i]!.kind === 'new' ? [a.message] : [])),
+      );
+      return out;
+    },
+
+    get: (tenantId, id) => k.selectFrom('messages').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst(),
+
+    list(q) {
+      let query = k.selectFrom('messages').selectAll().where('tenant_id', '=', q.tenantId);
+      if (q.status) query = query.where('status', '=', q.status);
+      if (q.to) query = query.where('to_addr', '=', q.to);
+      if (q.since !== undefined) query = query.where('created_at', '>=', q.since);
+      if (q.until !== undefined) query = query.where('created_at', '<', q.until);
+      if (q.before) query = query.where('id', '<', q.before);
+      return query.orderBy('id', 'desc').limit(q.limit).execute();
+    },
+
+    events: (messageId) =>
+      k.selectFrom('message_events').selectAll().where('message_id', '=', messageId).orderBy('id').execute() as Promise<MessageEventRecord[]>,
+
+    async transition(tx, moves) {
+      const results: MoveResult[] = moves.map(() => ({ moved: false }));
+      // A message moves at most once per statement: its later moves in this batch wait for the next round.
+      for (const round of rounds(moves, targetKey)) await transitionRound(tx, moves, round, results);
+      return results;
+    },
+
+    async claimDue(workerId, now, leaseMs, limit) {
+      const due = (eb: any) =>
+        eb
+          .selectFrom('messages')
+          .select('id')
+          // Written out, not bound: SQLite uses the partial outbox index only when the query
+          // repeats its condition literally (with parameters it scans the whole table and sorts).
+          .where(sql<boolean>`status in ('pending', 'scheduled')`)
+          .where('next_attempt_at', '<=', now)
+          .where((w: any) => w.or([w('locked_until', 'is', null), w('locked_until', '<', now)]))
+          .orderBy('next_attempt_at')
+          .limit(limit);
+      const set = {
+        locked_by: workerId,
+        locked_until: now + leaseMs,
+        in_flight_since: sql<number>`coalesce(in_flight_since, ${now})`,
+        updated_at: now,
+      };
+      if (dialect === 'postgres') {
+        return k
+          .updateTable('messages')
+          .set(set)
+          .where('id', 'in', (eb) => due(eb).forUpdate().skipLocked())
+          .returningAll()
+          .execute();
+      }
+      // SQLite has a single writer: the UPDATE … WHERE id IN (SELECT …) is atomic on its own.
+      return write((tx) =>
+        kx(tx)
+          .updateTable('messages')
+          .set(set)
+          .where('id', 'in', (eb) => due(eb))
+          .returningAll()
+          .execute(),
+      );
+    },
+
+    async releaseLeases(workerId, claims, now) {
+      if (claims.length === 0) return;
+      await write(async (tx) => {
+        // Placeholders in text order (SQLite's are positional).
+        const p = new Params(dialect);
+        const at = p.add(now);
+        const src = rowsSource(
+          dialect,
+          [
+            ['id', 'text'],
+            ['claimed_at', 'bigint'],
+          ],
+          claims.map((c) => [c.id, c.claimedAt]),
+          p,
+        );
+        const w = p.add(workerId);
+        await run(
+          tx,
+          `UPDATE messages AS m SET locked_by = NULL, locked_until = NULL, updated_at = ${at}, ` +
+            `in_flight_since = CASE WHEN m.in_flight_since = v.claimed_at THEN NULL ELSE m.in_flight_since END FROM ${src} WHERE m.id = v.id AND m.locked_by = ${w}`,
+          p.values,
+        );
+      });
+    },
+
+    providerSidTaken: (sid) =>
+      k
+        .selectFrom('messages')
+        .select('id')
+        .where('provider_sid', '=', sid)
+        .executeTakeFirst()
+        .then((r) => r !== undefined),
+
+    async idempotencyHash(tenantId, key, now) {
+      const r = await k
+        .selectFrom('idempotency_keys')
+        .select(['request_hash', 'expires_at'])
+        .where('tenant_id', '=', tenantId)
+        .where('key', '=', key)
+        .executeTakeFirst();
+      return r && r.expires_at > now ? r.request_hash : undefined;
+    },
+
+    async deleteExpiredIdempotencyKeys(now) {
+      const r = await k.deleteFrom('idempotency_keys').where('expires_at', '<', now).executeTakeFirst();
+      return Number(r.numDeletedRows);
+    },
+  };
+}

@@ -1,0 +1,110 @@
+// The hot paths are set-based: requests and callbacks that arrive together are written as one batch
+// (one statement per table), with each caller still getting its own outcome.
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger, createSmsRelay } from '../src/index.js';
+import { backends } from './support/backends.js';
+import { sqlOf } from './support/db.js';
+import { newSid } from './support/webhooks.js';
+
+describe.each(backends)('batched writes on $name', (backend) => {
+  const drops: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const d of drops) await d();
+  });
+
+  async function relayWith(label: string) {
+    const db = await backend.create(label);
+    const counter = { statements: 0 };
+    const relay = await createSmsRelay(
+      { databaseUrl: db.url, logLevel: 'silent' },
+      { schema: db.schema, logger: createLogger('silent'), onQuery: () => counter.statements++ },
+    );
+    drops.push(async () => {
+      await relay.close();
+      await db.drop();
+    });
+    return { relay, counter };
+  }
+
+  it('accepts concurrent requests in a few statements, each with its own outcome (new, replay, mismatch)', async () => {
+    const { relay, counter } = await relayWith('batch_accept');
+    const first = await relay.send({ to: '+14155550601', body: 'a' }, { idempotencyKey: 'replayed' });
+    await relay.send({ to: '+14155550601', body: 'b' }, { idempotencyKey: 'mismatched' });
+    const rows = async () => (await sqlOf(relay).selectFrom('messages').select('id').execute()).length;
+    const before = await rows();
+    counter.statements = 0;
+    const results = await Promise.allSettled([
+      ...Array.from({ length: 40 }, (_, i) => relay.send({ to: '+14155550602', body: `plain ${i}` })),
+      ...Array.from({ length: 20 }, (_, i) => relay.send({ to: '+14155550603', body: `keyed ${i}` }, { idempotencyKey: `fresh-${i}` })),
+      relay.send({ body: 'a', to: '+14155550601' }, { idempotencyKey: 'replayed' }),
+      relay.send({ to: '+14155550601', body: 'other' }, { idempotencyKey: 'mismatched' }),
+    ]);
+    const statements = counter.statements;
+    const ok = results.slice(0, 60).map((r) => (r.status === 'fulfilled' ? r.value : null));
+    expect(ok.every((r) => r !== null && r.status === 202 && !r.replayed)).toBe(true);
+    expect(new Set(ok.map((r) => r!.message.id)).size).toBe(60);
+    const replay = results[60]!;
+    expect(replay.status === 'fulfilled' && replay.value.replayed && replay.value.json === first.json).toBe(true);
+    expect(results[61]).toMatchObject({ status: 'rejected', reason: { code: 'SMS_ERR_IDEMPOTENCY_MISMATCH' } });
+    expect(await rows()).toBe(before + 60);
+    const events = await sqlOf(relay)
+      .selectFrom('message_events')
+      .select(['message_id', 'status', 'source'])
+      .where(
+        'message_id',
+        'in',
+        ok.map((r) => r!.message.id),
+      )
+      .execute();
+    expect(events).toHaveLength(60);
+    expect(events.every((e) => e.status === 'pending' && e.source === 'api')).toBe(true);
+    // One group commit: BEGIN, the keys' upsert, the select of the two that were not new, one insert
+    // per table, COMMIT (and the consent lookup). One request at a time took 2 or 3 statements each.
+    expect(statements).toBeLessThanOrEqual(10);
+  });
+
+  it('applies callbacks arriving together as a batch: forward-only, in order per message, duplicates once', async () => {
+    const { relay, counter } = await relayWith('batch_callbacks');
+    const tenantId = relay.defaultTenant.id;
+    const staged: { id: string; sid: string }[] = [];
+    for (let i = 0; i < 30; i++) {
+      const { message } = await relay.send({ to: '+14155550604', body: `cb ${i}`, send_at: new Date(Date.now() + 3_600_000) });
+      const sid = newSid();
+      await sqlOf(relay).updateTable('messages').set({ status: 'queued', provider_sid: sid, next_attempt_at: null }).where('id', '=', message.id).execute();
+      staged.push({ id: message.id, sid });
+    }
+    const cb = (sid: string, status: string, token: string) =>
+      relay.statusCallbacks.handle({ tenantId, params: { MessageSid: sid, MessageStatus: status }, idempotencyToken: token });
+    counter.statements = 0;
+    const outcomes = await Promise.all([
+      ...staged.map((m, i) => cb(m.sid, 'sent', `sent-${i}`)),
+      ...staged.map((m, i) => cb(m.sid, 'delivered', `delivered-${i}`)),
+      cb(staged[0]!.sid, 'delivered', 'delivered-0'),
+      cb(staged[1]!.sid, 'sent', 'late-sent-1'),
+      cb(newSid(), 'delivered', 'unknown'),
+    ]);
+    const statements = counter.statements;
+    expect(outcomes.slice(0, 60).every((o) => o === 'applied')).toBe(true);
+    expect(outcomes.slice(60)).toEqual(['duplicate', 'duplicate', 'orphan']);
+    const statuses = await sqlOf(relay)
+      .selectFrom('messages')
+      .select('status')
+      .where(
+        'id',
+        'in',
+        staged.map((m) => m.id),
+      )
+      .execute();
+    expect(statuses.every((s) => s.status === 'delivered')).toBe(true);
+    const history = await relay.messages.events(relay.defaultTenant, staged[0]!.id);
+    expect(history.map((e) => [e.status, e.source])).toEqual([
+      ['scheduled', 'api'],
+      ['sent', 'callback'],
+      ['delivered', 'callback'],
+    ]);
+    expect((history[2]!.data as { applied: boolean }).applied).toBe(true);
+    // Two rounds (a message moves once per statement) of: BEGIN, the move, its events, the raw rows,
+    // the lookup of the callbacks that did not move, COMMIT. One callback at a time took three or more.
+    expect(statements).toBeLessThanOrEqual(20);
+  });
+});

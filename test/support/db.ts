@@ -1,0 +1,7 @@
+// The one way tests reach the database directly (to look at rows or to stage a state the API cannot
+// produce); everything else goes through the services or the repositories (relay.repos).
+import type { Kysely } from 'kysely';
+import type { SmsRelay } from '../../src/main.js';
+import type { Database } from '../../src/storage/schema.js';
+
+export const sqlOf = (relay: SmsRelay): Kysely<Database> => relay.store.kysely;
