@@ -12,7 +12,7 @@ import { BUILTIN_SETTINGS, type TenantSettings } from './core/settings.js';
 import { createEmulator, isLoopback } from './emulator/index.js';
 import type { Emulator, EmulatorOptions } from './emulator/types.js';
 import { createHttpApp } from './http/app.js';
-import { systemClock, systemRandom, type Clock, type Provider, type ProviderFor, type Random, type Repositories } from './ports.js';
+import { systemClock, systemRandom, type Clock, type Provider, type Policy, type ProviderFor, type Random, type Repositories } from './ports.js';
 import { tenantProviders } from './providers/tenant-providers.js';
 import { TwilioProvider } from './providers/twilio.js';
 import { twimlReplies } from './providers/twiml.js';
@@ -20,6 +20,7 @@ import { ApiKeysService } from './services/api-keys.js';
 import { ConsentService } from './services/consent.js';
 import { ConversationsService } from './services/conversations.js';
 import { InboundService } from './services/inbound.js';
+import { createPolicy } from './services/policy.js';
 import { SettingsService } from './services/settings.js';
 import { StatusCallbacksService } from './services/status-callbacks.js';
 import { WebhookAuth } from './services/webhooks.js';
@@ -58,6 +59,11 @@ export interface SmsRelayOptions {
    * for counting statements per message in benchmarks. Off (no cost) when not given.
    */
   onQuery?: (sql: string, durationMs: number) => void;
+  /**
+   * Sending-policy rules of the embedding application, asked after consent on accept and again
+   * before each send: each answers send, hold (until, reason) or refuse (an SMS_ERR_ code).
+   */
+  policies?: Policy[];
 }
 
 /** pino JSON logs; `fd` 2 keeps one-shot CLI commands' stdout for their own output. */
@@ -189,6 +195,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     random,
     defaultRegion: config.defaultRegion,
   });
+  const policy = createPolicy([consent.policy, ...(opts.policies ?? [])]);
   const messages = new MessagesService({
     messages: repos.messages,
     write: repos.write,
@@ -201,7 +208,8 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     defaultValidityPeriodS: config.defaultValidityPeriodS,
     sendingEnabled: config.provider !== 'disabled',
     onEnqueued: () => worker?.wake(),
-    beforeAccept: (tenant, to) => consent.assertCanSend(tenant, to),
+    policy,
+    settings,
   });
   const verifications = new VerificationsService({
     write: repos.write,
@@ -279,7 +287,8 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
       config: config.worker,
       logger,
       statusCallback: config.publicUrl ? `${config.publicUrl}/webhooks/twilio/status` : null,
-      beforeSend: (row) => consent.checkBeforeSend(row),
+      policy,
+      settings,
       onRejected: (row, code) => consent.onProviderRejected(row, code),
     });
     reconciler = new Reconciler({ reconcile: repos.reconcile, messages: repos.messages, write: repos.write, providerFor: pf, clock, config: config.reconciler, logger, statusCallbacks });

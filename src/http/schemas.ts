@@ -28,6 +28,7 @@ export const messageSchema = {
     price_unit: nullable('string'),
     attempts: { type: 'integer' },
     send_at: nullable('string', { format: 'date-time' }),
+    hold_reason: nullable('string', { description: 'Why the sending policy held the message: it is `scheduled` until `send_at`.' }),
     expires_at: nullable('string', { format: 'date-time' }),
     validity_period: nullable('integer'),
     metadata: { type: ['object', 'null'], additionalProperties: true },

@@ -29,6 +29,8 @@ export interface MessageRecord {
   /** Set while a provider call is (or may be) in flight; a claim that finds it set must settle first. */
   in_flight_since: number | null;
   send_at: number | null;
+  /** Why the sending policy held the message (then `scheduled` until `send_at`). */
+  hold_reason: string | null;
   expires_at: number | null;
   validity_period: number | null;
   idempotency_key: string | null;

@@ -3,7 +3,8 @@
 import { AppError } from '../core/errors.js';
 import { decodeCursor, page, pageLimit } from '../core/pagination.js';
 import { normalizeE164 } from '../core/phone.js';
-import type { Clock, ConsentRepository, ConversationsRepository, MessageRecord, Random, Tx, UnitOfWork } from '../ports.js';
+import { SEND } from '../core/policy.js';
+import type { Clock, ConsentRepository, ConversationsRepository, MessageRecord, Policy, Random, Tx, UnitOfWork } from '../ports.js';
 import type { Tenant } from './tenants.js';
 
 export type ConsentAction = 'opt_out' | 'opt_in';
@@ -123,15 +124,16 @@ export class ConsentService {
     }
   }
 
-  /** MessagesService.beforeAccept: 422 before anything is stored. */
-  async assertCanSend(tenant: Tenant, to: string): Promise<void> {
-    if (await this.isSuppressed(tenant.id, to)) throw new AppError('SMS_ERR_RECIPIENT_OPTED_OUT', undefined, { field: 'to' });
-  }
-
-  /** Dispatcher.beforeSend: a message queued before the STOP is failed locally, never sent. */
-  async checkBeforeSend(row: OutgoingMessage): Promise<{ code: string; message: string } | null> {
-    return (await this.isSuppressed(row.tenant_id, row.to_addr)) ? { code: 'SMS_ERR_RECIPIENT_OPTED_OUT', message: OPTED_OUT_MESSAGE } : null;
-  }
+  /**
+   * The first rule of the sending policy: an opted-out recipient is refused on accept (422 before
+   * anything is stored), and a message queued before the STOP is failed locally at dispatch.
+   */
+  readonly policy: Policy = {
+    decide: async (m, ctx) =>
+      (await this.isSuppressed(m.tenantId, m.to))
+        ? { action: 'refuse', code: 'SMS_ERR_RECIPIENT_OPTED_OUT', ...(ctx.stage === 'dispatch' ? { message: OPTED_OUT_MESSAGE } : {}) }
+        : SEND,
+  };
 
   /** Dispatcher.onRejected: Twilio's 21610 means the recipient opted out at the provider. */
   async onProviderRejected(row: OutgoingMessage, providerCode: number | null): Promise<void> {

@@ -117,6 +117,7 @@ export class InboundService {
         locked_by: null,
         in_flight_since: null,
         send_at: null,
+        hold_reason: null,
         expires_at: null,
         validity_period: null,
         idempotency_key: null,

@@ -21,6 +21,7 @@ export interface MessageResource {
   price_unit: string | null;
   attempts: number;
   send_at: string | null;
+  hold_reason: string | null;
   expires_at: string | null;
   validity_period: number | null;
   metadata: Record<string, unknown> | null;
@@ -55,6 +56,7 @@ export function toMessageResource(r: MessageRecord): MessageResource {
     price_unit: r.price_unit,
     attempts: r.attempts,
     send_at: iso(r.send_at),
+    hold_reason: r.hold_reason,
     expires_at: iso(r.expires_at),
     validity_period: r.validity_period,
     metadata: r.metadata ? (JSON.parse(r.metadata) as Record<string, unknown>) : null,

@@ -3,7 +3,8 @@ import { AppError } from '../core/errors.js';
 import { decodeCursor, page, pageLimit } from '../core/pagination.js';
 import { normalizeRecipient, type Channel } from '../core/phone.js';
 import { countSegments, MAX_BODY_CHARS } from '../core/segments.js';
-import type { AcceptItem, BatchWrite, Clock, IdempotencyOutcome, MessageRecord, MessagesRepository, Random, UnitOfWork } from '../ports.js';
+import type { TenantSettings } from '../core/settings.js';
+import type { AcceptItem, BatchWrite, Clock, IdempotencyOutcome, MessageRecord, MessagesRepository, Policy, Random, UnitOfWork } from '../ports.js';
 import { toMessageResource, type MessageResource } from './message-resource.js';
 import type { Tenant } from './tenants.js';
 
@@ -56,8 +57,9 @@ export interface MessagesServiceDeps {
   sendingEnabled: boolean;
   /** Called after new work was committed, so an in-process worker can pick it up at once. */
   onEnqueued?: () => void;
-  /** Consent / policy checks added by later features; throw an AppError to refuse. */
-  beforeAccept?: (tenant: Tenant, to: string, channel: Channel) => Promise<void> | void;
+  /** The sending policy (consent first): decides send, hold or refuse on accept, and again at dispatch. */
+  policy: Policy;
+  settings: { get(tenantId: string): Promise<TenantSettings> };
 }
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -199,12 +201,21 @@ export class MessagesService {
       if (Buffer.byteLength(metadata) > MAX_METADATA_BYTES) throw bad('metadata', `metadata must serialize to at most ${MAX_METADATA_BYTES} bytes`);
     }
 
-    // Consent and policy come last, so a malformed request is told about its errors first.
-    await this.d.beforeAccept?.(tenant, to.address, channel);
     const seg = body ? countSegments(body) : null;
     // The stored channel is how the message travels: Twilio sends (and prices) any message with
     // media as an MMS. The request's 'sms' or 'mms' only says "to a phone number, not WhatsApp".
     const carried: Channel = channel === 'whatsapp' ? 'whatsapp' : media.length > 0 ? 'mms' : 'sms';
+    // The policy comes last, so a malformed request is told about its errors first.
+    const decision = await this.d.policy.decide(
+      { tenantId: tenant.id, to: to.address, channel: carried, body, segments: seg?.segments ?? 0 },
+      { stage: 'accept', now, settings: await this.d.settings.get(tenant.id) },
+    );
+    if (decision.action === 'refuse') throw new AppError(decision.code, decision.message, decision.details ?? { field: 'to' });
+    let holdReason: string | null = null;
+    if (decision.action === 'hold' && decision.until > (sendAt ?? now)) {
+      sendAt = decision.until;
+      holdReason = decision.reason;
+    }
     const status = !this.d.sendingEnabled ? 'canceled' : sendAt !== null ? 'scheduled' : 'pending';
     return {
       id: this.d.random.id(),
@@ -232,6 +243,7 @@ export class MessagesService {
       locked_by: null,
       in_flight_since: null,
       send_at: sendAt,
+      hold_reason: holdReason,
       expires_at: (sendAt ?? now) + validity * 1000,
       validity_period: validity,
       idempotency_key: idempotencyKey ?? null,

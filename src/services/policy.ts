@@ -1,5 +1,5 @@
 // The policy pipeline behind the policy port: rules run in order and their decisions combine
-// (first refusal wins, else the latest hold). Consent is the first rule.
+// (first refusal wins, else the latest hold). Consent is the first rule (ConsentService.policy).
 import { combine, SEND, type Decision } from '../core/policy.js';
 import type { Policy } from '../ports.js';
 
@@ -14,15 +14,6 @@ export function createPolicy(rules: Policy[]): Policy {
         decisions.push(d);
       }
       return decisions.length ? combine(decisions) : SEND;
-    },
-  };
-}
-
-/** A recipient who opted out is never texted: refused on accept, failed locally at dispatch. */
-export function consentPolicy(isSuppressed: (tenantId: string, to: string) => Promise<boolean>): Policy {
-  return {
-    async decide(m) {
-      return (await isSuppressed(m.tenantId, m.to)) ? { action: 'refuse', code: 'SMS_ERR_RECIPIENT_OPTED_OUT' } : SEND;
     },
   };
 }

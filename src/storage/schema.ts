@@ -63,6 +63,7 @@ export interface MessagesTable {
   /** Set while a provider call is (or may be) in flight; a claim that finds it set must settle first. */
   in_flight_since: Ms | null;
   send_at: Ms | null;
+  hold_reason: string | null;
   expires_at: Ms | null;
   validity_period: number | null;
   idempotency_key: string | null;

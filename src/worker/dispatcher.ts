@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { WorkerConfig } from '../config.js';
+import { ERRORS } from '../core/errors.js';
 import { maskPhone } from '../core/phone.js';
+import type { TenantSettings } from '../core/settings.js';
 import { canTransition, isMessageStatus } from '../core/status.js';
-import { ProviderError, type Clock, type EventSpec, type MessageChanges, type MessageRecord, type MessagesRepository, type ProviderFor, type ProviderMessage, type UnitOfWork } from '../ports.js';
+import { ProviderError, type Clock, type EventSpec, type MessageChanges, type MessageRecord, type MessagesRepository, type Policy, type ProviderFor, type ProviderMessage, type UnitOfWork } from '../ports.js';
 
 export interface DispatcherDeps {
   messages: MessagesRepository;
@@ -15,8 +17,9 @@ export interface DispatcherDeps {
   /** Status callback URL passed to the provider, when a public URL is configured. */
   statusCallback: string | null;
   random?: () => number;
-  /** Checks added by later features (consent, policy); return an error code to fail the message locally. */
-  beforeSend?: (row: MessageRecord) => Promise<{ code: string; message: string } | null>;
+  /** The sending policy, asked again before each send: a refusal fails the message locally, a hold reschedules it. */
+  policy: Policy;
+  settings: { get(tenantId: string): Promise<TenantSettings> };
   /** Told about permanent provider refusals (a 21610 answer means the recipient opted out). */
   onRejected?: (row: MessageRecord, providerCode: number | null) => Promise<void>;
 }
@@ -155,11 +158,15 @@ export class Dispatcher {
     if (row.expires_at !== null && now > row.expires_at && row.in_flight_since === claimedAt) {
       return this.record(this.fail(row, now, 'SMS_ERR_EXPIRED', null, 'The validity period expired before the message could be sent.'));
     }
-    if (this.d.beforeSend) {
-      const refusal = await this.d.beforeSend(row);
-      if (refusal && row.in_flight_since === claimedAt) {
-        return this.record(this.fail(row, now, refusal.code, null, refusal.message));
-      }
+    // Judged by the rules of the moment it is sent; only while nothing of an earlier attempt can be
+    // at the provider (otherwise it is settled first).
+    if (row.in_flight_since === claimedAt) {
+      const decision = await this.d.policy.decide(
+        { id: row.id, tenantId: row.tenant_id, to: row.to_addr, channel: row.channel, body: row.body, segments: row.segments },
+        { stage: 'dispatch', now, settings: await this.d.settings.get(row.tenant_id) },
+      );
+      if (decision.action === 'refuse') return this.record(this.fail(row, now, decision.code, null, decision.message ?? ERRORS[decision.code].message));
+      if (decision.action === 'hold' && decision.until > now) return this.record(this.hold(row, now, decision.until, decision.reason));
     }
     // An in-flight marker older than this claim means an earlier attempt may have reached the
     // provider (its answer was lost, or its worker died). Twilio has no idempotency key on create,
@@ -276,6 +283,24 @@ export class Dispatcher {
         next_attempt_at: null,
       },
       event: { source: 'worker' },
+    };
+  }
+
+  /** Held by the policy: scheduled again for `until`, not counted as an attempt. */
+  private hold(row: MessageRecord, now: number, until: number, reason: string): Outcome {
+    return {
+      id: row.id,
+      set: {
+        status: 'scheduled',
+        send_at: until,
+        next_attempt_at: until,
+        hold_reason: reason,
+        updated_at: now,
+        locked_by: null,
+        locked_until: null,
+        in_flight_since: null,
+      },
+      event: { source: 'worker', data: { held_until: new Date(until).toISOString(), reason } },
     };
   }
 

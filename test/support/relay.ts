@@ -1,5 +1,5 @@
 import type { Config } from '../../src/config.js';
-import { createLogger, createSmsRelay, type SmsRelay } from '../../src/main.js';
+import { createLogger, createSmsRelay, type SmsRelay, type SmsRelayOptions } from '../../src/main.js';
 import type { Backend } from './backends.js';
 
 export interface TestRelay {
@@ -16,7 +16,7 @@ export interface TestRelay {
 type Overrides = Partial<Omit<Config, 'worker' | 'twilio'>> & { worker?: Partial<Config['worker']>; twilio?: Partial<Config['twilio']> };
 
 /** A relay on a random port with the embedded emulator and a fast worker, over real sockets. */
-export async function startRelay(backend: Backend, label: string, overrides: Overrides = {}, opts: { worker?: boolean } = {}): Promise<TestRelay> {
+export async function startRelay(backend: Backend, label: string, overrides: Overrides = {}, opts: { worker?: boolean; relay?: Omit<SmsRelayOptions, 'schema' | 'logger'> } = {}): Promise<TestRelay> {
   const db = await backend.create(label);
   const relay = await createSmsRelay(
     {
@@ -28,7 +28,7 @@ export async function startRelay(backend: Backend, label: string, overrides: Ove
       worker: { pollIntervalMs: 20, backoffBaseMs: 10, backoffMaxMs: 100, settleDelayMs: 0, ...overrides.worker },
       twilio: { ...overrides.twilio },
     },
-    { schema: db.schema, logger: createLogger(process.env.SMSRELAY_TEST_LOG ?? 'silent') },
+    { ...opts.relay, schema: db.schema, logger: createLogger(process.env.SMSRELAY_TEST_LOG ?? 'silent') },
   );
   const { key } = await relay.apiKeys.create(relay.defaultTenant.id, 'test', ['admin']);
   const url = await relay.listen();

@@ -63,6 +63,7 @@ const MESSAGE_COLUMNS = [
   'locked_by',
   'in_flight_since',
   'send_at',
+  'hold_reason',
   'expires_at',
   'validity_period',
   'idempotency_key',
