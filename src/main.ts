@@ -35,6 +35,7 @@ import { migrateToLatest } from './storage/migrate.js';
 import { Store } from './storage/store.js';
 import { kx } from './storage/tx.js';
 import { Dispatcher } from './worker/dispatcher.js';
+import { PeriodicRunner } from './worker/periodic.js';
 import { Reconciler } from './worker/reconciler.js';
 
 export const VERSION = '0.1.0';
@@ -276,6 +277,10 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
           create: (accountSid, authToken) =>
             new TwilioProvider({ accountSid, authToken, apiBaseUrl: config.twilio.apiBaseUrl, maxSockets: Math.max(8, config.worker.concurrency) }),
         });
+  // Every loop on a timer (reconciliation, late callbacks, housekeeping) runs here, started with the worker.
+  const periodic = new PeriodicRunner({ random, onError: (task, e) => logger.error({ err: e }, `${task} failed`) });
+  // Idempotency keys are kept 24 h; the workers delete expired ones (any worker may).
+  periodic.add({ name: 'idempotency key cleanup', intervalMs: HOUSEKEEPING_MS, runAtStart: true, run: () => repos.messages.deleteExpiredIdempotencyKeys(now()) });
   // The outbox dispatcher and the reconciler share one provider lookup.
   const makeRunners = (p: Provider) => {
     const pf = providerFor(p);
@@ -292,6 +297,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
       onRejected: (row, code) => consent.onProviderRejected(row, code),
     });
     reconciler = new Reconciler({ reconcile: repos.reconcile, messages: repos.messages, write: repos.write, providerFor: pf, clock, config: config.reconciler, logger, statusCallbacks });
+    for (const task of reconciler.tasks()) periodic.add(task);
   };
   const twilioProvider = (baseUrl: string | null) =>
     new TwilioProvider({
@@ -304,7 +310,6 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   if (provider) makeRunners(provider);
 
   let app: FastifyInstance | null = null;
-  let housekeeping: NodeJS.Timeout | null = null;
   let workerWanted = false;
 
   // The embedded emulator needs a port before the provider can call it: the HTTP port when
@@ -323,10 +328,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     }
     provider = twilioProvider(url);
     makeRunners(provider);
-    if (workerWanted) {
-      worker!.start();
-      reconciler!.start();
-    }
+    if (workerWanted) worker!.start();
   };
 
   const relay: SmsRelay = {
@@ -360,13 +362,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     cancel: (id) => messages.cancel(defaultTenant, id),
     startWorker() {
       workerWanted = true;
-      reconciler?.start();
-      if (!housekeeping) {
-        // Idempotency keys are kept 24 h; the workers delete expired ones (any worker may).
-        const sweep = () => void repos.messages.deleteExpiredIdempotencyKeys(now()).catch((e) => logger.warn({ err: e }, 'idempotency key cleanup failed'));
-        sweep();
-        housekeeping = setInterval(sweep, HOUSEKEEPING_MS).unref();
-      }
+      periodic.start();
       if (worker) worker.start();
       else if (emulator && !app) void attachEmulator(null);
     },
@@ -401,8 +397,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
       return `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     },
     async close() {
-      if (housekeeping) clearInterval(housekeeping);
-      await reconciler?.stop();
+      await periodic.stop();
       await worker?.stop();
       if (app) await app.close();
       if (emulator) await emulator.close().catch(() => undefined);

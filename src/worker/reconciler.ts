@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { ReconcilerConfig } from '../config.js';
 import type { Clock, MessagesRepository, ProviderFor, ReconcileRepository, UnitOfWork } from '../ports.js';
 import type { StatusCallbacksService } from '../services/status-callbacks.js';
+import type { PeriodicTask } from './periodic.js';
 
 export interface ReconcilerDeps {
   reconcile: ReconcileRepository;
@@ -27,36 +28,15 @@ const FETCH_CONCURRENCY = 8;
 const MAX_BACKOFF_STEPS = 8;
 
 export class Reconciler {
-  private timers: NodeJS.Timeout[] = [];
-  private running: Promise<unknown> = Promise.resolve();
-  private stopped = true;
-
   constructor(private readonly d: ReconcilerDeps) {}
 
-  start(): void {
-    if (!this.stopped || !this.d.config.enabled) return;
-    this.stopped = false;
-    const every = (ms: number, fn: () => Promise<unknown>, what: string) => {
-      let busy = false;
-      this.timers.push(
-        setInterval(() => {
-          if (busy || this.stopped) return;
-          busy = true;
-          const p = fn()
-            .catch((e) => this.d.logger.error({ err: e }, `reconciler: ${what} failed`))
-            .finally(() => (busy = false));
-          this.running = Promise.all([this.running, p]);
-        }, ms),
-      );
-    };
-    every(this.d.config.attachIntervalMs, () => this.d.statusCallbacks.attachOrphans(), 'matching early callbacks');
-    every(this.d.config.intervalMs, () => this.reconcileOnce(), 'reconciliation');
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.timers.splice(0).forEach(clearInterval);
-    await this.running;
+  /** Its two loops, run by the worker's periodic-task runner (none when reconciliation is off). */
+  tasks(): PeriodicTask[] {
+    if (!this.d.config.enabled) return [];
+    return [
+      { name: 'reconciler: matching early callbacks', intervalMs: this.d.config.attachIntervalMs, run: () => this.d.statusCallbacks.attachOrphans() },
+      { name: 'reconciler: reconciliation', intervalMs: this.d.config.intervalMs, run: () => this.reconcileOnce() },
+    ];
   }
 
   /** One pass: fetches up to batchSize stale messages and converges them; returns how many were fetched. */
