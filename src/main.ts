@@ -14,6 +14,7 @@ import type { Emulator, EmulatorOptions } from './emulator/types.js';
 import { createHttpApp } from './http/app.js';
 import { systemClock, systemRandom, type Clock, type Provider, type Policy, type ProviderFor, type Random, type Repositories } from './ports.js';
 import { tenantProviders } from './providers/tenant-providers.js';
+import { twilioSignatures } from './providers/twilio-signatures.js';
 import { TwilioProvider } from './providers/twilio.js';
 import { twimlReplies } from './providers/twiml.js';
 import { ApiKeysService } from './services/api-keys.js';
@@ -29,10 +30,9 @@ import { TenantsService, type Tenant } from './services/tenants.js';
 import { VerificationsService } from './services/verifications.js';
 import { LocalVerifyBackend } from './services/verifications/local-backend.js';
 import { ProviderVerifyBackend } from './services/verifications/provider-backend.js';
-import { openDatabase } from './storage/db.js';
+import { openDatabase, type Db } from './storage/db.js';
 import { createRepositories } from './storage/index.js';
 import { migrateToLatest } from './storage/migrate.js';
-import { Store } from './storage/store.js';
 import { kx } from './storage/tx.js';
 import { Dispatcher } from './worker/dispatcher.js';
 import { PeriodicRunner } from './worker/periodic.js';
@@ -112,7 +112,8 @@ export function resolveConfig(overrides: DeepPartial<Config> | Config = {}): Con
 export interface SmsRelay {
   readonly config: Config;
   readonly logger: Logger;
-  readonly store: Store;
+  /** The database handle, for diagnostics and tests (test/support/db.ts); services go through `repos`. */
+  readonly db: Db;
   /** Every repository (the storage port), for embedding and tests. */
   readonly repos: Repositories;
   readonly tenants: TenantsService;
@@ -163,8 +164,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     const applied = await migrateToLatest(db.kysely);
     if (applied.length) logger.info({ applied }, 'database migrations applied');
   }
-  const store = new Store(db);
-  const repos = createRepositories(db, store);
+  const repos = createRepositories(db);
   const cipher = config.masterKey ? new Cipher(config.masterKey, random) : null;
   const tenants = new TenantsService({ tenants: repos.tenants, clock, random, cipher });
   const apiKeys = new ApiKeysService({ keys: repos.apiKeys, clock, random });
@@ -267,6 +267,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
       accountSid: emulator ? emulator.accountSid : config.twilio.accountSid,
       tokens: [emulator ? emulator.authToken : config.twilio.authToken, config.twilio.secondaryAuthToken].filter((t): t is string => !!t),
     },
+    signatures: twilioSignatures,
     clock,
   });
   const providerFor = (p: Provider): ProviderFor =>
@@ -334,7 +335,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const relay: SmsRelay = {
     config,
     logger,
-    store,
+    db,
     repos,
     tenants,
     settings,

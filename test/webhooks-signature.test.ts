@@ -1,7 +1,7 @@
 // X-Twilio-Signature validation against the shared vectors (SDK fixtures and our own), plus the
 // rotations and failure modes the webhook routes rely on.
 import { describe, expect, it } from 'vitest';
-import { verifySignature } from '../src/services/webhooks.js';
+import { verifySignature } from '../src/providers/twilio-signatures.js';
 import { signatureVectors, vectorRawBody } from './support/signature-vectors.js';
 
 const vectors = signatureVectors;

@@ -68,7 +68,7 @@ async function serve(args: string[]): Promise<void> {
   if (!values['no-worker'] && cfg.worker.enabled) relay.startWorker();
   onShutdown(relay);
   relay.logger.info(
-    { url, database: relay.store.dialect, provider: relay.emulator ? 'emulator' : cfg.provider, worker: !values['no-worker'] && cfg.worker.enabled },
+    { url, database: relay.repos.health.dialect, provider: relay.emulator ? 'emulator' : cfg.provider, worker: !values['no-worker'] && cfg.worker.enabled },
     `smsrelay listening on ${url}`,
   );
   if (keyPath) relay.logger.warn({ path: keyPath }, `An admin API key was generated; it is in ${keyPath} (readable only by this user).`);
@@ -89,7 +89,7 @@ async function worker(): Promise<void> {
   const relay = await createSmsRelay(cfg);
   relay.startWorker();
   onShutdown(relay);
-  relay.logger.info({ database: relay.store.dialect }, 'smsrelay worker started');
+  relay.logger.info({ database: relay.repos.health.dialect }, 'smsrelay worker started');
 }
 
 async function migrate(): Promise<void> {

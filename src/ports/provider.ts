@@ -79,3 +79,19 @@ export interface TwimlReplies {
   /** An empty <Response>: no reply. */
   empty(): string;
 }
+
+/** A Twilio webhook as received, for its X-Twilio-Signature check. */
+export interface SignedRequest {
+  /** The URL Twilio called, query string exactly as received. */
+  url: string;
+  signature: string | undefined;
+  /** Decoded form fields, repeated keys as arrays. */
+  params: Record<string, string | string[]>;
+  /** Raw body of a JSON webhook (signed through the URL's bodySHA256), else null. */
+  rawJsonBody: string | null;
+}
+
+export interface WebhookSignatures {
+  /** True when one of the tokens (primary first, then a rotation's secondary) signed the request. */
+  verify(tokens: readonly string[], req: SignedRequest): boolean;
+}

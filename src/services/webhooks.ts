@@ -1,9 +1,9 @@
 // Authentication of Twilio webhooks: which tenant's auth token signs a request (found from its
-// AccountSid), and the X-Twilio-Signature check with the official twilio.validateRequest.
-import { validateRequest, validateRequestWithBody } from 'twilio/lib/webhooks/webhooks.js';
+// AccountSid), and the X-Twilio-Signature check (the WebhookSignatures port: the official
+// twilio.validateRequest, in providers/).
 import type { Cipher } from '../core/cipher.js';
 import { AppError } from '../core/errors.js';
-import type { Clock, TenantsRepository } from '../ports.js';
+import type { Clock, SignedRequest, TenantsRepository, WebhookSignatures } from '../ports.js';
 import { tokenAad } from './tenants.js';
 
 export type WebhookParams = Record<string, string | string[]>;
@@ -21,34 +21,6 @@ export interface DefaultCredentials {
   tokens: string[];
 }
 
-export interface SignedRequest {
-  /** The URL Twilio called, query string exactly as received. */
-  url: string;
-  signature: string | undefined;
-  /** Decoded form fields, repeated keys as arrays. */
-  params: WebhookParams;
-  /** Raw body of a JSON webhook (signed through the URL's bodySHA256), else null. */
-  rawJsonBody: string | null;
-}
-
-/**
- * True when one of the tokens signed the request. Form webhooks sign URL + every sorted field;
- * JSON webhooks sign the URL only and carry the body's SHA-256 in its `bodySHA256` parameter.
- */
-export function verifySignature(tokens: readonly string[], req: SignedRequest): boolean {
-  const sig = req.signature;
-  if (typeof sig !== 'string' || sig.length === 0 || sig.length > 128) return false;
-  for (const token of tokens) {
-    try {
-      const ok = req.rawJsonBody !== null ? req.url.includes('bodySHA256=') && validateRequestWithBody(token, sig, req.url, req.rawJsonBody) : validateRequest(token, sig, req.url, req.params);
-      if (ok) return true;
-    } catch {
-      // An unparsable URL (a forged Host header) cannot carry a valid signature.
-    }
-  }
-  return false;
-}
-
 /** First value of a field (Twilio sends single values; a repeated key is not trusted as a scalar). */
 export function field(params: WebhookParams, name: string): string | undefined {
   const v = params[name];
@@ -62,6 +34,7 @@ export interface WebhookAuthDeps {
   /** Decrypts tenants' stored auth tokens; null when no master key is configured. */
   cipher: Cipher | null;
   defaults: DefaultCredentials;
+  signatures: WebhookSignatures;
   clock: Clock;
 }
 
@@ -96,7 +69,7 @@ export class WebhookAuth {
   async authenticate(req: SignedRequest): Promise<string> {
     if (!req.signature) throw new AppError('SMS_ERR_INVALID_SIGNATURE', 'The X-Twilio-Signature header is missing.');
     const creds = await this.resolve(field(req.params, 'AccountSid'));
-    if (!creds || !verifySignature(creds.tokens, req)) throw new AppError('SMS_ERR_INVALID_SIGNATURE');
+    if (!creds || !this.d.signatures.verify(creds.tokens, req)) throw new AppError('SMS_ERR_INVALID_SIGNATURE');
     return creds.tenantId;
   }
 

@@ -13,12 +13,13 @@ import { messagesRepository } from './repositories/messages.js';
 import { reconcileRepository } from './repositories/reconcile.js';
 import { tenantsRepository } from './repositories/tenants.js';
 import { webhookEventsRepository } from './repositories/webhook-events.js';
-import { Store } from './store.js';
 import { asTx } from './tx.js';
-import type { BatchOp } from './write-batcher.js';
+import { WriteBatcher, type BatchOp } from './write-batcher.js';
 
-export function createRepositories(db: Db, store: Store): Repositories {
-  const write: UnitOfWork['write'] = (fn) => store.write((trx) => fn(asTx(trx)));
+export function createRepositories(db: Db): Repositories {
+  // One group commit shared by every repository (see write-batcher.ts).
+  const batcher = new WriteBatcher(db.kysely, db.maxWriters);
+  const write: UnitOfWork['write'] = (fn) => batcher.run((trx) => fn(asTx(trx)));
   // One adapter per BatchWrite, so that its items queued together still find each other.
   const adapters = new WeakMap<BatchWrite<unknown, unknown>, BatchOp<unknown, unknown>>();
   const batch: UnitOfWork['batch'] = (op, item) => {
@@ -28,7 +29,7 @@ export function createRepositories(db: Db, store: Store): Repositories {
       a = { run: (trx, items) => key.run(asTx(trx), items) };
       adapters.set(key, a);
     }
-    return store.batcher.batch(a, item) as Promise<never>;
+    return batcher.batch(a, item) as Promise<never>;
   };
   return {
     write,
@@ -37,7 +38,7 @@ export function createRepositories(db: Db, store: Store): Repositories {
     apiKeys: apiKeysRepository(db.kysely),
     settings: settingsRepository(db),
     conversations: conversationsRepository(db.kysely),
-    inbound: inboundRepository(store),
+    inbound: inboundRepository(),
     consent: consentRepository(db.kysely),
     verifications: verificationsRepository(db),
     counters: countersRepository(db),

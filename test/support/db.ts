@@ -4,4 +4,4 @@ import type { Kysely } from 'kysely';
 import type { SmsRelay } from '../../src/main.js';
 import type { Database } from '../../src/storage/schema.js';
 
-export const sqlOf = (relay: SmsRelay): Kysely<Database> => relay.store.kysely;
+export const sqlOf = (relay: SmsRelay): Kysely<Database> => relay.db.kysely;

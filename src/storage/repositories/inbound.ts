@@ -1,8 +1,7 @@
 import type { InboundRepository } from '../../ports.js';
-import type { Store } from '../store.js';
 import { kx } from '../tx.js';
 
-export function inboundRepository(store: Store): InboundRepository {
+export function inboundRepository(): InboundRepository {
   return {
     async logInboundWebhook(tx, e) {
       // The log only de-duplicates inbound webhooks: the raw fields go to the message's event.
@@ -23,6 +22,8 @@ export function inboundRepository(store: Store): InboundRepository {
       return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
     },
 
-    appendMessageEvent: (tx, event) => store.insertEvent(kx(tx), event),
+    async appendMessageEvent(tx, event) {
+      await kx(tx).insertInto('message_events').values(event).execute();
+    },
   };
 }
