@@ -166,7 +166,6 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   }
   const repos = createRepositories(db);
   const cipher = config.masterKey ? new Cipher(config.masterKey, random) : null;
-  const tenants = new TenantsService({ tenants: repos.tenants, clock, random, cipher });
   const apiKeys = new ApiKeysService({ keys: repos.apiKeys, clock, random });
 
   const emulator = config.provider === 'emulator' && !opts.provider ? createEmulator(embeddedEmulatorOptions(config, logger)) : null;
@@ -178,12 +177,8 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   }
 
   const settings = new SettingsService({ repo: repos.settings, clock, defaults: settingsDefaults(config, config.provider === 'emulator') });
-  const defaultTenant = await tenants.ensureDefault({
-    fromNumber: config.twilio.fromNumber ?? (config.provider === 'emulator' ? EMULATOR_FROM : null),
-    messagingServiceSid: config.twilio.messagingServiceSid,
-    whatsappFrom: config.twilio.whatsappNumber,
-    defaultRegion: config.defaultRegion,
-  });
+  const tenants = new TenantsService({ tenants: repos.tenants, clock, random, cipher, settings });
+  const defaultTenant = await tenants.ensureDefault();
 
   let worker: Dispatcher | null = null;
   let reconciler: Reconciler | null = null;

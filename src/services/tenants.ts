@@ -1,5 +1,6 @@
 import type { Cipher } from '../core/cipher.js';
 import { AppError } from '../core/errors.js';
+import type { TenantSettings } from '../core/settings.js';
 import type { Clock, Random, TenantRecord, TenantsRepository } from '../ports.js';
 
 export interface Tenant {
@@ -13,29 +14,20 @@ export interface Tenant {
 }
 
 /**
- * A tenant row as services see it. The default tenant's sender settings and region come from this
- * process's environment unless a value is stored in its row (stored values win): a process start
- * never writes its environment into the database, so processes with different environments that
- * share one database each keep their own defaults.
+ * A tenant as services see it: its identity, and its senders and region from its settings document
+ * (stored values over this process's environment defaults: a process start never writes its
+ * environment into the database, so processes with different environments each keep theirs).
  */
-export function toTenant(r: TenantRecord, envDefaults: DefaultTenantSettings | null = null): Tenant {
-  const env = r.slug === 'default' ? envDefaults : null;
+export function toTenant(r: TenantRecord, s: TenantSettings): Tenant {
   return {
     id: r.id,
     slug: r.slug,
     name: r.name,
-    fromNumber: r.from_number ?? env?.fromNumber ?? null,
-    messagingServiceSid: r.messaging_service_sid ?? env?.messagingServiceSid ?? null,
-    whatsappFrom: r.whatsapp_from ?? env?.whatsappFrom ?? null,
-    defaultRegion: r.default_region ?? env?.defaultRegion ?? null,
+    fromNumber: s.from_number,
+    messagingServiceSid: s.messaging_service_sid,
+    whatsappFrom: s.whatsapp_from,
+    defaultRegion: s.default_region,
   };
-}
-
-export interface DefaultTenantSettings {
-  fromNumber: string | null;
-  messagingServiceSid: string | null;
-  whatsappFrom: string | null;
-  defaultRegion: string;
 }
 
 export interface NewTenant {
@@ -61,14 +53,14 @@ export interface TenantsServiceDeps {
   random: Random;
   /** Encrypts stored Twilio auth tokens (SMSRELAY_MASTER_KEY); null when none is configured. */
   cipher: Cipher | null;
+  /** Senders and region come from the settings document (cached there, cleared on write). */
+  settings: { get(tenantId: string): Promise<TenantSettings> };
 }
 
 /** Tenants are read on every request: a short in-process cache keeps that off the database. */
 export class TenantsService {
-  private cache = new Map<string, { tenant: Tenant; until: number }>();
+  private cache = new Map<string, { row: TenantRecord; until: number }>();
   private credentialsCache = new Map<string, { creds: { accountSid: string; authToken: string } | null; until: number }>();
-  /** The environment's defaults for the default tenant, given by ensureDefault. */
-  private envDefaults: DefaultTenantSettings | null = null;
 
   constructor(private readonly d: TenantsServiceDeps) {}
 
@@ -106,16 +98,14 @@ export class TenantsService {
       created_at: now,
       updated_at: now,
     });
-    return toTenant((await this.d.tenants.byId(id))!, this.envDefaults);
+    return this.view((await this.d.tenants.byId(id))!);
   }
 
   /**
-   * The single-tenant install's tenant: created if missing, with no sender settings of its own.
-   * `s` (this process's environment) supplies them when the tenant is read; see toTenant.
+   * The single-tenant install's tenant: created if missing, with no settings of its own (this
+   * process's environment supplies their defaults when they are read; see core/settings.ts).
    */
-  async ensureDefault(s: DefaultTenantSettings): Promise<Tenant> {
-    this.envDefaults = s;
-    this.cache.clear();
+  async ensureDefault(): Promise<Tenant> {
     const now = this.now();
     const row = await this.d.tenants.insertIfMissing({
       id: this.d.random.id(),
@@ -132,7 +122,7 @@ export class TenantsService {
       created_at: now,
       updated_at: now,
     });
-    return toTenant(row, s);
+    return this.view(row);
   }
 
   /**
@@ -155,22 +145,25 @@ export class TenantsService {
   /** Every tenant, oldest first. */
   async list(): Promise<Tenant[]> {
     const rows = await this.d.tenants.list();
-    return rows.map((r) => toTenant(r, this.envDefaults));
+    return Promise.all(rows.map((r) => this.view(r)));
   }
 
   async bySlug(slug: string): Promise<Tenant | undefined> {
     const r = await this.d.tenants.bySlug(slug);
-    return r ? toTenant(r, this.envDefaults) : undefined;
+    return r ? this.view(r) : undefined;
   }
 
   async byId(id: string): Promise<Tenant | undefined> {
     const hit = this.cache.get(id);
     const now = this.now();
-    if (hit && hit.until > now) return hit.tenant;
+    if (hit && hit.until > now) return this.view(hit.row);
     const r = await this.d.tenants.byId(id);
     if (!r) return undefined;
-    const tenant = toTenant(r, this.envDefaults);
-    this.cache.set(id, { tenant, until: now + CACHE_MS });
-    return tenant;
+    this.cache.set(id, { row: r, until: now + CACHE_MS });
+    return this.view(r);
+  }
+
+  private async view(r: TenantRecord): Promise<Tenant> {
+    return toTenant(r, await this.d.settings.get(r.id));
   }
 }
