@@ -5,6 +5,7 @@ import { loadConfig } from '../src/config.js';
 import { csvCell } from '../src/services/consent.js';
 import { backends } from './support/backends.js';
 import { startRelay, waitFor, type TestRelay } from './support/relay.js';
+import { sqlOf } from './support/db.js';
 
 const OURS = '+15005550006';
 
@@ -113,7 +114,7 @@ describe.each(backends)('consent on $name', (backend) => {
       const stop = await text(h, 'STOP');
       const stopAt = new Date(stop.message.dateCreated).getTime();
       const rows = await waitFor(async () => {
-        const r = await t.relay.store.kysely.selectFrom('messages').selectAll().where('id', 'in', ids).execute();
+        const r = await sqlOf(t.relay).selectFrom('messages').selectAll().where('id', 'in', ids).execute();
         return r.every((m) => m.provider_sid !== null || m.status === 'failed') ? r : null;
       }, 60_000);
       const localFails = rows.filter((m) => m.error_code === 'SMS_ERR_RECIPIENT_OPTED_OUT');

@@ -6,6 +6,7 @@ import { loadConfig } from '../src/config.js';
 import { backends } from './support/backends.js';
 import { startRelay, waitFor, type TestRelay } from './support/relay.js';
 import { newSid, postWebhook, type Params } from './support/webhooks.js';
+import { sqlOf } from './support/db.js';
 
 const OURS = '+15005550006';
 const AUTO = "Thanks for your message, we'll get back to you soon <&> \"ok\"";
@@ -61,7 +62,7 @@ describe.each(backends)('inbound and conversations on $name', (backend) => {
     expect(a.text).toContain('<Message>');
     expect(b.text).toBe('<?xml version="1.0" encoding="UTF-8"?><Response/>');
     expect(c.every((x) => x.status === 200 && !x.text.includes('<Message>'))).toBe(true);
-    const rows = await t.relay.store.kysely.selectFrom('messages').select('id').where('provider_sid', '=', sid).execute();
+    const rows = await sqlOf(t.relay).selectFrom('messages').select('id').where('provider_sid', '=', sid).execute();
     expect(rows).toHaveLength(1);
     expect((await conversationOf('+14155550102')).unread_count).toBe(1);
   });

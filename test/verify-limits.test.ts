@@ -4,12 +4,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backends } from './support/backends.js';
 import { waitFor } from './support/relay.js';
+import { sqlOf } from './support/db.js';
 import { freshNumber, startVerifyRelay, wrongCode, type VerifyRelay } from './support/verify.js';
 
 const HOUR = 3600_000;
 
 async function messageCount(t: VerifyRelay): Promise<number> {
-  const r = await t.relay.store.kysely.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const r = await sqlOf(t.relay).selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
@@ -184,10 +185,10 @@ describe.runIf(pg)('verification limits across two relays on one PostgreSQL data
     const ok = rs.filter((r) => r.status === 201);
     expect(ok).toHaveLength(5);
     expect(new Set(ok.map((r) => r.body.id)).size).toBe(1);
-    const rows = await a.relay.store.kysely.selectFrom('verifications').selectAll().where('to_addr', '=', to).execute();
+    const rows = await sqlOf(a.relay).selectFrom('verifications').selectAll().where('to_addr', '=', to).execute();
     expect(rows).toHaveLength(1);
     expect(rows[0].send_count).toBe(5);
-    const msgs = await a.relay.store.kysely.selectFrom('messages').select('id').where('to_addr', '=', to).execute();
+    const msgs = await sqlOf(a.relay).selectFrom('messages').select('id').where('to_addr', '=', to).execute();
     expect(msgs).toHaveLength(5);
   });
 
@@ -209,7 +210,7 @@ describe.runIf(pg)('verification limits across two relays on one PostgreSQL data
     expect(rs.filter((r) => r.status >= 500)).toEqual([]);
     expect(rs.filter((r) => r.status === 200)).toHaveLength(5);
     expect(rs.some((r) => r.body?.status === 'approved')).toBe(false);
-    const row = await a.relay.store.kysely.selectFrom('verifications').selectAll().where('id', '=', s.body.id).executeTakeFirstOrThrow();
+    const row = await sqlOf(a.relay).selectFrom('verifications').selectAll().where('id', '=', s.body.id).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ attempts: 5, status: 'max_attempts_reached' });
   });
 });

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from './support/backends.js';
 import { freshNumber, SECRET, startVerifyRelay, wrongCode, type VerifyRelay } from './support/verify.js';
+import { sqlOf } from './support/db.js';
 
 const TTL_S = 600;
 const table = backends.flatMap((db) => (['local', 'twilio'] as const).map((verifyBackend) => ({ db, verifyBackend, name: `${verifyBackend} on ${db.name}` })));
@@ -97,7 +98,7 @@ describe.each(table)('verifications: $name', ({ db, verifyBackend }) => {
     expect(answered).toHaveLength(5);
     expect(answered.map((r) => r.body).filter((b) => b.status === 'max_attempts_reached')).toEqual([{ id, status: 'max_attempts_reached', attempts_left: 0 }]);
     expect(results.filter((r) => r.status === 404)).toHaveLength(995);
-    const row = await t.relay.store.kysely.selectFrom('verifications').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    const row = await sqlOf(t.relay).selectFrom('verifications').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     expect(row.attempts).toBe(5);
     expect(row.status).toBe('max_attempts_reached');
     // Even the right code is refused now, and a new start for the number stays locked until expiry.
@@ -204,11 +205,11 @@ describe.each(table)('verifications: $name', ({ db, verifyBackend }) => {
     ['bad client_ip', { to: '+14155550100', client_ip: '999.1.1.1' }, 400, 'SMS_ERR_VALIDATION'],
     ['unknown field', { to: '+14155550100', code: '123456' }, 400, 'SMS_ERR_VALIDATION'],
   ])('start rejects %s with a registry error and sends nothing', async (_n, payload, status, code) => {
-    const before = await t.relay.store.kysely.selectFrom('verifications').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const before = await sqlOf(t.relay).selectFrom('verifications').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     const r = await t.api('/v1/verifications', { body: payload });
     expect(r.status).toBe(status);
     expect(r.body.error.code).toBe(code);
-    const after = await t.relay.store.kysely.selectFrom('verifications').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const after = await sqlOf(t.relay).selectFrom('verifications').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     expect(Number(after.n)).toBe(Number(before.n));
   });
 
@@ -275,7 +276,7 @@ describe.each(table)('verifications: $name', ({ db, verifyBackend }) => {
     const { id, code } = await start(to);
     await t.api('/v1/verifications/check', { body: { id, code: wrongCode(code) } });
     await t.api('/v1/verifications/check', { body: { id, code } });
-    const row = await t.relay.store.kysely.selectFrom('verifications').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    const row = await sqlOf(t.relay).selectFrom('verifications').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     const log = t.logs.join('');
     expect(log).not.toMatch(new RegExp(`\\b${code}\\b`));
     expect(log).not.toContain(SECRET);
@@ -291,7 +292,7 @@ describe.each(table)('verifications: $name', ({ db, verifyBackend }) => {
     expect(JSON.stringify(list.body)).not.toContain(code);
     if (verifyBackend === 'local') {
       expect(list.body.data[0].body).toBe('[redacted]');
-      const row = await waitForRow(() => t.relay.store.kysely.selectFrom('messages').select(['body', 'provider_sid']).where('to_addr', '=', to).executeTakeFirstOrThrow());
+      const row = await waitForRow(() => sqlOf(t.relay).selectFrom('messages').select(['body', 'provider_sid']).where('to_addr', '=', to).executeTakeFirstOrThrow());
       expect(row.body).toBeNull();
     }
   });

@@ -61,9 +61,9 @@ describe.each(backends)('reconciler on $name', (backend) => {
     const m = (await t.api(`/v1/messages/${r.body.id}`)).body;
     expect(['queued', 'sent']).toContain(m.status);
     expect(notFound(ev)).toEqual([expect.objectContaining({ status: m.status, source: 'reconciler', provider_code: 20404, data: { provider_status: null, not_found: true, applied: false, kept: m.status } })]);
-    const checks = await t.relay.store.kysely.selectFrom('reconcile_checks').selectAll().where('message_id', '=', r.body.id).executeTakeFirstOrThrow();
+    const checks = await sqlOf(t.relay).selectFrom('reconcile_checks').selectAll().where('message_id', '=', r.body.id).executeTakeFirstOrThrow();
     await new Promise((res) => setTimeout(res, 1000));
-    const again = await t.relay.store.kysely.selectFrom('reconcile_checks').selectAll().where('message_id', '=', r.body.id).executeTakeFirstOrThrow();
+    const again = await sqlOf(t.relay).selectFrom('reconcile_checks').selectAll().where('message_id', '=', r.body.id).executeTakeFirstOrThrow();
     expect(again.checks).toBe(checks.checks);
     expect(notFound((await t.api(`/v1/messages/${r.body.id}/events`)).body.data)).toHaveLength(1);
     expect((await t.api(`/v1/messages/${r.body.id}`)).body.status).toBe(m.status);
