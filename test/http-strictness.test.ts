@@ -1,7 +1,11 @@
-// The HTTP layer's strictness over real sockets, on SQLite and PostgreSQL: authentication before
-// validation, no type coercion of JSON bodies, well-formed strings only, one error envelope for
-// every failure (bad URLs, huge headers, malformed requests), strict list filters, bodiless POSTs
-// with an empty JSON body, the webhooks' 415, and the CSV export's formula neutralisation.
+// The HTTP layer's strictness on SQLite and PostgreSQL: authentication before validation, no type
+// coercion of JSON bodies, well-formed strings only, one error envelope for every failure (bad URLs,
+// huge headers, malformed requests), strict list filters, bodiless POSTs with an empty JSON body, the
+// webhooks' 415, and the CSV export's formula neutralisation. Cases decided inside Fastify go through
+// app.inject() (same URL bytes, headers and body; no socket); real sockets stay for what only Node's
+// HTTP server sees: its parser errors (431, malformed request lines), the emulator mounted in front of
+// Fastify, and the CSV download.
+import type { FastifyInstance } from 'fastify';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
@@ -28,17 +32,42 @@ function raw(url: string, request: string): Promise<{ status: number; headers: s
   });
 }
 
+type Init = Parameters<TestRelay['api']>[1];
+
+/** t.api's exchange through Fastify's inject: the admin key unless `key` says otherwise, JSON-encoded `body` or `rawBody`. */
+function injector(app: FastifyInstance, apiKey: string) {
+  return async (path: string, init: Init = {}): Promise<{ status: number; body: any }> => {
+    const headers: Record<string, string> = { ...init.headers };
+    if (init.key !== null) headers.authorization = `Bearer ${init.key ?? apiKey}`;
+    let payload: string | undefined = init.rawBody;
+    if (init.body !== undefined) {
+      payload = JSON.stringify(init.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await app.inject({ method: (init.method ?? (payload !== undefined ? 'POST' : 'GET')) as 'GET' | 'POST', url: path, headers, payload });
+    let body: unknown = res.body;
+    try {
+      body = res.body ? JSON.parse(res.body) : null;
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.statusCode, body };
+  };
+}
+
 const expectEnvelope = (body: any, code: string | RegExp) => {
   expect(body, JSON.stringify(body)).toMatchObject({ error: { code: expect.stringMatching(code), message: expect.any(String) } });
 };
 
 describe.each(backends)('HTTP strictness on $name', (backend) => {
   let t: TestRelay;
+  let inject: ReturnType<typeof injector>;
   const count = async (table: 'messages' | 'verifications' | 'consent_events') =>
     Number((await sqlOf(t.relay).selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
 
   beforeAll(async () => {
     t = await startRelay(backend, 'http_strict', { verify: { ...loadConfig({}).verify, secret: 'strictness-test-secret-0123456789abcdef' } });
+    inject = injector(await t.relay.http(), t.apiKey);
   });
   afterAll(async () => {
     await t?.close();
@@ -69,7 +98,7 @@ describe.each(backends)('HTTP strictness on $name', (backend) => {
     ])('%s %s without a valid key is 401', async (method, path, body) => {
       const init = typeof body === 'string' ? { rawBody: body, headers: { 'content-type': body.startsWith('<') ? 'application/xml' : 'application/json' } } : { body };
       for (const key of [null, 'smsr_not-a-real-key']) {
-        const r = await t.api(path, { method, ...init, key });
+        const r = await inject(path, { method, ...init, key });
         expect(r.status, JSON.stringify(r.body)).toBe(401);
         expect(r.body.error.code).toBe('SMS_ERR_UNAUTHENTICATED');
       }
@@ -100,7 +129,7 @@ describe.each(backends)('HTTP strictness on $name', (backend) => {
       ['/api/sms/verify/check/', { to_phone: '+14155552671', code: 123456 }, 'code'],
     ])('POST %s %j → 400 naming %s, nothing written', async (path, body, field) => {
       const before = [await count('messages'), await count('verifications'), await count('consent_events')];
-      const r = await t.api(path, { body });
+      const r = await inject(path, { body });
       expect(r.status, JSON.stringify(r.body)).toBe(400);
       expect(r.body.error.code).toBe('SMS_ERR_VALIDATION');
       expect(r.body.error.message).toContain(field);
@@ -109,9 +138,9 @@ describe.each(backends)('HTTP strictness on $name', (backend) => {
     });
 
     it('query strings still coerce numbers and booleans', async () => {
-      const m = await t.api('/v1/messages?limit=10');
+      const m = await inject('/v1/messages?limit=10');
       expect(m.status).toBe(200);
-      const c = await t.api('/v1/conversations?limit=5&unread=true');
+      const c = await inject('/v1/conversations?limit=5&unread=true');
       expect(c.status).toBe(200);
     });
   });
@@ -134,7 +163,7 @@ describe.each(backends)('HTTP strictness on $name', (backend) => {
       [`/v1/conversations/${ID}/messages`, '{"body":"a\\u0000"}', 'body'],
     ])('POST %s %s → 400 naming %s', async (path, rawBody, field) => {
       const before = await count('messages');
-      const r = await t.api(path, { rawBody, headers: { 'content-type': 'application/json' } });
+      const r = await inject(path, { rawBody, headers: { 'content-type': 'application/json' } });
       expect(r.status, JSON.stringify(r.body)).toBe(400);
       expect(r.body.error.code).toBe('SMS_ERR_VALIDATION');
       expect(r.body.error.details.map((d: { field: string }) => d.field)).toContain(field);
@@ -142,14 +171,14 @@ describe.each(backends)('HTTP strictness on $name', (backend) => {
     });
 
     it('form bodies are checked too', async () => {
-      const r = await t.api('/api/sms/send/', { rawBody: 'to_phone=%2B14155552671&message=a%00b', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      const r = await inject('/api/sms/send/', { rawBody: 'to_phone=%2B14155552671&message=a%00b', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
       expect(r.status, JSON.stringify(r.body)).toBe(400);
       expect(r.body.error.details[0].field).toBe('message');
     });
 
     it('ids with control characters are refused, not looked up', async () => {
       for (const path of ['/v1/messages/%00', '/v1/verifications/%00', '/api/sms/%00/status/', '/v1/conversations/a%0Ab', '/v1/messages/%00/events']) {
-        const r = await t.api(path);
+        const r = await inject(path);
         expect(r.status, `${path} ${JSON.stringify(r.body)}`).toBe(400);
         expect(r.body.error.code).toBe('SMS_ERR_VALIDATION');
         expect(r.body.error.details[0].field).toBe('id');
@@ -157,7 +186,7 @@ describe.each(backends)('HTTP strictness on $name', (backend) => {
     });
 
     it('accepts surrogate pairs (emoji) and the handset gets them intact', async () => {
-      const r = await t.api('/v1/messages', { rawBody: '{"to":"+14155550801","body":"wave \\ud83d\\udc4b"}', headers: { 'content-type': 'application/json' } });
+      const r = await inject('/v1/messages', { rawBody: '{"to":"+14155550801","body":"wave \\ud83d\\udc4b"}', headers: { 'content-type': 'application/json' } });
       expect(r.status).toBe(202);
       expect(r.body.body).toBe('wave 👋');
       const got = await waitFor(() => t.relay.emulator!.messages({ to: '+14155550801' })[0]);
@@ -169,7 +198,7 @@ describe.each(backends)('HTTP strictness on $name', (backend) => {
     it('malformed percent-encoding in the path', async () => {
       for (const path of ['/v1/messages/%ZZ', '/v1/messages/%E0%A4%A', '/v1/consents/%']) {
         for (const key of [undefined, null]) {
-          const r = await t.api(path, { key });
+          const r = await inject(path, { key });
           expect(r.status, path).toBe(400);
           expectEnvelope(r.body, 'SMS_ERR_MALFORMED_URL');
         }
@@ -178,15 +207,15 @@ describe.each(backends)('HTTP strictness on $name', (backend) => {
 
     it('over-long path parameters (authenticated: validation; not: 401)', async () => {
       for (const id of ['y'.repeat(101), 'z'.repeat(10_000)]) {
-        const r = await t.api(`/v1/messages/${id}`);
+        const r = await inject(`/v1/messages/${id}`);
         expect(r.status).toBe(400);
         expectEnvelope(r.body, 'SMS_ERR_VALIDATION');
         expect(r.body.error.details[0].field).toBe('id');
-        const anon = await t.api(`/v1/messages/${id}/cancel`, { method: 'POST', key: null });
+        const anon = await inject(`/v1/messages/${id}/cancel`, { method: 'POST', key: null });
         expect(anon.status).toBe(401);
         expectEnvelope(anon.body, 'SMS_ERR_UNAUTHENTICATED');
       }
-      const unknown = await t.api(`/v1/${'n'.repeat(10_000)}`);
+      const unknown = await inject(`/v1/${'n'.repeat(10_000)}`);
       expect(unknown.status).toBe(404);
       expectEnvelope(unknown.body, 'SMS_ERR_ROUTE_NOT_FOUND');
       expect(unknown.body.error.message.length).toBeLessThan(300);
@@ -225,7 +254,7 @@ describe.each(backends)('HTTP strictness on $name', (backend) => {
         ['/v1/verifications', '{"to":"\\u0000+14155552671"}', 'application/json'],
       ];
       for (const [path, rawBody, type] of cases) {
-        const r = await t.api(path, { rawBody, headers: { 'content-type': type } });
+        const r = await inject(path, { rawBody, headers: { 'content-type': type } });
         const what = `${path} ${rawBody.slice(0, 60)} → ${JSON.stringify(r.body).slice(0, 200)}`;
         expect(r.status, what).toBeGreaterThanOrEqual(400);
         expect(r.status, what).toBeLessThan(500);
@@ -257,13 +286,13 @@ describe.each(backends)('HTTP strictness on $name', (backend) => {
       '/v1/opt-outs?format=xml',
       '/v1/verifications/stats?since=yesterday',
     ])('%s → 400', async (path) => {
-      const r = await t.api(path);
+      const r = await inject(path);
       expect(r.status, JSON.stringify(r.body)).toBe(400);
       expect(r.body.error.code).toMatch(/^SMS_ERR_(VALIDATION|INVALID_PHONE)$/);
     });
 
     it('a valid status filter still works', async () => {
-      const r = await t.api('/v1/messages?status=canceled&limit=200');
+      const r = await inject('/v1/messages?status=canceled&limit=200');
       expect(r.status).toBe(200);
       expect(r.body.data.every((m: { status: string }) => m.status === 'canceled')).toBe(true);
     });
@@ -273,16 +302,16 @@ describe.each(backends)('HTTP strictness on $name', (backend) => {
     const empty = { rawBody: '', headers: { 'content-type': 'application/json' }, method: 'POST' };
 
     it('cancels a scheduled message', async () => {
-      const m = await t.api('/v1/messages', { body: { to: '+14155550802', body: 'later', send_at: new Date(Date.now() + 3600_000).toISOString() } });
-      const c = await t.api(`/v1/messages/${m.body.id}/cancel`, empty);
+      const m = await inject('/v1/messages', { body: { to: '+14155550802', body: 'later', send_at: new Date(Date.now() + 3600_000).toISOString() } });
+      const c = await inject(`/v1/messages/${m.body.id}/cancel`, empty);
       expect(c.status, JSON.stringify(c.body)).toBe(200);
       expect(c.body.status).toBe('canceled');
     });
 
     it('cancels a verification', async () => {
-      const v = await t.api('/v1/verifications', { body: { to: '+14155550803' } });
+      const v = await inject('/v1/verifications', { body: { to: '+14155550803' } });
       expect(v.status, JSON.stringify(v.body)).toBe(201);
-      const c = await t.api(`/v1/verifications/${v.body.id}/cancel`, empty);
+      const c = await inject(`/v1/verifications/${v.body.id}/cancel`, empty);
       expect(c.status, JSON.stringify(c.body)).toBe(200);
       expect(c.body.status).toBe('canceled');
     });
@@ -291,8 +320,8 @@ describe.each(backends)('HTTP strictness on $name', (backend) => {
       const handset = '+14155550804';
       const h = await t.api(`/emulator/api/handsets/${encodeURIComponent(handset)}/messages`, { body: { to: OURS, body: 'hello' }, key: null });
       expect(h.status).toBe(201);
-      const conv = await waitFor(async () => (await t.api('/v1/conversations?limit=200')).body.data.find((c: { contact: string }) => c.contact === handset));
-      const r = await t.api(`/v1/conversations/${conv.id}/read`, empty);
+      const conv = await waitFor(async () => (await inject('/v1/conversations?limit=200')).body.data.find((c: { contact: string }) => c.contact === handset));
+      const r = await inject(`/v1/conversations/${conv.id}/read`, empty);
       expect(r.status, JSON.stringify(r.body)).toBe(200);
       expect(r.body.unread_count).toBe(0);
     });
@@ -300,7 +329,7 @@ describe.each(backends)('HTTP strictness on $name', (backend) => {
     it.each(['/v1/messages', '/v1/verifications', '/v1/verifications/check', '/v1/consents', '/api/sms/send/', `/v1/conversations/${ID}/messages`])(
       'a route that needs a body says so: %s',
       async (path) => {
-        const r = await t.api(path, empty);
+        const r = await inject(path, empty);
         expect(r.status, JSON.stringify(r.body)).toBe(400);
         expect(r.body.error.code).toMatch(/^SMS_ERR_(VALIDATION|MALFORMED_BODY)$/);
         expect(r.body.error.message).toMatch(/body/i);
@@ -310,13 +339,13 @@ describe.each(backends)('HTTP strictness on $name', (backend) => {
 
   it("the webhooks' 415 names the content type Twilio sends", async () => {
     for (const path of ['/webhooks/twilio/status', '/webhooks/twilio/inbound', '/webhooks/sms/twilio/']) {
-      const r = await t.api(path, { rawBody: '<x/>', headers: { 'content-type': 'text/xml' }, key: null });
+      const r = await inject(path, { rawBody: '<x/>', headers: { 'content-type': 'text/xml' }, key: null });
       expect(r.status).toBe(415);
       expect(r.body.error.code).toBe('SMS_ERR_UNSUPPORTED_MEDIA_TYPE');
       expect(r.body.error.message).toContain('application/x-www-form-urlencoded');
       expect(r.body.error.message).not.toMatch(/send (the body as )?JSON/i);
     }
-    const api = await t.api('/v1/messages', { rawBody: '<x/>', headers: { 'content-type': 'text/xml' } });
+    const api = await inject('/v1/messages', { rawBody: '<x/>', headers: { 'content-type': 'text/xml' } });
     expect(api.body.error.message).toContain('application/json');
   });
 
