@@ -6,7 +6,6 @@ import { csvCell } from '../src/services/consent.js';
 import { sqlOf } from './support/db.js';
 import { backends } from './support/backends.js';
 import { startRelay, waitFor, type TestRelay } from './support/relay.js';
-import { sqlOf } from './support/db.js';
 
 const OURS = '+15005550006';
 

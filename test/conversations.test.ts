@@ -7,7 +7,6 @@ import { sqlOf } from './support/db.js';
 import { backends } from './support/backends.js';
 import { startRelay, waitFor, type TestRelay } from './support/relay.js';
 import { newSid, postWebhook, type Params } from './support/webhooks.js';
-import { sqlOf } from './support/db.js';
 
 const OURS = '+15005550006';
 const AUTO = "Thanks for your message, we'll get back to you soon <&> \"ok\"";

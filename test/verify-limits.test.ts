@@ -5,7 +5,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sqlOf } from './support/db.js';
 import { backends } from './support/backends.js';
 import { waitFor } from './support/relay.js';
-import { sqlOf } from './support/db.js';
 import { freshNumber, startVerifyRelay, wrongCode, type VerifyRelay } from './support/verify.js';
 
 const HOUR = 3600_000;

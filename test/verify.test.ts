@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqlOf } from './support/db.js';
 import { backends } from './support/backends.js';
 import { freshNumber, SECRET, startVerifyRelay, wrongCode, type VerifyRelay } from './support/verify.js';
-import { sqlOf } from './support/db.js';
 
 const TTL_S = 600;
 const table = backends.flatMap((db) => (['local', 'twilio'] as const).map((verifyBackend) => ({ db, verifyBackend, name: `${verifyBackend} on ${db.name}` })));
