@@ -10,7 +10,8 @@ export function rounds<T>(items: readonly T[], key: (item: T) => string): number
     const k = key(item);
     const r = seen.get(k) ?? 0;
     seen.set(k, r + 1);
-    (out[r] ??= []).push(i);
+    out[r] ??= [];
+    out[r].push(i);
   });
   return out;
 }

@@ -66,7 +66,7 @@ export class WriteBatcher {
     this.inFlight++;
     try {
       const results = await this.db.transaction().execute((trx) => runAll(trx, batch));
-      batch.forEach((p, i) => p.resolve(results[i]));
+      for (const [i, p] of batch.entries()) p.resolve(results[i]);
     } catch {
       for (const p of batch) {
         try {

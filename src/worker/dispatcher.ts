@@ -5,7 +5,7 @@ import { ERRORS } from '../core/errors.js';
 import { maskPhone } from '../core/phone.js';
 import type { TenantSettings } from '../core/settings.js';
 import { canTransition, isMessageStatus } from '../core/status.js';
-import { ProviderError, type Clock, type EventSpec, type MessageChanges, type MessageRecord, type MessagesRepository, type Policy, type ProviderFor, type ProviderMessage, type UnitOfWork } from '../ports.js';
+import { ProviderError, type Clock, type EventSpec, type MessageChanges, type MessageRecord, type MessagesRepository, type Policy, type Provider, type ProviderFor, type ProviderMessage, type UnitOfWork } from '../ports.js';
 
 export interface DispatcherDeps {
   messages: MessagesRepository;
@@ -76,7 +76,7 @@ export class Dispatcher {
     await this.loopDone;
     const unstarted = this.queue.splice(0);
     this.inFlight -= unstarted.length;
-    if (this.inFlight === 0) this.idleWaiters.splice(0).forEach((r) => r());
+    if (this.inFlight === 0) for (const r of this.idleWaiters.splice(0)) r();
     await this.d.messages.releaseLeases(this.id, unstarted.map(({ row, claimedAt }) => ({ id: row.id, claimedAt })), this.d.clock.now().getTime());
     await this.whenIdle();
     await this.flushResults();
@@ -145,7 +145,7 @@ export class Dispatcher {
         .finally(() => {
           this.active--;
           this.inFlight--;
-          if (this.inFlight === 0) this.idleWaiters.splice(0).forEach((r) => r());
+          if (this.inFlight === 0) for (const r of this.idleWaiters.splice(0)) r();
           // Claim more as soon as the local queue runs low, rather than at the next poll.
           if (this.inFlight === this.d.config.concurrency) this.wake();
           this.pump();
@@ -210,7 +210,7 @@ export class Dispatcher {
     const attempt = row.attempts + 1;
     const start = this.d.clock.now().getTime();
     const validityLeft = row.expires_at === null ? null : Math.max(1, Math.min(36_000, Math.floor((row.expires_at - start) / 1000)));
-    let provider;
+    let provider: Provider;
     try {
       provider = await this.d.providerFor(row.tenant_id);
     } catch (e) {

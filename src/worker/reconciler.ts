@@ -7,7 +7,7 @@
 // fetched again.
 import type { Logger } from 'pino';
 import type { ReconcilerConfig } from '../config.js';
-import type { Clock, MessagesRepository, ProviderFor, ReconcileRepository, UnitOfWork } from '../ports.js';
+import type { Clock, MessagesRepository, ProviderFor, ProviderMessage, ReconcileRepository, UnitOfWork } from '../ports.js';
 import type { StatusCallbacksService } from '../services/status-callbacks.js';
 import type { PeriodicTask } from './periodic.js';
 
@@ -50,7 +50,7 @@ export class Reconciler {
       while (next < rows.length) {
         const r = rows[next++]!;
         const checks = (r.checks ?? 0) + 1;
-        let fetched;
+        let fetched: ProviderMessage | null;
         try {
           fetched = await (await this.d.providerFor(r.tenant_id)).fetch(r.provider_sid);
         } catch (e) {
