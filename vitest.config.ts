@@ -12,8 +12,9 @@ export default defineConfig({
       exclude: ['src/**/*.test.ts'],
       reporter: ['text-summary', 'json-summary'],
       reportsDirectory: 'coverage',
-      // `npm run coverage` fails under these floors (today's level); raise them as coverage grows.
-      thresholds: { lines: 0, branches: 0 },
+      // `npm run coverage` (with PostgreSQL, as in CI) fails under these floors: the level measured
+      // when they were set (92.4 % lines, 82.5 % branches). Raise them as coverage grows.
+      thresholds: { lines: 92, branches: 82 },
     },
   },
 });
