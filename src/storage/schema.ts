@@ -2,7 +2,7 @@
 // bigint) in both databases: one representation, comparable and indexable, no driver-specific
 // Date handling. JSON columns are text.
 import type { ColumnType, Generated } from 'kysely';
-import type { ApiKeyRecord, MessageRecord, TenantRecord } from '../ports.js';
+import type { ApiKeyRecord, MessageRecord, NewMessageEventRecord, TenantRecord } from '../ports.js';
 import type { ConversationTables } from './schema-conversations.js';
 import type { VerifyTables } from './schema-verify.js';
 
@@ -18,16 +18,8 @@ export interface MessagesTable extends Omit<MessageRecord, 'sensitive'> {
   sensitive: ColumnType<number, number | undefined, number>;
 }
 
-export interface MessageEventsTable {
+export interface MessageEventsTable extends NewMessageEventRecord {
   id: Generated<number>;
-  message_id: string;
-  tenant_id: string;
-  status: string;
-  source: string;
-  error_code: string | null;
-  provider_code: number | null;
-  data: string | null;
-  created_at: Ms;
 }
 
 export interface IdempotencyKeysTable {
