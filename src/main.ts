@@ -1,47 +1,36 @@
-// The one place that picks adapters and wires services together. The CLI and the library entry
-// both come through here; nothing below reads the environment.
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// The one place that picks adapters and wires services together (the per-feature factories are in
+// wiring/). The CLI and the library entry both come through here; nothing below reads the environment.
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { uuidv7 } from 'uuidv7';
 import { loadConfig, type Config } from './config.js';
 import { Cipher } from './core/cipher.js';
-import { BUILTIN_SETTINGS, type TenantSettings } from './core/settings.js';
-import { createEmulator, isLoopback } from './emulator/index.js';
-import type { Emulator, EmulatorOptions } from './emulator/types.js';
-import { createHttpApp } from './http/app.js';
-import { systemClock, systemRandom, type Clock, type Provider, type Policy, type ProviderFor, type Random, type Repositories } from './ports.js';
-import { tenantProviders } from './providers/tenant-providers.js';
-import { twilioSignatures } from './providers/twilio-signatures.js';
-import { TwilioProvider } from './providers/twilio.js';
-import { twimlReplies } from './providers/twiml.js';
+import type { Emulator } from './emulator/types.js';
+import { systemClock, systemRandom, type Clock, type Provider, type Policy, type Random, type Repositories } from './ports.js';
 import { ApiKeysService } from './services/api-keys.js';
-import { ConsentService } from './services/consent.js';
-import { ConversationsService } from './services/conversations.js';
-import { InboundService } from './services/inbound.js';
-import { createPolicy } from './services/policy.js';
+import type { ConsentService } from './services/consent.js';
+import type { ConversationsService } from './services/conversations.js';
 import { SettingsService } from './services/settings.js';
-import { StatusCallbacksService } from './services/status-callbacks.js';
-import { WebhookAuth } from './services/webhooks.js';
-import { MessagesService, type ListInput, type SendInput, type SendOptions } from './services/messages.js';
+import type { StatusCallbacksService } from './services/status-callbacks.js';
+import type { WebhookAuth } from './services/webhooks.js';
+import type { MessagesService, ListInput, SendInput, SendOptions } from './services/messages.js';
 import { TenantsService, type Tenant } from './services/tenants.js';
-import { VerificationsService } from './services/verifications.js';
-import { LocalVerifyBackend } from './services/verifications/local-backend.js';
-import { ProviderVerifyBackend } from './services/verifications/provider-backend.js';
+import type { VerificationsService } from './services/verifications.js';
 import { openDatabase, type Db } from './storage/db.js';
 import { createRepositories } from './storage/index.js';
 import { migrateToLatest } from './storage/migrate.js';
-import { kx } from './storage/tx.js';
-import { Dispatcher } from './worker/dispatcher.js';
-import { PeriodicRunner } from './worker/periodic.js';
-import { Reconciler } from './worker/reconciler.js';
+import type { Dispatcher } from './worker/dispatcher.js';
+import type { Reconciler } from './worker/reconciler.js';
+import { WebHost } from './wiring/http.js';
+import { createMessaging } from './wiring/messaging.js';
+import { ProviderHub } from './wiring/provider.js';
+import { Runners } from './wiring/runners.js';
+import { settingsDefaults } from './wiring/settings.js';
+import { createVerifications } from './wiring/verification.js';
 
 export const VERSION = '0.1.0';
-const HOUSEKEEPING_MS = 10 * 60 * 1000;
-/** The emulator's default owned number, used as the sender when nothing else is configured. */
-export const EMULATOR_FROM = '+15005550006';
+export { EMULATOR_FROM } from './wiring/provider.js';
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object | null ? DeepPartial<NonNullable<T[K]>> | T[K] : T[K] };
 
@@ -157,7 +146,6 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? systemRandom;
-  const now = () => clock.now().getTime();
 
   const db = await openDatabase(config.databaseUrl, { schema: opts.schema, warn: (m, o) => logger.warn(o, m), onQuery: opts.onQuery });
   if (opts.migrate !== false) {
@@ -167,167 +155,20 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const repos = createRepositories(db);
   const cipher = config.masterKey ? new Cipher(config.masterKey, random) : null;
   const apiKeys = new ApiKeysService({ keys: repos.apiKeys, clock, random });
-
-  const emulator = config.provider === 'emulator' && !opts.provider ? createEmulator(embeddedEmulatorOptions(config, logger)) : null;
-  if (config.provider === 'emulator' && !opts.provider) {
-    logger.warn('No Twilio credentials configured: using the built-in Twilio emulator. NOTHING IS SENT TO REAL PHONES.');
-  }
-  if (config.provider === 'disabled') {
-    logger.warn('TWILIO_ENABLED=false: messages are accepted and logged, and NOTHING IS SENT.');
-  }
-
   const settings = new SettingsService({ repo: repos.settings, clock, defaults: settingsDefaults(config, config.provider === 'emulator') });
   const tenants = new TenantsService({ tenants: repos.tenants, clock, random, cipher, settings });
+  const hub = new ProviderHub({ config, logger, tenants, cipher, injected: opts.provider });
   const defaultTenant = await tenants.ensureDefault();
 
-  let worker: Dispatcher | null = null;
-  let reconciler: Reconciler | null = null;
-  let provider: Provider | null = opts.provider ?? null;
-  const consent = new ConsentService({
-    consent: repos.consent,
-    conversations: repos.conversations,
-    write: repos.write,
-    clock,
-    random,
-    defaultRegion: config.defaultRegion,
-  });
-  const policy = createPolicy([consent.policy, ...(opts.policies ?? [])]);
-  const messages = new MessagesService({
-    messages: repos.messages,
-    write: repos.write,
-    batch: repos.batch,
-    clock,
-    random,
-    defaultRegion: config.defaultRegion,
-    rejectFixedLine: config.rejectFixedLine,
-    maxAttempts: config.worker.maxAttempts,
-    defaultValidityPeriodS: config.defaultValidityPeriodS,
-    sendingEnabled: config.provider !== 'disabled',
-    onEnqueued: () => worker?.wake(),
-    policy,
-    settings,
-  });
-  const verifications = new VerificationsService({
-    write: repos.write,
-    verifications: repos.verifications,
-    counters: repos.counters,
-    settings,
-    clock,
-    random,
-    logger,
-    config: config.verify,
-    defaultRegion: config.defaultRegion,
-    rejectFixedLine: config.rejectFixedLine,
-    backends: {
-      local: new LocalVerifyBackend({ messages, random, secret: verifySecret(config, random), ttlS: config.verify.ttlS }),
-      // Twilio Verify on the installation's account, when its provider has it (the emulator's does).
-      twilio: new ProviderVerifyBackend({ provider: () => provider?.verify ?? null }),
-    },
-  });
+  const common = { config, logger, repos, clock, random, settings };
+  // `runners` is built below; nothing is enqueued before this function returns.
+  const messaging = createMessaging({ ...common, cipher, defaultTenant, hub, policies: opts.policies ?? [], onEnqueued: () => runners.wake() });
+  const { messages, consent, statusCallbacks } = messaging;
+  const verifications = createVerifications({ ...common, messages, provider: () => hub.current() });
+  const runners = new Runners({ ...common, hub, policy: messaging.policy, consent, statusCallbacks });
+  const web = new WebHost({ config, logger, version: VERSION, repos, apiKeys, tenants, verifications, messaging, hub });
 
-  // Tenants with their own Twilio account send through it (real Twilio, credentials readable with
-  // the master key); with the embedded emulator or an injected provider (one account by
-  // construction) everyone uses that one. Status callbacks are matched by the same rule.
-  const tenantAccounts = !emulator && !opts.provider && cipher !== null;
-  const statusCallbacks = new StatusCallbacksService({
-    messages: repos.messages,
-    webhookEvents: repos.webhookEvents,
-    write: repos.write,
-    batch: repos.batch,
-    clock,
-    random,
-    consent,
-    installationTenantId: defaultTenant.id,
-    tenantAccounts,
-  });
-  const inbound = new InboundService({
-    inbound: repos.inbound,
-    conversations: repos.conversations,
-    suppressions: repos.consent,
-    write: repos.write,
-    twiml: twimlReplies,
-    clock,
-    random,
-    consent,
-    settings,
-  });
-  const conversations = new ConversationsService({ conversations: repos.conversations, write: repos.write, messages, clock });
-  // Webhooks for the default tenant are signed with the configured account's token (or the
-  // embedded emulator's); other tenants' tokens come from their rows.
-  const webhookAuth = new WebhookAuth({
-    tenants: repos.tenants,
-    cipher,
-    defaults: {
-      tenantId: defaultTenant.id,
-      accountSid: emulator ? emulator.accountSid : config.twilio.accountSid,
-      tokens: [emulator ? emulator.authToken : config.twilio.authToken, config.twilio.secondaryAuthToken].filter((t): t is string => !!t),
-    },
-    signatures: twilioSignatures,
-    clock,
-  });
-  const providerFor = (p: Provider): ProviderFor =>
-    !tenantAccounts
-      ? async () => p
-      : tenantProviders(p, {
-          credentials: (tenantId) => tenants.twilioCredentials(tenantId),
-          create: (accountSid, authToken) =>
-            new TwilioProvider({ accountSid, authToken, apiBaseUrl: config.twilio.apiBaseUrl, maxSockets: Math.max(8, config.worker.concurrency) }),
-        });
-  // Every loop on a timer (reconciliation, late callbacks, housekeeping) runs here, started with the worker.
-  const periodic = new PeriodicRunner({ random, onError: (task, e) => logger.error({ err: e }, `${task} failed`) });
-  // Idempotency keys are kept 24 h; the workers delete expired ones (any worker may).
-  periodic.add({ name: 'idempotency key cleanup', intervalMs: HOUSEKEEPING_MS, runAtStart: true, run: () => repos.messages.deleteExpiredIdempotencyKeys(now()) });
-  // The outbox dispatcher and the reconciler share one provider lookup.
-  const makeRunners = (p: Provider) => {
-    const pf = providerFor(p);
-    worker = new Dispatcher({
-      messages: repos.messages,
-      write: repos.write,
-      providerFor: pf,
-      clock,
-      config: config.worker,
-      logger,
-      statusCallback: config.publicUrl ? `${config.publicUrl}/webhooks/twilio/status` : null,
-      policy,
-      settings,
-      onRejected: (row, code) => consent.onProviderRejected(row, code),
-    });
-    reconciler = new Reconciler({ reconcile: repos.reconcile, messages: repos.messages, write: repos.write, providerFor: pf, clock, config: config.reconciler, logger, statusCallbacks });
-    for (const task of reconciler.tasks()) periodic.add(task);
-  };
-  const twilioProvider = (baseUrl: string | null) =>
-    new TwilioProvider({
-      accountSid: emulator ? emulator.accountSid : config.twilio.accountSid!,
-      authToken: emulator ? emulator.authToken : config.twilio.authToken!,
-      apiBaseUrl: baseUrl,
-      maxSockets: Math.max(8, config.worker.concurrency),
-    });
-  if (!provider && config.provider === 'twilio') provider = twilioProvider(config.twilio.apiBaseUrl);
-  if (provider) makeRunners(provider);
-
-  let app: FastifyInstance | null = null;
-  let workerWanted = false;
-
-  // The embedded emulator needs a port before the provider can call it: the HTTP port when
-  // listening, else its own loopback port.
-  const attachEmulator = async (baseUrl: string | null) => {
-    if (!emulator || provider) return;
-    let url = baseUrl;
-    if (!url) {
-      url = await emulator.listen(0, '127.0.0.1');
-    }
-    emulator.setPublicBaseUrl(url);
-    if (baseUrl) {
-      // The relay's own webhooks answer the embedded emulator (signed with its auth token).
-      emulator.setInboundUrl(`${baseUrl}/webhooks/twilio/inbound`);
-      emulator.setDefaultStatusCallback(`${baseUrl}/webhooks/twilio/status`);
-    }
-    provider = twilioProvider(url);
-    makeRunners(provider);
-    if (workerWanted) worker!.start();
-  };
-
-  const relay: SmsRelay = {
+  return {
     config,
     logger,
     db,
@@ -338,139 +179,37 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     messages,
     verifications,
     defaultTenant,
-    emulator,
+    emulator: hub.emulator,
     get worker() {
-      return worker;
+      return runners.worker;
     },
     get reconciler() {
-      return reconciler;
+      return runners.reconciler;
     },
     consent,
-    conversations,
+    conversations: messaging.conversations,
     statusCallbacks,
-    webhookAuth,
+    webhookAuth: messaging.webhookAuth,
     get provider() {
-      return provider;
+      return hub.current();
     },
     send: (input, o) => messages.send(defaultTenant, input, o),
     get: (id) => messages.get(defaultTenant, id),
     list: (q = {}) => messages.list(defaultTenant, q),
     cancel: (id) => messages.cancel(defaultTenant, id),
     startWorker() {
-      workerWanted = true;
-      periodic.start();
-      if (worker) worker.start();
-      else if (emulator && !app) void attachEmulator(null);
+      runners.start();
+      // Without the HTTP app (which attaches it when listening) the emulator gets its own port.
+      if (!runners.worker && !web.hasApp) void hub.attach(null);
     },
-    async http() {
-      if (!app) {
-        app = await createHttpApp({
-          health: repos.health,
-          messages,
-          verifications,
-          apiKeys,
-          tenants,
-          logger,
-          bodyLimitBytes: config.bodyLimitBytes,
-          trustProxy: config.trustProxy,
-          version: VERSION,
-          mount: emulator ? (req, res) => emulator.handle(req, res) : undefined,
-          webhooks: { auth: webhookAuth, statusCallbacks, inbound, publicUrl: config.publicUrl },
-          conversations,
-          consent,
-        });
-      }
-      return app;
-    },
-    async listen() {
-      const a = await relay.http();
-      await a.listen({ host: config.host, port: config.port });
-      const addr = a.server.address();
-      const port = typeof addr === 'object' && addr ? addr.port : config.port;
-      const local = `http://127.0.0.1:${port}`;
-      await attachEmulator(local);
-      if (emulator) logger.info({ access: config.emulator.access, host: config.host }, emulator.accessDescription);
-      return `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-    },
+    http: () => web.app(),
+    listen: () => web.listen(),
     async close() {
-      await periodic.stop();
-      await worker?.stop();
-      if (app) await app.close();
-      if (emulator) await emulator.close().catch(() => undefined);
+      await runners.stop();
+      await web.close();
+      if (hub.emulator) await hub.emulator.close().catch(() => undefined);
       await db.destroy();
     },
-  };
-  return relay;
-}
-
-/**
- * The embedded emulator owns every sender the configuration names, so each channel works without
- * Twilio. Listening beyond loopback, its auth token is random: the default one is published, and
- * the relay's webhooks accept the emulator's token, so it would let anyone forge signed webhooks.
- */
-function embeddedEmulatorOptions(config: Config, logger: Logger): EmulatorOptions {
-  const { fromNumber, whatsappNumber, messagingServiceSid } = config.twilio;
-  const numbers = new Set([EMULATOR_FROM]);
-  const senderIds: string[] = [];
-  if (fromNumber?.startsWith('+')) numbers.add(fromNumber);
-  else if (fromNumber) senderIds.push(fromNumber);
-  if (whatsappNumber) numbers.add(whatsappNumber.replace(/^whatsapp:/, ''));
-  return {
-    numbers: [...numbers],
-    senderIds,
-    ...(messagingServiceSid ? { messagingServiceSids: [messagingServiceSid] } : {}),
-    ...(isLoopback(config.host) ? {} : { authToken: randomBytes(16).toString('hex') }),
-    access: config.emulator.access === 'token' ? { mode: 'token', token: config.emulator.token! } : { mode: 'loopback' },
-    maxMessages: config.emulator.maxMessages,
-    logger: { info: (o, m) => logger.info(o, m), warn: (o, m) => logger.warn(o, m) },
-  };
-}
-
-/**
- * The settings document's defaults. The environment supplies the default tenant's at read time
- * (senders, auto-reply), and installation-wide ones (region, keyword handling, Verify) to every
- * tenant; a tenant's stored values win.
- */
-function settingsDefaults(config: Config, embeddedEmulator: boolean): (slug: string) => TenantSettings {
-  const installation: TenantSettings = {
-    ...BUILTIN_SETTINGS,
-    default_region: config.defaultRegion,
-    keyword_replies: config.inbound.keywordReplies,
-    verify_backend: config.verify.backend,
-    verify_service_sid: config.twilio.verifyServiceSid,
-    verify_app_name: config.verify.appName,
-  };
-  const defaultTenant: TenantSettings = {
-    ...installation,
-    from_number: config.twilio.fromNumber ?? (embeddedEmulator ? EMULATOR_FROM : null),
-    messaging_service_sid: config.twilio.messagingServiceSid,
-    whatsapp_from: config.twilio.whatsappNumber,
-    auto_reply: config.inbound.autoReply,
-  };
-  return (slug) => (slug === 'default' ? defaultTenant : installation);
-}
-
-/**
- * The HMAC key of local verification codes: SMSRELAY_VERIFY_SECRET, else one generated at first use
- * into data/verify-secret (mode 0600). Lazy, so installs that never send a code write no file.
- * Several processes sharing a database need the same secret: set SMSRELAY_VERIFY_SECRET there.
- */
-function verifySecret(config: Config, random: Random): () => Buffer {
-  let secret: Buffer | null = config.verify.secret ? Buffer.from(config.verify.secret) : null;
-  return () => {
-    if (secret) return secret;
-    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-    const path = join(config.dataDir, 'verify-secret');
-    try {
-      // 'wx': of two processes starting together, one writes and both read the same file.
-      writeFileSync(path, random.bytes(32).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    const text = readFileSync(path, 'utf8').trim();
-    if (text.length < 32) throw new Error(`${path} holds no usable secret (at least 32 characters expected)`);
-    secret = Buffer.from(text);
-    return secret;
   };
 }
 

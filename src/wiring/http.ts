@@ -1,0 +1,74 @@
+// The HTTP side: the Fastify app (built once, with the embedded emulator mounted on it) and
+// listening, which gives the embedded emulator the relay's port.
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { createHttpApp } from '../http/app.js';
+import type { Repositories } from '../ports.js';
+import type { ApiKeysService } from '../services/api-keys.js';
+import type { TenantsService } from '../services/tenants.js';
+import type { VerificationsService } from '../services/verifications.js';
+import type { Messaging } from './messaging.js';
+import type { ProviderHub } from './provider.js';
+
+export interface WebHostDeps {
+  config: Config;
+  logger: Logger;
+  version: string;
+  repos: Repositories;
+  apiKeys: ApiKeysService;
+  tenants: TenantsService;
+  verifications: VerificationsService;
+  messaging: Messaging;
+  hub: ProviderHub;
+}
+
+export class WebHost {
+  private built: FastifyInstance | null = null;
+
+  constructor(private readonly d: WebHostDeps) {}
+
+  /** Whether the app was built (then `listen()` attaches the embedded emulator). */
+  get hasApp(): boolean {
+    return this.built !== null;
+  }
+
+  async app(): Promise<FastifyInstance> {
+    if (!this.built) {
+      const { config, messaging, hub } = this.d;
+      const emulator = hub.emulator;
+      this.built = await createHttpApp({
+        health: this.d.repos.health,
+        messages: messaging.messages,
+        verifications: this.d.verifications,
+        apiKeys: this.d.apiKeys,
+        tenants: this.d.tenants,
+        logger: this.d.logger,
+        bodyLimitBytes: config.bodyLimitBytes,
+        trustProxy: config.trustProxy,
+        version: this.d.version,
+        mount: emulator ? (req, res) => emulator.handle(req, res) : undefined,
+        webhooks: { auth: messaging.webhookAuth, statusCallbacks: messaging.statusCallbacks, inbound: messaging.inbound, publicUrl: config.publicUrl },
+        conversations: messaging.conversations,
+        consent: messaging.consent,
+      });
+    }
+    return this.built;
+  }
+
+  /** Listens on the configured host/port; returns the base URL. */
+  async listen(): Promise<string> {
+    const { config, logger, hub } = this.d;
+    const a = await this.app();
+    await a.listen({ host: config.host, port: config.port });
+    const addr = a.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : config.port;
+    await hub.attach(`http://127.0.0.1:${port}`);
+    if (hub.emulator) logger.info({ access: config.emulator.access, host: config.host }, hub.emulator.accessDescription);
+    return `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  }
+
+  async close(): Promise<void> {
+    if (this.built) await this.built.close();
+  }
+}

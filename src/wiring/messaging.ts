@@ -1,0 +1,105 @@
+// The messaging services: consent and the sending policy, messages, status callbacks, inbound,
+// conversations and webhook authentication.
+import type { Config } from '../config.js';
+import type { Cipher } from '../core/cipher.js';
+import type { Clock, Policy, Random, Repositories } from '../ports.js';
+import { twilioSignatures } from '../providers/twilio-signatures.js';
+import { twimlReplies } from '../providers/twiml.js';
+import { ConsentService } from '../services/consent.js';
+import { ConversationsService } from '../services/conversations.js';
+import { InboundService } from '../services/inbound.js';
+import { MessagesService } from '../services/messages.js';
+import { createPolicy } from '../services/policy.js';
+import type { SettingsService } from '../services/settings.js';
+import { StatusCallbacksService } from '../services/status-callbacks.js';
+import type { Tenant } from '../services/tenants.js';
+import { WebhookAuth } from '../services/webhooks.js';
+import type { ProviderHub } from './provider.js';
+
+export interface MessagingDeps {
+  config: Config;
+  repos: Repositories;
+  clock: Clock;
+  random: Random;
+  cipher: Cipher | null;
+  settings: SettingsService;
+  defaultTenant: Tenant;
+  /** The embedding application's sending-policy rules, asked after consent. */
+  policies: Policy[];
+  /**
+   * Whether tenants send (and are matched) through their own Twilio accounts, and the account that
+   * signs the default tenant's webhooks (other tenants' tokens come from their rows).
+   */
+  hub: Pick<ProviderHub, 'tenantAccounts' | 'defaultAccount'>;
+  /** Told when a message is queued (wakes the dispatcher). */
+  onEnqueued(): void;
+}
+
+export interface Messaging {
+  consent: ConsentService;
+  policy: Policy;
+  messages: MessagesService;
+  statusCallbacks: StatusCallbacksService;
+  inbound: InboundService;
+  conversations: ConversationsService;
+  webhookAuth: WebhookAuth;
+}
+
+export function createMessaging(d: MessagingDeps): Messaging {
+  const { config, repos, clock, random, settings } = d;
+  const consent = new ConsentService({
+    consent: repos.consent,
+    conversations: repos.conversations,
+    write: repos.write,
+    clock,
+    random,
+    defaultRegion: config.defaultRegion,
+  });
+  const policy = createPolicy([consent.policy, ...d.policies]);
+  const messages = new MessagesService({
+    messages: repos.messages,
+    write: repos.write,
+    batch: repos.batch,
+    clock,
+    random,
+    defaultRegion: config.defaultRegion,
+    rejectFixedLine: config.rejectFixedLine,
+    maxAttempts: config.worker.maxAttempts,
+    defaultValidityPeriodS: config.defaultValidityPeriodS,
+    sendingEnabled: config.provider !== 'disabled',
+    onEnqueued: () => d.onEnqueued(),
+    policy,
+    settings,
+  });
+  const statusCallbacks = new StatusCallbacksService({
+    messages: repos.messages,
+    webhookEvents: repos.webhookEvents,
+    write: repos.write,
+    batch: repos.batch,
+    clock,
+    random,
+    consent,
+    installationTenantId: d.defaultTenant.id,
+    tenantAccounts: d.hub.tenantAccounts,
+  });
+  const inbound = new InboundService({
+    inbound: repos.inbound,
+    conversations: repos.conversations,
+    suppressions: repos.consent,
+    write: repos.write,
+    twiml: twimlReplies,
+    clock,
+    random,
+    consent,
+    settings,
+  });
+  const conversations = new ConversationsService({ conversations: repos.conversations, write: repos.write, messages, clock });
+  const webhookAuth = new WebhookAuth({
+    tenants: repos.tenants,
+    cipher: d.cipher,
+    defaults: { tenantId: d.defaultTenant.id, ...d.hub.defaultAccount() },
+    signatures: twilioSignatures,
+    clock,
+  });
+  return { consent, policy, messages, statusCallbacks, inbound, conversations, webhookAuth };
+}
