@@ -77,7 +77,13 @@ async function main() {
       await sleep(1500); // the last status callbacks
       const kept = (await (await fetch(`${base}/emulator/api/config`)).json()).maxMessages;
       const rss = rssMb(child.pid);
-      rows.push({ messages: sent, 'rss MB': rss.toFixed(0), 'vs idle MB': '+' + (rss - idle).toFixed(0), 'emulator keeps': Math.min(sent, kept), 'elapsed s': ((Date.now() - started) / 1000).toFixed(0) });
+      rows.push({
+        messages: sent,
+        'rss MB': rss.toFixed(0),
+        'vs idle MB': '+' + (rss - idle).toFixed(0),
+        'emulator keeps': Math.min(sent, kept),
+        'elapsed s': ((Date.now() - started) / 1000).toFixed(0),
+      });
       console.error(`${sent} sent, RSS ${rss.toFixed(0)} MB`);
     }
     printTable(rows, ['messages', 'rss MB', 'vs idle MB', 'emulator keeps', 'elapsed s']);

@@ -143,7 +143,17 @@ async function main() {
     rows.push({ ...base, run, ratio: '100 %' }, { ...off, run, ratio: pct(off.reqs / base.reqs) }, { ...on, run, ratio: pct(on.reqs / base.reqs) });
   }
   printTable(
-    rows.map((r) => ({ case: r.name, run: r.run, 'req/s': r.reqs, 'p50 ms': r.p50, 'p99 ms': r.p99, 'vs (i)': r.ratio, 'server CPU µs/req': r.cpu, 'callbacks/s': r.callbacks ?? '', errors: r.errors })),
+    rows.map((r) => ({
+      case: r.name,
+      run: r.run,
+      'req/s': r.reqs,
+      'p50 ms': r.p50,
+      'p99 ms': r.p99,
+      'vs (i)': r.ratio,
+      'server CPU µs/req': r.cpu,
+      'callbacks/s': r.callbacks ?? '',
+      errors: r.errors,
+    })),
     ['case', 'run', 'req/s', 'p50 ms', 'p99 ms', 'vs (i)', 'server CPU µs/req', 'callbacks/s', 'errors'],
   );
   console.log('');
@@ -179,7 +189,9 @@ async function main() {
     ],
     ['creates', 'req/s', 'stored', 'RSS idle', 'RSS after', 'heap used after GC', 'errors'],
   );
-  console.log(`\n${CONNECTIONS} connections, ${DURATION} s per run after a 2 s warm-up, ${RUNS} run(s) per case; memory: default cap (100,000 messages), callbacks off; node ${process.version}.`);
+  console.log(
+    `\n${CONNECTIONS} connections, ${DURATION} s per run after a 2 s warm-up, ${RUNS} run(s) per case; memory: default cap (100,000 messages), callbacks off; node ${process.version}.`,
+  );
 }
 
 main()

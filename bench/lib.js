@@ -202,7 +202,10 @@ export function pgDiff(a, b) {
 
 /** Starts `smsrelay worker` with env and waits for its "worker started" log line. */
 export async function startWorkerCli(env) {
-  const child = spawn(process.execPath, ['dist/cli/main.js', 'worker'], { env: { PATH: process.env.PATH, ...env, SMSRELAY_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['dist/cli/main.js', 'worker'], {
+    env: { PATH: process.env.PATH, ...env, SMSRELAY_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('smsrelay worker did not start')), 30_000);
     let buf = '';
@@ -236,8 +239,15 @@ export async function waitFor(done, ms = 300_000) {
 export function signedCallbacks(url, accountSid, authToken, items) {
   return items.map(([sid, status]) => {
     const params = {
-      AccountSid: accountSid, ApiVersion: '2010-04-01', From: '+15005550006', To: '+14155552671',
-      MessageSid: sid, SmsSid: sid, MessageStatus: status, SmsStatus: status, ...(status === 'delivered' ? { RawDlrDoneDate: '2604141012' } : {}),
+      AccountSid: accountSid,
+      ApiVersion: '2010-04-01',
+      From: '+15005550006',
+      To: '+14155552671',
+      MessageSid: sid,
+      SmsSid: sid,
+      MessageStatus: status,
+      SmsStatus: status,
+      ...(status === 'delivered' ? { RawDlrDoneDate: '2604141012' } : {}),
     };
     return {
       body: new URLSearchParams(params).toString(),

@@ -14,8 +14,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import {
-  benchArgs, cannon, cannonList, dbLabel, dropStalePgDatabases, forkServer, freePort, freshPgDatabase, pgCounter, pgDiff,
-  printTable, signedCallbacks, startCli, startWorkerCli, stop, summarize, waitFor,
+  benchArgs,
+  cannon,
+  cannonList,
+  dbLabel,
+  dropStalePgDatabases,
+  forkServer,
+  freePort,
+  freshPgDatabase,
+  pgCounter,
+  pgDiff,
+  printTable,
+  signedCallbacks,
+  startCli,
+  startWorkerCli,
+  stop,
+  summarize,
+  waitFor,
 } from './lib.js';
 
 const { dbs: requested, quick } = benchArgs();
@@ -52,7 +67,14 @@ async function freshDb(db, label) {
 }
 
 function relayEnv(dbUrl, port, extra = {}) {
-  return { ...(port ? { PORT: String(port) } : {}), SMSRELAY_DATABASE_URL: dbUrl, SMSRELAY_API_KEY: API_KEY, SMSRELAY_LOG_LEVEL: 'warn', SMSRELAY_DATA_DIR: dir, ...extra };
+  return {
+    ...(port ? { PORT: String(port) } : {}),
+    SMSRELAY_DATABASE_URL: dbUrl,
+    SMSRELAY_API_KEY: API_KEY,
+    SMSRELAY_LOG_LEVEL: 'warn',
+    SMSRELAY_DATA_DIR: dir,
+    ...extra,
+  };
 }
 
 function providerEnv(emuBase) {
@@ -80,7 +102,10 @@ function postMessages(url, extra = {}) {
         setupRequest: (req) => ({
           ...req,
           headers: { ...req.headers, 'idempotency-key': randomUUID() },
-          body: JSON.stringify({ to: `+1415${2000000 + Math.floor(Math.random() * 100_000)}`, body: 'Your order has shipped. Track it at https://example.com/t/123' }),
+          body: JSON.stringify({
+            to: `+1415${2000000 + Math.floor(Math.random() * 100_000)}`,
+            body: 'Your order has shipped. Track it at https://example.com/t/123',
+          }),
         }),
       },
     ],
@@ -213,7 +238,13 @@ async function main() {
   const aPort = await freePort();
   const a = await forkServer(new URL('./servers/bare-fastify.js', import.meta.url).pathname, [String(aPort)]);
   children.push(a);
-  const plain = { url: `http://127.0.0.1:${aPort}/v1/messages`, method: 'POST', connections: CONNECTIONS, headers: { 'content-type': 'application/json' }, body: BODY };
+  const plain = {
+    url: `http://127.0.0.1:${aPort}/v1/messages`,
+    method: 'POST',
+    connections: CONNECTIONS,
+    headers: { 'content-type': 'application/json' },
+    body: BODY,
+  };
   await cannon({ ...plain, duration: WARMUP });
   const ra = summarize(`(a) bare Fastify 202, ${CONNECTIONS} conn.`, await cannon({ ...plain, duration: DURATION }));
   await stop(a);
@@ -223,14 +254,28 @@ async function main() {
   // The emulator, standalone, for (r), (c), (x) and (s); callbacks off (the (s) case sends its own).
   const ePort = await freePort();
   const emuBase = `http://127.0.0.1:${ePort}`;
-  const emu = await startCli(['emulator', '--port', String(ePort), '--account-sid', ACCOUNT_SID, '--auth-token', AUTH_TOKEN, '--no-callbacks', '--max-messages', String(N * 3)], {}, `${emuBase}/emulator/api/config`);
+  const emu = await startCli(
+    ['emulator', '--port', String(ePort), '--account-sid', ACCOUNT_SID, '--auth-token', AUTH_TOKEN, '--no-callbacks', '--max-messages', String(N * 3)],
+    {},
+    `${emuBase}/emulator/api/config`,
+  );
   children.push(emu);
 
   // (r) bare relay
   const rPort = await freePort();
   const r = await forkServer(new URL('./servers/bare-relay.js', import.meta.url).pathname, [String(rPort), emuBase, ACCOUNT_SID, AUTH_TOKEN]);
   children.push(r);
-  const rr = summarize(`(r) bare relay, ${N} msgs`, await cannon({ url: `http://127.0.0.1:${rPort}/v1/messages`, method: 'POST', connections: CONNECTIONS, amount: N, headers: { 'content-type': 'application/json' }, body: BODY }));
+  const rr = summarize(
+    `(r) bare relay, ${N} msgs`,
+    await cannon({
+      url: `http://127.0.0.1:${rPort}/v1/messages`,
+      method: 'POST',
+      connections: CONNECTIONS,
+      amount: N,
+      headers: { 'content-type': 'application/json' },
+      body: BODY,
+    }),
+  );
   await stop(r);
   await fetch(`${emuBase}/emulator/api/messages`, { method: 'DELETE' });
 
@@ -256,10 +301,17 @@ async function main() {
         console.log('(s) statements: pg_stat_statements is not loaded on this server (shared_preload_libraries); run');
         console.log('    SMSRELAY_PG_STAT_STATEMENTS=1 bash scripts/ensure-postgres.sh (restarts the server once).');
       } else {
-        console.log(`(s) ${s.messages} messages accepted and dispatched, then ${s.callbacks} signed callbacks (${s.delivered} delivered), ${CONNECTIONS} connections, errors ${s.errors}:`);
-        console.log(`    ${s.perMessage.toFixed(2)} statements/message end to end (accept + dispatch ${s.sendPerMessage.toFixed(2)}, ${s.perCallback.toFixed(2)} per callback),`);
-        console.log(`    of which BEGIN/COMMIT ${s.controlPerMessage.toFixed(2)}/message; without them ${(s.perMessage - s.controlPerMessage).toFixed(2)}/message`);
-        if (s.evicted) console.log(`    WARNING: pg_stat_statements evicted ${s.evicted} entries during the run: the count is too low (raise pg_stat_statements.max)`);
+        console.log(
+          `(s) ${s.messages} messages accepted and dispatched, then ${s.callbacks} signed callbacks (${s.delivered} delivered), ${CONNECTIONS} connections, errors ${s.errors}:`,
+        );
+        console.log(
+          `    ${s.perMessage.toFixed(2)} statements/message end to end (accept + dispatch ${s.sendPerMessage.toFixed(2)}, ${s.perCallback.toFixed(2)} per callback),`,
+        );
+        console.log(
+          `    of which BEGIN/COMMIT ${s.controlPerMessage.toFixed(2)}/message; without them ${(s.perMessage - s.controlPerMessage).toFixed(2)}/message`,
+        );
+        if (s.evicted)
+          console.log(`    WARNING: pg_stat_statements evicted ${s.evicted} entries during the run: the count is too low (raise pg_stat_statements.max)`);
         console.log('    most frequent statements:');
         for (const q of s.top) console.log(`    ${String(q.calls).padStart(8)}  ${q.query.slice(0, 110)}`);
       }
@@ -270,27 +322,53 @@ async function main() {
   const sq = byDb.get('sqlite');
   const yes = (ok) => (ok ? 'met' : 'NOT met');
   const summary = [
-    { database: 'SQLite', measure: '(b) POST /v1/messages', value: `${sq.b.reqs} req/s, p99 ${sq.b.p99} ms`, target: '>= 4,500 req/s', met: yes(sq.b.reqs >= 4500) },
+    {
+      database: 'SQLite',
+      measure: '(b) POST /v1/messages',
+      value: `${sq.b.reqs} req/s, p99 ${sq.b.p99} ms`,
+      target: '>= 4,500 req/s',
+      met: yes(sq.b.reqs >= 4500),
+    },
     { database: 'SQLite', measure: '(c)/(r)', value: pct(sq.c.reqs, rr.reqs), target: '>= 100 %', met: yes(sq.c.reqs >= rr.reqs) },
-    { database: 'SQLite', measure: '(b)/(a) (earlier target)', value: `${pct(sq.b.reqs, ra.reqs)}, p99 ${sq.b.p99} ms`, target: '>= 45 %, p99 <= 25 ms', met: yes(sq.b.reqs >= 0.45 * ra.reqs && sq.b.p99 <= 25) },
+    {
+      database: 'SQLite',
+      measure: '(b)/(a) (earlier target)',
+      value: `${pct(sq.b.reqs, ra.reqs)}, p99 ${sq.b.p99} ms`,
+      target: '>= 45 %, p99 <= 25 ms',
+      met: yes(sq.b.reqs >= 0.45 * ra.reqs && sq.b.p99 <= 25),
+    },
   ];
   for (const url of pgUrls) {
     const m = byDb.get(url);
     // Several servers in one run: tell their rows apart.
     const pgName = pgUrls.length > 1 ? `PostgreSQL ${new URL(url).host}` : 'PostgreSQL';
     summary.push(
-      { database: pgName, measure: '(b) vs SQLite (b)', value: `${pct(m.b.reqs, sq.b.reqs)}, p99 ${m.b.p99} ms`, target: '>= 80 %, p99 <= 40 ms', met: yes(m.b.reqs >= 0.8 * sq.b.reqs && m.b.p99 <= 40) },
+      {
+        database: pgName,
+        measure: '(b) vs SQLite (b)',
+        value: `${pct(m.b.reqs, sq.b.reqs)}, p99 ${m.b.p99} ms`,
+        target: '>= 80 %, p99 <= 40 ms',
+        met: yes(m.b.reqs >= 0.8 * sq.b.reqs && m.b.p99 <= 40),
+      },
       { database: pgName, measure: '(c)/(r)', value: pct(m.c.reqs, rr.reqs), target: '>= 100 %', met: yes(m.c.reqs >= rr.reqs) },
       { database: pgName, measure: '(x) vs (c): accepted/s', value: pct(m.x.accepted, m.c.accepted), target: '(report)', met: '' },
       { database: pgName, measure: '(x) vs (c): msg/s end to end', value: pct(m.x.reqs, m.c.reqs), target: '(report)', met: '' },
       m.s.counted
-        ? { database: pgName, measure: '(s) statements/message', value: m.s.perMessage.toFixed(2), target: '<= 1.0', met: yes(m.s.perMessage <= 1 && !m.s.evicted) }
+        ? {
+            database: pgName,
+            measure: '(s) statements/message',
+            value: m.s.perMessage.toFixed(2),
+            target: '<= 1.0',
+            met: yes(m.s.perMessage <= 1 && !m.s.evicted),
+          }
         : { database: pgName, measure: '(s) statements/message', value: 'not counted', target: '<= 1.0', met: '?' },
     );
   }
   console.log('\nSummary (targets of issue 10; callbacks: npm run bench:webhooks)\n');
   printTable(summary, ['database', 'measure', 'value', 'target', 'met']);
-  console.log(`\n${CONNECTIONS} connections, ${DURATION} s per throughput run, N = ${N}${quick ? ' (--quick: checks the harness, not a measurement)' : ''}; node ${process.version}.`);
+  console.log(
+    `\n${CONNECTIONS} connections, ${DURATION} s per throughput run, N = ${N}${quick ? ' (--quick: checks the harness, not a measurement)' : ''}; node ${process.version}.`,
+  );
 }
 
 main()

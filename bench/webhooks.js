@@ -12,7 +12,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fork } from 'node:child_process';
-import { benchArgs, cannonList, dbLabel, dropStalePgDatabases, forkServer, freePort, freshPgDatabase, pgCounter, pgDiff, printTable, signedCallbacks, stop, summarize } from './lib.js';
+import {
+  benchArgs,
+  cannonList,
+  dbLabel,
+  dropStalePgDatabases,
+  forkServer,
+  freePort,
+  freshPgDatabase,
+  pgCounter,
+  pgDiff,
+  printTable,
+  signedCallbacks,
+  stop,
+  summarize,
+} from './lib.js';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 10_000);
 const WARMUP = Math.min(N, Number(process.env.BENCH_WARMUP ?? 2_000));
@@ -50,11 +64,39 @@ async function relayServer(port, dbUrl, n) {
     const rows = [];
     for (let j = i; j < Math.min(n, i + 500); j++) {
       rows.push({
-        id: uuidv7(), tenant_id: tenant, direction: 'outbound', channel: 'sms', to_addr: '+14155552671', from_addr: '+15005550006',
-        messaging_service_sid: null, body: 'bench', media_urls: null, encoding: 'GSM-7', segments: 1, status: 'queued', provider_sid: sidOf(j),
-        error_code: null, provider_code: null, error_message: null, price: null, price_unit: null, attempts: 1, max_attempts: 5,
-        next_attempt_at: null, locked_until: null, locked_by: null, in_flight_since: null, send_at: null, expires_at: null, validity_period: null,
-        idempotency_key: null, conversation_id: null, metadata: null, created_at: now, updated_at: now, sent_at: now,
+        id: uuidv7(),
+        tenant_id: tenant,
+        direction: 'outbound',
+        channel: 'sms',
+        to_addr: '+14155552671',
+        from_addr: '+15005550006',
+        messaging_service_sid: null,
+        body: 'bench',
+        media_urls: null,
+        encoding: 'GSM-7',
+        segments: 1,
+        status: 'queued',
+        provider_sid: sidOf(j),
+        error_code: null,
+        provider_code: null,
+        error_message: null,
+        price: null,
+        price_unit: null,
+        attempts: 1,
+        max_attempts: 5,
+        next_attempt_at: null,
+        locked_until: null,
+        locked_by: null,
+        in_flight_since: null,
+        send_at: null,
+        expires_at: null,
+        validity_period: null,
+        idempotency_key: null,
+        conversation_id: null,
+        metadata: null,
+        created_at: now,
+        updated_at: now,
+        sent_at: now,
       });
     }
     await relay.store.kysely.insertInto('messages').values(rows).execute();
@@ -62,8 +104,16 @@ async function relayServer(port, dbUrl, n) {
   await relay.listen();
   process.on('message', async (m) => {
     if (m === 'count') {
-      const rows = await relay.store.kysely.selectFrom('messages').select(['status']).select((eb) => eb.fn.countAll().as('n')).groupBy('status').execute();
-      const events = await relay.store.kysely.selectFrom('message_events').select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
+      const rows = await relay.store.kysely
+        .selectFrom('messages')
+        .select(['status'])
+        .select((eb) => eb.fn.countAll().as('n'))
+        .groupBy('status')
+        .execute();
+      const events = await relay.store.kysely
+        .selectFrom('message_events')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirst();
       process.send({ statuses: Object.fromEntries(rows.map((r) => [r.status, Number(r.n)])), events: Number(events.n) });
     }
   });
@@ -73,7 +123,12 @@ async function relayServer(port, dbUrl, n) {
 // ---- the benchmark --------------------------------------------------------------------------------
 
 const callbacks = (base, creds, status, count) =>
-  signedCallbacks(base + PATH, creds.accountSid, creds.authToken, Array.from({ length: count }, (_, i) => [sidOf(i), status]));
+  signedCallbacks(
+    base + PATH,
+    creds.accountSid,
+    creds.authToken,
+    Array.from({ length: count }, (_, i) => [sidOf(i), status]),
+  );
 
 function ask(child, msg) {
   return new Promise((resolve) => {
@@ -141,7 +196,9 @@ async function main() {
       }
     }
 
-    console.log(`\nsigned status callbacks: ${n} messages, one 'delivered' callback each, ${CONNECTIONS} connections${quick ? ' (--quick: checks the harness, not a measurement)' : ''}\n`);
+    console.log(
+      `\nsigned status callbacks: ${n} messages, one 'delivered' callback each, ${CONNECTIONS} connections${quick ? ' (--quick: checks the harness, not a measurement)' : ''}\n`,
+    );
     a.ratio = '100 %';
     printTable([a, ...results.map((r) => r.b)], ['name', 'reqs', 'p50', 'p99', 'errors', 'ratio', 'perCallback']);
     console.log('\n(perCallback: SQL statements per callback on PostgreSQL, from pg_stat_statements, BEGIN/COMMIT included)');
@@ -151,11 +208,35 @@ async function main() {
     const yes = (ok) => (ok ? 'met' : 'NOT met');
     const summary = [];
     for (const { db, b } of results) {
-      const all = { database: dbLabel(db), measure: `all ${n} delivered exactly once`, value: b.allDelivered ? 'yes' : 'NO', target: 'yes', met: yes(b.allDelivered) };
+      const all = {
+        database: dbLabel(db),
+        measure: `all ${n} delivered exactly once`,
+        value: b.allDelivered ? 'yes' : 'NO',
+        target: 'yes',
+        met: yes(b.allDelivered),
+      };
       if (db === 'sqlite') {
-        summary.push({ database: 'SQLite', measure: 'callbacks/s vs bare Fastify', value: `${b.ratio}, p99 ${b.p99} ms`, target: '>= 40 %, p99 <= 25 ms', met: yes(b.reqs >= 0.4 * a.reqs && b.p99 <= 25) }, all);
+        summary.push(
+          {
+            database: 'SQLite',
+            measure: 'callbacks/s vs bare Fastify',
+            value: `${b.ratio}, p99 ${b.p99} ms`,
+            target: '>= 40 %, p99 <= 25 ms',
+            met: yes(b.reqs >= 0.4 * a.reqs && b.p99 <= 25),
+          },
+          all,
+        );
       } else {
-        summary.push({ database: 'PostgreSQL', measure: 'callbacks/s (issue 10)', value: `${b.reqs}/s, p99 ${b.p99} ms`, target: '>= 4,000/s, p99 <= 25 ms', met: yes(b.reqs >= 4000 && b.p99 <= 25) }, all);
+        summary.push(
+          {
+            database: 'PostgreSQL',
+            measure: 'callbacks/s (issue 10)',
+            value: `${b.reqs}/s, p99 ${b.p99} ms`,
+            target: '>= 4,000/s, p99 <= 25 ms',
+            met: yes(b.reqs >= 4000 && b.p99 <= 25),
+          },
+          all,
+        );
       }
     }
     console.log('');

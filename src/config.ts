@@ -105,7 +105,11 @@ export interface Config {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, expected: string, value?: string) {
+  constructor(
+    readonly variable: string,
+    expected: string,
+    value?: string,
+  ) {
     super(`${variable}: expected ${expected}${value === undefined ? '' : `, got ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`}`);
     this.name = 'ConfigError';
   }
@@ -164,7 +168,8 @@ export function loadEmulatorAccess(env: Env): Pick<EmulatorConfig, 'access' | 't
   const access = (str(env, 'SMSRELAY_EMULATOR_ACCESS') ?? 'loopback').toLowerCase();
   if (access !== 'loopback' && access !== 'token') throw new ConfigError('SMSRELAY_EMULATOR_ACCESS', "'loopback' or 'token'", access);
   const token = str(env, 'SMSRELAY_EMULATOR_TOKEN');
-  if (access === 'token' && (token === null || token.length < 24)) throw new ConfigError('SMSRELAY_EMULATOR_TOKEN', 'at least 24 characters (required with SMSRELAY_EMULATOR_ACCESS=token)');
+  if (access === 'token' && (token === null || token.length < 24))
+    throw new ConfigError('SMSRELAY_EMULATOR_TOKEN', 'at least 24 characters (required with SMSRELAY_EMULATOR_ACCESS=token)');
   // Opening the emulator to the network must be explicit: a token alone does not do it.
   if (access === 'loopback' && token !== null) throw new ConfigError('SMSRELAY_EMULATOR_TOKEN', 'SMSRELAY_EMULATOR_ACCESS=token to be set with it');
   return { access, token };
@@ -219,7 +224,10 @@ export function loadConfig(env: Env): Config {
   const accountSid = matching(env, ['TWILIO_ACCOUNT_SID'], /^AC[0-9a-fA-F]{32}$/, "a Twilio Account SID ('AC' + 32 hex characters)");
   const authToken = str(env, 'TWILIO_AUTH_TOKEN');
   if ((accountSid === null) !== (authToken === null)) {
-    throw new ConfigError(accountSid === null ? 'TWILIO_ACCOUNT_SID' : 'TWILIO_AUTH_TOKEN', 'to be set together with ' + (accountSid === null ? 'TWILIO_AUTH_TOKEN' : 'TWILIO_ACCOUNT_SID'));
+    throw new ConfigError(
+      accountSid === null ? 'TWILIO_ACCOUNT_SID' : 'TWILIO_AUTH_TOKEN',
+      'to be set together with ' + (accountSid === null ? 'TWILIO_AUTH_TOKEN' : 'TWILIO_ACCOUNT_SID'),
+    );
   }
   const enabled = bool(env, 'TWILIO_ENABLED', true);
   const provider: ProviderMode = !enabled ? 'disabled' : accountSid ? 'twilio' : 'emulator';
@@ -255,7 +263,12 @@ export function loadConfig(env: Env): Config {
       accountSid,
       authToken,
       secondaryAuthToken: str(env, 'TWILIO_SECONDARY_AUTH_TOKEN'),
-      fromNumber: matching(env, ['TWILIO_FROM_NUMBER', 'TWILIO_PHONE_NUMBER'], /^(\+[1-9]\d{3,14}|[A-Za-z0-9 ]{1,11})$/, 'an E.164 number such as +14155552671 or an alphanumeric sender ID'),
+      fromNumber: matching(
+        env,
+        ['TWILIO_FROM_NUMBER', 'TWILIO_PHONE_NUMBER'],
+        /^(\+[1-9]\d{3,14}|[A-Za-z0-9 ]{1,11})$/,
+        'an E.164 number such as +14155552671 or an alphanumeric sender ID',
+      ),
       messagingServiceSid: matching(env, ['TWILIO_MESSAGING_SERVICE_SID'], /^MG[0-9a-fA-F]{32}$/, "a Messaging Service SID ('MG' + 32 hex characters)"),
       whatsappNumber: matching(env, ['TWILIO_WHATSAPP_NUMBER'], /^(whatsapp:)?\+[1-9]\d{3,14}$/, 'an E.164 number, optionally prefixed with whatsapp:'),
       apiBaseUrl: url(env, 'TWILIO_API_BASE_URL'),

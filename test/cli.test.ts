@@ -58,7 +58,10 @@ function cliAsync(args: string[], env: Record<string, string> = {}): Promise<{ c
 
 /** `smsrelay serve` on a free port, as `npm start` runs it. */
 async function startServe(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['dist/cli/main.js', 'serve'], { env: { PATH: process.env.PATH!, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['dist/cli/main.js', 'serve'], {
+    env: { PATH: process.env.PATH!, PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (b) => (out += b));
   const deadline = Date.now() + 20_000;
@@ -137,7 +140,9 @@ describe('smsrelay CLI', () => {
     expect(again.code).toBe(1);
     expect(again.err).toMatch(/already exists/);
     expect(cli(['tenants', 'create', '--slug', 'Not A Slug', '--name', 'x'], { SMSRELAY_DATABASE_URL: db }).err).toMatch(/SMS_ERR_VALIDATION: slug/);
-    expect(cli(['tenants', 'create', '--slug', 'eu', '--name', 'x', '--region', 'EUR'], { SMSRELAY_DATABASE_URL: db }).err).toMatch(/SMS_ERR_VALIDATION: defaultRegion/);
+    expect(cli(['tenants', 'create', '--slug', 'eu', '--name', 'x', '--region', 'EUR'], { SMSRELAY_DATABASE_URL: db }).err).toMatch(
+      /SMS_ERR_VALIDATION: defaultRegion/,
+    );
     expect(cli(['tenants', 'create', '--slug', 'nameless'], { SMSRELAY_DATABASE_URL: db }).code).toBe(2);
     expect(JSON.parse(cli(['tenants', 'list'], { SMSRELAY_DATABASE_URL: db }).out)).toHaveLength(2);
     expect(cli(['keys', 'create', '--tenant', 'acme'], { SMSRELAY_DATABASE_URL: db }).out).toMatch(/^smsr_/);

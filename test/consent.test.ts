@@ -132,7 +132,7 @@ describe.each(backends)('consent on $name', (backend) => {
     }
   }, 90_000);
 
-  it("suppresses the number when the provider answers 21610", async () => {
+  it('suppresses the number when the provider answers 21610', async () => {
     const magic = '+15005550004'; // Twilio's magic "unsubscribed recipient" number
     const r = await send(magic);
     expect(r.status).toBe(202);

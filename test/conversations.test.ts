@@ -9,7 +9,7 @@ import { startRelay, waitFor, type TestRelay } from './support/relay.js';
 import { newSid, postWebhook, type Params } from './support/webhooks.js';
 
 const OURS = '+15005550006';
-const AUTO = "Thanks for your message, we'll get back to you soon <&> \"ok\"";
+const AUTO = 'Thanks for your message, we\'ll get back to you soon <&> "ok"';
 
 describe.each(backends)('inbound and conversations on $name', (backend) => {
   let t: TestRelay;
@@ -44,7 +44,11 @@ describe.each(backends)('inbound and conversations on $name', (backend) => {
 
   it('answers the raw TwiML document from twilio MessagingResponse', async () => {
     const token = t.relay.emulator!.authToken;
-    const r = await postWebhook(`${t.url}/webhooks/twilio/inbound`, { AccountSid: t.relay.emulator!.accountSid, MessageSid: newSid(), From: '+14155550109', To: OURS, Body: 'x' }, token);
+    const r = await postWebhook(
+      `${t.url}/webhooks/twilio/inbound`,
+      { AccountSid: t.relay.emulator!.accountSid, MessageSid: newSid(), From: '+14155550109', To: OURS, Body: 'x' },
+      token,
+    );
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/^text\/xml/);
     expect(r.text).toBe(
@@ -91,19 +95,37 @@ describe.each(backends)('inbound and conversations on $name', (backend) => {
     expect((await postWebhook(`${t.url}/webhooks/twilio/inbound`, params, token)).status).toBe(200);
     const c = await conversationOf('+14155550103');
     const m = (await t.api(`/v1/conversations/${c.id}/messages`)).body.data[0];
-    expect(m).toMatchObject({ channel: 'mms', body: 'Hi 👋 café & co', segments: 3, media_urls: ['https://api.twilio.com/media/ME1', 'https://api.twilio.com/media/ME2'] });
-    expect(m.metadata).toMatchObject({ num_media: 2, media_content_types: ['image/jpeg', 'image/png'], geo: { from_city: 'SAN FRANCISCO', from_state: 'CA', from_country: 'US', to_zip: '94103' } });
+    expect(m).toMatchObject({
+      channel: 'mms',
+      body: 'Hi 👋 café & co',
+      segments: 3,
+      media_urls: ['https://api.twilio.com/media/ME1', 'https://api.twilio.com/media/ME2'],
+    });
+    expect(m.metadata).toMatchObject({
+      num_media: 2,
+      media_content_types: ['image/jpeg', 'image/png'],
+      geo: { from_city: 'SAN FRANCISCO', from_state: 'CA', from_country: 'US', to_zip: '94103' },
+    });
   });
 
   it('rejects signed but malformed inbound webhooks with 400 and unsigned ones with 403', async () => {
     const token = t.relay.emulator!.authToken;
     const acc = t.relay.emulator!.accountSid;
-    for (const p of [{ AccountSid: acc }, { AccountSid: acc, MessageSid: newSid(), To: OURS }, { AccountSid: acc, MessageSid: newSid(), From: 'a b', To: OURS }] as Params[]) {
+    for (const p of [
+      { AccountSid: acc },
+      { AccountSid: acc, MessageSid: newSid(), To: OURS },
+      { AccountSid: acc, MessageSid: newSid(), From: 'a b', To: OURS },
+    ] as Params[]) {
       const r = await postWebhook(`${t.url}/webhooks/twilio/inbound`, p, token);
       expect(r.status).toBe(400);
       expect(r.body.error.code).toBe('SMS_ERR_INVALID_WEBHOOK');
     }
-    const unsigned = await postWebhook(`${t.url}/webhooks/twilio/inbound`, { AccountSid: acc, MessageSid: newSid(), From: '+14155550104', To: OURS, Body: 'x' }, token, { signature: null });
+    const unsigned = await postWebhook(
+      `${t.url}/webhooks/twilio/inbound`,
+      { AccountSid: acc, MessageSid: newSid(), From: '+14155550104', To: OURS, Body: 'x' },
+      token,
+      { signature: null },
+    );
     expect(unsigned.status).toBe(403);
     expect(await conversationOf('+14155550104')).toBeUndefined();
   });
@@ -152,7 +174,14 @@ describe.each(backends)('inbound and conversations on $name', (backend) => {
     await text('+14155550109', 'cursor test');
     const c = await conversationOf('+14155550109');
     const forged = (keys: unknown) => Buffer.from(JSON.stringify(keys)).toString('base64url');
-    const cursors = [forged(['not a time', 'x']), forged([1, 2]), forged(['a\u0000b']), forged([Date.now(), 'a\u0000b']), forged({}), Buffer.from('not json').toString('base64url')];
+    const cursors = [
+      forged(['not a time', 'x']),
+      forged([1, 2]),
+      forged(['a\u0000b']),
+      forged([Date.now(), 'a\u0000b']),
+      forged({}),
+      Buffer.from('not json').toString('base64url'),
+    ];
     for (const list of ['/v1/conversations', `/v1/conversations/${c.id}/messages`, '/v1/opt-outs', '/v1/messages']) {
       for (const cursor of cursors) {
         const r = await t.api(`${list}?cursor=${cursor}`);

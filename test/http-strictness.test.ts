@@ -63,7 +63,14 @@ describe.each(backends)('HTTP strictness on $name', (backend) => {
   let t: TestRelay;
   let inject: ReturnType<typeof injector>;
   const count = async (table: 'messages' | 'verifications' | 'consent_events') =>
-    Number((await sqlOf(t.relay).selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await sqlOf(t.relay)
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
   beforeAll(async () => {
     t = await startRelay(backend, 'http_strict', { verify: { ...loadConfig({}).verify, secret: 'strictness-test-secret-0123456789abcdef' } });
@@ -96,7 +103,8 @@ describe.each(backends)('HTTP strictness on $name', (backend) => {
       ['GET', `/v1/consents/${long}`, undefined],
       ['GET', '/v1/opt-outs?limit=0', undefined],
     ])('%s %s without a valid key is 401', async (method, path, body) => {
-      const init = typeof body === 'string' ? { rawBody: body, headers: { 'content-type': body.startsWith('<') ? 'application/xml' : 'application/json' } } : { body };
+      const init =
+        typeof body === 'string' ? { rawBody: body, headers: { 'content-type': body.startsWith('<') ? 'application/xml' : 'application/json' } } : { body };
       for (const key of [null, 'smsr_not-a-real-key']) {
         const r = await inject(path, { method, ...init, key });
         expect(r.status, JSON.stringify(r.body)).toBe(401);
@@ -171,7 +179,10 @@ describe.each(backends)('HTTP strictness on $name', (backend) => {
     });
 
     it('form bodies are checked too', async () => {
-      const r = await inject('/api/sms/send/', { rawBody: 'to_phone=%2B14155552671&message=a%00b', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      const r = await inject('/api/sms/send/', {
+        rawBody: 'to_phone=%2B14155552671&message=a%00b',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
       expect(r.status, JSON.stringify(r.body)).toBe(400);
       expect(r.body.error.details[0].field).toBe('message');
     });
@@ -186,7 +197,10 @@ describe.each(backends)('HTTP strictness on $name', (backend) => {
     });
 
     it('accepts surrogate pairs (emoji) and the handset gets them intact', async () => {
-      const r = await inject('/v1/messages', { rawBody: '{"to":"+14155550801","body":"wave \\ud83d\\udc4b"}', headers: { 'content-type': 'application/json' } });
+      const r = await inject('/v1/messages', {
+        rawBody: '{"to":"+14155550801","body":"wave \\ud83d\\udc4b"}',
+        headers: { 'content-type': 'application/json' },
+      });
       expect(r.status).toBe(202);
       expect(r.body.body).toBe('wave 👋');
       const got = await waitFor(() => t.relay.emulator!.messages({ to: '+14155550801' })[0]);
@@ -352,7 +366,7 @@ describe.each(backends)('HTTP strictness on $name', (backend) => {
   it('the opt-out CSV keeps E.164 numbers as data and neutralises formulas', async () => {
     const hostile = [
       ['+14155550805', '=HYPERLINK("http://evil.example","click")'],
-      ['+14155550806', '+1+cmd|\' /C calc\'!A0'],
+      ['+14155550806', "+1+cmd|' /C calc'!A0"],
       ['+14155550807', '@SUM(A1)'],
       ['+14155550808', '-2+3'],
       ['+14155550809', '+14155550000'],

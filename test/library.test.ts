@@ -13,7 +13,10 @@ describe.each(backends)('library entry on $name', (backend) => {
 
   async function relayWith(label: string, overrides: object = {}, opts: object = {}) {
     const db = await backend.create(label);
-    const relay = await createSmsRelay({ databaseUrl: db.url, logLevel: 'silent', ...overrides }, { schema: db.schema, logger: createLogger('silent'), ...opts });
+    const relay = await createSmsRelay(
+      { databaseUrl: db.url, logLevel: 'silent', ...overrides },
+      { schema: db.schema, logger: createLogger('silent'), ...opts },
+    );
     drops.push(async () => {
       await relay.close();
       await db.drop();
@@ -43,7 +46,9 @@ describe.each(backends)('library entry on $name', (backend) => {
     const relay = await relayWith('lib_idem', {}, { clock: { now: () => new Date(now) } });
     const first = await relay.send({ to: '+14155552672', body: 'one' }, { idempotencyKey: 'order-42' });
     now += 23 * 3600_000;
-    await expect(relay.send({ to: '+14155552672', body: 'two' }, { idempotencyKey: 'order-42' })).rejects.toMatchObject({ code: 'SMS_ERR_IDEMPOTENCY_MISMATCH' });
+    await expect(relay.send({ to: '+14155552672', body: 'two' }, { idempotencyKey: 'order-42' })).rejects.toMatchObject({
+      code: 'SMS_ERR_IDEMPOTENCY_MISMATCH',
+    });
     expect((await relay.send({ to: '+14155552672', body: 'one' }, { idempotencyKey: 'order-42' })).message.id).toBe(first.message.id);
     now += 2 * 3600_000;
     const fresh = await relay.send({ to: '+14155552672', body: 'two' }, { idempotencyKey: 'order-42' });
@@ -64,7 +69,11 @@ describe.each(backends)('library entry on $name', (backend) => {
       return rows.length === 4;
     });
     await relay.worker!.stop();
-    const rows = await sqlOf(relay).selectFrom('messages').select(['status', 'provider_sid', 'locked_by', 'in_flight_since']).where('to_addr', '=', '+14155552673').execute();
+    const rows = await sqlOf(relay)
+      .selectFrom('messages')
+      .select(['status', 'provider_sid', 'locked_by', 'in_flight_since'])
+      .where('to_addr', '=', '+14155552673')
+      .execute();
     const sent = rows.filter((r) => r.provider_sid !== null);
     const released = rows.filter((r) => r.provider_sid === null);
     expect(sent.length).toBeGreaterThanOrEqual(1);

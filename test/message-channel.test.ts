@@ -37,7 +37,7 @@ describe.each(backends)('message channel on $name', (backend) => {
     expect(listed.map((m: any) => m.channel)).toEqual(['mms']);
   });
 
-  it("derives sms/mms from the media whichever of the two the request named; whatsapp stays whatsapp", async () => {
+  it('derives sms/mms from the media whichever of the two the request named; whatsapp stays whatsapp', async () => {
     const smsWithMedia = await t.api('/v1/messages', { body: { to: '+14155550502', body: 'x', media_urls: MEDIA, channel: 'sms' } });
     expect(smsWithMedia.body.channel).toBe('mms');
     const mmsWithout = await t.api('/v1/messages', { body: { to: '+14155550503', body: 'text only', channel: 'mms' } });
@@ -53,10 +53,27 @@ describe.each(backends)('message channel on $name', (backend) => {
     const old = await backend.create('channel_upgrade');
     const d = await openDatabase(old.url, { schema: old.schema });
     try {
-      const migrator = new Migrator({ db: d.kysely, provider: { getMigrations: async () => MIGRATIONS }, ...(old.schema ? { migrationTableSchema: old.schema } : {}) });
+      const migrator = new Migrator({
+        db: d.kysely,
+        provider: { getMigrations: async () => MIGRATIONS },
+        ...(old.schema ? { migrationTableSchema: old.schema } : {}),
+      });
       expect((await migrator.migrateTo('0004_default_tenant_env')).error).toBeUndefined();
-      await d.kysely.insertInto('tenants').values({ id: 't', slug: 'default', name: 'D', status: 'active', settings: '{}', created_at: 1, updated_at: 1 }).execute();
-      const m = { tenant_id: 't', direction: 'outbound', channel: 'sms', to_addr: '+14155550506', status: 'delivered', segments: 1, max_attempts: 5, created_at: 1, updated_at: 1 };
+      await d.kysely
+        .insertInto('tenants')
+        .values({ id: 't', slug: 'default', name: 'D', status: 'active', settings: '{}', created_at: 1, updated_at: 1 })
+        .execute();
+      const m = {
+        tenant_id: 't',
+        direction: 'outbound',
+        channel: 'sms',
+        to_addr: '+14155550506',
+        status: 'delivered',
+        segments: 1,
+        max_attempts: 5,
+        created_at: 1,
+        updated_at: 1,
+      };
       // Untyped: the rows of an older schema version.
       await (d.kysely as Kysely<any>)
         .insertInto('messages')

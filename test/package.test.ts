@@ -46,8 +46,11 @@ describe('the npm package', () => {
   }, 150_000);
 
   it('ships the build, the bin, README and LICENSE, and no tests, benchmarks or CI files', () => {
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'bin/smsrelay.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js']) expect(files).toContain(f);
-    expect(files.filter((f) => /^(test|bench|scripts|src|\.ci)\//.test(f) || f.endsWith('.map') || f.includes('tsbuildinfo') || f.includes('.test.'))).toEqual([]);
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'bin/smsrelay.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js'])
+      expect(files).toContain(f);
+    expect(files.filter((f) => /^(test|bench|scripts|src|\.ci)\//.test(f) || f.endsWith('.map') || f.includes('tsbuildinfo') || f.includes('.test.'))).toEqual(
+      [],
+    );
   });
 
   it('installs into a new project; the README example delivers through the emulator; npx smsrelay --help works', () => {

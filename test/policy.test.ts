@@ -62,7 +62,7 @@ describe.each(backends)('sending policy on $name', (backend) => {
     expect(handset(to)).toBe(1);
   });
 
-  it('a refusal on accept is the rule\'s error code, and nothing is stored (with or without an idempotency key)', async () => {
+  it("a refusal on accept is the rule's error code, and nothing is stored (with or without an idempotency key)", async () => {
     const to = '+14155550203';
     const r = await t.api('/v1/messages', { body: { to, body: 'refuse-accept' }, headers: { 'idempotency-key': 'policy-refused-1' } });
     expect(r.status).toBe(429);

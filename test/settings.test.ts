@@ -13,8 +13,14 @@ describe.each(backends)('tenant settings on $name', (backend) => {
   beforeAll(async () => {
     db = await backend.create('settings');
     const base = { host: '127.0.0.1', port: 0, databaseUrl: db.url, logLevel: 'silent' };
-    relay = await createSmsRelay({ ...base, twilio: { fromNumber: '+15005550006' }, inbound: { autoReply: 'From the env' } }, { schema: db.schema, logger: createLogger('silent') });
-    other = await createSmsRelay({ ...base, twilio: { fromNumber: '+15005550006' }, inbound: { autoReply: 'Another env' } }, { schema: db.schema, logger: createLogger('silent') });
+    relay = await createSmsRelay(
+      { ...base, twilio: { fromNumber: '+15005550006' }, inbound: { autoReply: 'From the env' } },
+      { schema: db.schema, logger: createLogger('silent') },
+    );
+    other = await createSmsRelay(
+      { ...base, twilio: { fromNumber: '+15005550006' }, inbound: { autoReply: 'Another env' } },
+      { schema: db.schema, logger: createLogger('silent') },
+    );
   });
   afterAll(async () => {
     await other?.close();
@@ -32,7 +38,9 @@ describe.each(backends)('tenant settings on $name', (backend) => {
 
   it('a bad patch names every bad field and saves nothing', async () => {
     const before = await relay.settings.get(relay.defaultTenant.id);
-    const err = await relay.settings.update(relay.defaultTenant.id, { auto_reply: 'ok', default_region: 'usa', whatsapp_from: 'nope', verify_bogus: 1 }).catch((e) => e);
+    const err = await relay.settings
+      .update(relay.defaultTenant.id, { auto_reply: 'ok', default_region: 'usa', whatsapp_from: 'nope', verify_bogus: 1 })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(AppError);
     expect(err.code).toBe('SMS_ERR_VALIDATION');
     expect(err.details.map((d: { field: string }) => d.field).sort()).toEqual(['default_region', 'verify_bogus', 'whatsapp_from']);
@@ -69,7 +77,11 @@ describe.each(backends)('tenant settings on $name', (backend) => {
     // better-sqlite3 waits for a lock synchronously, so two SQLite relays in one test process would
     // block each other's event loop: there the patches race inside one relay, on PostgreSQL across two.
     const second = backend.name === 'postgres' ? other : relay;
-    await Promise.all([relay.settings.update(t.id, { auto_reply: 'A' }), second.settings.update(t.id, { default_region: 'MX' }), relay.settings.update(t.id, { replies: { help: 'H' } })]);
+    await Promise.all([
+      relay.settings.update(t.id, { auto_reply: 'A' }),
+      second.settings.update(t.id, { default_region: 'MX' }),
+      relay.settings.update(t.id, { replies: { help: 'H' } }),
+    ]);
     relay.settings.invalidate(t.id);
     expect(await relay.settings.get(t.id)).toMatchObject({ auto_reply: 'A', default_region: 'MX', replies: { help: 'H' } });
   });

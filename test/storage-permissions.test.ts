@@ -18,10 +18,15 @@ const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
 /** A relay on `file` that writes (sends through the embedded emulator); returns the warnings it logged. */
 async function runRelay(file: string, dataDir: string) {
   const lines: any[] = [];
-  const logger = pino({ level: 'warn' }, new Writable({ write: (c, _e, cb) => {
-      lines.push(JSON.parse(String(c)));
-      cb();
-    } }));
+  const logger = pino(
+    { level: 'warn' },
+    new Writable({
+      write: (c, _e, cb) => {
+        lines.push(JSON.parse(String(c)));
+        cb();
+      },
+    }),
+  );
   const relay = await createSmsRelay({ databaseUrl: `sqlite:${file}`, dataDir, worker: { pollIntervalMs: 20 } }, { logger });
   relay.startWorker();
   const ids: string[] = [];

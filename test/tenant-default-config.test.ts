@@ -25,7 +25,11 @@ describe.each(backends)('default tenant configuration across processes on $name'
   const clock = { now: () => new Date(Date.now() + offset) };
   const dataDir = mkdtempSync(join(tmpdir(), 'smsrelay-defaults-'));
   const send = (body: unknown) =>
-    fetch(`${url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => ({
+    fetch(`${url}/v1/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }).then(async (r) => ({
       status: r.status,
       body: (await r.json()) as any,
     }));
@@ -74,7 +78,9 @@ describe.each(backends)('default tenant configuration across processes on $name'
       // The second process sees its own environment.
       const other = await second.send({ to: '07400123456', body: 'from the second' });
       expect(other.message).toMatchObject({ to: '+447400123456', from: '+15005550001' });
-      await expect(second.send({ to: 'whatsapp:+14155550404', body: 'no sender here', channel: 'whatsapp' })).rejects.toMatchObject({ code: 'SMS_ERR_NO_SENDER' });
+      await expect(second.send({ to: 'whatsapp:+14155550404', body: 'no sender here', channel: 'whatsapp' })).rejects.toMatchObject({
+        code: 'SMS_ERR_NO_SENDER',
+      });
     } finally {
       await second.close();
     }
@@ -97,13 +103,26 @@ describe.each(backends)('default tenant configuration across processes on $name'
     const old = await backend.create('default_upgrade');
     const d = await openDatabase(old.url, { schema: old.schema });
     try {
-      const migrator = new Migrator({ db: d.kysely, provider: { getMigrations: async () => MIGRATIONS }, ...(old.schema ? { migrationTableSchema: old.schema } : {}) });
+      const migrator = new Migrator({
+        db: d.kysely,
+        provider: { getMigrations: async () => MIGRATIONS },
+        ...(old.schema ? { migrationTableSchema: old.schema } : {}),
+      });
       expect((await migrator.migrateTo('0003_verifications')).error).toBeUndefined();
       const t = { status: 'active', twilio_account_sid: null, twilio_auth_token_enc: null, settings: '{}', created_at: 1, updated_at: 1 };
       await d.kysely
         .insertInto('tenants')
         .values([
-          { ...t, id: 'd', slug: 'default', name: 'Default', from_number: '+15005550006', messaging_service_sid: null, whatsapp_from: WA, default_region: 'US' },
+          {
+            ...t,
+            id: 'd',
+            slug: 'default',
+            name: 'Default',
+            from_number: '+15005550006',
+            messaging_service_sid: null,
+            whatsapp_from: WA,
+            default_region: 'US',
+          },
           { ...t, id: 'o', slug: 'other', name: 'Other', from_number: '+15005550009', messaging_service_sid: null, whatsapp_from: null, default_region: 'GB' },
         ])
         .execute();

@@ -19,7 +19,10 @@ describe.each(backends)('tenant isolation on $name', (backend) => {
   const asB = (path: string, init: { method?: string; body?: unknown } = {}) => t.api(path, { ...init, key: keyB });
 
   beforeAll(async () => {
-    t = await startRelay(backend, 'isolation', { masterKey: randomBytes(32).toString('base64'), reconciler: { ...loadConfig({}).reconciler, attachIntervalMs: 30 } });
+    t = await startRelay(backend, 'isolation', {
+      masterKey: randomBytes(32).toString('base64'),
+      reconciler: { ...loadConfig({}).reconciler, attachIntervalMs: 30 },
+    });
     const b = await t.relay.tenants.create({ slug: 'tenant-b', name: 'B', twilioAccountSid: accountB, twilioAuthToken: tokenB, fromNumber: '+15005550009' });
     tenantB = b.id;
     keyB = (await t.relay.apiKeys.create(b.id, 'b', ['admin'])).key;
@@ -38,7 +41,11 @@ describe.each(backends)('tenant isolation on $name', (backend) => {
   it("gives B 404 for A's message and never lists it", async () => {
     const a = await t.api('/v1/messages', { body: { to: '+14155550301', body: 'for A only' } });
     expect(a.status).toBe(202);
-    for (const r of [await asB(`/v1/messages/${a.body.id}`), await asB(`/v1/messages/${a.body.id}/events`), await asB(`/v1/messages/${a.body.id}/cancel`, { method: 'POST' })]) {
+    for (const r of [
+      await asB(`/v1/messages/${a.body.id}`),
+      await asB(`/v1/messages/${a.body.id}/events`),
+      await asB(`/v1/messages/${a.body.id}/cancel`, { method: 'POST' }),
+    ]) {
       expect(r.status).toBe(404);
       expect(r.body.error.code).toBe('SMS_ERR_NOT_FOUND');
     }
@@ -75,7 +82,7 @@ describe.each(backends)('tenant isolation on $name', (backend) => {
     expect((await t.api(`/v1/consents/${encodeURIComponent(phone)}`)).body.state).toBe('opted_out');
   });
 
-  it("lands an inbound webhook only in the tenant whose token signed it", async () => {
+  it('lands an inbound webhook only in the tenant whose token signed it', async () => {
     const url = `${t.url}/webhooks/twilio/inbound`;
     const tokenA = t.relay.emulator!.authToken;
     const base = { MessageSid: newSid(), From: '+14155550304', To: '+15005550009', Body: 'which tenant?' };
@@ -102,7 +109,11 @@ describe.each(backends)('tenant isolation on $name', (backend) => {
       const g = (await t.api(`/v1/messages/${a.body.id}`)).body;
       return g.provider_sid ? g : null;
     });
-    const r = await postWebhook(`${t.url}/webhooks/twilio/status`, { AccountSid: accountB, MessageSid: sent.provider_sid, MessageStatus: 'failed', ErrorCode: '30007' }, tokenB);
+    const r = await postWebhook(
+      `${t.url}/webhooks/twilio/status`,
+      { AccountSid: accountB, MessageSid: sent.provider_sid, MessageStatus: 'failed', ErrorCode: '30007' },
+      tokenB,
+    );
     expect(r.status).toBe(204);
     await new Promise((res) => setTimeout(res, 150)); // several late-matching passes
     expect((await t.api(`/v1/messages/${a.body.id}`)).body.status).not.toBe('failed');

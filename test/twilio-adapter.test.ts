@@ -58,16 +58,27 @@ describe('TwilioProvider', () => {
 
   it('classifies failures: permanent, transient (5xx, 429 with Retry-After, refused) and ambiguous (reset)', async () => {
     const kind = async (p: Promise<unknown>) => {
-      const err = (await p.then(() => null, (x) => x)) as ProviderError;
+      const err = (await p.then(
+        () => null,
+        (x) => x,
+      )) as ProviderError;
       expect(err).toBeInstanceOf(ProviderError);
       return err;
     };
-    expect(await kind(provider.send({ to: '+15005550001', from: '+15005550006', body: 'x' }))).toMatchObject({ kind: 'permanent', providerCode: 21211, httpStatus: 400 });
+    expect(await kind(provider.send({ to: '+15005550001', from: '+15005550006', body: 'x' }))).toMatchObject({
+      kind: 'permanent',
+      providerCode: 21211,
+      httpStatus: 400,
+    });
     expect(await kind(provider.send({ to: '+15005550004', from: '+15005550006', body: 'x' }))).toMatchObject({ kind: 'permanent', providerCode: 21610 });
     e.emulator.setChaos({ errors: { 'messages.create': { rate: 1, status: 503, code: 20503 } } });
     expect(await kind(provider.send({ to: '+14155552675', from: '+15005550006', body: 'x' }))).toMatchObject({ kind: 'transient', httpStatus: 503 });
     e.emulator.setChaos({ errors: { 'messages.create': null }, burst429: { next: 1, retryAfter: 2 } });
-    expect(await kind(provider.send({ to: '+14155552675', from: '+15005550006', body: 'x' }))).toMatchObject({ kind: 'transient', providerCode: 20429, retryAfterMs: 2000 });
+    expect(await kind(provider.send({ to: '+14155552675', from: '+15005550006', body: 'x' }))).toMatchObject({
+      kind: 'transient',
+      providerCode: 20429,
+      retryAfterMs: 2000,
+    });
     e.emulator.setChaos({ reset: { next: 1, rate: 0, endpoints: ['messages.create'] } });
     expect(await kind(provider.send({ to: '+14155552676', from: '+15005550006', body: 'x' }))).toMatchObject({ kind: 'ambiguous' });
     expect(e.emulator.createCount('+14155552676')).toBe(1);
@@ -111,7 +122,10 @@ describe.each(backends)('relay with the Twilio adapter on $name', (backend) => {
 
   it('TWILIO_ENABLED=false accepts and logs, sends nothing, and says so in the status', async () => {
     const db = await backend.create('disabled');
-    const relay = await createSmsRelay({ databaseUrl: db.url, logLevel: 'silent', provider: 'disabled' }, { schema: db.schema, logger: createLogger('silent') });
+    const relay = await createSmsRelay(
+      { databaseUrl: db.url, logLevel: 'silent', provider: 'disabled' },
+      { schema: db.schema, logger: createLogger('silent') },
+    );
     try {
       relay.startWorker();
       const r = await relay.send({ to: '+14155553004', body: 'not sent' });

@@ -10,7 +10,10 @@ import { freshNumber, startVerifyRelay, wrongCode, type VerifyRelay } from './su
 const HOUR = 3600_000;
 
 async function messageCount(t: VerifyRelay): Promise<number> {
-  const r = await sqlOf(t.relay).selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const r = await sqlOf(t.relay)
+    .selectFrom('messages')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
@@ -147,7 +150,9 @@ describe.each(backends)('automatic prefix blocking on $name', (db) => {
     expect(JSON.stringify(line)).not.toMatch(/\+1646555\d{4}/);
 
     const stats = await t.api('/v1/verifications/stats');
-    expect(stats.body.blocked_prefixes).toEqual([{ prefix: '+1646555', blocked_until: expect.any(String), blocked_at: expect.any(String), started: 6, approved: 0 }]);
+    expect(stats.body.blocked_prefixes).toEqual([
+      { prefix: '+1646555', blocked_until: expect.any(String), blocked_at: expect.any(String), started: 6, approved: 0 },
+    ]);
     expect(stats.body.prefixes).toEqual(
       expect.arrayContaining([
         { prefix: '+1646555', country: 'US', started: 6, approved: 0, conversion: 0 },
@@ -168,7 +173,12 @@ describe.runIf(pg)('verification limits across two relays on one PostgreSQL data
   let a: VerifyRelay;
   let b: VerifyRelay;
   beforeAll(async () => {
-    const verify = { limitNumber: { max: 5, windowS: 600 }, limitIp: { max: 7, windowS: 3600 }, limitPrefix: { max: 100_000, windowS: 60 }, blockMinConversion: 0 };
+    const verify = {
+      limitNumber: { max: 5, windowS: 600 },
+      limitIp: { max: 7, windowS: 3600 },
+      limitPrefix: { max: 100_000, windowS: 60 },
+      blockMinConversion: 0,
+    };
     a = await startVerifyRelay(pg!, 'verify_pg_pair', { verify });
     b = await startVerifyRelay(pg!, 'verify_pg_pair', { verify, shareWith: a });
   });
@@ -193,7 +203,9 @@ describe.runIf(pg)('verification limits across two relays on one PostgreSQL data
   });
 
   it('per client IP: 60 concurrent starts for different numbers give exactly 7', async () => {
-    const rs = await Promise.all(Array.from({ length: 60 }, (_, i) => relays()[i % 2].api('/v1/verifications', { body: { to: freshNumber('212', '572'), client_ip: '203.0.113.50' } })));
+    const rs = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => relays()[i % 2].api('/v1/verifications', { body: { to: freshNumber('212', '572'), client_ip: '203.0.113.50' } })),
+    );
     expect(rs.filter((r) => r.status >= 500)).toEqual([]);
     expect(rs.filter((r) => r.status === 201)).toHaveLength(7);
     expect(rs.filter((r) => r.status === 429)).toHaveLength(53);
@@ -206,7 +218,9 @@ describe.runIf(pg)('verification limits across two relays on one PostgreSQL data
     // Either relay's worker may have sent it, to its own emulator.
     const sms = await waitFor(() => [...a.relay.emulator!.messages({ to }), ...b.relay.emulator!.messages({ to })][0]);
     const code = /(\d{6})/.exec(sms.body)![1];
-    const rs = await Promise.all(Array.from({ length: 400 }, (_, i) => relays()[i % 2].api('/v1/verifications/check', { body: { id: s.body.id, code: wrongCode(code, i) } })));
+    const rs = await Promise.all(
+      Array.from({ length: 400 }, (_, i) => relays()[i % 2].api('/v1/verifications/check', { body: { id: s.body.id, code: wrongCode(code, i) } })),
+    );
     expect(rs.filter((r) => r.status >= 500)).toEqual([]);
     expect(rs.filter((r) => r.status === 200)).toHaveLength(5);
     expect(rs.some((r) => r.body?.status === 'approved')).toBe(false);

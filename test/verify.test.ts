@@ -23,7 +23,12 @@ describe.each(table)('verifications: $name', ({ db, verifyBackend }) => {
     // Only the per-number limit (the issue's 5 per 10 minutes) applies here; limits have their own file.
     t = await startVerifyRelay(db, `verify_${verifyBackend}`, {
       verifyBackend,
-      verify: { limitIp: { max: 100_000, windowS: 60 }, limitPrefix: { max: 100_000, windowS: 60 }, limitTenant: { max: 100_000, windowS: 60 }, blockMinConversion: 0 },
+      verify: {
+        limitIp: { max: 100_000, windowS: 60 },
+        limitPrefix: { max: 100_000, windowS: 60 },
+        limitTenant: { max: 100_000, windowS: 60 },
+        blockMinConversion: 0,
+      },
     });
   });
   afterAll(async () => {
@@ -90,7 +95,11 @@ describe.each(table)('verifications: $name', ({ db, verifyBackend }) => {
     const results: { status: number; body: any }[] = [];
     // 1,000 requests, 200 in flight at a time.
     for (let round = 0; round < 5; round++) {
-      results.push(...(await Promise.all(Array.from({ length: 200 }, (_, i) => t.api('/v1/verifications/check', { body: { id, code: wrongCode(code, round * 200 + i) } })))));
+      results.push(
+        ...(await Promise.all(
+          Array.from({ length: 200 }, (_, i) => t.api('/v1/verifications/check', { body: { id, code: wrongCode(code, round * 200 + i) } })),
+        )),
+      );
     }
     expect(results.filter((r) => r.status >= 500)).toEqual([]);
     expect(results.some((r) => r.body?.status === 'approved')).toBe(false);
@@ -205,11 +214,17 @@ describe.each(table)('verifications: $name', ({ db, verifyBackend }) => {
     ['bad client_ip', { to: '+14155550100', client_ip: '999.1.1.1' }, 400, 'SMS_ERR_VALIDATION'],
     ['unknown field', { to: '+14155550100', code: '123456' }, 400, 'SMS_ERR_VALIDATION'],
   ])('start rejects %s with a registry error and sends nothing', async (_n, payload, status, code) => {
-    const before = await sqlOf(t.relay).selectFrom('verifications').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const before = await sqlOf(t.relay)
+      .selectFrom('verifications')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     const r = await t.api('/v1/verifications', { body: payload });
     expect(r.status).toBe(status);
     expect(r.body.error.code).toBe(code);
-    const after = await sqlOf(t.relay).selectFrom('verifications').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const after = await sqlOf(t.relay)
+      .selectFrom('verifications')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(after.n)).toBe(Number(before.n));
   });
 
@@ -292,7 +307,9 @@ describe.each(table)('verifications: $name', ({ db, verifyBackend }) => {
     expect(JSON.stringify(list.body)).not.toContain(code);
     if (verifyBackend === 'local') {
       expect(list.body.data[0].body).toBe('[redacted]');
-      const row = await waitForRow(() => sqlOf(t.relay).selectFrom('messages').select(['body', 'provider_sid']).where('to_addr', '=', to).executeTakeFirstOrThrow());
+      const row = await waitForRow(() =>
+        sqlOf(t.relay).selectFrom('messages').select(['body', 'provider_sid']).where('to_addr', '=', to).executeTakeFirstOrThrow(),
+      );
       expect(row.body).toBeNull();
     }
   });

@@ -60,7 +60,14 @@ describe.each(backends)('reconciler on $name', (backend) => {
     }, 10_000);
     const m = (await t.api(`/v1/messages/${r.body.id}`)).body;
     expect(['queued', 'sent']).toContain(m.status);
-    expect(notFound(ev)).toEqual([expect.objectContaining({ status: m.status, source: 'reconciler', provider_code: 20404, data: { provider_status: null, not_found: true, applied: false, kept: m.status } })]);
+    expect(notFound(ev)).toEqual([
+      expect.objectContaining({
+        status: m.status,
+        source: 'reconciler',
+        provider_code: 20404,
+        data: { provider_status: null, not_found: true, applied: false, kept: m.status },
+      }),
+    ]);
     const checks = await sqlOf(t.relay).selectFrom('reconcile_checks').selectAll().where('message_id', '=', r.body.id).executeTakeFirstOrThrow();
     await new Promise((res) => setTimeout(res, 1000));
     const again = await sqlOf(t.relay).selectFrom('reconcile_checks').selectAll().where('message_id', '=', r.body.id).executeTakeFirstOrThrow();

@@ -20,7 +20,9 @@ describe('verifySignature', () => {
   it.each(vectors.map((v) => [v.name, v] as const))('rejects vector %s with another token, URL or field', (_n, v) => {
     const base = { url: v.url, signature: v.expectedSignature, params: v.params, rawJsonBody: v.url.includes('bodySHA256=') ? vectorRawBody(v) : null };
     expect(verifySignature([v.authToken + 'x'], base)).toBe(false);
-    expect(verifySignature([v.authToken], { ...base, url: v.url.replace('https://', 'http://').replace('/myapp', '/other').replace('/twilio', '/other') })).toBe(false);
+    expect(
+      verifySignature([v.authToken], { ...base, url: v.url.replace('https://', 'http://').replace('/myapp', '/other').replace('/twilio', '/other') }),
+    ).toBe(false);
     if (base.rawJsonBody === null) expect(verifySignature([v.authToken], { ...base, params: { ...v.params, Injected: '1' } })).toBe(false);
     else expect(verifySignature([v.authToken], { ...base, rawJsonBody: base.rawJsonBody + ' ' })).toBe(false);
   });

@@ -17,7 +17,14 @@ describe.each(backends)('status webhook on $name', (backend) => {
   let account: string;
   const statusUrl = () => `${t.url}/webhooks/twilio/status`;
   const count = async (table: 'webhook_events' | 'message_events') =>
-    Number((await sqlOf(t.relay).selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await sqlOf(t.relay)
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   const cb = (sid: string, status: string, extra: Params = {}): Params => ({
     AccountSid: account,
     ApiVersion: '2010-04-01',
@@ -30,7 +37,8 @@ describe.each(backends)('status webhook on $name', (backend) => {
     ...extra,
   });
   const message = async (id: string) => (await t.api(`/v1/messages/${id}`)).body;
-  const events = async (id: string) => (await t.api(`/v1/messages/${id}/events`)).body.data as { status: string; source: string; data: any; provider_code: number | null }[];
+  const events = async (id: string) =>
+    (await t.api(`/v1/messages/${id}/events`)).body.data as { status: string; source: string; data: any; provider_code: number | null }[];
 
   /** A message the worker sent, with the emulator's own callbacks off so the test plays Twilio. */
   const sentMessage = async (to = '+14155552671') => {
@@ -96,7 +104,10 @@ describe.each(backends)('status webhook on $name', (backend) => {
   it('ignores X-Forwarded-* headers when trustProxy is off (they could be forged)', async () => {
     const { sid } = await sentMessage();
     const forged = 'https://public.example.com/webhooks/twilio/status';
-    const r = await postWebhook(statusUrl(), cb(sid, 'sent'), token, { signedUrl: forged, headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'public.example.com' } });
+    const r = await postWebhook(statusUrl(), cb(sid, 'sent'), token, {
+      signedUrl: forged,
+      headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'public.example.com' },
+    });
     expect(r.status).toBe(403);
   });
 
@@ -122,7 +133,8 @@ describe.each(backends)('status webhook on $name', (backend) => {
     const raw = JSON.stringify({ AccountSid: account, MessageSid: sid, MessageStatus: 'delivered' });
     const hash = createHash('sha256').update(raw).digest('hex');
     const url = `${statusUrl()}?src=json&bodySHA256=${hash}`;
-    const post = (body: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-twilio-signature': sign(token, url, {}) }, body });
+    const post = (body: string) =>
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-twilio-signature': sign(token, url, {}) }, body });
     const bad = await post(raw.replace('delivered', 'failed'));
     expect(bad.status).toBe(403);
     expect((await post(raw)).status).toBe(204);
@@ -164,7 +176,12 @@ describe.each(backends)('status webhook on $name', (backend) => {
     await postWebhook(statusUrl(), cb(b.sid, 'delivered'), token);
     await postWebhook(statusUrl(), cb(b.sid, 'failed', { ErrorCode: '30008' }), token);
     const mb = await message(b.id);
-    expect(mb).toMatchObject({ status: 'undelivered', provider_code: 30003, error_code: 'SMS_ERR_DELIVERY_FAILED', error_message: 'Unreachable destination handset' });
+    expect(mb).toMatchObject({
+      status: 'undelivered',
+      provider_code: 30003,
+      error_code: 'SMS_ERR_DELIVERY_FAILED',
+      error_message: 'Unreachable destination handset',
+    });
   });
 
   it('answers 2xx for an unknown SID, records it, and attaches it once the SID is stored', async () => {
@@ -191,7 +208,11 @@ describe.each(backends)('status webhook on $name', (backend) => {
     const post = (body: string, headers: Record<string, string> = {}) =>
       fetch(statusUrl(), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
     // Signed, but not a status callback.
-    for (const params of [{ AccountSid: account }, { AccountSid: account, MessageSid: 'SM123', MessageStatus: 'sent' }, { AccountSid: account, MessageSid: newSid(), MessageStatus: 'DROP TABLE' }] as Params[]) {
+    for (const params of [
+      { AccountSid: account },
+      { AccountSid: account, MessageSid: 'SM123', MessageStatus: 'sent' },
+      { AccountSid: account, MessageSid: newSid(), MessageStatus: 'DROP TABLE' },
+    ] as Params[]) {
       const r = await postWebhook(statusUrl(), params, token);
       expect(r.status).toBe(400);
       expect(r.body.error.code).toBe('SMS_ERR_INVALID_WEBHOOK');
@@ -236,7 +257,10 @@ describe.each(backends)('webhook URL behind a proxy on $name', (backend) => {
       const token = t.relay.emulator!.authToken;
       const params = { AccountSid: t.relay.emulator!.accountSid, MessageSid: newSid(), MessageStatus: 'sent' };
       const signed = 'https://sms.example.com/webhooks/twilio/status?t=1';
-      const ok = await postWebhook(`${t.url}/webhooks/twilio/status?t=1`, params, token, { signedUrl: signed, headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'sms.example.com' } });
+      const ok = await postWebhook(`${t.url}/webhooks/twilio/status?t=1`, params, token, {
+        signedUrl: signed,
+        headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'sms.example.com' },
+      });
       expect(ok.status).toBe(204);
       // Twilio may sign with the default port spelled out.
       const withPort = await postWebhook(`${t.url}/webhooks/twilio/status?t=1`, { ...params, MessageStatus: 'delivered' }, token, {
@@ -254,7 +278,9 @@ describe.each(backends)('webhook URL behind a proxy on $name', (backend) => {
     try {
       const token = t.relay.emulator!.authToken;
       const params = { AccountSid: t.relay.emulator!.accountSid, MessageSid: newSid(), MessageStatus: 'sent' };
-      const ok = await postWebhook(`${t.url}/webhooks/twilio/status?x=a%20b`, params, token, { signedUrl: 'https://hooks.example.com:8443/sms/webhooks/twilio/status?x=a%20b' });
+      const ok = await postWebhook(`${t.url}/webhooks/twilio/status?x=a%20b`, params, token, {
+        signedUrl: 'https://hooks.example.com:8443/sms/webhooks/twilio/status?x=a%20b',
+      });
       expect(ok.status).toBe(204);
       const local = await postWebhook(`${t.url}/webhooks/twilio/status`, params, token);
       expect(local.status).toBe(403);

@@ -82,7 +82,6 @@ describe.each(backends)('worker on $name', (backend) => {
     expect(ev.some((e) => e.data?.outcome === 'ambiguous')).toBe(true);
     expect(ev.some((e) => e.data?.settled === true)).toBe(true);
   });
-
 });
 
 describe.each(backends)('worker lifecycle on $name', (backend) => {

@@ -6,7 +6,28 @@ const [port, accountSid] = process.argv.slice(2);
 const sid = 'SM' + '0'.repeat(32);
 const now = new Date().toUTCString().replace('GMT', '+0000');
 const uri = `/2010-04-01/Accounts/${accountSid}/Messages/${sid}`;
-const body = JSON.stringify({ account_sid: accountSid, api_version: '2010-04-01', body: 'Your order #0 has shipped. Track it at https://example.com/t/0', date_created: now, date_sent: now, date_updated: now, direction: 'outbound-api', error_code: null, error_message: null, from: '+15005550006', messaging_service_sid: null, num_media: '0', num_segments: '1', price: null, price_unit: null, sid, status: 'queued', subresource_uris: { media: `${uri}/Media.json` }, to: '+14155550000', uri: `${uri}.json` });
+const body = JSON.stringify({
+  account_sid: accountSid,
+  api_version: '2010-04-01',
+  body: 'Your order #0 has shipped. Track it at https://example.com/t/0',
+  date_created: now,
+  date_sent: now,
+  date_updated: now,
+  direction: 'outbound-api',
+  error_code: null,
+  error_message: null,
+  from: '+15005550006',
+  messaging_service_sid: null,
+  num_media: '0',
+  num_segments: '1',
+  price: null,
+  price_unit: null,
+  sid,
+  status: 'queued',
+  subresource_uris: { media: `${uri}/Media.json` },
+  to: '+14155550000',
+  uri: `${uri}.json`,
+});
 const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
 http
   .createServer((req, res) => {

@@ -87,7 +87,14 @@ export async function runEmulatorCommand(args: string[], env: Record<string, str
   const emulator = createEmulator({
     accountSid,
     authToken,
-    ...(values.numbers ? { numbers: values.numbers.split(',').map((n) => n.trim()).filter(Boolean) } : {}),
+    ...(values.numbers
+      ? {
+          numbers: values.numbers
+            .split(',')
+            .map((n) => n.trim())
+            .filter(Boolean),
+        }
+      : {}),
     inboundUrl: values['inbound-url'] ?? null,
     defaultStatusCallback: values['status-callback'] ?? null,
     ...(values['public-url'] ? { publicBaseUrl: values['public-url'] } : {}),

@@ -177,7 +177,9 @@ async function tenants(args: string[]): Promise<void> {
     }
     if (await relay.tenants.bySlug(values.slug!)) fail(`smsrelay tenants create: a tenant '${values.slug}' already exists`, 1);
     const t = await relay.tenants.create({ slug: values.slug!, name: values.name!, defaultRegion: values.region?.toUpperCase() });
-    process.stderr.write(`created tenant '${t.slug}'; give it an API key with: smsrelay keys create --tenant ${t.slug} --scopes messages:write,messages:read\n`);
+    process.stderr.write(
+      `created tenant '${t.slug}'; give it an API key with: smsrelay keys create --tenant ${t.slug} --scopes messages:write,messages:read\n`,
+    );
     process.stdout.write(JSON.stringify(t, null, 2) + '\n');
   } catch (e) {
     if (e instanceof AppError) fail(`smsrelay tenants: ${e.code}: ${e.message}`, 1);
@@ -200,7 +202,10 @@ async function keys(args: string[]): Promise<void> {
     const tenant = await relay.tenants.bySlug(values.tenant!);
     if (!tenant) fail(`smsrelay keys: no tenant '${values.tenant}'`);
     if (sub === 'create') {
-      const scopes = (values.scopes ?? 'messages:write,messages:read').split(',').map((s) => s.trim()).filter(Boolean);
+      const scopes = (values.scopes ?? 'messages:write,messages:read')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const { key, info } = await relay.apiKeys.create(tenant.id, values.name ?? 'cli', scopes);
       process.stderr.write(`created key ${info.id} (${info.prefix}…) with scopes ${info.scopes.join(', ')}; store it now, it is not shown again:\n`);
       process.stdout.write(key + '\n');

@@ -37,11 +37,27 @@ export const ERRORS = {
   SMS_ERR_PROVIDER_REJECTED: { status: 422, retryable: false, message: 'The provider rejected the message.' },
   SMS_ERR_PROVIDER_UNAVAILABLE: { status: 503, retryable: true, message: 'The provider could not be reached.' },
   SMS_ERR_MAX_ATTEMPTS: { status: 422, retryable: false, message: 'The message could not be sent after the maximum number of attempts.' },
-  SMS_ERR_SENDING_DISABLED: { status: 422, retryable: false, message: 'Sending is disabled (TWILIO_ENABLED=false): the message was accepted and logged, not sent.' },
+  SMS_ERR_SENDING_DISABLED: {
+    status: 422,
+    retryable: false,
+    message: 'Sending is disabled (TWILIO_ENABLED=false): the message was accepted and logged, not sent.',
+  },
   SMS_ERR_VERIFICATION_NOT_FOUND: { status: 404, retryable: false, message: 'No pending verification was found.' },
-  SMS_ERR_VERIFY_NOT_CONFIGURED: { status: 422, retryable: false, message: 'The twilio verification backend needs a Verify Service SID (TWILIO_VERIFY_SERVICE_SID or the tenant setting verify_service_sid).' },
-  SMS_ERR_EMULATOR_LOOPBACK_ONLY: { status: 403, retryable: false, message: 'The emulator answers only loopback clients (set SMSRELAY_EMULATOR_ACCESS=token and SMSRELAY_EMULATOR_TOKEN to open it to the network).' },
-  SMS_ERR_EMULATOR_TOKEN_REQUIRED: { status: 401, retryable: false, message: "The emulator needs its access token: 'Authorization: Bearer <token>', or the token as the Basic auth password." },
+  SMS_ERR_VERIFY_NOT_CONFIGURED: {
+    status: 422,
+    retryable: false,
+    message: 'The twilio verification backend needs a Verify Service SID (TWILIO_VERIFY_SERVICE_SID or the tenant setting verify_service_sid).',
+  },
+  SMS_ERR_EMULATOR_LOOPBACK_ONLY: {
+    status: 403,
+    retryable: false,
+    message: 'The emulator answers only loopback clients (set SMSRELAY_EMULATOR_ACCESS=token and SMSRELAY_EMULATOR_TOKEN to open it to the network).',
+  },
+  SMS_ERR_EMULATOR_TOKEN_REQUIRED: {
+    status: 401,
+    retryable: false,
+    message: "The emulator needs its access token: 'Authorization: Bearer <token>', or the token as the Basic auth password.",
+  },
   SMS_ERR_NOT_READY: { status: 503, retryable: true, message: 'The service is not ready.' },
   SMS_ERR_INTERNAL: { status: 500, retryable: true, message: 'Internal error.' },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;

@@ -53,7 +53,8 @@ export function fromOptOutType(v: unknown): KeywordKind | null {
 }
 
 const NEGATION = String.raw`(?<!\b(?:don't|dont|do not|never|not|can't|cant|cannot|won't|wont|didn't|didnt|shouldn't|please don't)\s)`;
-const WHOLE = /^(?:please\s)?(?:stop|stop all|stopall|unsubscribe|cancel|end|quit|revoke|opt out|optout)(?:\s(?:please|now|thanks|thank you|it|all|asap|immediately))*$/;
+const WHOLE =
+  /^(?:please\s)?(?:stop|stop all|stopall|unsubscribe|cancel|end|quit|revoke|opt out|optout)(?:\s(?:please|now|thanks|thank you|it|all|asap|immediately))*$/;
 const PHRASES: RegExp[] = [
   new RegExp(NEGATION + String.raw`\b(?:stop|quit|cease)\s(?:texting|txting|messaging|msging|sending|contacting|calling|spamming|bothering|emailing)\b`),
   new RegExp(NEGATION + String.raw`\bunsubscribe\b`),

@@ -17,10 +17,16 @@ function validationField(fn: () => unknown): string | undefined {
 describe('cursors', () => {
   it('round-trip any sort keys', () => {
     fc.assert(
-      fc.property(fc.tuple(fc.maxSafeInteger(), fc.string({ maxLength: 200 }).filter((k) => !CONTROL_CHARACTERS.test(k))), (keys) => {
-        expect(decodeCursor(encodeCursor(keys), ['number', 'string'])).toEqual(keys);
-        expect(decodeCursor(encodeCursor(keys), 2)).toEqual(keys);
-      }),
+      fc.property(
+        fc.tuple(
+          fc.maxSafeInteger(),
+          fc.string({ maxLength: 200 }).filter((k) => !CONTROL_CHARACTERS.test(k)),
+        ),
+        (keys) => {
+          expect(decodeCursor(encodeCursor(keys), ['number', 'string'])).toEqual(keys);
+          expect(decodeCursor(encodeCursor(keys), 2)).toEqual(keys);
+        },
+      ),
     );
   });
 
@@ -43,7 +49,11 @@ describe('cursors', () => {
       encodeCursor([1, 'x'.repeat(201)]),
       encodeCursor([1, 'a\u0000b']),
     ];
-    for (const c of forged) expect(validationField(() => decodeCursor(c, ['number', 'string'])), c).toBe('cursor');
+    for (const c of forged)
+      expect(
+        validationField(() => decodeCursor(c, ['number', 'string'])),
+        c,
+      ).toBe('cursor');
     expect(validationField(() => decodeCursor(Buffer.from('[true]').toString('base64url'), 1))).toBe('cursor');
   });
 

@@ -38,7 +38,10 @@ export function encodeCursor(keys: readonly CursorKey[]): string {
  * characters, either way).
  */
 export function decodeCursor(s: string | undefined | null, shape: number): CursorKey[] | null;
-export function decodeCursor<const K extends readonly CursorKind[]>(s: string | undefined | null, shape: K): { [I in keyof K]: K[I] extends 'number' ? number : string } | null;
+export function decodeCursor<const K extends readonly CursorKind[]>(
+  s: string | undefined | null,
+  shape: K,
+): { [I in keyof K]: K[I] extends 'number' ? number : string } | null;
 export function decodeCursor(s: string | undefined | null, shape: number | readonly CursorKind[]): CursorKey[] | null {
   if (s === undefined || s === null || s === '') return null;
   if (typeof s !== 'string' || s.length > MAX_CURSOR_CHARS || !/^[A-Za-z0-9_-]+$/.test(s)) throw badCursor();
@@ -53,7 +56,8 @@ export function decodeCursor(s: string | undefined | null, shape: number | reado
   keys.forEach((k: unknown, i) => {
     const kind = typeof shape === 'number' ? typeof k : shape[i];
     // Control characters never occur in sort keys (and a NUL is an error on PostgreSQL).
-    if (kind === 'number' ? !Number.isSafeInteger(k) : kind !== 'string' || typeof k !== 'string' || k.length > MAX_KEY_CHARS || CONTROL_CHARACTERS.test(k)) throw badCursor();
+    if (kind === 'number' ? !Number.isSafeInteger(k) : kind !== 'string' || typeof k !== 'string' || k.length > MAX_KEY_CHARS || CONTROL_CHARACTERS.test(k))
+      throw badCursor();
   });
   return keys as CursorKey[];
 }

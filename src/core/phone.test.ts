@@ -40,15 +40,12 @@ describe('normalizeRecipient: valid numbers', () => {
     expect(normalizeE164(input, { defaultRegion })).toBe(e164);
   });
 
-  it.each(['+15005550001', '+15005550006', '+15005550009', '+1 500 555 0006'])(
-    'accepts the Twilio magic test number %s',
-    (input) => {
-      const got = normalizeRecipient(input, 'sms', {});
-      expect(got.e164).toMatch(/^\+1500555000\d$/);
-      expect(got.country).toBe('US');
-      expect(got.type).not.toBe('FIXED_LINE');
-    },
-  );
+  it.each(['+15005550001', '+15005550006', '+15005550009', '+1 500 555 0006'])('accepts the Twilio magic test number %s', (input) => {
+    const got = normalizeRecipient(input, 'sms', {});
+    expect(got.e164).toMatch(/^\+1500555000\d$/);
+    expect(got.country).toBe('US');
+    expect(got.type).not.toBe('FIXED_LINE');
+  });
 
   it('accepts a magic test number in national form with region US', () => {
     expect(normalizeE164('500-555-0006', { defaultRegion: 'US' })).toBe('+15005550006');

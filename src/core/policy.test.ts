@@ -8,7 +8,9 @@ describe('policy decisions', () => {
     expect(combine([{ action: 'hold', until: 5, reason: 'quiet_hours' }, r1, r2])).toBe(r1);
   });
   it('holds combine to the latest release time; no rule means send', () => {
-    expect(combine([SEND, { action: 'hold', until: 5, reason: 'a' }, { action: 'hold', until: 9, reason: 'b' }, { action: 'hold', until: 7, reason: 'c' }])).toEqual({ action: 'hold', until: 9, reason: 'b' });
+    expect(
+      combine([SEND, { action: 'hold', until: 5, reason: 'a' }, { action: 'hold', until: 9, reason: 'b' }, { action: 'hold', until: 7, reason: 'c' }]),
+    ).toEqual({ action: 'hold', until: 9, reason: 'b' });
     expect(combine([])).toEqual(SEND);
   });
 });

@@ -13,9 +13,7 @@ interface Vector {
   numberOfCharacters?: number;
 }
 
-const vectors: Vector[] = JSON.parse(
-  readFileSync(new URL('../../test/fixtures/twilio/segment-test-vectors.json', import.meta.url), 'utf8'),
-).cases;
+const vectors: Vector[] = JSON.parse(readFileSync(new URL('../../test/fixtures/twilio/segment-test-vectors.json', import.meta.url), 'utf8')).cases;
 
 function oracle(body: string) {
   const m = new SegmentedMessage(body, 'auto', false);
@@ -119,17 +117,56 @@ describe('countSegments: known differences from the calculator (grapheme rules)'
 // Alphabets for the property tests. The unicode tokens are whole graphemes on which both grapheme
 // rule sets agree (see the describe block above for where they do not).
 const GSM_BASIC = Array.from(
-  '\n\r !"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz' +
-    '¡£¤¥§¿ÄÅÆÇÉÑÖØÜßàäåæèéìñòöøùüΓΔΘΛΞΠΣΦΨΩ',
+  '\n\r !"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz' + '¡£¤¥§¿ÄÅÆÇÉÑÖØÜßàäåæèéìñòöøùüΓΔΘΛΞΠΣΦΨΩ',
 );
 const GSM_EXT = Array.from('\f[\\]^{|}~€');
 const UNICODE = [
-  'á', 'ç', 'í', 'ó', 'ú', '`', '’', '“', '”', '–', '—', '…', '\u00a0', '\t', 'Ж', 'ж', 'ש', 'ع', '中', '文', 'ñ',
-  '😀', '😂', '👍', '👍🏽', '🎉', '❤️', '☺️', '1️⃣', // emoji, skin tone, variation selectors, keycap
-  '🇮🇹', '🇫🇷', '🇺🇸', '🇮', // flags and a lone regional indicator
-  '👩‍👩‍👧‍👦', '🏳️‍🌈', '👩‍❤️‍💋‍👨', '👨‍💻', '🏴󠁧󠁢󠁳󠁣󠁴󠁿', // ZWJ and tag sequences
-  '\u0301', 'e\u0301', 'a\u0308\u0301\u0323', // combining accents, alone and stacked
-  '\r\n', '\ufe0f', '\u200d', '𝐀', '각',
+  'á',
+  'ç',
+  'í',
+  'ó',
+  'ú',
+  '`',
+  '’',
+  '“',
+  '”',
+  '–',
+  '—',
+  '…',
+  '\u00a0',
+  '\t',
+  'Ж',
+  'ж',
+  'ש',
+  'ع',
+  '中',
+  '文',
+  'ñ',
+  '😀',
+  '😂',
+  '👍',
+  '👍🏽',
+  '🎉',
+  '❤️',
+  '☺️',
+  '1️⃣', // emoji, skin tone, variation selectors, keycap
+  '🇮🇹',
+  '🇫🇷',
+  '🇺🇸',
+  '🇮', // flags and a lone regional indicator
+  '👩‍👩‍👧‍👦',
+  '🏳️‍🌈',
+  '👩‍❤️‍💋‍👨',
+  '👨‍💻',
+  '🏴󠁧󠁢󠁳󠁣󠁴󠁿', // ZWJ and tag sequences
+  '\u0301',
+  'e\u0301',
+  'a\u0308\u0301\u0323', // combining accents, alone and stacked
+  '\r\n',
+  '\ufe0f',
+  '\u200d',
+  '𝐀',
+  '각',
 ];
 
 const gsmBasic = fc.constantFrom(...GSM_BASIC);
@@ -166,10 +203,7 @@ describe('countSegments: agrees with sms-segments-calculator (property)', () => 
   it('near the GSM-7 boundaries (160/161, 306/307 septets)', () => {
     const len = fc.tuple(fc.constantFrom(152, 153, 154, 159, 160, 161, 305, 306, 307, 459, 460, 461), fc.integer({ min: -2, max: 2 }));
     const body = len.chain(([n, d]) =>
-      fc.oneof(
-        fc.array(gsmBasic, { minLength: n + d, maxLength: n + d }),
-        fc.array(gsmAny, { minLength: n + d - 8, maxLength: n + d }),
-      ).map(join),
+      fc.oneof(fc.array(gsmBasic, { minLength: n + d, maxLength: n + d }), fc.array(gsmAny, { minLength: n + d - 8, maxLength: n + d })).map(join),
     );
     fc.assert(fc.property(body, expectAgreement), { numRuns: 1000 });
   });
@@ -179,13 +213,11 @@ describe('countSegments: agrees with sms-segments-calculator (property)', () => 
     const bmp = fc.constantFrom('á', 'ж', '中', ...GSM_BASIC.slice(0, 20), ...GSM_EXT);
     const wide = fc.constantFrom('😀', '👍🏽', '🇮🇹', 'e\u0301', '\r\n', '👩‍👩‍👧‍👦');
     const body = len.chain(([n, d]) =>
-      fc
-        .tuple(fc.array(bmp, { minLength: n + d, maxLength: n + d }), fc.array(fc.tuple(fc.nat(), wide), { maxLength: 3 }))
-        .map(([base, inserts]) => {
-          const out = ['á', ...base];
-          for (const [at, w] of inserts) out.splice(at % out.length, 0, w);
-          return out.join('');
-        }),
+      fc.tuple(fc.array(bmp, { minLength: n + d, maxLength: n + d }), fc.array(fc.tuple(fc.nat(), wide), { maxLength: 3 })).map(([base, inserts]) => {
+        const out = ['á', ...base];
+        for (const [at, w] of inserts) out.splice(at % out.length, 0, w);
+        return out.join('');
+      }),
     );
     fc.assert(fc.property(body, expectAgreement), { numRuns: 1000 });
   });
@@ -261,11 +293,45 @@ describe('countSegments: UCS-2 shortcut agrees with whole-body Intl.Segmenter', 
 
   const tricky = [
     ...UNICODE,
-    '\u200d', '🏽', '🏴', '☠️', '🌈', '👩', '🫱', '🫲', '\u{E0067}', '\u{E007F}', // emoji parts
-    'क', '्', 'ष', 'ि', '\u0d4e', 'ന', 'ก', 'ำ', '\u0e33', // Indic and Thai
-    '\u1100', '\u1161', '\u11a8', '가', '각', // Hangul L, V, T, LV, LVT
-    '\u0600', '\u200c', '\u00ad', '\r', '\n', '\u0085', '\u2028', '\ud83d', '\ude00', // odd ones, lone surrogates
-    'a', 'é', '\u{1F1E6}', '\u{1F1FA}', '\u{11A84}', '\u{11000}',
+    '\u200d',
+    '🏽',
+    '🏴',
+    '☠️',
+    '🌈',
+    '👩',
+    '🫱',
+    '🫲',
+    '\u{E0067}',
+    '\u{E007F}', // emoji parts
+    'क',
+    '्',
+    'ष',
+    'ि',
+    '\u0d4e',
+    'ന',
+    'ก',
+    'ำ',
+    '\u0e33', // Indic and Thai
+    '\u1100',
+    '\u1161',
+    '\u11a8',
+    '가',
+    '각', // Hangul L, V, T, LV, LVT
+    '\u0600',
+    '\u200c',
+    '\u00ad',
+    '\r',
+    '\n',
+    '\u0085',
+    '\u2028',
+    '\ud83d',
+    '\ude00', // odd ones, lone surrogates
+    'a',
+    'é',
+    '\u{1F1E6}',
+    '\u{1F1FA}',
+    '\u{11A84}',
+    '\u{11000}',
   ];
 
   it('on random sequences of tricky characters and on arbitrary UTF-16', () => {

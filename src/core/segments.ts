@@ -32,9 +32,7 @@ const GSM_TABLE_SIZE = 0x400;
 const EURO = 0x20ac;
 const GSM_SEPTETS = new Uint8Array(GSM_TABLE_SIZE);
 {
-  const basic =
-    '\n\r !"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz' +
-    '¡£¤¥§¿ÄÅÆÇÉÑÖØÜßàäåæèéìñòöøùüΓΔΘΛΞΠΣΦΨΩ';
+  const basic = '\n\r !"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz' + '¡£¤¥§¿ÄÅÆÇÉÑÖØÜßàäåæèéìñòöøùüΓΔΘΛΞΠΣΦΨΩ';
   const extension = '\f[\\]^{|}~'; // plus the euro sign, handled outside the table
   for (let i = 0; i < basic.length; i++) GSM_SEPTETS[basic.charCodeAt(i)] = 1;
   for (let i = 0; i < extension.length; i++) GSM_SEPTETS[extension.charCodeAt(i)] = 2;

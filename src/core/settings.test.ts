@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { AppError } from './errors.js';
 import { applyPatch, assertSettingsPatch, BUILTIN_SETTINGS, resolveSettings, settingsErrors, type TenantSettings } from './settings.js';
 
-const defaults: TenantSettings = { ...BUILTIN_SETTINGS, default_region: 'US', verify_backend: 'local', verify_app_name: 'smsrelay', from_number: '+15005550006' };
+const defaults: TenantSettings = {
+  ...BUILTIN_SETTINGS,
+  default_region: 'US',
+  verify_backend: 'local',
+  verify_app_name: 'smsrelay',
+  from_number: '+15005550006',
+};
 
 describe('tenant settings document', () => {
   it('stored values win over defaults, key by key; absent keys take the defaults', () => {
@@ -25,7 +31,13 @@ describe('tenant settings document', () => {
   });
 
   it('a patch is validated as a whole: every bad field is named, nothing is accepted half', () => {
-    const errors = settingsErrors({ from_number: '415', messaging_service_sid: 'MGxyz', keywords: { opt_out: [''], nope: ['X'] }, colour: 'red', auto_reply: '\ud800' });
+    const errors = settingsErrors({
+      from_number: '415',
+      messaging_service_sid: 'MGxyz',
+      keywords: { opt_out: [''], nope: ['X'] },
+      colour: 'red',
+      auto_reply: '\ud800',
+    });
     expect(errors.map((e) => e.field).sort()).toEqual(['auto_reply', 'colour', 'from_number', 'keywords.nope', 'keywords.opt_out', 'messaging_service_sid']);
     try {
       assertSettingsPatch({ default_region: 'us' });

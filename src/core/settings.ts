@@ -31,7 +31,9 @@ export interface TenantSettings {
   verify_app_name: string;
 }
 
-export type SettingsPatch = { [K in keyof TenantSettings]?: TenantSettings[K] extends Record<KeywordKinds, infer V> ? Partial<Record<KeywordKinds, V>> : TenantSettings[K] };
+export type SettingsPatch = {
+  [K in keyof TenantSettings]?: TenantSettings[K] extends Record<KeywordKinds, infer V> ? Partial<Record<KeywordKinds, V>> : TenantSettings[K];
+};
 
 /** Sender and region keys live in the tenant row's columns; the rest in its settings JSON. */
 export const COLUMN_KEYS = ['from_number', 'messaging_service_sid', 'whatsapp_from', 'default_region'] as const;

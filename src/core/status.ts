@@ -41,14 +41,7 @@ const RANK: Readonly<Record<MessageStatus, number>> = {
 };
 
 const STATUS_SET: ReadonlySet<string> = new Set(MESSAGE_STATUSES);
-const TERMINAL: ReadonlySet<MessageStatus> = new Set<MessageStatus>([
-  'delivered',
-  'undelivered',
-  'failed',
-  'canceled',
-  'read',
-  'received',
-]);
+const TERMINAL: ReadonlySet<MessageStatus> = new Set<MessageStatus>(['delivered', 'undelivered', 'failed', 'canceled', 'read', 'received']);
 // Inbound and outbound messages share the vocabulary but never each other's states.
 const INBOUND: ReadonlySet<MessageStatus> = new Set<MessageStatus>(['receiving', 'received']);
 

@@ -53,7 +53,11 @@ export class AccessGate {
       // Twilio clients authenticate with Basic AC…:authToken (checked next); the published default
       // token would let anyone in.
       if (this.authToken !== DEFAULT_AUTH_TOKEN) return true;
-      refuse(res, 'SMS_ERR_EMULATOR_LOOPBACK_ONLY', 'The emulator answers Twilio API requests from other hosts only when its auth token is not the published default.');
+      refuse(
+        res,
+        'SMS_ERR_EMULATOR_LOOPBACK_ONLY',
+        'The emulator answers Twilio API requests from other hosts only when its auth token is not the published default.',
+      );
       return false;
     }
     if (this.presented(rawHeader(req, 'authorization'))) return true;
@@ -79,7 +83,12 @@ export class AccessGate {
   }
 }
 
-function refuse(res: ServerResponse, code: 'SMS_ERR_EMULATOR_LOOPBACK_ONLY' | 'SMS_ERR_EMULATOR_TOKEN_REQUIRED', message?: string, headers?: Record<string, string>): void {
+function refuse(
+  res: ServerResponse,
+  code: 'SMS_ERR_EMULATOR_LOOPBACK_ONLY' | 'SMS_ERR_EMULATOR_TOKEN_REQUIRED',
+  message?: string,
+  headers?: Record<string, string>,
+): void {
   const def = ERRORS[code];
   sendJson(res, def.status, { error: { code, message: message ?? def.message } }, headers);
 }

@@ -31,12 +31,7 @@ function defaultChaos(callbacks: boolean): ChaosSettings {
   };
 }
 
-export type ChaosDecision =
-  | { kind: 'hang' }
-  | { kind: '429'; retryAfter: number }
-  | { kind: 'error'; error: ChaosError }
-  | { kind: 'reset' }
-  | null;
+export type ChaosDecision = { kind: 'hang' } | { kind: '429'; retryAfter: number } | { kind: 'error'; error: ChaosError } | { kind: 'reset' } | null;
 
 function rate(v: unknown, name: string): number {
   if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new Error(`${name} must be a number between 0 and 1`);

@@ -6,14 +6,7 @@ import { Chaos } from './chaos.js';
 import { asyncErrorMessage } from './errors.js';
 import { Scheduler } from './scheduler.js';
 import { addHistory, addWebhook, historyWith, MessageStore, NONE, type Delivery, type Msg, type SenderQueue } from './store.js';
-import type {
-  EmulatorLogger,
-  EmulatorOptions,
-  FailureScript,
-  MessageDirection,
-  MessageSource,
-  MessageStatus,
-} from './types.js';
+import type { EmulatorLogger, EmulatorOptions, FailureScript, MessageDirection, MessageSource, MessageStatus } from './types.js';
 import { DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_NUMBERS } from './defaults.js';
 import { sid } from './util.js';
 import { VerifyState } from './verify-state.js';
@@ -206,7 +199,26 @@ export class Core {
 
   /** A new message: what differs comes from the caller, the rest starts at its initial value. */
   private newMsg(
-    f: Pick<Msg, 'direction' | 'source' | 'from' | 'to' | 'body' | 'media' | 'mediaSids' | 'messagingServiceSid' | 'status' | 'country' | 'priceUnit' | 'dateSent' | 'sendAt' | 'validityPeriod' | 'statusCallback' | 'history' | 'counted'>,
+    f: Pick<
+      Msg,
+      | 'direction'
+      | 'source'
+      | 'from'
+      | 'to'
+      | 'body'
+      | 'media'
+      | 'mediaSids'
+      | 'messagingServiceSid'
+      | 'status'
+      | 'country'
+      | 'priceUnit'
+      | 'dateSent'
+      | 'sendAt'
+      | 'validityPeriod'
+      | 'statusCallback'
+      | 'history'
+      | 'counted'
+    >,
     now: number,
   ): Msg {
     const seg = countSegments(f.body);
@@ -483,7 +495,18 @@ export class Core {
     m.held = null;
     const { chaos } = this;
     if (chaos.dropRate > 0 && Math.random() < chaos.dropRate) {
-      record({ kind: 'status', url: url.split('#', 1)[0]!, messageStatus: status, attempt: 0, token: '', statusCode: null, error: null, durationMs: 0, at: Date.now(), chaos: 'dropped' });
+      record({
+        kind: 'status',
+        url: url.split('#', 1)[0]!,
+        messageStatus: status,
+        attempt: 0,
+        token: '',
+        statusCode: null,
+        error: null,
+        durationMs: 0,
+        at: Date.now(),
+        chaos: 'dropped',
+      });
       held?.();
       return;
     }

@@ -30,8 +30,7 @@ export interface PostRequest {
 // the answer came: a keep-alive socket closed by the receiver looks exactly like that. 'closed'
 // and 'overloaded' are the emulator's own refusals and are not retried.
 function failed(error: string, gotBytes: boolean): AttemptResult {
-  const failure: FailureClass | null =
-    error === 'closed' || error === 'overloaded' ? null : gotBytes || error === 'read-timeout' ? 'rt' : 'ct';
+  const failure: FailureClass | null = error === 'closed' || error === 'overloaded' ? null : gotBytes || error === 'read-timeout' ? 'rt' : 'ct';
   return { statusCode: null, body: '', error, failure };
 }
 
@@ -208,7 +207,11 @@ export class KeepAliveClient {
     if (x.untilClose) return;
     let body: Buffer | null;
     try {
-      body = x.chunked ? dechunk(x.buf, x.bodyStart) : x.buf.length - x.bodyStart >= x.contentLength ? x.buf.subarray(x.bodyStart, x.bodyStart + x.contentLength) : null;
+      body = x.chunked
+        ? dechunk(x.buf, x.bodyStart)
+        : x.buf.length - x.bodyStart >= x.contentLength
+          ? x.buf.subarray(x.bodyStart, x.bodyStart + x.contentLength)
+          : null;
     } catch {
       this.abandon(conn);
       return;

@@ -15,18 +15,22 @@ const MIN_SCHEDULE_MS = 300_000;
 const MAX_SCHEDULE_MS = 35 * DAY_MS;
 
 // docs/twilio-reference.md §10: magic From numbers (+15005550006 always passes) and magic To numbers.
-const MAGIC_FROM = new Map<string, [number, string]>(Object.entries({
-  '+15005550001': [21212, "The 'From' number +15005550001 is not a valid phone number, shortcode, or alphanumeric sender ID."],
-  '+15005550007': [21606, 'The From phone number +15005550007 is not a valid, SMS-capable inbound phone number or short code for your account.'],
-  '+15005550008': [21611, "This 'From' number has exceeded the maximum number of queued messages"],
-}));
-const MAGIC_TO = new Map<string, [number, string]>(Object.entries({
-  '+15005550001': [21211, "The 'To' number +15005550001 is not a valid phone number."],
-  '+15005550002': [21612, "The 'To' phone number: +15005550002, is not currently reachable using the 'From' phone number via SMS."],
-  '+15005550003': [21408, 'Permission to send an SMS has not been enabled for the region indicated by the \'To\' number: +15005550003.'],
-  '+15005550004': [21610, 'Attempt to send to unsubscribed recipient'],
-  '+15005550009': [21614, "'To' number +15005550009 is not a valid mobile number"],
-}));
+const MAGIC_FROM = new Map<string, [number, string]>(
+  Object.entries({
+    '+15005550001': [21212, "The 'From' number +15005550001 is not a valid phone number, shortcode, or alphanumeric sender ID."],
+    '+15005550007': [21606, 'The From phone number +15005550007 is not a valid, SMS-capable inbound phone number or short code for your account.'],
+    '+15005550008': [21611, "This 'From' number has exceeded the maximum number of queued messages"],
+  }),
+);
+const MAGIC_TO = new Map<string, [number, string]>(
+  Object.entries({
+    '+15005550001': [21211, "The 'To' number +15005550001 is not a valid phone number."],
+    '+15005550002': [21612, "The 'To' phone number: +15005550002, is not currently reachable using the 'From' phone number via SMS."],
+    '+15005550003': [21408, "Permission to send an SMS has not been enabled for the region indicated by the 'To' number: +15005550003."],
+    '+15005550004': [21610, 'Attempt to send to unsubscribed recipient'],
+    '+15005550009': [21614, "'To' number +15005550009 is not a valid mobile number"],
+  }),
+);
 const MAGIC_OK_FROM = '+15005550006';
 
 function bad(code: number, message: string, status = 400): TwilioError {

@@ -11,18 +11,7 @@ export interface Delivery extends Omit<WebhookDelivery, 'at'> {
   at: number;
 }
 
-const STATUSES: readonly MessageStatus[] = [
-  'accepted',
-  'scheduled',
-  'queued',
-  'sending',
-  'sent',
-  'delivered',
-  'undelivered',
-  'failed',
-  'canceled',
-  'received',
-];
+const STATUSES: readonly MessageStatus[] = ['accepted', 'scheduled', 'queued', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'canceled', 'received'];
 const STATUS_INDEX = new Map(STATUSES.map((s, i) => [s, i]));
 
 /** Pacing state of one sender: when it can send again and how many messages wait. */

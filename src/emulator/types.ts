@@ -1,16 +1,6 @@
 // Public types of the Twilio emulator (options, chaos knobs, the inbox's view of a message).
 
-export type MessageStatus =
-  | 'accepted'
-  | 'scheduled'
-  | 'queued'
-  | 'sending'
-  | 'sent'
-  | 'delivered'
-  | 'undelivered'
-  | 'failed'
-  | 'canceled'
-  | 'received';
+export type MessageStatus = 'accepted' | 'scheduled' | 'queued' | 'sending' | 'sent' | 'delivered' | 'undelivered' | 'failed' | 'canceled' | 'received';
 
 export type MessageDirection = 'inbound' | 'outbound-api' | 'outbound-reply';
 

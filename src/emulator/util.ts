@@ -157,18 +157,20 @@ export function allValues(v: string | string[] | undefined): string[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 
-const CONTENT_TYPES = new Map<string, string>(Object.entries({
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  gif: 'image/gif',
-  webp: 'image/webp',
-  mp4: 'video/mp4',
-  mp3: 'audio/mpeg',
-  pdf: 'application/pdf',
-  vcf: 'text/vcard',
-  txt: 'text/plain',
-}));
+const CONTENT_TYPES = new Map<string, string>(
+  Object.entries({
+    jpg: 'image/jpeg',
+    jpeg: 'image/jpeg',
+    png: 'image/png',
+    gif: 'image/gif',
+    webp: 'image/webp',
+    mp4: 'video/mp4',
+    mp3: 'audio/mpeg',
+    pdf: 'application/pdf',
+    vcf: 'text/vcard',
+    txt: 'text/plain',
+  }),
+);
 
 /** Guesses a media content type from the URL's extension. */
 export function contentTypeOf(url: string): string {

@@ -165,12 +165,7 @@ export class WebhookClient {
             readTimeoutMs: overrides.rt,
           });
       req.record(this.delivery(req, target.url, attempt, token, r.statusCode, r.error, Date.now() - t0));
-      const retry =
-        r.failure !== null &&
-        overrides.rp.has(r.failure) &&
-        attempt <= overrides.rc &&
-        Date.now() - started < overrides.tt &&
-        !this.closed;
+      const retry = r.failure !== null && overrides.rp.has(r.failure) && attempt <= overrides.rc && Date.now() - started < overrides.tt && !this.closed;
       if (!retry) return { statusCode: r.statusCode, body: r.body, error: r.error };
     }
   }
@@ -233,8 +228,7 @@ export class WebhookClient {
         if (connectTimer) clearTimeout(connectTimer);
         resolve(r);
       };
-      const fail = (error: string, failure: FailureClass): void =>
-        finish({ statusCode: null, body: '', error, failure });
+      const fail = (error: string, failure: FailureClass): void => finish({ statusCode: null, body: '', error, failure });
       let req: ReturnType<typeof https.request>;
       try {
         req = https.request(target.url, { method: 'POST', headers, agent: this.httpsAgent });

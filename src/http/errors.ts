@@ -29,7 +29,11 @@ export function replyWithError(err: FastifyError | AppError | Error, req: Fastif
 export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const e = new AppError(
-    err.code === 'HPE_HEADER_OVERFLOW' ? 'SMS_ERR_HEADERS_TOO_LARGE' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'SMS_ERR_REQUEST_TIMEOUT' : 'SMS_ERR_MALFORMED_REQUEST',
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? 'SMS_ERR_HEADERS_TOO_LARGE'
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? 'SMS_ERR_REQUEST_TIMEOUT'
+        : 'SMS_ERR_MALFORMED_REQUEST',
   );
   const body = JSON.stringify(e.toJSON());
   if (socket.writable) {
@@ -51,11 +55,16 @@ export function toAppError(err: unknown): AppError {
       const field = [path, missing ?? extra].filter(Boolean).join('.') || f.validationContext || 'body';
       const allowed = v.params?.allowedValues as unknown[] | undefined;
       // A missing body (or JSON null) reaches validation as null.
-      if (f.validationContext === 'body' && !path && v.params?.type === 'object') return { field, message: 'must be a JSON object (it is missing or of another type)' };
+      if (f.validationContext === 'body' && !path && v.params?.type === 'object')
+        return { field, message: 'must be a JSON object (it is missing or of another type)' };
       if (v.params?.pattern !== undefined) return { field, message: 'contains characters that are not allowed' };
       return { field, message: extra ? 'is not a known field' : allowed ? `must be one of: ${allowed.join(', ')}` : (v.message ?? 'is invalid') };
     });
-    return new AppError('SMS_ERR_VALIDATION', `Invalid ${f.validationContext ?? 'request'}: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`, details);
+    return new AppError(
+      'SMS_ERR_VALIDATION',
+      `Invalid ${f.validationContext ?? 'request'}: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`,
+      details,
+    );
   }
   switch (f?.code) {
     case 'FST_ERR_BAD_URL':

@@ -11,7 +11,11 @@ export const messageSchema = {
   properties: {
     id: { type: 'string', description: 'Time-ordered UUID (v7).' },
     direction: { type: 'string', enum: ['outbound', 'inbound'] },
-    channel: { type: 'string', enum: ['sms', 'mms', 'whatsapp'], description: 'How the message travels: whatsapp; mms when it carries media (sent and priced as MMS); sms otherwise.' },
+    channel: {
+      type: 'string',
+      enum: ['sms', 'mms', 'whatsapp'],
+      description: 'How the message travels: whatsapp; mms when it carries media (sent and priced as MMS); sms otherwise.',
+    },
     to: { type: 'string', description: 'E.164, or whatsapp:+E164.' },
     from: nullable('string'),
     messaging_service_sid: nullable('string'),
@@ -48,7 +52,11 @@ export const sendBodySchema = {
     from: { type: ['string', 'null'], maxLength: 64 },
     messaging_service_sid: { type: ['string', 'null'], maxLength: 34 },
     media_urls: { type: ['array', 'null'], items: { type: 'string' } },
-    channel: { type: 'string', enum: ['sms', 'mms', 'whatsapp'], description: "'whatsapp', or 'sms'/'mms' (the same: a phone number; media_urls make it an MMS)." },
+    channel: {
+      type: 'string',
+      enum: ['sms', 'mms', 'whatsapp'],
+      description: "'whatsapp', or 'sms'/'mms' (the same: a phone number; media_urls make it an MMS).",
+    },
     send_at: { type: ['string', 'null'], format: 'date-time' },
     validity_period: { type: ['integer', 'null'], minimum: 1, maximum: 36000 },
     metadata: { type: ['object', 'null'], additionalProperties: true },

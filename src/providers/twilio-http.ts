@@ -83,7 +83,15 @@ export class TwilioHttpClient extends twilio.RequestClient {
           const statusCode = res.statusCode ?? 0;
           if (statusCode === 429) {
             const b = body as { code?: number; message?: string };
-            reject(new ProviderError('transient', b?.message ?? 'Too many requests', b?.code ?? 20429, 429, retryAfterMs(res.headers['retry-after'] as string | undefined)));
+            reject(
+              new ProviderError(
+                'transient',
+                b?.message ?? 'Too many requests',
+                b?.code ?? 20429,
+                429,
+                retryAfterMs(res.headers['retry-after'] as string | undefined),
+              ),
+            );
             return;
           }
           resolve({ statusCode, body: body as T, headers: res.headers });

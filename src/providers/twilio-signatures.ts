@@ -11,7 +11,10 @@ export function verifySignature(tokens: readonly string[], req: SignedRequest): 
   if (typeof sig !== 'string' || sig.length === 0 || sig.length > 128) return false;
   for (const token of tokens) {
     try {
-      const ok = req.rawJsonBody !== null ? req.url.includes('bodySHA256=') && validateRequestWithBody(token, sig, req.url, req.rawJsonBody) : validateRequest(token, sig, req.url, req.params);
+      const ok =
+        req.rawJsonBody !== null
+          ? req.url.includes('bodySHA256=') && validateRequestWithBody(token, sig, req.url, req.rawJsonBody)
+          : validateRequest(token, sig, req.url, req.params);
       if (ok) return true;
     } catch {
       // An unparsable URL (a forged Host header) cannot carry a valid signature.

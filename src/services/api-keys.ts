@@ -47,7 +47,8 @@ export class ApiKeysService {
 
   /** Creates a key and returns its secret: the only time the secret is visible. */
   async create(tenantId: string, name: string, scopes: string[], secret?: string): Promise<{ key: string; info: ApiKeyInfo }> {
-    for (const s of scopes) if (!(SCOPES as readonly string[]).includes(s)) throw new AppError('SMS_ERR_VALIDATION', `Unknown scope '${s}'. Known scopes: ${SCOPES.join(', ')}.`);
+    for (const s of scopes)
+      if (!(SCOPES as readonly string[]).includes(s)) throw new AppError('SMS_ERR_VALIDATION', `Unknown scope '${s}'. Known scopes: ${SCOPES.join(', ')}.`);
     if (scopes.length === 0) throw new AppError('SMS_ERR_VALIDATION', 'At least one scope is required.');
     const key = secret ?? KEY_PREFIX + this.d.random.bytes(24).toString('base64url');
     const now = this.now();
@@ -113,7 +114,16 @@ export class ApiKeysService {
   }
 }
 
-function toInfo(r: { id: string; tenant_id: string; name: string; prefix: string; scopes: string; created_at: number; last_used_at: number | null; revoked_at: number | null }): ApiKeyInfo {
+function toInfo(r: {
+  id: string;
+  tenant_id: string;
+  name: string;
+  prefix: string;
+  scopes: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}): ApiKeyInfo {
   const iso = (v: number | null) => (v === null ? null : new Date(v).toISOString());
   return {
     id: r.id,

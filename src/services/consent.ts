@@ -140,7 +140,16 @@ export class ConsentService {
     if (providerCode !== 21610) return;
     const now = this.d.clock.now().getTime();
     await this.d.write((tx) =>
-      this.record(tx, { tenantId: row.tenant_id, phone: consentKey(row.to_addr), action: 'opt_out', source: 'provider', actor: 'provider', detail: '21610', messageId: row.id, now }),
+      this.record(tx, {
+        tenantId: row.tenant_id,
+        phone: consentKey(row.to_addr),
+        action: 'opt_out',
+        source: 'provider',
+        actor: 'provider',
+        detail: '21610',
+        messageId: row.id,
+        now,
+      }),
     );
   }
 
@@ -150,12 +159,23 @@ export class ConsentService {
    */
   async record(tx: Tx, c: ConsentChange): Promise<{ changed: boolean; eventId: string }> {
     const eventId = this.d.random.id();
-    await this.d.consent.appendEvent(tx, { id: eventId, tenant_id: c.tenantId, phone: c.phone, action: c.action, source: c.source, actor: c.actor, detail: c.detail, message_id: c.messageId, created_at: c.now });
+    await this.d.consent.appendEvent(tx, {
+      id: eventId,
+      tenant_id: c.tenantId,
+      phone: c.phone,
+      action: c.action,
+      source: c.source,
+      actor: c.actor,
+      detail: c.detail,
+      message_id: c.messageId,
+      created_at: c.now,
+    });
     const changed =
       c.action === 'opt_out'
         ? await this.d.consent.suppress(tx, { tenant_id: c.tenantId, phone: c.phone, source: c.source, reason: c.detail, event_id: eventId, created_at: c.now })
         : await this.d.consent.unsuppress(tx, c.tenantId, c.phone);
-    if (changed) await this.d.conversations.setConsentStatus(tx, c.tenantId, [c.phone, `whatsapp:${c.phone}`], c.action === 'opt_out' ? 'opted_out' : 'active', c.now);
+    if (changed)
+      await this.d.conversations.setConsentStatus(tx, c.tenantId, [c.phone, `whatsapp:${c.phone}`], c.action === 'opt_out' ? 'opted_out' : 'active', c.now);
     return { changed, eventId };
   }
 
@@ -189,9 +209,14 @@ export class ConsentService {
   }
 
   /** Opt in or out by API; `actor` is the API key id. */
-  async set(tenant: Tenant, input: { phone: string; action: ConsentAction; reason?: string | null }, actor: string): Promise<{ changed: boolean; consent: ConsentResource }> {
+  async set(
+    tenant: Tenant,
+    input: { phone: string; action: ConsentAction; reason?: string | null },
+    actor: string,
+  ): Promise<{ changed: boolean; consent: ConsentResource }> {
     const phone = this.phone(tenant, input.phone);
-    if (input.action !== 'opt_out' && input.action !== 'opt_in') throw new AppError('SMS_ERR_VALIDATION', "action must be 'opt_out' or 'opt_in'.", { field: 'action' });
+    if (input.action !== 'opt_out' && input.action !== 'opt_in')
+      throw new AppError('SMS_ERR_VALIDATION', "action must be 'opt_out' or 'opt_in'.", { field: 'action' });
     const now = this.d.clock.now().getTime();
     const { changed } = await this.d.write((tx) =>
       this.record(tx, { tenantId: tenant.id, phone, action: input.action, source: 'api', actor, detail: input.reason ?? null, messageId: null, now }),

@@ -38,7 +38,8 @@ const GEO_FIELDS = ['FromCity', 'FromState', 'FromZip', 'FromCountry', 'ToCity',
 
 function address(params: WebhookParams, name: 'From' | 'To'): string {
   const v = field(params, name)?.trim();
-  if (!v || v.length > 64 || /\s/.test(v) || CONTROL_CHARACTERS.test(v)) throw new AppError('SMS_ERR_INVALID_WEBHOOK', `${name} is missing or not an address.`, { field: name });
+  if (!v || v.length > 64 || /\s/.test(v) || CONTROL_CHARACTERS.test(v))
+    throw new AppError('SMS_ERR_INVALID_WEBHOOK', `${name} is missing or not an address.`, { field: name });
   return v;
 }
 
@@ -130,7 +131,16 @@ export class InboundService {
       // Same SID already stored (another tenant's copy, or a row that predates the webhook log).
       if (!inserted) return null;
       await this.d.inbound.linkInboundWebhook(tx, tenantId, sid, messageId);
-      await this.d.inbound.appendMessageEvent(tx, { message_id: messageId, tenant_id: tenantId, status: 'received', source: 'callback', error_code: null, provider_code: null, data: JSON.stringify({ params, idempotency_token: idempotencyToken }), created_at: now });
+      await this.d.inbound.appendMessageEvent(tx, {
+        message_id: messageId,
+        tenant_id: tenantId,
+        status: 'received',
+        source: 'callback',
+        error_code: null,
+        provider_code: null,
+        data: JSON.stringify({ params, idempotency_token: idempotencyToken }),
+        created_at: now,
+      });
 
       const phone = consentKey(from);
       let changed = false;
@@ -154,11 +164,25 @@ export class InboundService {
 
     if (r === null) return { twiml: this.d.twiml.empty(), duplicate: true, messageId: null, conversationId: null, keyword, revocation };
     const reply = this.replyFor(settings, keyword, revocation, r.changed, r.suppressed, optOutType !== undefined);
-    return { twiml: reply === null ? this.d.twiml.empty() : this.d.twiml.message(reply), duplicate: false, messageId: r.messageId, conversationId: r.conversationId, keyword, revocation };
+    return {
+      twiml: reply === null ? this.d.twiml.empty() : this.d.twiml.message(reply),
+      duplicate: false,
+      messageId: r.messageId,
+      conversationId: r.conversationId,
+      keyword,
+      revocation,
+    };
   }
 
   /** At most one reply: a confirmation only when the state changed, nothing to an opted-out contact. */
-  private replyFor(s: TenantSettings, keyword: KeywordKind | null, revocation: boolean, changed: boolean, suppressed: boolean, providerHandled: boolean): string | null {
+  private replyFor(
+    s: TenantSettings,
+    keyword: KeywordKind | null,
+    revocation: boolean,
+    changed: boolean,
+    suppressed: boolean,
+    providerHandled: boolean,
+  ): string | null {
     // Twilio answers its own keywords (always with Advanced Opt-Out's OptOutType, by default on long
     // codes); a second answer from us would be a duplicate, or fail with 21610 after a STOP.
     const relayAnswers = s.keyword_replies === 'relay' && !providerHandled;

@@ -142,7 +142,10 @@ export class MessagesService {
 
     const item = {
       message: { row, event: { source: 'api' } },
-      idempotency: idempotencyKey === undefined ? undefined : { tenantId: tenant.id, key: idempotencyKey, requestHash, status: 202, body: json, now, ttlMs: IDEMPOTENCY_TTL_MS },
+      idempotency:
+        idempotencyKey === undefined
+          ? undefined
+          : { tenantId: tenant.id, key: idempotencyKey, requestHash, status: 202, body: json, now, ttlMs: IDEMPOTENCY_TTL_MS },
     };
     const outcome = await this.d.batch(this.acceptBatch, item);
 
@@ -257,13 +260,19 @@ export class MessagesService {
 
   private resolveSender(tenant: Tenant, input: SendInput, channel: Channel): { from: string | null; messagingServiceSid: string | null } {
     const mg = input.messaging_service_sid ?? null;
-    if (mg !== null && (typeof mg !== 'string' || !MG_SID.test(mg))) throw bad('messaging_service_sid', "messaging_service_sid must be 'MG' followed by 32 hex characters");
+    if (mg !== null && (typeof mg !== 'string' || !MG_SID.test(mg)))
+      throw bad('messaging_service_sid', "messaging_service_sid must be 'MG' followed by 32 hex characters");
     let from = input.from ?? null;
     if (from !== null) {
       if (typeof from !== 'string') throw bad('from', 'from must be a string');
       const bare = from.startsWith('whatsapp:') ? from.slice(9) : from;
       if (channel === 'whatsapp' ? !E164.test(bare) : !(E164.test(from) || SENDER_ID.test(from))) {
-        throw bad('from', channel === 'whatsapp' ? 'from must be an E.164 WhatsApp sender' : 'from must be an E.164 number or an alphanumeric sender ID (at most 11 characters)');
+        throw bad(
+          'from',
+          channel === 'whatsapp'
+            ? 'from must be an E.164 WhatsApp sender'
+            : 'from must be an E.164 number or an alphanumeric sender ID (at most 11 characters)',
+        );
       }
       if (channel === 'whatsapp') from = `whatsapp:${bare}`;
       return { from, messagingServiceSid: mg };

@@ -4,7 +4,18 @@
 import { AppError } from '../core/errors.js';
 import { rounds } from '../core/rounds.js';
 import type { MessageStatus } from '../core/status.js';
-import type { BatchWrite, Clock, MessageChanges, MessagesRepository, Random, SignerScope, StatusMove, Tx, UnitOfWork, WebhookEventsRepository } from '../ports.js';
+import type {
+  BatchWrite,
+  Clock,
+  MessageChanges,
+  MessagesRepository,
+  Random,
+  SignerScope,
+  StatusMove,
+  Tx,
+  UnitOfWork,
+  WebhookEventsRepository,
+} from '../ports.js';
 import { consentKey, type ConsentChange } from './consent.js';
 import { field, type WebhookParams } from './webhooks.js';
 
@@ -97,7 +108,8 @@ export class StatusCallbacksService {
     const sid = field(cb.params, 'MessageSid') ?? field(cb.params, 'SmsSid');
     const status = field(cb.params, 'MessageStatus') ?? field(cb.params, 'SmsStatus');
     if (!sid || !SID.test(sid)) throw new AppError('SMS_ERR_INVALID_WEBHOOK', 'MessageSid is missing or not a Message SID.', { field: 'MessageSid' });
-    if (!status || !/^[a-z_]{1,32}$/.test(status)) throw new AppError('SMS_ERR_INVALID_WEBHOOK', 'MessageStatus is missing or not a status.', { field: 'MessageStatus' });
+    if (!status || !/^[a-z_]{1,32}$/.test(status))
+      throw new AppError('SMS_ERR_INVALID_WEBHOOK', 'MessageStatus is missing or not a status.', { field: 'MessageStatus' });
     return { ...cb, sid, status, ps: providerStatusOf(cb.params, status), now: this.d.clock.now().getTime() };
   }
 
@@ -108,7 +120,10 @@ export class StatusCallbacksService {
   private async applyCallbacks(tx: Tx, cbs: Callback[]): Promise<CallbackOutcome[]> {
     const out: CallbackOutcome[] = new Array(cbs.length);
     for (const round of rounds(cbs, (c) => c.sid)) {
-      const res = await this.round(tx, round.map((i) => cbs[i]!));
+      const res = await this.round(
+        tx,
+        round.map((i) => cbs[i]!),
+      );
       for (const [j, i] of round.entries()) out[i] = res[j]!;
     }
     return out;
@@ -119,7 +134,13 @@ export class StatusCallbacksService {
     // Common case in one statement per batch: the messages exist and may move to these statuses.
     const moved = await this.d.messages.transition(
       tx,
-      cbs.map((c) => ({ target: { providerSid: c.sid, scope: this.scope(c.tenantId) }, set: this.statusSet(c.ps, c.now), at: c.now, event: event(c), record: 'always' })),
+      cbs.map((c) => ({
+        target: { providerSid: c.sid, scope: this.scope(c.tenantId) },
+        set: this.statusSet(c.ps, c.now),
+        at: c.now,
+        event: event(c),
+        record: 'always',
+      })),
     );
     const out: CallbackOutcome[] = moved.map((r) => (r.moved ? 'applied' : 'orphan'));
     // The others: a known message that may not move (a duplicate, or a late or unknown status), or none yet.
@@ -138,7 +159,17 @@ export class StatusCallbacksService {
       tx,
       cbs.map((c, i) => {
         const msg = moved[i]!.message ?? found.get(i);
-        return { id: this.d.random.id(), tenant_id: c.tenantId, kind: 'status', message_sid: c.sid, message_status: c.status, idempotency_token: c.idempotencyToken, params: msg ? null : JSON.stringify(c.params), message_id: msg?.id ?? null, created_at: c.now };
+        return {
+          id: this.d.random.id(),
+          tenant_id: c.tenantId,
+          kind: 'status',
+          message_sid: c.sid,
+          message_status: c.status,
+          idempotency_token: c.idempotencyToken,
+          params: msg ? null : JSON.stringify(c.params),
+          message_id: msg?.id ?? null,
+          created_at: c.now,
+        };
       }),
     );
     const late = rest.filter((i) => isNew[i] && found.has(i));
@@ -146,11 +177,21 @@ export class StatusCallbacksService {
     if (late.length > 0) {
       const r = await this.observe(
         tx,
-        late.map((i) => ({ messageId: found.get(i)!.id, seen: found.get(i)!, status: cbs[i]!.ps, source: 'callback', data: event(cbs[i]!).data, now: cbs[i]!.now })),
+        late.map((i) => ({
+          messageId: found.get(i)!.id,
+          seen: found.get(i)!,
+          status: cbs[i]!.ps,
+          source: 'callback',
+          data: event(cbs[i]!).data,
+          now: cbs[i]!.now,
+        })),
       );
       for (const [j, i] of late.entries()) out[i] = r[j]!;
     }
-    await this.optOuts(tx, cbs.map((c, i) => (moved[i]!.moved ? { ps: c.ps, msg: moved[i]!.message!, now: c.now } : null)));
+    await this.optOuts(
+      tx,
+      cbs.map((c, i) => (moved[i]!.moved ? { ps: c.ps, msg: moved[i]!.message!, now: c.now } : null)),
+    );
     return out;
   }
 
@@ -167,15 +208,30 @@ export class StatusCallbacksService {
       record: 'always',
     }));
     const r = await this.d.messages.transition(tx, moves);
-    await this.optOuts(tx, obs.map((o, i) => (r[i]!.moved ? { ps: o.status, msg: r[i]!.message!, now: o.now } : null)));
+    await this.optOuts(
+      tx,
+      obs.map((o, i) => (r[i]!.moved ? { ps: o.status, msg: r[i]!.message!, now: o.now } : null)),
+    );
     return r.map((x) => (x.moved ? 'applied' : 'ignored'));
   }
 
   /** A provider 21610 (the recipient replied STOP to the carrier) suppresses the number. */
-  private async optOuts(tx: Tx, applied: ({ ps: ProviderStatus; msg: { id: string; tenant_id: string; to_addr: string }; now: number } | null)[]): Promise<void> {
+  private async optOuts(
+    tx: Tx,
+    applied: ({ ps: ProviderStatus; msg: { id: string; tenant_id: string; to_addr: string }; now: number } | null)[],
+  ): Promise<void> {
     for (const a of applied) {
       if (a?.ps.errorCode !== 21610) continue;
-      await this.d.consent.record(tx, { tenantId: a.msg.tenant_id, phone: consentKey(a.msg.to_addr), action: 'opt_out', source: 'provider', actor: 'provider', detail: '21610', messageId: a.msg.id, now: a.now });
+      await this.d.consent.record(tx, {
+        tenantId: a.msg.tenant_id,
+        phone: consentKey(a.msg.to_addr),
+        action: 'opt_out',
+        source: 'provider',
+        actor: 'provider',
+        detail: '21610',
+        messageId: a.msg.id,
+        now: a.now,
+      });
     }
   }
 
@@ -184,7 +240,11 @@ export class StatusCallbacksService {
       status: ps.status,
       updated_at: now,
       ...(FAILED.has(ps.status)
-        ? { error_code: 'SMS_ERR_DELIVERY_FAILED', provider_code: ps.errorCode, error_message: ps.errorMessage ?? (ps.errorCode ? `Twilio error ${ps.errorCode}` : null) }
+        ? {
+            error_code: 'SMS_ERR_DELIVERY_FAILED',
+            provider_code: ps.errorCode,
+            error_message: ps.errorMessage ?? (ps.errorCode ? `Twilio error ${ps.errorCode}` : null),
+          }
         : {}),
       ...(ps.price ? { price: ps.price, price_unit: ps.priceUnit ?? null } : {}),
     };
@@ -205,7 +265,13 @@ export class StatusCallbacksService {
       for (const r of rows) {
         if (!attached.has(r.event_id)) continue;
         const params = JSON.parse(r.params ?? '{}') as WebhookParams;
-        obs.push({ messageId: r.message_id, status: providerStatusOf(params, r.message_status), source: 'callback', data: { params, idempotency_token: r.idempotency_token, attached_late: true }, now });
+        obs.push({
+          messageId: r.message_id,
+          status: providerStatusOf(params, r.message_status),
+          source: 'callback',
+          data: { params, idempotency_token: r.idempotency_token, attached_late: true },
+          now,
+        });
       }
       await this.observe(tx, obs);
     });

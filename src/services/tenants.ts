@@ -70,7 +70,8 @@ export class TenantsService {
 
   /** A tenant with its own Twilio account; the auth token is stored encrypted (SMSRELAY_MASTER_KEY). */
   async create(t: NewTenant): Promise<Tenant> {
-    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(t.slug)) throw new AppError('SMS_ERR_VALIDATION', 'slug must be 1-63 lowercase letters, digits or dashes.', { field: 'slug' });
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(t.slug))
+      throw new AppError('SMS_ERR_VALIDATION', 'slug must be 1-63 lowercase letters, digits or dashes.', { field: 'slug' });
     if (t.twilioAccountSid != null && !/^AC[0-9a-fA-F]{32}$/.test(t.twilioAccountSid)) {
       throw new AppError('SMS_ERR_VALIDATION', "twilioAccountSid must be 'AC' followed by 32 hex characters.", { field: 'twilioAccountSid' });
     }

@@ -82,7 +82,10 @@ function protectSqliteFile(file: string, warn: DbOptions['warn']): void {
   if (!existsSync(dir)) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } else if ((statSync(dir).mode & 0o077) !== 0) {
-    warn?.(`the database directory ${dir} is open to other users (mode ${(statSync(dir).mode & 0o777).toString(8)}); its database files are 0600, but consider chmod 700 ${dir}`, { dir });
+    warn?.(
+      `the database directory ${dir} is open to other users (mode ${(statSync(dir).mode & 0o777).toString(8)}); its database files are 0600, but consider chmod 700 ${dir}`,
+      { dir },
+    );
   }
   closeSync(openSync(file, 'a', 0o600));
   for (const p of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) ownerOnly(p, warn);

@@ -5,7 +5,19 @@ import { ERRORS } from '../core/errors.js';
 import { maskPhone } from '../core/phone.js';
 import type { TenantSettings } from '../core/settings.js';
 import { canTransition, isMessageStatus } from '../core/status.js';
-import { ProviderError, type Clock, type EventSpec, type MessageChanges, type MessageRecord, type MessagesRepository, type Policy, type Provider, type ProviderFor, type ProviderMessage, type UnitOfWork } from '../ports.js';
+import {
+  ProviderError,
+  type Clock,
+  type EventSpec,
+  type MessageChanges,
+  type MessageRecord,
+  type MessagesRepository,
+  type Policy,
+  type Provider,
+  type ProviderFor,
+  type ProviderMessage,
+  type UnitOfWork,
+} from '../ports.js';
 
 export interface DispatcherDeps {
   messages: MessagesRepository;
@@ -77,7 +89,11 @@ export class Dispatcher {
     const unstarted = this.queue.splice(0);
     this.inFlight -= unstarted.length;
     if (this.inFlight === 0) for (const r of this.idleWaiters.splice(0)) r();
-    await this.d.messages.releaseLeases(this.id, unstarted.map(({ row, claimedAt }) => ({ id: row.id, claimedAt })), this.d.clock.now().getTime());
+    await this.d.messages.releaseLeases(
+      this.id,
+      unstarted.map(({ row, claimedAt }) => ({ id: row.id, claimedAt })),
+      this.d.clock.now().getTime(),
+    );
     await this.whenIdle();
     await this.flushResults();
     this.running = false;
@@ -354,7 +370,12 @@ export class Dispatcher {
       // Not chained behind the previous write: each message has one outcome per claim, so batches
       // are independent and may commit concurrently (several writers on PostgreSQL).
       const written = this.d
-        .write((tx) => this.d.messages.transition(tx, batch.map((o) => ({ target: { id: o.id }, set: o.set, leasedBy: this.id, at: o.set.updated_at, event: o.event }))))
+        .write((tx) =>
+          this.d.messages.transition(
+            tx,
+            batch.map((o) => ({ target: { id: o.id }, set: o.set, leasedBy: this.id, at: o.set.updated_at, event: o.event })),
+          ),
+        )
         .then(
           () => undefined,
           (e) => this.d.logger.error({ err: e }, 'failed to record send outcomes; leases will expire and be settled'),

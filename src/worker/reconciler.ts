@@ -87,7 +87,13 @@ export class Reconciler {
             await this.d.statusCallbacks.observe(tx, [
               {
                 messageId: r.id,
-                status: { status: fetched.status, errorCode: fetched.errorCode, errorMessage: fetched.errorMessage, price: fetched.price, priceUnit: fetched.priceUnit },
+                status: {
+                  status: fetched.status,
+                  errorCode: fetched.errorCode,
+                  errorMessage: fetched.errorMessage,
+                  price: fetched.price,
+                  priceUnit: fetched.priceUnit,
+                },
                 source: 'reconciler',
                 data: { provider_status: fetched.status },
                 now: at,

@@ -121,7 +121,20 @@ describe('status callbacks', () => {
     const url = `${r.url}/s?x=1`;
     await t.client.messages.create({ to: TO, from: FROM, body: 'x', statusCallback: `${url}#rc=3&rp=5xx` });
     await waitFor(() => r.requests.length === 12, 5_000, '3 statuses × 4 attempts');
-    expect(statuses(r)).toEqual(['sending', 'sending', 'sending', 'sending', 'sent', 'sent', 'sent', 'sent', 'delivered', 'delivered', 'delivered', 'delivered']);
+    expect(statuses(r)).toEqual([
+      'sending',
+      'sending',
+      'sending',
+      'sending',
+      'sent',
+      'sent',
+      'sent',
+      'sent',
+      'delivered',
+      'delivered',
+      'delivered',
+      'delivered',
+    ]);
     for (const q of r.requests) {
       expect(q.url).toBe('/s?x=1');
       expect(twilio.validateRequest(t.emulator.authToken, String(q.headers['x-twilio-signature']), url, q.params)).toBe(true);
@@ -149,7 +162,9 @@ describe('status callbacks', () => {
 describe('failure scripts', () => {
   it('ends messages to a number as scripted (undelivered 30005, failed 30001), `times` limits the script', async () => {
     const r = await receiver();
-    expect((await api(t.base, 'PUT', `/emulator/api/scripts/${encodeURIComponent(TO)}`, { outcome: 'undelivered', errorCode: 30005, times: 1 })).status).toBe(200);
+    expect((await api(t.base, 'PUT', `/emulator/api/scripts/${encodeURIComponent(TO)}`, { outcome: 'undelivered', errorCode: 30005, times: 1 })).status).toBe(
+      200,
+    );
     const a = await t.client.messages.create({ to: TO, from: FROM, body: 'x', statusCallback: `${r.url}/s` });
     const doneA = await waitFor(() => t.emulator.messages().find((x) => x.sid === a.sid && x.status === 'undelivered'));
     expect(doneA.errorCode).toBe(30005);

@@ -30,7 +30,13 @@ describe('smsrelay emulator', () => {
     expect(out()).toContain(`TWILIO_ACCOUNT_SID=${sid} TWILIO_AUTH_TOKEN=env-token TWILIO_API_BASE_URL=${base}`);
     const cfg = await api(base, 'GET', '/emulator/api/config');
     expect(cfg.body).toMatchObject({ accountSid: sid, numbers: ['+15005550006', '+14155550100'], callbacks: 'off' });
-    const r = await api(base, 'POST', `/2010-04-01/Accounts/${sid}/Messages.json`, 'To=%2B14155552671&From=%2B14155550100&Body=hi', basicAuth(sid, 'env-token'));
+    const r = await api(
+      base,
+      'POST',
+      `/2010-04-01/Accounts/${sid}/Messages.json`,
+      'To=%2B14155552671&From=%2B14155550100&Body=hi',
+      basicAuth(sid, 'env-token'),
+    );
     expect(r.status).toBe(201);
     process.emit('SIGINT');
     await running;
@@ -85,7 +91,13 @@ describe.skipIf(!external)(`smsrelay emulator bound to 0.0.0.0, reached from ${e
     const refused = await api(`http://${external}:${port}`, 'PUT', '/emulator/api/config', { inboundUrl: 'http://127.0.0.1:9/x' });
     expect(refused.status).toBe(403);
     expect(refused.body).toMatchObject({ error: { code: 'SMS_ERR_EMULATOR_LOOPBACK_ONLY' } });
-    const twilioPath = await api(`http://${external}:${port}`, 'GET', `/2010-04-01/Accounts/${DEFAULT_ACCOUNT_SID}/Messages.json`, undefined, basicAuth(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN));
+    const twilioPath = await api(
+      `http://${external}:${port}`,
+      'GET',
+      `/2010-04-01/Accounts/${DEFAULT_ACCOUNT_SID}/Messages.json`,
+      undefined,
+      basicAuth(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN),
+    );
     expect(twilioPath.status).toBe(403);
     expect((await api(`http://127.0.0.1:${port}`, 'GET', '/emulator/api/config')).body.inboundUrl).toBeNull();
     process.emit('SIGINT');
@@ -102,7 +114,13 @@ describe.skipIf(!external)(`smsrelay emulator bound to 0.0.0.0, reached from ${e
     const ok = await api(ext, 'GET', '/emulator/api/config', undefined, { authorization: `Bearer ${TOKEN}` });
     expect(ok.status).toBe(200);
     // The Twilio paths take the (non-default) account credentials, as on Twilio.
-    const created = await api(ext, 'POST', `/2010-04-01/Accounts/${DEFAULT_ACCOUNT_SID}/Messages.json`, 'To=%2B14155552671&From=%2B15005550006&Body=hi', basicAuth(DEFAULT_ACCOUNT_SID, 'a-private-auth-token'));
+    const created = await api(
+      ext,
+      'POST',
+      `/2010-04-01/Accounts/${DEFAULT_ACCOUNT_SID}/Messages.json`,
+      'To=%2B14155552671&From=%2B15005550006&Body=hi',
+      basicAuth(DEFAULT_ACCOUNT_SID, 'a-private-auth-token'),
+    );
     expect(created.status).toBe(201);
     process.emit('SIGINT');
     await running;

@@ -58,7 +58,16 @@ describe('request validators', () => {
   const create = requestValidator('api_v2010', '/2010-04-01/Accounts/{AccountSid}/Messages.json', 'post');
 
   it('accept form strings for typed parameters and repeated keys for arrays', () => {
-    expect(() => create({ To: '+14155552671', From: '+15005550006', Body: 'hi', ValidityPeriod: '600', SmartEncoded: 'true', MediaUrl: ['https://e.com/a.png', 'https://e.com/b.png'] })).not.toThrow();
+    expect(() =>
+      create({
+        To: '+14155552671',
+        From: '+15005550006',
+        Body: 'hi',
+        ValidityPeriod: '600',
+        SmartEncoded: 'true',
+        MediaUrl: ['https://e.com/a.png', 'https://e.com/b.png'],
+      }),
+    ).not.toThrow();
   });
 
   it('reject unknown parameters and ill-typed values', () => {
@@ -69,9 +78,7 @@ describe('request validators', () => {
   });
 });
 
-const formVectors = signatureVectors.filter(
-  (v) => !v.url.includes('bodySHA256') && Object.values(v.params).every((x) => typeof x === 'string'),
-);
+const formVectors = signatureVectors.filter((v) => !v.url.includes('bodySHA256') && Object.values(v.params).every((x) => typeof x === 'string'));
 
 describe('webhook signing (test/fixtures/twilio/signature-test-vectors.json)', () => {
   it('covers the status-callback and inbound vectors', () => {

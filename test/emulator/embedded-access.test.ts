@@ -29,7 +29,11 @@ interface Started {
   close(): Promise<void>;
 }
 
-async function start(label: string, host: string, emulator: { access: 'loopback' | 'token'; token: string | null } = { access: 'loopback', token: null }): Promise<Started> {
+async function start(
+  label: string,
+  host: string,
+  emulator: { access: 'loopback' | 'token'; token: string | null } = { access: 'loopback', token: null },
+): Promise<Started> {
   const db = await backends[0]!.create(label);
   const logs: string[] = [];
   const sink = new Writable({
@@ -75,13 +79,25 @@ async function call(url: string, init: { method?: string; headers?: Record<strin
   return { status: res.status, body: parsed, text, headers: res.headers };
 }
 
-const inboundParams = (sid: string) => ({ MessageSid: sid, SmsSid: sid, AccountSid: DEFAULT_ACCOUNT_SID, From: HANDSET, To: '+15005550006', Body: 'forged', NumMedia: '0' });
+const inboundParams = (sid: string) => ({
+  MessageSid: sid,
+  SmsSid: sid,
+  AccountSid: DEFAULT_ACCOUNT_SID,
+  From: HANDSET,
+  To: '+15005550006',
+  Body: 'forged',
+  NumMedia: '0',
+});
 const basic = (user: string, password: string) => 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
 
 describe('SMSRELAY_EMULATOR_* configuration', () => {
   it('defaults to loopback only and 2,000 kept messages', () => {
     expect(loadConfig({}).emulator).toEqual({ access: 'loopback', token: null, maxMessages: 2_000 });
-    expect(loadConfig({ SMSRELAY_EMULATOR_ACCESS: 'token', SMSRELAY_EMULATOR_TOKEN: TOKEN, SMSRELAY_EMULATOR_MAX_MESSAGES: '500' }).emulator).toEqual({ access: 'token', token: TOKEN, maxMessages: 500 });
+    expect(loadConfig({ SMSRELAY_EMULATOR_ACCESS: 'token', SMSRELAY_EMULATOR_TOKEN: TOKEN, SMSRELAY_EMULATOR_MAX_MESSAGES: '500' }).emulator).toEqual({
+      access: 'token',
+      token: TOKEN,
+      maxMessages: 500,
+    });
   });
 
   it('opens to the network only explicitly, and only with a long token', () => {
@@ -158,7 +174,11 @@ describe.skipIf(!external)(`embedded emulator on 0.0.0.0, reached from ${externa
     });
 
     it('still sends through the emulator (the provider calls it over 127.0.0.1) for API clients anywhere', async () => {
-      const r = await call(`${ext}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${s.apiKey}` }, body: { to: HANDSET, body: 'via external' } });
+      const r = await call(`${ext}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${s.apiKey}` },
+        body: { to: HANDSET, body: 'via external' },
+      });
       expect(r.status).toBe(202);
       const done = await waitFor(async () => {
         const g = await call(`${ext}/v1/messages/${r.body.id}`, { headers: { authorization: `Bearer ${s.apiKey}` } });
@@ -176,7 +196,10 @@ describe.skipIf(!external)(`embedded emulator on 0.0.0.0, reached from ${externa
         expect(r.body).toMatchObject({ error: { code: 'SMS_ERR_INVALID_SIGNATURE' } });
       }
       // A handset texting from the (loopback) inbox reaches the relay, signed with the per-process token.
-      const h = await call(`${lo}/emulator/api/handsets/${encodeURIComponent(HANDSET)}/messages`, { method: 'POST', body: { to: '+15005550006', body: 'real inbound' } });
+      const h = await call(`${lo}/emulator/api/handsets/${encodeURIComponent(HANDSET)}/messages`, {
+        method: 'POST',
+        body: { to: '+15005550006', body: 'real inbound' },
+      });
       expect(h.status).toBe(201);
       expect(h.body.webhook).toMatchObject({ statusCode: 200 });
     });
@@ -194,7 +217,10 @@ describe.skipIf(!external)(`embedded emulator on 0.0.0.0, reached from ${externa
     });
 
     it('asks a non-loopback client for the token', async () => {
-      for (const headers of [{}, { authorization: 'Bearer wrong-token-wrong-token-wrong' }, { authorization: basic('x', 'wrong') }] as Record<string, string>[]) {
+      for (const headers of [{}, { authorization: 'Bearer wrong-token-wrong-token-wrong' }, { authorization: basic('x', 'wrong') }] as Record<
+        string,
+        string
+      >[]) {
         const api = await call(`${ext}/emulator/api/messages`, { headers });
         expect(api.status).toBe(401);
         expect(api.body).toMatchObject({ error: { code: 'SMS_ERR_EMULATOR_TOKEN_REQUIRED' } });
@@ -207,7 +233,11 @@ describe.skipIf(!external)(`embedded emulator on 0.0.0.0, reached from ${externa
     });
 
     it('answers with the token: Bearer for the API, the Basic auth password for the pages', async () => {
-      const put = await call(`${ext}/emulator/api/config`, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}` }, body: { defaultStatusCallback: null } });
+      const put = await call(`${ext}/emulator/api/config`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${TOKEN}` },
+        body: { defaultStatusCallback: null },
+      });
       expect(put.status).toBe(200);
       const page = await call(`${ext}/emulator`, { headers: { authorization: basic('anyone', TOKEN) } });
       expect(page.status).toBe(200);
@@ -217,7 +247,9 @@ describe.skipIf(!external)(`embedded emulator on 0.0.0.0, reached from ${externa
     });
 
     it('leaves the Twilio paths to Basic auth with the per-process token, which outsiders do not know', async () => {
-      const r = await call(`${ext}/2010-04-01/Accounts/${DEFAULT_ACCOUNT_SID}/Messages.json`, { headers: { authorization: basic(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN) } });
+      const r = await call(`${ext}/2010-04-01/Accounts/${DEFAULT_ACCOUNT_SID}/Messages.json`, {
+        headers: { authorization: basic(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN) },
+      });
       expect(r.status).toBe(401);
     });
   });

@@ -72,7 +72,9 @@ describe('inbound webhook', () => {
 
     expect(res.body.message).toMatchObject({ direction: 'inbound', status: 'received', from: PHONE, to: OWNED });
     expect(res.body.webhook).toMatchObject({ kind: 'inbound', statusCode: 200, attempt: 1 });
-    expect(res.body.replies.map((m: { to: string; from: string; body: string; media: string[]; direction: string }) => [m.direction, m.from, m.to, m.body, m.media])).toEqual([
+    expect(
+      res.body.replies.map((m: { to: string; from: string; body: string; media: string[]; direction: string }) => [m.direction, m.from, m.to, m.body, m.media]),
+    ).toEqual([
       ['outbound-reply', OWNED, PHONE, 'Thanks! Reply STOP to opt out.', []],
       ['outbound-reply', OWNED, '+14155552672', 'Hi & welcome', ['https://example.com/a.png']],
     ]);

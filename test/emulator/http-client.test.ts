@@ -60,7 +60,8 @@ function req(port: number, overrides: Partial<PostRequest> = {}): PostRequest {
   };
 }
 
-const ok = (body: string, extra = ''): string => `HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+const ok = (body: string, extra = ''): string =>
+  `HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 
 describe('KeepAliveClient', () => {
   it('reads Content-Length bodies (UTF-8) and reuses the connection', async () => {
@@ -98,7 +99,9 @@ describe('KeepAliveClient', () => {
   });
 
   it('skips 100 Continue and classifies 4xx/5xx', async () => {
-    const s = await rawServer((n) => (n === 0 ? 'HTTP/1.1 100 Continue\r\n\r\n' + ok('x') : n === 1 ? ok('', '').replace('200 OK', '404 Not Found') : ok('').replace('200 OK', '503 Busy')));
+    const s = await rawServer((n) =>
+      n === 0 ? 'HTTP/1.1 100 Continue\r\n\r\n' + ok('x') : n === 1 ? ok('', '').replace('200 OK', '404 Not Found') : ok('').replace('200 OK', '503 Busy'),
+    );
     const c = client();
     expect((await c.post(req(s.port))).statusCode).toBe(200);
     expect((await c.post(req(s.port))).failure).toBe('4xx');

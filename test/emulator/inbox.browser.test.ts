@@ -20,7 +20,16 @@ beforeAll(async () => {
   t = await startRelay(backends[0]!, 'inbox-browser', { inbound: { autoReply: AUTO_REPLY, keywordReplies: 'provider' } });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on('console', (m) => {
@@ -67,12 +76,9 @@ describe('web inbox', () => {
 
     // The inspector shows the reply's status history.
     await reply.click();
-    await expect.poll(() => page.getByTestId('inspector-history').locator('li').allTextContents()).toEqual([
-      expect.stringMatching(/^queued/),
-      expect.stringMatching(/^sending/),
-      expect.stringMatching(/^sent/),
-      expect.stringMatching(/^delivered/),
-    ]);
+    await expect
+      .poll(() => page.getByTestId('inspector-history').locator('li').allTextContents())
+      .toEqual([expect.stringMatching(/^queued/), expect.stringMatching(/^sending/), expect.stringMatching(/^sent/), expect.stringMatching(/^delivered/)]);
     expect(await page.getByTestId('inspector-status').textContent()).toBe('Delivered');
 
     // The same thread seen from the handset's page, the handset's own message on its side.

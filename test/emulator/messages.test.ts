@@ -43,7 +43,13 @@ describe('create', () => {
     expect(m.errorCode).toBeNull();
     expect(m.accountSid).toBe(t.emulator.accountSid);
     expect(m.dateCreated).toBeInstanceOf(Date);
-    const raw = await api(t.base, 'GET', `/2010-04-01/Accounts/${t.emulator.accountSid}/Messages/${m.sid}.json`, undefined, basicAuth(t.emulator.accountSid, t.emulator.authToken));
+    const raw = await api(
+      t.base,
+      'GET',
+      `/2010-04-01/Accounts/${t.emulator.accountSid}/Messages/${m.sid}.json`,
+      undefined,
+      basicAuth(t.emulator.accountSid, t.emulator.authToken),
+    );
     expect(Object.keys(raw.body).sort()).toHaveLength(20);
     expect(raw.body.date_created).toMatch(/^\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000$/);
   });
@@ -108,7 +114,13 @@ describe('authentication', () => {
     const m = await viaKey.messages.create({ to: TO, from: FROM, body: 'via key' });
     expect(m.sid).toMatch(/^SM/);
     const other = twilio('AC' + '9'.repeat(32), 'x', { httpClient: t.client.httpClient });
-    const raw = await api(t.base, 'GET', `/2010-04-01/Accounts/AC${'9'.repeat(32)}/Messages.json`, undefined, basicAuth(t.emulator.accountSid, t.emulator.authToken));
+    const raw = await api(
+      t.base,
+      'GET',
+      `/2010-04-01/Accounts/AC${'9'.repeat(32)}/Messages.json`,
+      undefined,
+      basicAuth(t.emulator.accountSid, t.emulator.authToken),
+    );
     expect(raw.status).toBe(401);
     expect(raw.body.code).toBe(20003);
     const e = await twilioError(other.messages.list({ limit: 1 }));
@@ -125,7 +137,13 @@ describe('authentication', () => {
 
 describe('validation errors', () => {
   it('missing To → 21604 (sent raw: the client refuses to)', async () => {
-    const r = await api(t.base, 'POST', `/2010-04-01/Accounts/${t.emulator.accountSid}/Messages.json`, 'From=%2B15005550006&Body=x', basicAuth(t.emulator.accountSid, t.emulator.authToken));
+    const r = await api(
+      t.base,
+      'POST',
+      `/2010-04-01/Accounts/${t.emulator.accountSid}/Messages.json`,
+      'From=%2B15005550006&Body=x',
+      basicAuth(t.emulator.accountSid, t.emulator.authToken),
+    );
     expect(r.status).toBe(400);
     expect(r.body).toEqual({ code: 21604, message: "A 'To' phone number is required.", more_info: 'https://www.twilio.com/docs/errors/21604', status: 400 });
     expect(t.drift.splice(0)).toEqual([expect.stringContaining("must have required property 'To'")]);
@@ -158,9 +176,15 @@ describe('validation errors', () => {
   it('scheduling: window and format (35114, 35115), then a scheduled message can be canceled', async () => {
     const mg = t.emulator.messagingServiceSids[0]!;
     const at = (ms: number) => new Date(Date.now() + ms);
-    expect((await twilioError(t.client.messages.create({ to: TO, messagingServiceSid: mg, body: 'x', scheduleType: 'fixed', sendAt: at(60_000) }))).code).toBe(35115);
-    expect((await twilioError(t.client.messages.create({ to: TO, messagingServiceSid: mg, body: 'x', scheduleType: 'fixed', sendAt: at(36 * 86_400_000) }))).code).toBe(35115);
-    expect((await twilioError(t.client.messages.create({ to: TO, messagingServiceSid: mg, body: 'x', scheduleType: 'fixed', sendAt: 'tomorrow' as never }))).code).toBe(35114);
+    expect((await twilioError(t.client.messages.create({ to: TO, messagingServiceSid: mg, body: 'x', scheduleType: 'fixed', sendAt: at(60_000) }))).code).toBe(
+      35115,
+    );
+    expect(
+      (await twilioError(t.client.messages.create({ to: TO, messagingServiceSid: mg, body: 'x', scheduleType: 'fixed', sendAt: at(36 * 86_400_000) }))).code,
+    ).toBe(35115);
+    expect(
+      (await twilioError(t.client.messages.create({ to: TO, messagingServiceSid: mg, body: 'x', scheduleType: 'fixed', sendAt: 'tomorrow' as never }))).code,
+    ).toBe(35114);
     // The request validator flags that one too: it is not a date-time.
     expect(t.drift.splice(0)).toEqual([expect.stringContaining('/SendAt must match format "date-time"')]);
     const m = await t.client.messages.create({ to: TO, messagingServiceSid: mg, body: 'later', scheduleType: 'fixed', sendAt: at(3_600_000) });
@@ -230,7 +254,13 @@ describe('fetch, list, update, delete', () => {
     expect(await t.client.messages.list({ to: TO, dateSentAfter: new Date(today.getTime() - 60_000) })).toHaveLength(7);
     expect(await t.client.messages.list({ to: TO, dateSentBefore: new Date(today.getTime() - 86_400_000) })).toHaveLength(0);
     const day = today.toISOString().slice(0, 10);
-    const raw = await api(t.base, 'GET', `/2010-04-01/Accounts/${t.emulator.accountSid}/Messages.json?DateSent=${day}&PageSize=2`, undefined, basicAuth(t.emulator.accountSid, t.emulator.authToken));
+    const raw = await api(
+      t.base,
+      'GET',
+      `/2010-04-01/Accounts/${t.emulator.accountSid}/Messages.json?DateSent=${day}&PageSize=2`,
+      undefined,
+      basicAuth(t.emulator.accountSid, t.emulator.authToken),
+    );
     expect(raw.body.messages).toHaveLength(2);
     expect(raw.body.next_page_uri).toContain('PageToken=PA');
     expect(raw.body.first_page_uri).toBe(`/2010-04-01/Accounts/${t.emulator.accountSid}/Messages.json?DateSent=${day}&PageSize=2&Page=0`);
@@ -249,7 +279,13 @@ describe('fetch, list, update, delete', () => {
 
   it('update with neither or both parameters → 30400', async () => {
     const m = await t.client.messages.create({ to: TO, from: FROM, body: 'x' });
-    const r = await api(t.base, 'POST', `/2010-04-01/Accounts/${t.emulator.accountSid}/Messages/${m.sid}.json`, 'Body=&Status=canceled', basicAuth(t.emulator.accountSid, t.emulator.authToken));
+    const r = await api(
+      t.base,
+      'POST',
+      `/2010-04-01/Accounts/${t.emulator.accountSid}/Messages/${m.sid}.json`,
+      'Body=&Status=canceled',
+      basicAuth(t.emulator.accountSid, t.emulator.authToken),
+    );
     expect(r.status).toBe(400);
     expect(r.body.code).toBe(30400);
   });

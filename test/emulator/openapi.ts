@@ -175,7 +175,8 @@ export function responseValidator(spec: SpecName, path: string, method: string, 
   }
   const v = validate;
   return (body: unknown) => {
-    if (!v(body === undefined ? null : body)) throw new Error(`${method.toUpperCase()} ${path} ${status}: response does not match the spec: ${describe(v.errors)}`);
+    if (!v(body === undefined ? null : body))
+      throw new Error(`${method.toUpperCase()} ${path} ${status}: response does not match the spec: ${describe(v.errors)}`);
   };
 }
 

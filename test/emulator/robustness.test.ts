@@ -64,7 +64,9 @@ describe('malformed input', () => {
       req.end();
     });
     expect([413, 'ECONNRESET', 'EPIPE']).toContain(chunked);
-    const admin = await api(t.base, 'POST', '/emulator/api/handsets/%2B14155552671/messages', 'x'.repeat(1024 * 1024 + 1), { 'content-type': 'application/json' });
+    const admin = await api(t.base, 'POST', '/emulator/api/handsets/%2B14155552671/messages', 'x'.repeat(1024 * 1024 + 1), {
+      'content-type': 'application/json',
+    });
     expect(admin.status).toBe(413);
     expect(admin.body.error.code).toBe('payload_too_large');
     await alive();
@@ -79,10 +81,14 @@ describe('malformed input', () => {
 
   it('fuzzed form bodies and paths never crash it', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.string({ maxLength: 200 }), fc.constantFrom(create, `/2010-04-01/Accounts/${t.emulator.accountSid}/Messages/SMx.json`, '/v2/Services', '/v2/PhoneNumbers/x'), async (body, path) => {
-        const r = await api(t.base, 'POST', path, body, auth);
-        expect(r.status).toBeLessThan(500);
-      }),
+      fc.asyncProperty(
+        fc.string({ maxLength: 200 }),
+        fc.constantFrom(create, `/2010-04-01/Accounts/${t.emulator.accountSid}/Messages/SMx.json`, '/v2/Services', '/v2/PhoneNumbers/x'),
+        async (body, path) => {
+          const r = await api(t.base, 'POST', path, body, auth);
+          expect(r.status).toBeLessThan(500);
+        },
+      ),
       { numRuns: 60 },
     );
     await alive();
@@ -140,7 +146,13 @@ describe('mounted in another server', () => {
     try {
       expect(await (await fetch(`${base}/v1/messages`)).text()).toBe('host');
       expect(await (await fetch(`${base}/v2/Other`)).text()).toBe('host');
-      const r = await api(base, 'POST', `/2010-04-01/Accounts/${emulator.accountSid}/Messages.json`, 'To=%2B14155552671&From=%2B15005550006&Body=hi', basicAuth(emulator.accountSid, emulator.authToken));
+      const r = await api(
+        base,
+        'POST',
+        `/2010-04-01/Accounts/${emulator.accountSid}/Messages.json`,
+        'To=%2B14155552671&From=%2B15005550006&Body=hi',
+        basicAuth(emulator.accountSid, emulator.authToken),
+      );
       expect(r.status).toBe(201);
       expect((await api(base, 'GET', '/emulator/api/config')).body.publicBaseUrl).toBe(base);
       expect((await api(base, 'GET', '/emulator/api/messages')).body.messages).toHaveLength(1);

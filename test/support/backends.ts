@@ -23,7 +23,10 @@ function postgres(url: string): Backend {
   return {
     name: 'postgres',
     async create(label) {
-      const schema = `t_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase().slice(0, 30)}_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
+      const schema = `t_${label
+        .replace(/[^a-z0-9]/gi, '_')
+        .toLowerCase()
+        .slice(0, 30)}_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
       return {
         url,
         schema,

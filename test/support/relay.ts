@@ -9,14 +9,22 @@ export interface TestRelay {
   /** PostgreSQL schema of this relay (undefined on SQLite). */
   schema?: string;
   /** fetch against the relay with the admin key. */
-  api(path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string>; rawBody?: string; key?: string | null }): Promise<{ status: number; body: any; headers: Headers }>;
+  api(
+    path: string,
+    init?: { method?: string; body?: unknown; headers?: Record<string, string>; rawBody?: string; key?: string | null },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   close(): Promise<void>;
 }
 
 type Overrides = Partial<Omit<Config, 'worker' | 'twilio'>> & { worker?: Partial<Config['worker']>; twilio?: Partial<Config['twilio']> };
 
 /** A relay on a random port with the embedded emulator and a fast worker, over real sockets. */
-export async function startRelay(backend: Backend, label: string, overrides: Overrides = {}, opts: { worker?: boolean; relay?: Omit<SmsRelayOptions, 'schema' | 'logger'> } = {}): Promise<TestRelay> {
+export async function startRelay(
+  backend: Backend,
+  label: string,
+  overrides: Overrides = {},
+  opts: { worker?: boolean; relay?: Omit<SmsRelayOptions, 'schema' | 'logger'> } = {},
+): Promise<TestRelay> {
   const db = await backend.create(label);
   const relay = await createSmsRelay(
     {

@@ -18,9 +18,12 @@ export interface TestClock {
 
 export function testClock(): TestClock {
   let offset = 0;
-  return { now: () => new Date(Date.now() + offset), advance: (ms) => {
+  return {
+    now: () => new Date(Date.now() + offset),
+    advance: (ms) => {
       offset += ms;
-    } };
+    },
+  };
 }
 
 export interface VerifyRelay {
@@ -31,7 +34,10 @@ export interface VerifyRelay {
   db: { url: string; schema?: string };
   /** Every log line written so far (JSON text). */
   logs: string[];
-  api(path: string, init?: { body?: unknown; rawBody?: string; headers?: Record<string, string>; key?: string | null; method?: string }): Promise<{ status: number; body: any; headers: Headers }>;
+  api(
+    path: string,
+    init?: { body?: unknown; rawBody?: string; headers?: Record<string, string>; key?: string | null; method?: string },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   /** Waits for the next SMS to `to` after `seen` earlier ones and returns the code in it. */
   codeFor(to: string, seen: number): Promise<string>;
   inbox(to: string): number;
@@ -105,7 +111,9 @@ export async function startVerifyRelay(
         body = JSON.stringify(init.body);
         headers['content-type'] ??= 'application/json';
       }
-      const res = await limited(() => fetch(url + path, { method: init.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body }).then(async (r) => ({ r, text: await r.text() })));
+      const res = await limited(() =>
+        fetch(url + path, { method: init.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body }).then(async (r) => ({ r, text: await r.text() })),
+      );
       const text = res.text;
       let parsed: unknown = text;
       try {

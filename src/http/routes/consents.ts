@@ -103,7 +103,15 @@ export const consentRoutes: FastifyPluginAsync<ConsentRoutesOptions> = async (ap
             properties: {
               data: {
                 type: 'array',
-                items: { type: 'object', properties: { phone: { type: 'string' }, source: { type: 'string' }, reason: { type: ['string', 'null'] }, created_at: { type: 'string', format: 'date-time' } } },
+                items: {
+                  type: 'object',
+                  properties: {
+                    phone: { type: 'string' },
+                    source: { type: 'string' },
+                    reason: { type: ['string', 'null'] },
+                    created_at: { type: 'string', format: 'date-time' },
+                  },
+                },
               },
               next_cursor: { type: ['string', 'null'] },
             },
@@ -122,4 +130,4 @@ export const consentRoutes: FastifyPluginAsync<ConsentRoutesOptions> = async (ap
       return d.consent.listOptOuts(req.tenant, req.query);
     },
   );
-}
+};

@@ -113,7 +113,10 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
 
   app.post<{ Params: { id: string } }>(
     '/v1/conversations/:id/read',
-    { onRequest: write, schema: { tags, summary: 'Mark a conversation read (unread count to 0)', params: idParams, response: { 200: conversationSchema, ...errorResponses } } },
+    {
+      onRequest: write,
+      schema: { tags, summary: 'Mark a conversation read (unread count to 0)', params: idParams, response: { 200: conversationSchema, ...errorResponses } },
+    },
     async (req) => d.conversations.markRead(req.tenant, req.params.id),
   );
-}
+};

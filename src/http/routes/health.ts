@@ -3,9 +3,13 @@ import { AppError } from '../../core/errors.js';
 import type { HealthRepository } from '../../ports.js';
 
 export const healthRoutes: FastifyPluginAsync<{ health: HealthRepository }> = async (app, d) => {
-  app.get('/healthz', { schema: { tags: ['health'], summary: 'The process is up', response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({
-    status: 'ok',
-  }));
+  app.get(
+    '/healthz',
+    { schema: { tags: ['health'], summary: 'The process is up', response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } },
+    async () => ({
+      status: 'ok',
+    }),
+  );
 
   app.get(
     '/readyz',
@@ -27,4 +31,4 @@ export const healthRoutes: FastifyPluginAsync<{ health: HealthRepository }> = as
       return { status: 'ok', database: d.health.dialect };
     },
   );
-}
+};

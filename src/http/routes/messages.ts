@@ -122,4 +122,4 @@ export const messageRoutes: FastifyPluginAsync<MessageRoutesOptions> = async (ap
     },
     async (req) => d.messages.cancel(req.tenant, req.params.id),
   );
-}
+};

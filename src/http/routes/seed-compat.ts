@@ -26,7 +26,12 @@ export const seedCompatRoutes: FastifyPluginAsync<SeedCompatRoutesOptions> = asy
         summary: 'Send (original app route): {to_phone|to, message|body}',
         body: {
           type: 'object',
-          properties: { to_phone: { type: 'string', maxLength: 64 }, to: { type: 'string', maxLength: 64 }, message: { type: 'string' }, body: { type: 'string' } },
+          properties: {
+            to_phone: { type: 'string', maxLength: 64 },
+            to: { type: 'string', maxLength: 64 },
+            message: { type: 'string' },
+            body: { type: 'string' },
+          },
         },
         response: { 202: { $ref: 'Message#' }, ...errorResponses },
       },
@@ -56,4 +61,4 @@ export const seedCompatRoutes: FastifyPluginAsync<SeedCompatRoutesOptions> = asy
     },
     async (req) => d.messages.get(req.tenant, req.params.id),
   );
-}
+};

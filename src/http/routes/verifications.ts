@@ -144,7 +144,8 @@ export const verificationRoutes: FastifyPluginAsync<VerificationRoutesOptions> =
       schema: {
         tags: ['verifications'],
         summary: 'Check a code',
-        description: 'A wrong code answers 200 with status pending and attempts_left; the last wrong one max_attempts_reached. Unknown or finished verifications answer 404.',
+        description:
+          'A wrong code answers 200 with status pending and attempts_left; the last wrong one max_attempts_reached. Unknown or finished verifications answer 404.',
         body: checkBody,
         response: { 200: checked, ...errorResponses },
       },
@@ -172,13 +173,19 @@ export const verificationRoutes: FastifyPluginAsync<VerificationRoutesOptions> =
 
   app.get<{ Params: { id: string } }>(
     '/v1/verifications/:id',
-    { onRequest: read, schema: { tags: ['verifications'], summary: 'Get a verification (never its code)', params: idParams, response: { 200: verification, ...errorResponses } } },
+    {
+      onRequest: read,
+      schema: { tags: ['verifications'], summary: 'Get a verification (never its code)', params: idParams, response: { 200: verification, ...errorResponses } },
+    },
     async (req) => d.verifications.get(req.tenant, req.params.id),
   );
 
   app.post<{ Params: { id: string } }>(
     '/v1/verifications/:id/cancel',
-    { onRequest: write, schema: { tags: ['verifications'], summary: 'Cancel a pending verification', params: idParams, response: { 200: verification, ...errorResponses } } },
+    {
+      onRequest: write,
+      schema: { tags: ['verifications'], summary: 'Cancel a pending verification', params: idParams, response: { 200: verification, ...errorResponses } },
+    },
     async (req) => d.verifications.cancel(req.tenant, req.params.id),
   );
 
@@ -189,7 +196,16 @@ export const verificationRoutes: FastifyPluginAsync<VerificationRoutesOptions> =
       schema: {
         tags: ['compatibility'],
         summary: 'Start a verification (original app route): {to_phone|phone_number|to, channel?, locale?}',
-        body: { type: 'object', properties: { to_phone: seedPhone, phone_number: seedPhone, to: seedPhone, channel: startBody.properties.channel, locale: { type: 'string', maxLength: 35 } } },
+        body: {
+          type: 'object',
+          properties: {
+            to_phone: seedPhone,
+            phone_number: seedPhone,
+            to: seedPhone,
+            channel: startBody.properties.channel,
+            locale: { type: 'string', maxLength: 35 },
+          },
+        },
         response: { 201: started, ...errorResponses },
       },
     },
@@ -207,7 +223,16 @@ export const verificationRoutes: FastifyPluginAsync<VerificationRoutesOptions> =
       schema: {
         tags: ['compatibility'],
         summary: 'Check a code (original app route): {to_phone|phone_number|to|id, code}',
-        body: { type: 'object', properties: { to_phone: seedPhone, phone_number: seedPhone, to: seedPhone, id: { type: 'string', maxLength: 64 }, code: { type: 'string', maxLength: 10 } } },
+        body: {
+          type: 'object',
+          properties: {
+            to_phone: seedPhone,
+            phone_number: seedPhone,
+            to: seedPhone,
+            id: { type: 'string', maxLength: 64 },
+            code: { type: 'string', maxLength: 10 },
+          },
+        },
         response: { 200: checked, ...errorResponses },
       },
     },
@@ -216,4 +241,4 @@ export const verificationRoutes: FastifyPluginAsync<VerificationRoutesOptions> =
       return d.verifications.check(req.tenant, { id: b.id, to: b.to_phone ?? b.phone_number ?? b.to, code: b.code as string });
     },
   );
-}
+};

@@ -63,7 +63,10 @@ export const webhookRoutes: FastifyPluginAsync<WebhookDeps> = async (app, d) => 
     scope.setErrorHandler((err: FastifyError, req, reply) =>
       replyWithError(
         err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-          ? new AppError('SMS_ERR_UNSUPPORTED_MEDIA_TYPE', 'Twilio sends webhooks as application/x-www-form-urlencoded (application/json is accepted with a bodySHA256 signature).')
+          ? new AppError(
+              'SMS_ERR_UNSUPPORTED_MEDIA_TYPE',
+              'Twilio sends webhooks as application/x-www-form-urlencoded (application/json is accepted with a bodySHA256 signature).',
+            )
           : err,
         req,
         reply,
@@ -83,7 +86,12 @@ export const webhookRoutes: FastifyPluginAsync<WebhookDeps> = async (app, d) => 
 
     const authenticate = async (req: FastifyRequest) => {
       const params = paramsOf(req.body);
-      const tenantId = await d.auth.authenticate({ url: calledUrl(req, d.publicUrl), signature: header(req, 'x-twilio-signature'), params, rawJsonBody: req.rawJsonBody ?? null });
+      const tenantId = await d.auth.authenticate({
+        url: calledUrl(req, d.publicUrl),
+        signature: header(req, 'x-twilio-signature'),
+        params,
+        rawJsonBody: req.rawJsonBody ?? null,
+      });
       const token = header(req, 'i-twilio-idempotency-token');
       return { tenantId, params, token: token && token.length <= 128 ? token : null };
     };
@@ -123,4 +131,4 @@ export const webhookRoutes: FastifyPluginAsync<WebhookDeps> = async (app, d) => 
       },
     );
   });
-}
+};

@@ -74,12 +74,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex('webhook_events_event').on('webhook_events').columns(['tenant_id', 'kind', 'message_sid', 'message_status']).unique().execute();
   // Callbacks that arrived before their message's SID was stored, to be matched later.
-  await db.schema
-    .createIndex('webhook_events_orphans')
-    .on('webhook_events')
-    .columns(['created_at'])
-    .where(sql.ref('message_id'), 'is', null)
-    .execute();
+  await db.schema.createIndex('webhook_events_orphans').on('webhook_events').columns(['created_at']).where(sql.ref('message_id'), 'is', null).execute();
 
   await db.schema
     .createTable('reconcile_checks')

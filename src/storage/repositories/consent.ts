@@ -39,7 +39,9 @@ export function consentRepository(k: Kysely<Database>): ConsentRepository {
     listSuppressions(tenantId, after, limit) {
       let query = k.selectFrom('suppressions').selectAll().where('tenant_id', '=', tenantId);
       if (after) {
-        query = query.where((eb) => eb.or([eb('created_at', '<', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('phone', '<', after.phone)])]));
+        query = query.where((eb) =>
+          eb.or([eb('created_at', '<', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('phone', '<', after.phone)])]),
+        );
       }
       return query.orderBy('created_at', 'desc').orderBy('phone', 'desc').limit(limit).execute();
     },

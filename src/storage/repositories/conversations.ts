@@ -23,7 +23,12 @@ export function conversationsRepository(k: Kysely<Database>): ConversationsRepos
     get: (tenantId, id) => k.selectFrom('conversations').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst(),
 
     async markRead(tx, tenantId, id, now) {
-      await kx(tx).updateTable('conversations').set({ unread_count: 0, last_read_at: now, updated_at: now }).where('id', '=', id).where('tenant_id', '=', tenantId).execute();
+      await kx(tx)
+        .updateTable('conversations')
+        .set({ unread_count: 0, last_read_at: now, updated_at: now })
+        .where('id', '=', id)
+        .where('tenant_id', '=', tenantId)
+        .execute();
     },
 
     async upsertForInbound(tx, row) {

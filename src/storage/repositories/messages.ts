@@ -210,7 +210,11 @@ export function messagesRepository(db: Db, write: UnitOfWork['write']): Messages
     for (const i of round) {
       const m = moves[i]!;
       const t = m.target;
-      if ('seen' in t && t.seen && !(m.leasedBy === undefined && isMessageStatus(m.set.status) && isMessageStatus(t.seen.status) && canTransition(t.seen.status, m.set.status))) {
+      if (
+        'seen' in t &&
+        t.seen &&
+        !(m.leasedBy === undefined && isMessageStatus(m.set.status) && isMessageStatus(t.seen.status) && canTransition(t.seen.status, m.set.status))
+      ) {
         results[i] = { moved: false, message: { id: t.id, ...t.seen } };
         continue;
       }

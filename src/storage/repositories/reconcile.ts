@@ -21,7 +21,15 @@ export function reconcileRepository(k: Kysely<Database>): ReconcileRepository {
         .limit(q.limit)
         .execute();
       return rows.map(
-        (r): StaleMessage => ({ id: r.id, tenant_id: r.tenant_id, status: r.status, to_addr: r.to_addr, provider_sid: r.provider_sid!, created_at: r.created_at, checks: r.checks ?? 0 }),
+        (r): StaleMessage => ({
+          id: r.id,
+          tenant_id: r.tenant_id,
+          status: r.status,
+          to_addr: r.to_addr,
+          provider_sid: r.provider_sid!,
+          created_at: r.created_at,
+          checks: r.checks ?? 0,
+        }),
       );
     },
     async recordCheck(tx, messageId, nextCheckAt, checks) {
