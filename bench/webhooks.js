@@ -99,18 +99,18 @@ async function relayServer(port, dbUrl, n) {
         sent_at: now,
       });
     }
-    await relay.store.kysely.insertInto('messages').values(rows).execute();
+    await relay.db.kysely.insertInto('messages').values(rows).execute();
   }
   await relay.listen();
   process.on('message', async (m) => {
     if (m === 'count') {
-      const rows = await relay.store.kysely
+      const rows = await relay.db.kysely
         .selectFrom('messages')
         .select(['status'])
         .select((eb) => eb.fn.countAll().as('n'))
         .groupBy('status')
         .execute();
-      const events = await relay.store.kysely
+      const events = await relay.db.kysely
         .selectFrom('message_events')
         .select((eb) => eb.fn.countAll().as('n'))
         .executeTakeFirst();
