@@ -5,11 +5,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Migrator } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, createSmsRelay, type SmsRelay } from '../src/main.js';
 import { openDatabase } from '../src/storage/db.js';
-import { MIGRATIONS } from '../src/storage/migrate.js';
+import { migrateTo, migrateToLatest } from '../src/storage/migrate.js';
 import { backends } from './support/backends.js';
 import { sqlOf } from './support/db.js';
 
@@ -103,12 +102,7 @@ describe.each(backends)('default tenant configuration across processes on $name'
     const old = await backend.create('default_upgrade');
     const d = await openDatabase(old.url, { schema: old.schema });
     try {
-      const migrator = new Migrator({
-        db: d.kysely,
-        provider: { getMigrations: async () => MIGRATIONS },
-        ...(old.schema ? { migrationTableSchema: old.schema } : {}),
-      });
-      expect((await migrator.migrateTo('0003_verifications')).error).toBeUndefined();
+      await migrateTo(d.kysely, '0003_verifications');
       const t = { status: 'active', twilio_account_sid: null, twilio_auth_token_enc: null, settings: '{}', created_at: 1, updated_at: 1 };
       await d.kysely
         .insertInto('tenants')
@@ -126,7 +120,7 @@ describe.each(backends)('default tenant configuration across processes on $name'
           { ...t, id: 'o', slug: 'other', name: 'Other', from_number: '+15005550009', messaging_service_sid: null, whatsapp_from: null, default_region: 'GB' },
         ])
         .execute();
-      expect((await migrator.migrateToLatest()).error).toBeUndefined();
+      await migrateToLatest(d.kysely);
       const rows = await d.kysely.selectFrom('tenants').select(['slug', 'from_number', 'whatsapp_from', 'default_region']).orderBy('slug').execute();
       expect(rows).toEqual([
         { slug: 'default', from_number: null, whatsapp_from: null, default_region: null },

@@ -26,7 +26,15 @@ async function migrator(db: Kysely<any>): Promise<Migrator> {
 }
 
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
-  const { error, results }: MigrationResultSet = await (await migrator(db)).migrateToLatest();
+  return applied(await (await migrator(db)).migrateToLatest());
+}
+
+/** Migrates up (or down) to the named migration: upgrade tests start from an older schema. */
+export async function migrateTo(db: Kysely<any>, name: string): Promise<string[]> {
+  return applied(await (await migrator(db)).migrateTo(name));
+}
+
+function applied({ error, results }: MigrationResultSet): string[] {
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`migration ${failed ?? '?'} failed: ${error instanceof Error ? error.message : String(error)}`);
