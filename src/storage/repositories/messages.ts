@@ -87,6 +87,8 @@ const EVENT_SOURCE: Columns = [
   ['created_at', 'bigint'],
 ];
 const EVENT_COLUMNS = EVENT_SOURCE.map(([n]) => n).join(', ');
+// An applied move's event fields after message_id and tenant_id, up to created_at (the move's `at`).
+const MOVED_EVENT_SOURCE: [string, ColumnType][] = EVENT_SOURCE.slice(2, 7).map(([n, t]) => [`e_${n}`, t]);
 const KEY_SOURCE: Columns = [
   ['tenant_id', 'text'],
   ['key', 'text'],
@@ -144,6 +146,8 @@ const scopeKind = (s: SignerScope): string => ('tenantId' in s ? 'tenant' : 'all
 export function messagesRepository(db: Db, write: UnitOfWork['write']): MessagesRepository {
   const k = db.kysely;
   const dialect = db.dialect;
+  // SQLite has no data-modifying CTEs: there the events of applied moves are a statement of their own.
+  const foldEvents = dialect === 'postgres';
 
   async function insertEvents(tx: Tx, rows: unknown[][]): Promise<void> {
     if (rows.length === 0) return;
@@ -180,12 +184,15 @@ export function messagesRepository(db: Db, write: UnitOfWork['write']): Messages
     if (tenantGuard) src.push(['g', 'text']);
     if (m0.leasedBy !== undefined) src.push(['w', 'text']);
     src.push(['at', 'bigint'], ...setCols.map((c) => [`s_${c}`, typeOf(c)] as [string, ColumnType]));
+    if (foldEvents) src.push(...MOVED_EVENT_SOURCE);
     const rows = moves.map((m) => {
       const t = m.target;
       const r: unknown[] = ['id' in t ? t.id : t.providerSid];
       if (tenantGuard) r.push('id' in t ? t.tenantId : 'tenantId' in t.scope ? t.scope.tenantId : null);
       if (m.leasedBy !== undefined) r.push(m.leasedBy);
       r.push(m.at, ...setCols.map((c) => (m.set as Partial<MessageRecord>)[c]));
+      // The event of an applied move depends on the message only through its id and tenant (RETURNING).
+      if (foldEvents) r.push(...eventRow(m, { id: '', tenant_id: '', status: '' }, true).slice(2, 7));
       return r;
     });
     const where = [bySid ? 'm.provider_sid = v.t' : 'm.id = v.t'];
@@ -199,9 +206,15 @@ export function messagesRepository(db: Db, write: UnitOfWork['write']): Messages
       );
     }
     const p = new Params(dialect);
-    const text =
+    const update =
       `UPDATE messages AS m SET ${setCols.map((c) => `${c} = v.s_${c}`).join(', ')} FROM ${rowsSource(dialect, src, rows, p)}` +
       ` WHERE ${where.join(' AND ')} RETURNING id, tenant_id, to_addr, status, provider_sid`;
+    // PostgreSQL writes the applied moves' events in the same statement (a data-modifying CTE).
+    const text = foldEvents
+      ? `WITH moved AS (${update}, ${MOVED_EVENT_SOURCE.map(([n]) => `v.${n}`).join(', ')}, v.at), ` +
+        `ev AS (INSERT INTO message_events (${EVENT_COLUMNS}) SELECT id, tenant_id, ${MOVED_EVENT_SOURCE.map(([n]) => n).join(', ')}, at FROM moved) ` +
+        `SELECT id, tenant_id, to_addr, status, provider_sid FROM moved`
+      : update;
     return (await run<Moved>(tx, text, p.values)).rows;
   }
 
@@ -258,7 +271,7 @@ export function messagesRepository(db: Db, write: UnitOfWork['write']): Messages
     const events: unknown[][] = [];
     for (const i of round) {
       const r = results[i]!;
-      if (r.message && (r.moved || moves[i]!.record === 'always')) events.push(eventRow(moves[i]!, r.message, r.moved));
+      if (r.message && (r.moved ? !foldEvents : moves[i]!.record === 'always')) events.push(eventRow(moves[i]!, r.message, r.moved));
     }
     await insertEvents(tx, events);
   }
