@@ -14,11 +14,11 @@ import type {
   SignerScope,
   StatusMove,
   Tx,
-  UnitOfWork,
 } from '../../ports.js';
 import type { Db } from '../db.js';
 import { Params, rowsSource, run, type Columns, type ColumnType } from '../rows.js';
 import { kx } from '../tx.js';
+import type { StorageWrite } from '../write-batcher.js';
 
 type Col = keyof MessageRecord;
 const BIGINT: ReadonlySet<Col> = new Set<Col>([
@@ -142,8 +142,18 @@ function eventRow(
 
 const targetKey = (m: StatusMove): string => ('id' in m.target ? `i:${m.target.id}` : `s:${m.target.providerSid}`);
 const scopeKind = (s: SignerScope): string => ('tenantId' in s ? 'tenant' : 'all' in s ? 'all' : 'shared');
+/** Moves of one shape go into one UPDATE: same target kind, guards and columns. */
+function shapeOf(m: StatusMove): string {
+  const t = m.target;
+  return [
+    'id' in t ? `id:${t.tenantId !== undefined}` : `sid:${scopeKind(t.scope)}`,
+    m.leasedBy !== undefined ? 'lease' : m.set.status,
+    m.cancelable ? 'cancel' : '',
+    Object.keys(m.set).join(','),
+  ].join('|');
+}
 
-export function messagesRepository(db: Db, write: UnitOfWork['write']): MessagesRepository {
+export function messagesRepository(db: Db, write: StorageWrite): MessagesRepository {
   const k = db.kysely;
   const dialect = db.dialect;
   // SQLite has no data-modifying CTEs: there the events of applied moves are a statement of their own.
@@ -231,12 +241,7 @@ export function messagesRepository(db: Db, write: UnitOfWork['write']): Messages
         results[i] = { moved: false, message: { id: t.id, ...t.seen } };
         continue;
       }
-      const shape = [
-        'id' in t ? `id:${t.tenantId !== undefined}` : `sid:${scopeKind(t.scope)}`,
-        m.leasedBy !== undefined ? 'lease' : m.set.status,
-        m.cancelable ? 'cancel' : '',
-        Object.keys(m.set).join(','),
-      ].join('|');
+      const shape = shapeOf(m);
       const list = shapes.get(shape);
       if (list) list.push(i);
       else shapes.set(shape, [i]);
@@ -274,6 +279,13 @@ export function messagesRepository(db: Db, write: UnitOfWork['write']): Messages
       if (r.message && (r.moved ? !foldEvents : moves[i]!.record === 'always')) events.push(eventRow(moves[i]!, r.message, r.moved));
     }
     await insertEvents(tx, events);
+  }
+
+  async function transition(tx: Tx, moves: StatusMove[]): Promise<MoveResult[]> {
+    const results: MoveResult[] = moves.map(() => ({ moved: false }));
+    // A message moves at most once per statement: its later moves in this batch wait for the next round.
+    for (const round of rounds(moves, targetKey)) await transitionRound(tx, moves, round, results);
+    return results;
   }
 
   async function selectCurrent(tx: Tx, ids: string[]): Promise<{ id: string; tenant_id: string; to_addr: string; status: string }[]> {
@@ -362,11 +374,13 @@ export function messagesRepository(db: Db, write: UnitOfWork['write']): Messages
     events: (messageId) =>
       k.selectFrom('message_events').selectAll().where('message_id', '=', messageId).orderBy('id').execute() as Promise<MessageEventRecord[]>,
 
-    async transition(tx, moves) {
-      const results: MoveResult[] = moves.map(() => ({ moved: false }));
-      // A message moves at most once per statement: its later moves in this batch wait for the next round.
-      for (const round of rounds(moves, targetKey)) await transitionRound(tx, moves, round, results);
-      return results;
+    transition,
+
+    commitTransition(moves) {
+      // With the events folded in (PostgreSQL), moves of one shape and one round are one statement,
+      // unless some are recorded even when they do not apply (their events need the status kept).
+      const single = foldEvents && new Set(moves.map(shapeOf)).size <= 1 && rounds(moves, targetKey).length <= 1 && moves.every((m) => m.record !== 'always');
+      return write((tx) => transition(tx, moves), single);
     },
 
     async claimDue(workerId, now, leaseMs, limit) {
