@@ -165,6 +165,8 @@ export interface MessagesRepository {
    * message) and appends their events. Results in input order.
    */
   transition(tx: Tx, moves: StatusMove[]): Promise<MoveResult[]>;
+  /** transition in the next group commit of its own; resolves after it committed. */
+  commitTransition(moves: StatusMove[]): Promise<MoveResult[]>;
   /**
    * Leases up to `limit` due messages to `workerId` and marks them in flight in the same statement,
    * so a crash after this commit can never lead to a blind resend.

@@ -14,12 +14,12 @@ import { reconcileRepository } from './repositories/reconcile.js';
 import { tenantsRepository } from './repositories/tenants.js';
 import { webhookEventsRepository } from './repositories/webhook-events.js';
 import { asTx } from './tx.js';
-import { WriteBatcher, type BatchOp } from './write-batcher.js';
+import { WriteBatcher, type BatchOp, type StorageWrite } from './write-batcher.js';
 
 export function createRepositories(db: Db): Repositories {
   // One group commit shared by every repository (see write-batcher.ts).
   const batcher = new WriteBatcher(db.kysely, db.maxWriters);
-  const write: UnitOfWork['write'] = (fn) => batcher.run((trx) => fn(asTx(trx)));
+  const write: StorageWrite = (fn, single) => batcher.run((trx) => fn(asTx(trx)), single);
   // One adapter per BatchWrite, so that its items queued together still find each other.
   const adapters = new WeakMap<BatchWrite<unknown, unknown>, BatchOp<unknown, unknown>>();
   const batch: UnitOfWork['batch'] = (op, item) => {

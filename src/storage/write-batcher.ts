@@ -1,7 +1,11 @@
 import type { Kysely, Transaction } from 'kysely';
+import type { Tx } from '../ports.js';
 import type { Database } from './schema.js';
 
 type Op<T> = (trx: Transaction<Database>) => Promise<T>;
+
+/** UnitOfWork['write'] inside storage: `single` declares that `fn` issues at most one statement. */
+export type StorageWrite = <T>(fn: (tx: Tx) => Promise<T>, single?: boolean) => Promise<T>;
 
 /** Writes of one kind that run as one set-based step: `run` gets every item queued together. */
 export interface BatchOp<I, R> {
@@ -10,6 +14,8 @@ export interface BatchOp<I, R> {
 
 interface Pending {
   op: Op<unknown> | null;
+  /** The op issues at most one statement (atomic on its own). */
+  single: boolean;
   batch: BatchOp<unknown, unknown> | null;
   item: unknown;
   resolve(v: unknown): void;
@@ -22,7 +28,8 @@ interface Pending {
  * commit per batch instead of per request is what lets the send API approach bare-HTTP throughput;
  * items of one BatchOp in a batch run as one call (set-based statements), at the place of the first.
  * Up to `maxInFlight` batches run at once, each on its own connection (PostgreSQL; SQLite has one
- * writer): the next batch forms while one waits on the database.
+ * writer): the next batch forms while one waits on the database. A batch of one operation declared
+ * single-statement runs without BEGIN/COMMIT: the statement is its own transaction.
  * If a batch fails, its operations are re-run one transaction each, so one bad write cannot fail
  * its neighbours. Operations must therefore be safe to re-run after a rollback (they are: nothing
  * of a rolled-back batch remains).
@@ -38,17 +45,18 @@ export class WriteBatcher {
     private readonly maxBatch = 500,
   ) {}
 
-  run<T>(op: Op<T>): Promise<T> {
-    return this.enqueue(op, null, undefined) as Promise<T>;
+  /** `single`: `op` issues at most one statement; alone in its batch, it then runs without BEGIN/COMMIT. */
+  run<T>(op: Op<T>, single = false): Promise<T> {
+    return this.enqueue(op, null, undefined, single) as Promise<T>;
   }
 
   batch<I, R>(op: BatchOp<I, R>, item: I): Promise<R> {
-    return this.enqueue(null, op as BatchOp<unknown, unknown>, item) as Promise<R>;
+    return this.enqueue(null, op as BatchOp<unknown, unknown>, item, false) as Promise<R>;
   }
 
-  private enqueue(op: Op<unknown> | null, batch: BatchOp<unknown, unknown> | null, item: unknown): Promise<unknown> {
+  private enqueue(op: Op<unknown> | null, batch: BatchOp<unknown, unknown> | null, item: unknown, single: boolean): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ op, batch, item, resolve, reject });
+      this.queue.push({ op, batch, item, single, resolve, reject });
       this.schedule();
     });
   }
@@ -65,7 +73,11 @@ export class WriteBatcher {
   private async flush(batch: Pending[]): Promise<void> {
     this.inFlight++;
     try {
-      const results = await this.db.transaction().execute((trx) => runAll(trx, batch));
+      // One statement is atomic by itself: an explicit transaction around it would only add two round trips.
+      const results =
+        batch.length === 1 && batch[0]!.single
+          ? await runAll(this.db as Transaction<Database>, batch)
+          : await this.db.transaction().execute((trx) => runAll(trx, batch));
       for (const [i, p] of batch.entries()) p.resolve(results[i]);
     } catch {
       for (const p of batch) {

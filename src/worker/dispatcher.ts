@@ -369,13 +369,8 @@ export class Dispatcher {
     if (batch.length > 0) {
       // Not chained behind the previous write: each message has one outcome per claim, so batches
       // are independent and may commit concurrently (several writers on PostgreSQL).
-      const written = this.d
-        .write((tx) =>
-          this.d.messages.transition(
-            tx,
-            batch.map((o) => ({ target: { id: o.id }, set: o.set, leasedBy: this.id, at: o.set.updated_at, event: o.event })),
-          ),
-        )
+      const written = this.d.messages
+        .commitTransition(batch.map((o) => ({ target: { id: o.id }, set: o.set, leasedBy: this.id, at: o.set.updated_at, event: o.event })))
         .then(
           () => undefined,
           (e) => this.d.logger.error({ err: e }, 'failed to record send outcomes; leases will expire and be settled'),

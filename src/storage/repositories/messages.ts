@@ -14,11 +14,11 @@ import type {
   SignerScope,
   StatusMove,
   Tx,
-  UnitOfWork,
 } from '../../ports.js';
 import type { Db } from '../db.js';
 import { Params, rowsSource, run, type Columns, type ColumnType } from '../rows.js';
 import { kx } from '../tx.js';
+import type { StorageWrite } from '../write-batcher.js';
 
 type Col = keyof MessageRecord;
 const BIGINT: ReadonlySet<Col> = new Set<Col>([
@@ -87,6 +87,8 @@ const EVENT_SOURCE: Columns = [
   ['created_at', 'bigint'],
 ];
 const EVENT_COLUMNS = EVENT_SOURCE.map(([n]) => n).join(', ');
+// An applied move's event fields after message_id and tenant_id, up to created_at (the move's `at`).
+const MOVED_EVENT_SOURCE: [string, ColumnType][] = EVENT_SOURCE.slice(2, 7).map(([n, t]) => [`e_${n}`, t]);
 const KEY_SOURCE: Columns = [
   ['tenant_id', 'text'],
   ['key', 'text'],
@@ -140,10 +142,22 @@ function eventRow(
 
 const targetKey = (m: StatusMove): string => ('id' in m.target ? `i:${m.target.id}` : `s:${m.target.providerSid}`);
 const scopeKind = (s: SignerScope): string => ('tenantId' in s ? 'tenant' : 'all' in s ? 'all' : 'shared');
+/** Moves of one shape go into one UPDATE: same target kind, guards and columns. */
+function shapeOf(m: StatusMove): string {
+  const t = m.target;
+  return [
+    'id' in t ? `id:${t.tenantId !== undefined}` : `sid:${scopeKind(t.scope)}`,
+    m.leasedBy !== undefined ? 'lease' : m.set.status,
+    m.cancelable ? 'cancel' : '',
+    Object.keys(m.set).join(','),
+  ].join('|');
+}
 
-export function messagesRepository(db: Db, write: UnitOfWork['write']): MessagesRepository {
+export function messagesRepository(db: Db, write: StorageWrite): MessagesRepository {
   const k = db.kysely;
   const dialect = db.dialect;
+  // SQLite has no data-modifying CTEs: there the events of applied moves are a statement of their own.
+  const foldEvents = dialect === 'postgres';
 
   async function insertEvents(tx: Tx, rows: unknown[][]): Promise<void> {
     if (rows.length === 0) return;
@@ -180,12 +194,15 @@ export function messagesRepository(db: Db, write: UnitOfWork['write']): Messages
     if (tenantGuard) src.push(['g', 'text']);
     if (m0.leasedBy !== undefined) src.push(['w', 'text']);
     src.push(['at', 'bigint'], ...setCols.map((c) => [`s_${c}`, typeOf(c)] as [string, ColumnType]));
+    if (foldEvents) src.push(...MOVED_EVENT_SOURCE);
     const rows = moves.map((m) => {
       const t = m.target;
       const r: unknown[] = ['id' in t ? t.id : t.providerSid];
       if (tenantGuard) r.push('id' in t ? t.tenantId : 'tenantId' in t.scope ? t.scope.tenantId : null);
       if (m.leasedBy !== undefined) r.push(m.leasedBy);
       r.push(m.at, ...setCols.map((c) => (m.set as Partial<MessageRecord>)[c]));
+      // The event of an applied move depends on the message only through its id and tenant (RETURNING).
+      if (foldEvents) r.push(...eventRow(m, { id: '', tenant_id: '', status: '' }, true).slice(2, 7));
       return r;
     });
     const where = [bySid ? 'm.provider_sid = v.t' : 'm.id = v.t'];
@@ -199,9 +216,15 @@ export function messagesRepository(db: Db, write: UnitOfWork['write']): Messages
       );
     }
     const p = new Params(dialect);
-    const text =
+    const update =
       `UPDATE messages AS m SET ${setCols.map((c) => `${c} = v.s_${c}`).join(', ')} FROM ${rowsSource(dialect, src, rows, p)}` +
       ` WHERE ${where.join(' AND ')} RETURNING id, tenant_id, to_addr, status, provider_sid`;
+    // PostgreSQL writes the applied moves' events in the same statement (a data-modifying CTE).
+    const text = foldEvents
+      ? `WITH moved AS (${update}, ${MOVED_EVENT_SOURCE.map(([n]) => `v.${n}`).join(', ')}, v.at), ` +
+        `ev AS (INSERT INTO message_events (${EVENT_COLUMNS}) SELECT id, tenant_id, ${MOVED_EVENT_SOURCE.map(([n]) => n).join(', ')}, at FROM moved) ` +
+        `SELECT id, tenant_id, to_addr, status, provider_sid FROM moved`
+      : update;
     return (await run<Moved>(tx, text, p.values)).rows;
   }
 
@@ -218,12 +241,7 @@ export function messagesRepository(db: Db, write: UnitOfWork['write']): Messages
         results[i] = { moved: false, message: { id: t.id, ...t.seen } };
         continue;
       }
-      const shape = [
-        'id' in t ? `id:${t.tenantId !== undefined}` : `sid:${scopeKind(t.scope)}`,
-        m.leasedBy !== undefined ? 'lease' : m.set.status,
-        m.cancelable ? 'cancel' : '',
-        Object.keys(m.set).join(','),
-      ].join('|');
+      const shape = shapeOf(m);
       const list = shapes.get(shape);
       if (list) list.push(i);
       else shapes.set(shape, [i]);
@@ -258,9 +276,16 @@ export function messagesRepository(db: Db, write: UnitOfWork['write']): Messages
     const events: unknown[][] = [];
     for (const i of round) {
       const r = results[i]!;
-      if (r.message && (r.moved || moves[i]!.record === 'always')) events.push(eventRow(moves[i]!, r.message, r.moved));
+      if (r.message && (r.moved ? !foldEvents : moves[i]!.record === 'always')) events.push(eventRow(moves[i]!, r.message, r.moved));
     }
     await insertEvents(tx, events);
+  }
+
+  async function transition(tx: Tx, moves: StatusMove[]): Promise<MoveResult[]> {
+    const results: MoveResult[] = moves.map(() => ({ moved: false }));
+    // A message moves at most once per statement: its later moves in this batch wait for the next round.
+    for (const round of rounds(moves, targetKey)) await transitionRound(tx, moves, round, results);
+    return results;
   }
 
   async function selectCurrent(tx: Tx, ids: string[]): Promise<{ id: string; tenant_id: string; to_addr: string; status: string }[]> {
@@ -349,11 +374,13 @@ export function messagesRepository(db: Db, write: UnitOfWork['write']): Messages
     events: (messageId) =>
       k.selectFrom('message_events').selectAll().where('message_id', '=', messageId).orderBy('id').execute() as Promise<MessageEventRecord[]>,
 
-    async transition(tx, moves) {
-      const results: MoveResult[] = moves.map(() => ({ moved: false }));
-      // A message moves at most once per statement: its later moves in this batch wait for the next round.
-      for (const round of rounds(moves, targetKey)) await transitionRound(tx, moves, round, results);
-      return results;
+    transition,
+
+    commitTransition(moves) {
+      // With the events folded in (PostgreSQL), moves of one shape and one round are one statement,
+      // unless some are recorded even when they do not apply (their events need the status kept).
+      const single = foldEvents && new Set(moves.map(shapeOf)).size <= 1 && rounds(moves, targetKey).length <= 1 && moves.every((m) => m.record !== 'always');
+      return write((tx) => transition(tx, moves), single);
     },
 
     async claimDue(workerId, now, leaseMs, limit) {
