@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { backends } from './support/backends.js';
 import { startRelay, waitFor, type TestRelay } from './support/relay.js';
-import { sqlOf } from './support/db.js';
+import { countRows, sqlOf } from './support/db.js';
 
 const OURS = '+15005550006';
 const ID = '01890000-0000-7000-8000-000000000000';
@@ -62,15 +62,7 @@ const expectEnvelope = (body: any, code: string | RegExp) => {
 describe.each(backends)('HTTP strictness on $name', (backend) => {
   let t: TestRelay;
   let inject: ReturnType<typeof injector>;
-  const count = async (table: 'messages' | 'verifications' | 'consent_events') =>
-    Number(
-      (
-        await sqlOf(t.relay)
-          .selectFrom(table)
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
+  const count = (table: 'messages' | 'verifications' | 'consent_events') => countRows(t.relay, table);
 
   beforeAll(async () => {
     t = await startRelay(backend, 'http_strict', { verify: { ...loadConfig({}).verify, secret: 'strictness-test-secret-0123456789abcdef' } });

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from './support/backends.js';
 import { startRelay, waitFor, type TestRelay } from './support/relay.js';
-import { sqlOf } from './support/db.js';
+import { countRows, sqlOf } from './support/db.js';
 
 describe.each(backends)('send API on $name', (backend) => {
   let t: TestRelay;
@@ -61,19 +61,12 @@ describe.each(backends)('send API on $name', (backend) => {
     ['bad messaging service', { to: '+14155552671', body: 'hi', messaging_service_sid: 'MG123' }, 400, 'SMS_ERR_VALIDATION'],
     ['metadata array', { to: '+14155552671', body: 'hi', metadata: [1] }, 400, 'SMS_ERR_VALIDATION'],
   ])('rejects %s with a registry error and writes nothing', async (_name, payload, status, code) => {
-    const before = await sqlOf(t.relay)
-      .selectFrom('messages')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .executeTakeFirstOrThrow();
+    const before = await countRows(t.relay, 'messages');
     const r = await t.api('/v1/messages', { body: payload });
     expect(r.status).toBe(status);
     expect(r.body.error.code).toBe(code);
     expect(typeof r.body.error.message).toBe('string');
-    const after = await sqlOf(t.relay)
-      .selectFrom('messages')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .executeTakeFirstOrThrow();
-    expect(Number(after.n)).toBe(Number(before.n));
+    expect(await countRows(t.relay, 'messages')).toBe(before);
   });
 
   it('answers malformed, oversized and non-JSON bodies with registry errors', async () => {

@@ -2,20 +2,14 @@
 // automatic prefix blocking; and the limits under concurrent load (two relays on one PostgreSQL).
 // The limits sit in front of both backends, so the local backend stands for both here.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { sqlOf } from './support/db.js';
+import { countRows, sqlOf } from './support/db.js';
 import { backends } from './support/backends.js';
 import { waitFor } from './support/relay.js';
 import { freshNumber, startVerifyRelay, wrongCode, type VerifyRelay } from './support/verify.js';
 
 const HOUR = 3600_000;
 
-async function messageCount(t: VerifyRelay): Promise<number> {
-  const r = await sqlOf(t.relay)
-    .selectFrom('messages')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .executeTakeFirstOrThrow();
-  return Number(r.n);
-}
+const messageCount = (t: VerifyRelay): Promise<number> => countRows(t.relay, 'messages');
 
 function expectLimited(r: { status: number; body: any; headers: Headers }, limit: string, maxRetryS: number): void {
   expect(r.status, JSON.stringify(r.body)).toBe(429);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { backends } from './support/backends.js';
 import { startRelay, waitFor, type TestRelay } from './support/relay.js';
-import { sqlOf } from './support/db.js';
+import { countRows, sqlOf } from './support/db.js';
 import { formBody, newSid, postWebhook, sign, type Params } from './support/webhooks.js';
 
 const reconciler = { ...loadConfig({}).reconciler, attachIntervalMs: 30 };
@@ -16,15 +16,7 @@ describe.each(backends)('status webhook on $name', (backend) => {
   let token: string;
   let account: string;
   const statusUrl = () => `${t.url}/webhooks/twilio/status`;
-  const count = async (table: 'webhook_events' | 'message_events') =>
-    Number(
-      (
-        await sqlOf(t.relay)
-          .selectFrom(table)
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
+  const count = (table: 'webhook_events' | 'message_events') => countRows(t.relay, table);
   const cb = (sid: string, status: string, extra: Params = {}): Params => ({
     AccountSid: account,
     ApiVersion: '2010-04-01',

@@ -5,3 +5,12 @@ import type { SmsRelay } from '../../src/main.js';
 import type { Database } from '../../src/storage/schema.js';
 
 export const sqlOf = (relay: SmsRelay): Kysely<Database> => relay.db.kysely;
+
+/** How many rows a table holds (e.g. to show that a refused request wrote nothing). */
+export async function countRows(relay: SmsRelay, table: keyof Database): Promise<number> {
+  const r = await sqlOf(relay)
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
