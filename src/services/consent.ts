@@ -53,7 +53,6 @@ export interface ConsentServiceDeps {
   write: UnitOfWork['write'];
   clock: Clock;
   random: Random;
-  defaultRegion: string;
 }
 
 /** What the worker's checks need of a message. */
@@ -182,7 +181,7 @@ export class ConsentService {
   private phone(tenant: Tenant, input: unknown): string {
     if (typeof input !== 'string') throw new AppError('SMS_ERR_INVALID_PHONE', undefined, { field: 'phone' });
     const raw = input.trim().toLowerCase().startsWith('whatsapp:') ? input.trim().slice(9) : input;
-    return normalizeE164(raw, { defaultRegion: tenant.defaultRegion ?? this.d.defaultRegion, rejectFixedLine: false });
+    return normalizeE164(raw, { defaultRegion: tenant.defaultRegion, rejectFixedLine: false });
   }
 
   /** State and full history; 404 when this tenant has no consent record for the number. */

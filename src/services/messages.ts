@@ -49,7 +49,6 @@ export interface MessagesServiceDeps {
   batch: UnitOfWork['batch'];
   clock: Clock;
   random: Random;
-  defaultRegion: string;
   rejectFixedLine: boolean;
   maxAttempts: number;
   defaultValidityPeriodS: number;
@@ -165,7 +164,7 @@ export class MessagesService {
     const channel: Channel = input.channel ?? 'sms';
     if (channel !== 'sms' && channel !== 'mms' && channel !== 'whatsapp') throw bad('channel', "channel must be 'sms', 'mms' or 'whatsapp'");
     if (typeof input.to !== 'string') throw new AppError('SMS_ERR_INVALID_PHONE', 'to is required and must be a string.', { field: 'to' });
-    const to = normalizeRecipient(input.to, channel, { defaultRegion: tenant.defaultRegion ?? this.d.defaultRegion, rejectFixedLine: this.d.rejectFixedLine });
+    const to = normalizeRecipient(input.to, channel, { defaultRegion: tenant.defaultRegion, rejectFixedLine: this.d.rejectFixedLine });
 
     const body = input.body ?? null;
     if (body !== null && typeof body !== 'string') throw bad('body', 'body must be a string');
@@ -314,7 +313,7 @@ export class MessagesService {
     let to: string | undefined;
     if (q.to !== undefined && q.to !== '') {
       to = normalizeRecipient(q.to, q.to.startsWith('whatsapp:') ? 'whatsapp' : 'sms', {
-        defaultRegion: tenant.defaultRegion ?? this.d.defaultRegion,
+        defaultRegion: tenant.defaultRegion,
         rejectFixedLine: false,
       }).address;
     }

@@ -10,7 +10,8 @@ export interface Tenant {
   fromNumber: string | null;
   messagingServiceSid: string | null;
   whatsappFrom: string | null;
-  defaultRegion: string | null;
+  /** ISO 3166 alpha-2 region of national-format numbers (the settings document always has one). */
+  defaultRegion: string;
 }
 
 /**

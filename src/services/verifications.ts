@@ -92,7 +92,6 @@ export interface VerificationsServiceDeps {
   random: Random;
   logger: Logger;
   config: VerifyConfig;
-  defaultRegion: string;
   rejectFixedLine: boolean;
   backends: { local: VerifyBackend; twilio: VerifyBackend };
 }
@@ -188,7 +187,7 @@ export class VerificationsService {
     const req = parseStart(input);
     const settings = await this.settings(tenant);
     const addr = normalizeRecipient(req.to, req.channel, {
-      defaultRegion: tenant.defaultRegion ?? this.d.defaultRegion,
+      defaultRegion: tenant.defaultRegion,
       rejectFixedLine: this.d.rejectFixedLine,
     });
     const country = addr.country ?? null;
@@ -331,7 +330,7 @@ export class VerificationsService {
     }
     if (typeof input.to !== 'string' || input.to === '') throw bad('to', 'id or to is required');
     const channel = input.to.trim().toLowerCase().startsWith('whatsapp:') ? 'whatsapp' : 'sms';
-    const e164 = normalizeRecipient(input.to, channel, { defaultRegion: tenant.defaultRegion ?? this.d.defaultRegion, rejectFixedLine: false }).e164;
+    const e164 = normalizeRecipient(input.to, channel, { defaultRegion: tenant.defaultRegion, rejectFixedLine: false }).e164;
     const row = await this.d.verifications.latestTo(tenant.id, e164);
     if (!row) throw notFound();
     return row;

@@ -53,7 +53,6 @@ export function createMessaging(d: MessagingDeps): Messaging {
     write: repos.write,
     clock,
     random,
-    defaultRegion: config.defaultRegion,
   });
   const policy = createPolicy([consent.policy, ...d.policies]);
   const messages = new MessagesService({
@@ -62,7 +61,6 @@ export function createMessaging(d: MessagingDeps): Messaging {
     batch: repos.batch,
     clock,
     random,
-    defaultRegion: config.defaultRegion,
     rejectFixedLine: config.rejectFixedLine,
     maxAttempts: config.worker.maxAttempts,
     defaultValidityPeriodS: config.defaultValidityPeriodS,

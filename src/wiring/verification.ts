@@ -34,7 +34,6 @@ export function createVerifications(d: VerificationsDeps): VerificationsService 
     random,
     logger: d.logger,
     config: config.verify,
-    defaultRegion: config.defaultRegion,
     rejectFixedLine: config.rejectFixedLine,
     backends: {
       local: new LocalVerifyBackend({ messages: d.messages, random, secret: verifySecret(config, random), ttlS: config.verify.ttlS }),

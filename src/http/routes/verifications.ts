@@ -110,6 +110,8 @@ interface SeedCheckBody extends SeedStartBody {
 }
 
 const seedPhone = { type: 'string', maxLength: 64 } as const;
+/** The original apps named the number any of these. */
+const seedPhones = { to_phone: seedPhone, phone_number: seedPhone, to: seedPhone } as const;
 
 export interface VerificationRoutesOptions {
   verifications: VerificationsService;
@@ -199,9 +201,7 @@ export const verificationRoutes: FastifyPluginAsync<VerificationRoutesOptions> =
         body: {
           type: 'object',
           properties: {
-            to_phone: seedPhone,
-            phone_number: seedPhone,
-            to: seedPhone,
+            ...seedPhones,
             channel: startBody.properties.channel,
             locale: { type: 'string', maxLength: 35 },
           },
@@ -226,9 +226,7 @@ export const verificationRoutes: FastifyPluginAsync<VerificationRoutesOptions> =
         body: {
           type: 'object',
           properties: {
-            to_phone: seedPhone,
-            phone_number: seedPhone,
-            to: seedPhone,
+            ...seedPhones,
             id: { type: 'string', maxLength: 64 },
             code: { type: 'string', maxLength: 10 },
           },
