@@ -1,5 +1,5 @@
 // Conversations (one thread per tenant, our number and contact) and what inbound messages write.
-import type { MessageRecord, NewMessageEventRecord } from './messages.js';
+import type { MessageRecord } from './messages.js';
 import type { Tx } from './tx.js';
 
 export interface ConversationRecord {
@@ -62,18 +62,12 @@ export interface ConversationsRepository {
   listThreadMessages(q: ThreadQuery): Promise<MessageRecord[]>;
 }
 
-/** A received message as stored (`sensitive` takes the column default). */
-export type NewInboundMessage = Omit<MessageRecord, 'sensitive'>;
-
 /**
- * The rest of what an inbound message writes, besides its conversation and consent. Named for the
- * repositories the methods belong to (webhook log, messages) so they can move there unchanged.
+ * The inbound webhook log (de-duplication and the link to the stored message); the message and its
+ * first event go through the messages repository, the conversation and consent through theirs.
  */
 export interface InboundRepository {
   /** Logs the webhook once per (tenant, MessageSid); false when it was logged before (a retry). */
   logInboundWebhook(tx: Tx, e: { id: string; tenantId: string; messageSid: string; idempotencyToken: string | null; now: number }): Promise<boolean>;
   linkInboundWebhook(tx: Tx, tenantId: string, messageSid: string, messageId: string): Promise<void>;
-  /** False when a message with this provider SID is already stored. */
-  insertInboundMessage(tx: Tx, row: NewInboundMessage): Promise<boolean>;
-  appendMessageEvent(tx: Tx, event: NewMessageEventRecord): Promise<void>;
 }

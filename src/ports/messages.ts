@@ -151,6 +151,8 @@ export interface AcceptItem {
 export interface MessagesRepository {
   /** Inserts messages with their first events (set-based: one statement per table). */
   insert(tx: Tx, messages: NewMessage[]): Promise<void>;
+  /** Inserts a received message with its first event; false when one with its provider SID is already stored. */
+  insertReceived(tx: Tx, message: NewMessage): Promise<boolean>;
   /**
    * The send API's write for a batch of requests: records each idempotent answer unless a live entry
    * exists (then that entry decides: same request → replay, other request → mismatch) and inserts

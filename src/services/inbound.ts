@@ -6,7 +6,17 @@ import { fromOptOutType, isRevocation, matchKeyword, type KeywordKind } from '..
 import type { TenantSettings } from '../core/settings.js';
 import { countSegments } from '../core/segments.js';
 import { CONTROL_CHARACTERS } from '../core/text.js';
-import type { Clock, ConsentRepository, ConversationsRepository, InboundRepository, Random, TwimlReplies, UnitOfWork } from '../ports.js';
+import type {
+  Clock,
+  ConsentRepository,
+  ConversationsRepository,
+  InboundRepository,
+  MessageRecord,
+  MessagesRepository,
+  Random,
+  TwimlReplies,
+  UnitOfWork,
+} from '../ports.js';
 import { consentKey, type ConsentService } from './consent.js';
 import { field, type WebhookParams } from './webhooks.js';
 
@@ -21,6 +31,7 @@ export interface InboundResult {
 
 export interface InboundDeps {
   inbound: InboundRepository;
+  messages: Pick<MessagesRepository, 'insertReceived'>;
   conversations: Pick<ConversationsRepository, 'upsertForInbound' | 'markOptedOutIfActive'>;
   suppressions: Pick<ConsentRepository, 'isSuppressed'>;
   write: UnitOfWork['write'];
@@ -92,7 +103,7 @@ export class InboundService {
         updated_at: now,
       });
       const messageId = this.d.random.id();
-      const inserted = await this.d.inbound.insertInboundMessage(tx, {
+      const row: MessageRecord = {
         id: messageId,
         tenant_id: tenantId,
         direction: 'inbound',
@@ -127,20 +138,12 @@ export class InboundService {
         created_at: now,
         updated_at: now,
         sent_at: null,
-      });
+        sensitive: 0,
+      };
+      const inserted = await this.d.messages.insertReceived(tx, { row, event: { source: 'callback', data: { params, idempotency_token: idempotencyToken } } });
       // Same SID already stored (another tenant's copy, or a row that predates the webhook log).
       if (!inserted) return null;
       await this.d.inbound.linkInboundWebhook(tx, tenantId, sid, messageId);
-      await this.d.inbound.appendMessageEvent(tx, {
-        message_id: messageId,
-        tenant_id: tenantId,
-        status: 'received',
-        source: 'callback',
-        error_code: null,
-        provider_code: null,
-        data: JSON.stringify({ params, idempotency_token: idempotencyToken }),
-        created_at: now,
-      });
 
       const phone = consentKey(from);
       let changed = false;

@@ -82,6 +82,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
   });
   const inbound = new InboundService({
     inbound: repos.inbound,
+    messages: repos.messages,
     conversations: repos.conversations,
     suppressions: repos.consent,
     write: repos.write,

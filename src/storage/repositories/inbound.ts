@@ -32,18 +32,5 @@ export function inboundRepository(): InboundRepository {
         .where('message_sid', '=', messageSid)
         .execute();
     },
-
-    async insertInboundMessage(tx, row) {
-      const r = await kx(tx)
-        .insertInto('messages')
-        .values(row)
-        .onConflict((oc) => oc.doNothing())
-        .executeTakeFirst();
-      return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
-    },
-
-    async appendMessageEvent(tx, event) {
-      await kx(tx).insertInto('message_events').values(event).execute();
-    },
   };
 }

@@ -165,18 +165,27 @@ export function messagesRepository(db: Db, write: StorageWrite): MessagesReposit
     await run(tx, `INSERT INTO message_events (${EVENT_COLUMNS}) SELECT ${EVENT_COLUMNS} FROM ${rowsSource(dialect, EVENT_SOURCE, rows, p)}`, p.values);
   }
 
+  const firstEvent = (m: NewMessage) =>
+    eventRow({ set: { status: m.row.status, error_code: m.row.error_code, provider_code: null }, at: m.row.created_at, event: m.event }, m.row, true);
+
   async function insert(tx: Tx, messages: NewMessage[]): Promise<void> {
     if (messages.length === 0) return;
     const p = new Params(dialect);
     const cols = MESSAGE_COLUMNS.join(', ');
     const rows = messages.map((m) => MESSAGE_COLUMNS.map((c) => m.row[c]));
     await run(tx, `INSERT INTO messages (${cols}) SELECT ${cols} FROM ${rowsSource(dialect, MESSAGE_SOURCE, rows, p)}`, p.values);
-    await insertEvents(
-      tx,
-      messages.map((m) =>
-        eventRow({ set: { status: m.row.status, error_code: m.row.error_code, provider_code: null }, at: m.row.created_at, event: m.event }, m.row, true),
-      ),
-    );
+    await insertEvents(tx, messages.map(firstEvent));
+  }
+
+  async function insertReceived(tx: Tx, m: NewMessage): Promise<boolean> {
+    const r = await kx(tx)
+      .insertInto('messages')
+      .values(m.row)
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    if (Number(r.numInsertedOrUpdatedRows ?? 0) === 0) return false;
+    await insertEvents(tx, [firstEvent(m)]);
+    return true;
   }
 
   /** One UPDATE … FROM <rows> for moves of one shape (same target kind, guards and columns). */
@@ -301,6 +310,7 @@ export function messagesRepository(db: Db, write: StorageWrite): MessagesReposit
 
   return {
     insert,
+    insertReceived,
 
     async accept(tx: Tx, items: AcceptItem[]): Promise<IdempotencyOutcome[]> {
       const out: IdempotencyOutcome[] = items.map(() => ({ kind: 'new' }));
