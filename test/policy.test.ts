@@ -8,12 +8,12 @@ import { startRelay, waitFor, type TestRelay } from './support/relay.js';
 
 describe.each(backends)('sending policy on $name', (backend) => {
   let t: TestRelay;
-  const calls: { stage: string; to: string }[] = [];
+  const calls: { stage: string; to: string; category: string }[] = [];
   // The rule under test reads the body: "hold-accept", "hold-dispatch", "refuse-accept", "refuse-dispatch".
   let dispatchHolds = 0;
   const rule: Policy = {
     async decide(m: PolicyMessage, ctx: PolicyContext): Promise<Decision> {
-      calls.push({ stage: ctx.stage, to: m.to });
+      calls.push({ stage: ctx.stage, to: m.to, category: m.category });
       const b = m.body ?? '';
       if (ctx.stage === 'accept' && b.startsWith('hold-accept')) return { action: 'hold', until: ctx.now + 800, reason: 'quiet_hours' };
       if (ctx.stage === 'dispatch' && b.startsWith('hold-dispatch') && dispatchHolds++ === 0) return { action: 'hold', until: ctx.now + 500, reason: 'pacing' };
@@ -93,5 +93,28 @@ describe.each(backends)('sending policy on $name', (backend) => {
     expect(r.status).toBe(422);
     expect(r.body.error.code).toBe('SMS_ERR_RECIPIENT_OPTED_OUT');
     expect(calls.filter((c) => c.to === to)).toEqual([]);
+  });
+
+  it('every message has a category: transactional by default, marketing on request, seen by the rules at both stages', async () => {
+    const to = '+14155550206';
+    calls.length = 0;
+    const plain = await t.api('/v1/messages', { body: { to, body: 'hi' } });
+    expect(plain.body).toMatchObject({ category: 'transactional', template: null });
+    const promo = await t.api('/v1/messages', { body: { to, body: 'sale', category: 'marketing' } });
+    expect(promo.status).toBe(202);
+    expect(promo.body.category).toBe('marketing');
+    await waitFor(async () => ((await t.api(`/v1/messages/${promo.body.id}`)).body.status === 'delivered' ? true : null));
+    expect(calls.filter((c) => c.to === to).map((c) => `${c.stage}:${c.category}`)).toEqual(
+      expect.arrayContaining(['accept:transactional', 'accept:marketing', 'dispatch:marketing']),
+    );
+    expect((await t.api(`/v1/messages/${promo.body.id}`)).body.category).toBe('marketing');
+  });
+
+  it('otp is reserved for verification codes, and an unknown category is a 400 naming the field', async () => {
+    for (const category of ['otp', 'promo', 7]) {
+      const r = await t.api('/v1/messages', { body: { to: '+14155550207', body: 'x', category } });
+      expect(r.status).toBe(400);
+      expect(JSON.stringify(r.body.error)).toContain('category');
+    }
   });
 });

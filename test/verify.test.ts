@@ -307,6 +307,8 @@ describe.each(table)('verifications: $name', ({ db, verifyBackend }) => {
     expect(JSON.stringify(list.body)).not.toContain(code);
     if (verifyBackend === 'local') {
       expect(list.body.data[0].body).toBe('[redacted]');
+      // Verification codes are their own category: exempt from quiet hours and cooldowns, not from caps.
+      expect(list.body.data[0].category).toBe('otp');
       const row = await waitForRow(() =>
         sqlOf(t.relay).selectFrom('messages').select(['body', 'provider_sid']).where('to_addr', '=', to).executeTakeFirstOrThrow(),
       );

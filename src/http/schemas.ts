@@ -1,5 +1,6 @@
 // JSON Schemas of the public API: validation of requests and serialization of responses, and the
 // source of /openapi.json.
+import { CATEGORIES, SENDABLE_CATEGORIES } from '../core/categories.js';
 import { MESSAGE_STATUSES } from '../core/status.js';
 
 const nullable = (type: string, extra: object = {}) => ({ type: [type, 'null'], ...extra });
@@ -36,6 +37,12 @@ export const messageSchema = {
     expires_at: nullable('string', { format: 'date-time' }),
     validity_period: nullable('integer'),
     metadata: { type: ['object', 'null'], additionalProperties: true },
+    category: { type: 'string', enum: [...CATEGORIES], description: 'transactional, marketing, or otp (verification codes).' },
+    template: {
+      type: ['object', 'null'],
+      properties: { name: { type: 'string' }, version: { type: 'integer' } },
+      description: 'The template (and version) the body was rendered from.',
+    },
     created_at: { type: 'string', format: 'date-time' },
     updated_at: { type: 'string', format: 'date-time' },
     sent_at: nullable('string', { format: 'date-time' }),
@@ -60,6 +67,11 @@ export const sendBodySchema = {
     send_at: { type: ['string', 'null'], format: 'date-time' },
     validity_period: { type: ['integer', 'null'], minimum: 1, maximum: 36000 },
     metadata: { type: ['object', 'null'], additionalProperties: true },
+    category: {
+      type: ['string', 'null'],
+      enum: [...SENDABLE_CATEGORIES, null],
+      description: 'transactional (default) or marketing: the sending policies (consent, quiet hours, limits) differ by category.',
+    },
   },
 } as const;
 

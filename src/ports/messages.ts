@@ -36,6 +36,11 @@ export interface MessageRecord {
   idempotency_key: string | null;
   conversation_id: string | null;
   metadata: string | null;
+  /** transactional | marketing | otp (core/categories.ts). */
+  category: string;
+  /** The template (and its version) the body was rendered from. */
+  template_name: string | null;
+  template_version: number | null;
   sensitive: number;
   created_at: number;
   updated_at: number;

@@ -10,6 +10,8 @@ export interface PolicyMessage {
   tenantId: string;
   to: string;
   channel: string;
+  /** transactional | marketing | otp (core/categories.ts). */
+  category: string;
   body: string | null;
   segments: number;
 }

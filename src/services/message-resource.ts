@@ -25,6 +25,9 @@ export interface MessageResource {
   expires_at: string | null;
   validity_period: number | null;
   metadata: Record<string, unknown> | null;
+  category: string;
+  /** The template the body was rendered from. */
+  template: { name: string; version: number } | null;
   created_at: string;
   updated_at: string;
   sent_at: string | null;
@@ -60,6 +63,8 @@ export function toMessageResource(r: MessageRecord): MessageResource {
     expires_at: iso(r.expires_at),
     validity_period: r.validity_period,
     metadata: r.metadata ? (JSON.parse(r.metadata) as Record<string, unknown>) : null,
+    category: r.category,
+    template: r.template_name !== null && r.template_version !== null ? { name: r.template_name, version: r.template_version } : null,
     created_at: iso(r.created_at)!,
     updated_at: iso(r.updated_at)!,
     sent_at: iso(r.sent_at),

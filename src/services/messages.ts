@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { type Category, DEFAULT_CATEGORY, SENDABLE_CATEGORIES } from '../core/categories.js';
 import { AppError } from '../core/errors.js';
 import { decodeCursor, page, pageLimit } from '../core/pagination.js';
 import { normalizeRecipient, type Channel } from '../core/phone.js';
@@ -18,12 +19,16 @@ export interface SendInput {
   send_at?: string | Date | null;
   validity_period?: number | null;
   metadata?: Record<string, unknown> | null;
+  /** transactional (default) or marketing; policies differ by category. */
+  category?: string | null;
 }
 
 export interface SendOptions {
   idempotencyKey?: string;
   /** The body carries a secret (a verification code): never shown by the API, erased once sent. */
   sensitive?: boolean;
+  /** Internal senders' category ('otp' for the verification service); overrides the input's. */
+  category?: Category;
 }
 
 export interface SendResult {
@@ -106,7 +111,7 @@ export class MessagesService {
 
   async send(tenant: Tenant, input: SendInput, opts: SendOptions = {}): Promise<SendResult> {
     const key = opts.idempotencyKey;
-    if (key === undefined) return this.accept(tenant, input, undefined, opts.sensitive === true);
+    if (key === undefined) return this.accept(tenant, input, undefined, opts);
     if (typeof key !== 'string' || key.length === 0 || key.length > 255) {
       throw new AppError('SMS_ERR_VALIDATION', 'Idempotency-Key must be 1 to 255 characters.', { field: 'Idempotency-Key' });
     }
@@ -114,18 +119,18 @@ export class MessagesService {
     if (this.inFlightKeys.has(lockKey)) throw new AppError('SMS_ERR_IDEMPOTENCY_CONFLICT');
     this.inFlightKeys.add(lockKey);
     try {
-      return await this.accept(tenant, input, key, opts.sensitive === true);
+      return await this.accept(tenant, input, key, opts);
     } finally {
       this.inFlightKeys.delete(lockKey);
     }
   }
 
-  private async accept(tenant: Tenant, input: SendInput, idempotencyKey: string | undefined, sensitive: boolean): Promise<SendResult> {
+  private async accept(tenant: Tenant, input: SendInput, idempotencyKey: string | undefined, opts: SendOptions): Promise<SendResult> {
     const requestHash = idempotencyKey === undefined ? '' : createHash('sha256').update(canonical(input)).digest('hex');
     // Validation happens before any write, so a rejected request leaves nothing behind.
     let row: MessageRecord;
     try {
-      row = { ...(await this.buildRow(tenant, input, idempotencyKey)), sensitive: sensitive ? 1 : 0 };
+      row = { ...(await this.buildRow(tenant, input, idempotencyKey, opts.category)), sensitive: opts.sensitive ? 1 : 0 };
     } catch (e) {
       if (idempotencyKey === undefined) throw e;
       // An invalid request under a key that was already used for a different body is a mismatch first.
@@ -159,7 +164,12 @@ export class MessagesService {
     }
   }
 
-  private async buildRow(tenant: Tenant, input: SendInput, idempotencyKey: string | undefined): Promise<Omit<MessageRecord, 'sensitive'>> {
+  private async buildRow(
+    tenant: Tenant,
+    input: SendInput,
+    idempotencyKey: string | undefined,
+    internalCategory: Category | undefined,
+  ): Promise<Omit<MessageRecord, 'sensitive'>> {
     if (input === null || typeof input !== 'object') throw bad('body', 'The request body must be a JSON object.');
     const channel: Channel = input.channel ?? 'sms';
     if (channel !== 'sms' && channel !== 'mms' && channel !== 'whatsapp') throw bad('channel', "channel must be 'sms', 'mms' or 'whatsapp'");
@@ -181,6 +191,10 @@ export class MessagesService {
     }
     if ((body === null || body === '') && media.length === 0) throw new AppError('SMS_ERR_BODY_REQUIRED', undefined, { field: 'body' });
 
+    const category = internalCategory ?? input.category ?? DEFAULT_CATEGORY;
+    if (!(SENDABLE_CATEGORIES as readonly string[]).includes(category) && category !== internalCategory) {
+      throw bad('category', `category must be one of ${SENDABLE_CATEGORIES.map((c) => `'${c}'`).join(', ')}`);
+    }
     const { from, messagingServiceSid } = this.resolveSender(tenant, input, channel);
 
     const now = this.d.clock.now().getTime();
@@ -209,7 +223,7 @@ export class MessagesService {
     const carried: Channel = channel === 'whatsapp' ? 'whatsapp' : media.length > 0 ? 'mms' : 'sms';
     // The policy comes last, so a malformed request is told about its errors first.
     const decision = await this.d.policy.decide(
-      { tenantId: tenant.id, to: to.address, channel: carried, body, segments: seg?.segments ?? 0 },
+      { tenantId: tenant.id, to: to.address, channel: carried, category, body, segments: seg?.segments ?? 0 },
       { stage: 'accept', now, settings: await this.d.settings.get(tenant.id) },
     );
     if (decision.action === 'refuse') throw new AppError(decision.code, decision.message, decision.details ?? { field: 'to' });
@@ -251,6 +265,9 @@ export class MessagesService {
       idempotency_key: idempotencyKey ?? null,
       conversation_id: null,
       metadata,
+      category,
+      template_name: null,
+      template_version: null,
       created_at: now,
       updated_at: now,
       sent_at: null,

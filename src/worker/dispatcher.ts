@@ -178,7 +178,7 @@ export class Dispatcher {
     // at the provider (otherwise it is settled first).
     if (row.in_flight_since === claimedAt) {
       const decision = await this.d.policy.decide(
-        { id: row.id, tenantId: row.tenant_id, to: row.to_addr, channel: row.channel, body: row.body, segments: row.segments },
+        { id: row.id, tenantId: row.tenant_id, to: row.to_addr, channel: row.channel, category: row.category, body: row.body, segments: row.segments },
         { stage: 'dispatch', now, settings: await this.d.settings.get(row.tenant_id) },
       );
       if (decision.action === 'refuse') return this.record(this.fail(row, now, decision.code, null, decision.message ?? ERRORS[decision.code].message));

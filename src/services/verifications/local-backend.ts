@@ -40,7 +40,7 @@ export class LocalVerifyBackend implements VerifyBackend {
         validity_period: Math.min(this.d.ttlS, MAX_VALIDITY_S),
         metadata: { verification_id: row.id },
       },
-      { sensitive: true },
+      { sensitive: true, category: 'otp' },
     );
     // TWILIO_ENABLED=false: the message was logged, not sent; the caller must not wait for a code.
     if (r.message.status === 'canceled') throw new AppError('SMS_ERR_SENDING_DISABLED');

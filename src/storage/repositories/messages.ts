@@ -23,6 +23,7 @@ import type { StorageWrite } from '../write-batcher.js';
 type Col = keyof MessageRecord;
 const BIGINT: ReadonlySet<Col> = new Set<Col>([
   'segments',
+  'template_version',
   'provider_code',
   'attempts',
   'max_attempts',
@@ -69,6 +70,9 @@ const MESSAGE_COLUMNS = [
   'idempotency_key',
   'conversation_id',
   'metadata',
+  'category',
+  'template_name',
+  'template_version',
   'sensitive',
   'created_at',
   'updated_at',
