@@ -18,6 +18,7 @@ import { consentRoutes } from './routes/consents.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { messageRoutes } from './routes/messages.js';
 import { webhookRoutes, type WebhookDeps } from './routes/webhooks.js';
+import { crmCompatRoutes } from './routes/crm-compat.js';
 import { seedCompatRoutes } from './routes/seed-compat.js';
 import { verificationRoutes } from './routes/verifications.js';
 import { messageSchema } from './schemas.js';
@@ -87,6 +88,7 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { health: d.health });
   await app.register(messageRoutes, { messages: d.messages, requireScope });
   await app.register(seedCompatRoutes, { messages: d.messages, requireScope });
+  await app.register(crmCompatRoutes, { messages: d.messages, conversations: d.conversations, requireScope });
   await app.register(verificationRoutes, { verifications: d.verifications, requireScope });
   if (d.webhooks) await app.register(webhookRoutes, d.webhooks);
   if (d.conversations) await app.register(conversationRoutes, { conversations: d.conversations, requireScope });

@@ -3,7 +3,7 @@ import type { ConversationListInput, ConversationsService, ReplyInput } from '..
 import type { RequireScope } from '../auth.js';
 import { errorResponses, idParams } from '../schemas.js';
 
-const conversationSchema = {
+export const conversationSchema = {
   type: 'object',
   properties: {
     id: { type: 'string' },
@@ -20,7 +20,7 @@ const conversationSchema = {
   },
 } as const;
 
-const page = (items: object) => ({ type: 'object', properties: { data: { type: 'array', items }, next_cursor: { type: ['string', 'null'] } } });
+export const page = (items: object) => ({ type: 'object', properties: { data: { type: 'array', items }, next_cursor: { type: ['string', 'null'] } } });
 
 export interface ConversationRoutesOptions {
   conversations: ConversationsService;

@@ -4,7 +4,7 @@ import type { MessagesService, SendInput } from '../../services/messages.js';
 import type { RequireScope } from '../auth.js';
 import { errorResponses, idParams, sendBodySchema } from '../schemas.js';
 
-const listQuery = {
+export const listQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {

@@ -114,6 +114,11 @@ export const webhookRoutes: FastifyPluginAsync<WebhookDeps> = async (app, d) => 
     // The original apps' route.
     scope.post('/webhooks/sms/twilio/', { schema: { ...statusSchema.schema, tags: ['compatibility'] } }, status);
 
+    const inbound = async (req: FastifyRequest, reply: FastifyReply) => {
+      const { tenantId, params, token } = await authenticate(req);
+      const r = await d.inbound.receive(tenantId, params, token);
+      return reply.code(200).type('text/xml; charset=utf-8').send(r.twiml);
+    };
     scope.post(
       '/webhooks/twilio/inbound',
       {
@@ -124,10 +129,29 @@ export const webhookRoutes: FastifyPluginAsync<WebhookDeps> = async (app, d) => 
           response: { 200: { type: 'string', description: 'TwiML (text/xml).' }, 400: { $ref: 'Error#' }, 403: { $ref: 'Error#' } },
         },
       },
-      async (req, reply) => {
-        const { tenantId, params, token } = await authenticate(req);
-        const r = await d.inbound.receive(tenantId, params, token);
-        return reply.code(200).type('text/xml; charset=utf-8').send(r.twiml);
+      inbound,
+    );
+
+    // The CRM module's single webhook: status callbacks carry MessageStatus, inbound messages
+    // do not (their SmsStatus is 'received'), so the payload says which one it is.
+    scope.post(
+      '/api/v1/sms/webhooks/twilio/',
+      {
+        schema: {
+          tags: ['compatibility'],
+          summary: 'Twilio status callback or inbound message (CRM module route), told apart by the payload',
+          headers: signatureHeaders,
+          response: {
+            200: { type: 'string', description: 'TwiML (text/xml), for an inbound message.' },
+            204: { type: 'null' },
+            400: { $ref: 'Error#' },
+            403: { $ref: 'Error#' },
+          },
+        },
+      },
+      (req, reply) => {
+        const body = (req.body ?? {}) as Record<string, unknown>;
+        return typeof body.MessageStatus === 'string' ? status(req, reply) : inbound(req, reply);
       },
     );
   });
