@@ -62,8 +62,11 @@ export interface SmsRelayOptions {
   testSendTimeoutMs?: number;
 }
 
-/** pino JSON logs; `fd` 2 keeps one-shot CLI commands' stdout for their own output. */
-export function createLogger(level: string, fd: 1 | 2 = 1): Logger {
+/**
+ * pino JSON logs; `fd` 2 keeps one-shot CLI commands' stdout for their own output; a stream gets
+ * the lines instead (tests read them to show that no secret is logged).
+ */
+export function createLogger(level: string, fd: 1 | 2 | pino.DestinationStream = 1): Logger {
   return pino(
     {
       level,
@@ -72,7 +75,7 @@ export function createLogger(level: string, fd: 1 | 2 = 1): Logger {
         censor: '[redacted]',
       },
     },
-    pino.destination({ fd, sync: fd === 2 }),
+    typeof fd === 'number' ? pino.destination({ fd, sync: fd === 2 }) : fd,
   );
 }
 

@@ -128,7 +128,8 @@ export class TenantConfigService {
         });
     } catch (e) {
       if (!(e instanceof ProviderError)) throw e;
-      if (e.kind === 'permanent')
+      // Twilio answered 4xx (401 / 20003 for a wrong pair, 404 for an unknown account): the credentials are at fault.
+      if (e.httpStatus !== null && e.httpStatus >= 400 && e.httpStatus < 500 && e.httpStatus !== 429)
         throw new AppError('SMS_ERR_TWILIO_CREDENTIALS_INVALID', undefined, {
           field: 'twilio_auth_token',
           provider_code: e.providerCode,
