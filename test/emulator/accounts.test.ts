@@ -39,7 +39,7 @@ describe('emulator: Account fetch', () => {
   it('refuses wrong credentials and another account with 401 / 20003, other methods with 405', async () => {
     for (const r of [await get(emulator.accountSid, emulator.accountSid, 'wrong'), await get(`AC${'0'.repeat(32)}`)]) {
       expect(r.status).toBe(401);
-      const body = await r.json();
+      const body = (await r.json()) as { code: number };
       responseValidator('api_v2010', PATH, 'get', 401)(body);
       expect(body.code).toBe(20003);
     }
