@@ -102,6 +102,8 @@ export interface Config {
   emulator: EmulatorConfig;
   /** 32-byte key (hex or base64) that encrypts tenants' Twilio auth tokens (AES-256-GCM). */
   masterKey: string | null;
+  /** The master key before a rotation (`smsrelay keys rotate-master`): still accepted for reading until every secret is re-encrypted. */
+  masterKeyPrevious: string | null;
 }
 
 export class ConfigError extends Error {
@@ -149,12 +151,16 @@ function matching(env: Env, names: string[], re: RegExp, expected: string): stri
   return v;
 }
 
-function masterKey(env: Env): string | null {
-  const v = str(env, 'SMSRELAY_MASTER_KEY');
+function masterKey(env: Env, name = 'SMSRELAY_MASTER_KEY'): string | null {
+  const v = str(env, name);
   if (v === null) return null;
-  const bytes = /^[0-9a-fA-F]{64}$/.test(v) ? 32 : Buffer.from(v, 'base64').length;
-  if (bytes !== 32) throw new ConfigError('SMSRELAY_MASTER_KEY', '32 bytes as 64 hex characters or base64 (openssl rand -base64 32)');
+  if (!isMasterKey(v)) throw new ConfigError(name, '32 bytes as 64 hex characters or base64 (openssl rand -base64 32)');
   return v;
+}
+
+/** 32 bytes as 64 hex characters or base64. */
+export function isMasterKey(v: string): boolean {
+  return (/^[0-9a-fA-F]{64}$/.test(v) ? 32 : Buffer.from(v, 'base64').length) === 32;
 }
 
 function keywordReplies(env: Env): 'provider' | 'relay' {
@@ -302,5 +308,6 @@ export function loadConfig(env: Env): Config {
       maxMessages: int(env, 'SMSRELAY_EMULATOR_MAX_MESSAGES', 2_000, 1, 1_000_000),
     },
     masterKey: masterKey(env),
+    masterKeyPrevious: masterKey(env, 'SMSRELAY_MASTER_KEY_PREVIOUS'),
   };
 }

@@ -9,6 +9,10 @@ import { Cipher } from './core/cipher.js';
 import type { Emulator } from './emulator/types.js';
 import { systemClock, systemRandom, type Clock, type Provider, type Policy, type Random, type Repositories } from './ports.js';
 import { ApiKeysService } from './services/api-keys.js';
+import { AuditLog } from './services/audit.js';
+import { rotateMasterKey, type RotationResult } from './services/master-key.js';
+import { TenantConfigService } from './services/tenant-config.js';
+import { TestSendService } from './services/test-send.js';
 import type { ConsentService } from './services/consent.js';
 import type { ConversationsService } from './services/conversations.js';
 import { SettingsService } from './services/settings.js';
@@ -54,10 +58,15 @@ export interface SmsRelayOptions {
    * before each send: each answers send, hold (until, reason) or refuse (an SMS_ERR_ code).
    */
   policies?: Policy[];
+  /** How long `POST /v1/settings/test` waits for a final status (default 15 s). */
+  testSendTimeoutMs?: number;
 }
 
-/** pino JSON logs; `fd` 2 keeps one-shot CLI commands' stdout for their own output. */
-export function createLogger(level: string, fd: 1 | 2 = 1): Logger {
+/**
+ * pino JSON logs; `fd` 2 keeps one-shot CLI commands' stdout for their own output; a stream gets
+ * the lines instead (tests read them to show that no secret is logged).
+ */
+export function createLogger(level: string, fd: 1 | 2 | pino.DestinationStream = 1): Logger {
   return pino(
     {
       level,
@@ -66,7 +75,7 @@ export function createLogger(level: string, fd: 1 | 2 = 1): Logger {
         censor: '[redacted]',
       },
     },
-    pino.destination({ fd, sync: fd === 2 }),
+    typeof fd === 'number' ? pino.destination({ fd, sync: fd === 2 }) : fd,
   );
 }
 
@@ -109,6 +118,10 @@ export interface SmsRelay {
   /** Tenants' settings documents (stored values over the environment's defaults). */
   readonly settings: SettingsService;
   readonly apiKeys: ApiKeysService;
+  /** The audit log (`audit.record(tx, entry)` inside the transaction of a change). */
+  readonly audit: AuditLog;
+  /** A tenant's settings and Twilio credentials as the API reads and changes them. */
+  readonly tenantConfig: TenantConfigService;
   readonly messages: MessagesService;
   readonly verifications: VerificationsService;
   readonly defaultTenant: Tenant;
@@ -129,6 +142,11 @@ export interface SmsRelay {
   list(q?: ListInput): ReturnType<MessagesService['list']>;
   cancel(id: string): ReturnType<MessagesService['cancel']>;
   startWorker(): void;
+  /**
+   * Re-encrypts every stored secret under `newKey` in one transaction (`smsrelay keys
+   * rotate-master`); `onRow` hears of each one before it is rewritten.
+   */
+  rotateMasterKey(newKey: string, onRow?: (index: number, total: number) => void): Promise<RotationResult>;
   /** Builds the HTTP app (and mounts the embedded emulator on it). */
   http(): Promise<FastifyInstance>;
   /** Listens on the configured host/port; returns the base URL. */
@@ -153,10 +171,12 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     if (applied.length) logger.info({ applied }, 'database migrations applied');
   }
   const repos = createRepositories(db);
-  const cipher = config.masterKey ? new Cipher(config.masterKey, random) : null;
-  const apiKeys = new ApiKeysService({ keys: repos.apiKeys, clock, random });
+  const previousKeys = config.masterKeyPrevious ? [config.masterKeyPrevious] : [];
+  const cipher = config.masterKey ? new Cipher(config.masterKey, random, previousKeys) : null;
+  const audit = new AuditLog({ repo: repos.audit, clock, random });
+  const apiKeys = new ApiKeysService({ keys: repos.apiKeys, write: repos.write, audit, clock, random });
   const settings = new SettingsService({ repo: repos.settings, clock, defaults: settingsDefaults(config, config.provider === 'emulator') });
-  const tenants = new TenantsService({ tenants: repos.tenants, clock, random, cipher, settings });
+  const tenants = new TenantsService({ tenants: repos.tenants, write: repos.write, audit, clock, random, cipher, settings });
   const hub = new ProviderHub({ config, logger, tenants, cipher, injected: opts.provider });
   const defaultTenant = await tenants.ensureDefault();
 
@@ -166,7 +186,18 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const { messages, consent, statusCallbacks } = messaging;
   const verifications = createVerifications({ ...common, messages, provider: () => hub.current() });
   const runners = new Runners({ ...common, hub, policy: messaging.policy, consent, statusCallbacks });
-  const web = new WebHost({ config, logger, version: VERSION, repos, apiKeys, tenants, verifications, messaging, hub });
+  const tenantConfig = new TenantConfigService({
+    settings,
+    tenants,
+    tenantRows: repos.tenants,
+    audit,
+    cipher,
+    checkAccount: hub.checkAccount,
+    onCredentialsChanged: () => messaging.webhookAuth.invalidate(),
+    clock,
+  });
+  const testSend = new TestSendService({ messages, clock, timeoutMs: opts.testSendTimeoutMs ?? 15_000 });
+  const web = new WebHost({ config, logger, version: VERSION, repos, apiKeys, tenants, verifications, messaging, hub, audit, tenantConfig, testSend });
 
   return {
     config,
@@ -176,6 +207,8 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     tenants,
     settings,
     apiKeys,
+    audit,
+    tenantConfig,
     messages,
     verifications,
     defaultTenant,
@@ -202,6 +235,16 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
       // Without the HTTP app (which attaches it when listening) the emulator gets its own port.
       if (!runners.worker && !web.hasApp) void hub.attach(null);
     },
+    rotateMasterKey: (newKey, onRow) =>
+      rotateMasterKey(
+        { tenants: repos.tenants, write: repos.write },
+        new Cipher(
+          newKey,
+          random,
+          [config.masterKey, ...previousKeys].filter((k): k is string => !!k),
+        ),
+        onRow,
+      ),
     http: () => web.app(),
     listen: () => web.listen(),
     async close() {
@@ -219,12 +262,14 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
  */
 export async function ensureInitialApiKey(relay: SmsRelay): Promise<string | null> {
   const { config, apiKeys, defaultTenant } = relay;
+  // The installation's first key is its platform admin too (tenants, acting on behalf of them).
+  const scopes = ['admin', 'tenants:admin'];
   if (config.apiKey) {
-    await apiKeys.ensure(defaultTenant.id, 'SMSRELAY_API_KEY', config.apiKey, ['admin']);
+    await apiKeys.ensure(defaultTenant.id, 'SMSRELAY_API_KEY', config.apiKey, scopes);
     return null;
   }
   if (await apiKeys.hasAnyKey(defaultTenant.id)) return null;
-  const { key } = await apiKeys.create(defaultTenant.id, 'initial', ['admin']);
+  const { key } = await apiKeys.create(defaultTenant.id, 'initial', scopes);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const path = join(config.dataDir, 'initial-api-key');
   writeFileSync(path, key + '\n', { mode: 0o600 });

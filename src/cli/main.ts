@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // smsrelay command line: argument parsing only; the work is done by main.ts and the services.
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, type Config } from '../config.js';
+import { ConfigError, isMasterKey, loadConfig, type Config } from '../config.js';
 import { AppError } from '../core/errors.js';
 import { isMessageStatus, isTerminal } from '../core/status.js';
 import { createLogger, createSmsRelay, ensureInitialApiKey, runMigrations, type SmsRelay } from '../main.js';
@@ -21,6 +21,9 @@ Commands:
   keys create --tenant default --scopes ${SCOPES.join(',')} [--name <name>]
   keys list --tenant default
   keys revoke --tenant default <id-or-prefix>
+  keys rotate-master --new-key <32 bytes, hex or base64>
+                             re-encrypts every stored secret under the new master key in one
+                             transaction (reads with SMSRELAY_MASTER_KEY and SMSRELAY_MASTER_KEY_PREVIOUS)
   emulator [--port 4010] ...  the Twilio emulator on its own (see --help of that command)
   help                       this text
 
@@ -194,8 +197,9 @@ async function keys(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { tenant: { type: 'string', default: 'default' }, scopes: { type: 'string' }, name: { type: 'string' } },
+    options: { tenant: { type: 'string', default: 'default' }, scopes: { type: 'string' }, name: { type: 'string' }, 'new-key': { type: 'string' } },
   });
+  if (sub === 'rotate-master') return rotateMaster(values['new-key']);
   const cfg = config();
   const relay = await createSmsRelay(cfg, { logger: createLogger(cfg.logLevel, 2) });
   try {
@@ -221,6 +225,24 @@ async function keys(args: string[]): Promise<void> {
   } catch (e) {
     if (e instanceof AppError) fail(`smsrelay keys: ${e.message}`, 1);
     throw e;
+  } finally {
+    await relay.close();
+  }
+}
+
+async function rotateMaster(newKey: string | undefined): Promise<void> {
+  if (!newKey || !isMasterKey(newKey)) fail('smsrelay keys rotate-master: --new-key must be 32 bytes as 64 hex characters or base64 (openssl rand -base64 32)');
+  const cfg = config();
+  if (!cfg.masterKey) fail('smsrelay keys rotate-master: SMSRELAY_MASTER_KEY (the current key) must be set to read the stored secrets');
+  const relay = await createSmsRelay(cfg, { logger: createLogger(cfg.logLevel, 2) });
+  try {
+    const r = await relay.rotateMasterKey(newKey!, (i, total) => process.stderr.write(`re-encrypting secret ${i + 1}/${total}\n`));
+    process.stdout.write(
+      `re-encrypted ${r.reencrypted} secret(s) under the new key (${r.alreadyCurrent} already were). ` +
+        'Now set SMSRELAY_MASTER_KEY to the new key; the old one can be dropped once every process runs with it.\n',
+    );
+  } catch (e) {
+    fail(`smsrelay keys rotate-master: nothing was changed: ${e instanceof Error ? e.message : String(e)}`, 1);
   } finally {
     await relay.close();
   }

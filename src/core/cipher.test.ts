@@ -46,3 +46,21 @@ describe('Cipher (AES-256-GCM)', () => {
     expect(() => new Cipher('abcd', csprng)).toThrow();
   });
 });
+
+describe('Cipher with a previous key (master key rotation)', () => {
+  const csprng = { bytes: (n: number) => randomBytes(n) };
+  const oldKey = randomBytes(32).toString('hex');
+  const newKey = randomBytes(32).toString('hex');
+
+  it('reads what either key wrote, writes with the new one only', () => {
+    const before = new Cipher(oldKey, csprng).encrypt('tok', 'a');
+    const during = new Cipher(newKey, csprng, [oldKey]);
+    const after = during.encrypt('tok2', 'a');
+    expect(during.decrypt(before, 'a')).toBe('tok');
+    expect(during.decrypt(after, 'a')).toBe('tok2');
+    expect(during.isCurrent(before, 'a')).toBe(false);
+    expect(during.isCurrent(after, 'a')).toBe(true);
+    expect(() => new Cipher(oldKey, csprng).decrypt(after, 'a')).toThrow();
+    expect(() => during.decrypt(before, 'b')).toThrow();
+  });
+});

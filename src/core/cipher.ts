@@ -9,16 +9,28 @@ export interface ByteSource {
   bytes(n: number): Buffer;
 }
 
+function keyBytes(key: string): Buffer {
+  const b = /^[0-9a-fA-F]{64}$/.test(key) ? Buffer.from(key, 'hex') : Buffer.from(key, 'base64');
+  if (b.length !== 32) throw new Error('the master key must be 32 bytes');
+  return b;
+}
+
 export class Cipher {
   private readonly key: Buffer;
+  private readonly previous: Buffer[];
 
-  /** `key`: 32 bytes as 64 hex characters or base64 (validated by the config loader). */
+  /**
+   * `key`: 32 bytes as 64 hex characters or base64 (validated by the config loader). `previous`:
+   * keys of before a rotation, still accepted for decryption (GCM's tag tells which key fits), so
+   * secrets stay readable whichever key wrote them while `smsrelay keys rotate-master` runs.
+   */
   constructor(
     key: string,
     private readonly random: ByteSource,
+    previous: readonly string[] = [],
   ) {
-    this.key = /^[0-9a-fA-F]{64}$/.test(key) ? Buffer.from(key, 'hex') : Buffer.from(key, 'base64');
-    if (this.key.length !== 32) throw new Error('the master key must be 32 bytes');
+    this.key = keyBytes(key);
+    this.previous = previous.map(keyBytes);
   }
 
   encrypt(plain: string, aad: string): string {
@@ -30,13 +42,35 @@ export class Cipher {
     return [VERSION, iv.toString('base64url'), c.getAuthTag().toString('base64url'), ct.toString('base64url')].join(':');
   }
 
-  /** Throws when the text was not produced by this key for this AAD. */
+  /** Throws when the text was not produced by this key (or a previous one) for this AAD. */
   decrypt(text: string, aad: string): string {
-    const [v, iv, tag, ct] = text.split(':');
-    if (v !== VERSION || !iv || !tag || ct === undefined) throw new Error('unknown ciphertext format');
-    const d = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
-    d.setAAD(Buffer.from(aad, 'utf8'));
-    d.setAuthTag(Buffer.from(tag, 'base64url'));
-    return Buffer.concat([d.update(Buffer.from(ct, 'base64url')), d.final()]).toString('utf8');
+    let failure: unknown;
+    for (const key of [this.key, ...this.previous]) {
+      try {
+        return decryptWith(key, text, aad);
+      } catch (e) {
+        failure = e;
+      }
+    }
+    throw failure;
   }
+
+  /** Whether the current key (not a previous one) wrote this text: a rotation leaves those as they are. */
+  isCurrent(text: string, aad: string): boolean {
+    try {
+      decryptWith(this.key, text, aad);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function decryptWith(key: Buffer, text: string, aad: string): string {
+  const [v, iv, tag, ct] = text.split(':');
+  if (v !== VERSION || !iv || !tag || ct === undefined) throw new Error('unknown ciphertext format');
+  const d = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+  d.setAAD(Buffer.from(aad, 'utf8'));
+  d.setAuthTag(Buffer.from(tag, 'base64url'));
+  return Buffer.concat([d.update(Buffer.from(ct, 'base64url')), d.final()]).toString('utf8');
 }

@@ -58,6 +58,21 @@ export const ERRORS = {
     retryable: false,
     message: "The emulator needs its access token: 'Authorization: Bearer <token>', or the token as the Basic auth password.",
   },
+  // --- admin (tenants, settings, keys) ---
+  SMS_ERR_TENANT_HEADER_FORBIDDEN: {
+    status: 403,
+    retryable: false,
+    message: "Only a key with the 'tenants:admin' scope may act on behalf of another tenant (Smsrelay-Tenant header).",
+  },
+  SMS_ERR_TENANT_NOT_FOUND: { status: 404, retryable: false, message: 'No tenant with this id or slug.' },
+  SMS_ERR_TENANT_EXISTS: { status: 409, retryable: false, message: 'A tenant with this slug already exists.' },
+  SMS_ERR_SCOPE_NOT_GRANTABLE: { status: 403, retryable: false, message: 'A key can only grant scopes it holds itself.' },
+  SMS_ERR_TWILIO_CREDENTIALS_INVALID: {
+    status: 422,
+    retryable: false,
+    message: 'Twilio refused these credentials (fetching the account failed); nothing was saved.',
+  },
+  SMS_ERR_MASTER_KEY_REQUIRED: { status: 422, retryable: false, message: 'SMSRELAY_MASTER_KEY must be set to store Twilio auth tokens.' },
   SMS_ERR_NOT_READY: { status: 503, retryable: true, message: 'The service is not ready.' },
   SMS_ERR_INTERNAL: { status: 500, retryable: true, message: 'Internal error.' },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;

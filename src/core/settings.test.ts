@@ -55,3 +55,13 @@ describe('tenant settings document', () => {
     expect(next).toEqual({ keywords: { opt_out: ['ALTO'], help: ['AYUDA'] }, auto_reply: null });
   });
 });
+
+describe('timezone setting', () => {
+  it('accepts IANA names (Intl decides) and names a bad one', () => {
+    expect(settingsErrors({ timezone: 'Europe/Paris' })).toEqual([]);
+    expect(settingsErrors({ timezone: 'UTC' })).toEqual([]);
+    for (const bad of ['Mars/Olympus', '', 42, null, 'x'.repeat(100)]) expect(settingsErrors({ timezone: bad }).map((e) => e.field)).toEqual(['timezone']);
+    expect(resolveSettings({}, defaults).timezone).toBe('UTC');
+    expect(resolveSettings({ timezone: 'Asia/Kolkata' }, defaults).timezone).toBe('Asia/Kolkata');
+  });
+});

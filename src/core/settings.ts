@@ -29,6 +29,9 @@ export interface TenantSettings {
   verify_allowed_countries: string[] | null;
   /** `{app}` in the verification text. */
   verify_app_name: string;
+  // --- admin (issue 12) ---
+  /** IANA time zone of the tenant (its day for daily caps and reports). */
+  timezone: string;
 }
 
 export type SettingsPatch = {
@@ -48,6 +51,8 @@ export const BUILTIN_SETTINGS: Omit<TenantSettings, 'default_region' | 'verify_b
   replies: { ...DEFAULT_REPLIES },
   verify_service_sid: null,
   verify_allowed_countries: null,
+  // --- admin (issue 12) ---
+  timezone: 'UTC',
 };
 
 const KINDS: readonly KeywordKinds[] = ['opt_out', 'opt_in', 'help'];
@@ -86,7 +91,19 @@ const CHECKS: Record<Exclude<keyof TenantSettings, 'keywords' | 'replies'>, Chec
       : "must be a non-empty list of ISO 3166 alpha-2 codes or '*'",
   ),
   verify_app_name: text(30),
+  // --- admin (issue 12) ---
+  timezone: (v) => (typeof v === 'string' && isTimeZone(v) ? null : "must be an IANA time zone such as 'Europe/Paris' or 'UTC'"),
 };
+
+function isTimeZone(v: string): boolean {
+  if (v.length === 0 || v.length > 64) return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: v });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const keywordList: Check = (v) =>
   Array.isArray(v) && v.length > 0 && v.length <= 20 && v.every((k) => typeof k === 'string' && /^\S{1,32}$/u.test(k) && isStorableText(k))

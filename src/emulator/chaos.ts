@@ -3,6 +3,7 @@
 import type { ChaosEndpoint, ChaosError, ChaosErrorKey, ChaosFault, ChaosSettings, ChaosUpdate } from './types.js';
 
 export const CHAOS_ENDPOINTS: readonly ChaosEndpoint[] = [
+  'accounts.fetch',
   'messages.create',
   'messages.fetch',
   'messages.list',

@@ -14,7 +14,7 @@ import { lookupPhoneNumber } from './lookup.js';
 import { MessagesApi } from './messages.js';
 import { snapshot } from './store.js';
 import type { ChaosEndpoint, ChaosUpdate, EmulatedMessage, Emulator, EmulatorOptions } from './types.js';
-import { rawHeader, readBody, sendJson, sendTooLarge, type Reply } from './util.js';
+import { rawHeader, readBody, rfc2822, sendJson, sendTooLarge, type Reply } from './util.js';
 import { VerifyApi } from './verify.js';
 
 type Params = Record<string, string | string[]>;
@@ -42,9 +42,12 @@ export class EmulatorServer implements Emulator {
   private server: http.Server | null = null;
   /** Chaos 'hang' answers held open until close(). */
   private readonly hanging = new Set<ServerResponse>();
+  /** The emulated account's creation time. */
+  private readonly startedAt: number;
 
   constructor(opts: EmulatorOptions = {}) {
     this.core = new Core(opts);
+    this.startedAt = this.core.clock.now().getTime();
     this.messagesApi = new MessagesApi(this.core);
     this.verifyApi = new VerifyApi(this.core);
     this.admin = new AdminApi(this.core);
@@ -321,6 +324,12 @@ export class EmulatorServer implements Emulator {
       }
       throw notFound(path);
     }
+    // ['', '2010-04-01', 'Accounts', 'AC….json']: the account itself (credentials checks fetch it).
+    if (parts.length === 4 && parts[3]!.endsWith('.json')) {
+      if (parts[3] !== `${this.core.accountSid}.json`) throw new TwilioError(401, 20003, 'Authenticate', WWW_AUTH);
+      if (method !== 'GET') throw notAllowed();
+      return { op: 'FetchAccount', endpoint: 'accounts.fetch', run: () => ({ status: 200, body: this.account() }) };
+    }
     // ['', '2010-04-01', 'Accounts', AC, 'Messages.json'] or [..., 'Messages', 'SM….json']
     const account = parts[3];
     if (account !== this.core.accountSid) throw new TwilioError(401, 20003, 'Authenticate', WWW_AUTH);
@@ -334,6 +343,24 @@ export class EmulatorServer implements Emulator {
       throw notAllowed();
     }
     throw notFound(path);
+  }
+
+  /** The Account resource (Twilio answers it with the account's auth token, as here). */
+  private account(): Record<string, unknown> {
+    const sid = this.core.accountSid;
+    const base = `${API_PREFIX}${sid}`;
+    return {
+      auth_token: this.core.authToken,
+      date_created: rfc2822(this.startedAt),
+      date_updated: rfc2822(this.startedAt),
+      friendly_name: 'smsrelay emulator',
+      owner_account_sid: sid,
+      sid,
+      status: 'active',
+      subresource_uris: { messages: `${base}/Messages.json` },
+      type: 'Full',
+      uri: `${base}.json`,
+    };
   }
 
   /** /2010-04-01/Accounts/AC…/Messages/MM…/Media/ME… → the handset's media URL. */

@@ -67,6 +67,7 @@ export interface FailureScript {
 }
 
 export type ChaosEndpoint =
+  | 'accounts.fetch'
   | 'messages.create'
   | 'messages.fetch'
   | 'messages.list'

@@ -5,6 +5,9 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
 import type { ApiKeysService } from '../services/api-keys.js';
+import type { AuditLog } from '../services/audit.js';
+import type { TenantConfigService } from '../services/tenant-config.js';
+import type { TestSendService } from '../services/test-send.js';
 import type { ConsentService } from '../services/consent.js';
 import type { ConversationsService } from '../services/conversations.js';
 import type { MessagesService } from '../services/messages.js';
@@ -14,6 +17,10 @@ import type { HealthRepository } from '../ports.js';
 import { scopeChecker } from './auth.js';
 import { clientErrorHandler, errorSchema, installErrorHandling, toAppError } from './errors.js';
 import { healthRoutes } from './routes/health.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
+import { auditRoutes } from './routes/audit-log.js';
+import { settingsRoutes } from './routes/settings.js';
+import { tenantRoutes } from './routes/tenants.js';
 import { consentRoutes } from './routes/consents.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { messageRoutes } from './routes/messages.js';
@@ -38,6 +45,8 @@ export interface HttpDeps {
   webhooks?: WebhookDeps;
   conversations?: ConversationsService;
   consent?: ConsentService;
+  /** The operator's API: tenants, settings, keys, audit log (absent: not served). */
+  admin?: { audit: AuditLog; tenantConfig: TenantConfigService; testSend: TestSendService };
   /** Requests another component serves on the same port (the embedded emulator); returns true if handled. */
   mount?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
@@ -92,7 +101,13 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
   await app.register(verificationRoutes, { verifications: d.verifications, requireScope });
   if (d.webhooks) await app.register(webhookRoutes, d.webhooks);
   if (d.conversations) await app.register(conversationRoutes, { conversations: d.conversations, requireScope });
-  if (d.consent) await app.register(consentRoutes, { consent: d.consent, requireScope });
+  if (d.consent) await app.register(consentRoutes, { consent: d.consent, audit: d.admin?.audit, requireScope });
+  if (d.admin) {
+    await app.register(tenantRoutes, { tenants: d.tenants, requireScope });
+    await app.register(settingsRoutes, { tenantConfig: d.admin.tenantConfig, testSend: d.admin.testSend, requireScope });
+    await app.register(apiKeyRoutes, { apiKeys: d.apiKeys, requireScope });
+    await app.register(auditRoutes, { audit: d.admin.audit, requireScope });
+  }
   await app.ready();
   return app;
 }

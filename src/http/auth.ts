@@ -1,14 +1,20 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../core/errors.js';
-import { hasScope, type ApiKeysService, type Principal, type Scope } from '../services/api-keys.js';
+import { hasScope, PLATFORM_SCOPE, type ApiKeysService, type Principal, type Scope } from '../services/api-keys.js';
+import type { Actor } from '../services/audit.js';
 import type { Tenant, TenantsService } from '../services/tenants.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal;
     tenant: Tenant;
+    /** Who makes the request's changes (audit log): the key, and whom it acts on behalf of. */
+    actor: Actor;
   }
 }
+
+/** A `tenants:admin` key names the tenant it acts on behalf of in this header (its slug). */
+export const TENANT_HEADER = 'smsrelay-tenant';
 
 /**
  * onRequest hook factory: Bearer API key → principal + tenant, then the scope check. It runs before
@@ -22,10 +28,25 @@ export function scopeChecker(keys: ApiKeysService, tenants: TenantsService): Req
       const h = req.headers.authorization;
       const m = typeof h === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null;
       const principal = await keys.authenticate(m?.[1]);
-      const tenant = await tenants.byId(principal.tenantId);
-      if (!tenant) throw new AppError('SMS_ERR_UNAUTHENTICATED');
+      const onBehalfOf = req.headers[TENANT_HEADER];
+      let tenant: Tenant | undefined;
+      if (onBehalfOf !== undefined) {
+        if (!principal.scopes.has(PLATFORM_SCOPE)) throw new AppError('SMS_ERR_TENANT_HEADER_FORBIDDEN');
+        const slug = Array.isArray(onBehalfOf) ? onBehalfOf[0] : onBehalfOf;
+        tenant = slug && slug.length <= 63 ? await tenants.bySlug(slug) : undefined;
+        if (!tenant) throw new AppError('SMS_ERR_TENANT_NOT_FOUND', 'The Smsrelay-Tenant header names no tenant.', { field: 'Smsrelay-Tenant' });
+      } else {
+        tenant = await tenants.byId(principal.tenantId);
+        if (!tenant) throw new AppError('SMS_ERR_UNAUTHENTICATED');
+      }
       if (!hasScope(principal, scope)) throw new AppError('SMS_ERR_FORBIDDEN', `This operation needs the '${scope}' scope.`);
       req.principal = principal;
       req.tenant = tenant;
+      req.actor = { keyId: principal.keyId, tenantId: principal.tenantId, onBehalfOf: onBehalfOf === undefined ? null : tenant.slug };
+      if (onBehalfOf !== undefined) {
+        // The request log records the crossing: every later line of this request carries it too.
+        req.log = req.log.child({ key_id: principal.keyId, on_behalf_of: tenant.slug });
+        req.log.info({ method: req.method, route: req.routeOptions.url }, 'request on behalf of another tenant');
+      }
     };
 }

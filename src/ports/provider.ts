@@ -69,6 +69,22 @@ export interface Provider {
   readonly verify?: VerifyProvider;
 }
 
+/** A Twilio account as fetched with its own credentials (never its auth token). */
+export interface ProviderAccount {
+  sid: string;
+  /** active, suspended or closed. */
+  status: string;
+  /** Trial or Full. */
+  type: string | null;
+  friendlyName: string | null;
+}
+
+/**
+ * Fetches a Twilio account with the given credentials, which proves they are valid before they are
+ * stored; throws ProviderError (401 / 20003 for wrong credentials).
+ */
+export type AccountCheck = (accountSid: string, authToken: string) => Promise<ProviderAccount>;
+
 /** The provider that sends a tenant's messages (its own Twilio account, or the installation's). */
 export type ProviderFor = (tenantId: string) => Promise<Provider>;
 

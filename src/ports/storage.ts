@@ -1,4 +1,5 @@
 import type { SettingsRepository } from './settings.js';
+import type { AuditRepository } from './audit.js';
 
 // The storage ports. Services see repositories (one per aggregate) and a unit of work; only
 // storage/ knows SQL, Kysely and the dialect differences.
@@ -8,7 +9,7 @@ import type { CountersRepository } from './counters.js';
 import type { MessagesRepository } from './messages.js';
 import type { ReconcileRepository } from './reconcile.js';
 import type { TenantsRepository } from './tenants.js';
-import type { UnitOfWork } from './tx.js';
+import type { Tx, UnitOfWork } from './tx.js';
 import type { VerificationsRepository } from './verifications.js';
 import type { WebhookEventsRepository } from './webhook-events.js';
 
@@ -36,11 +37,11 @@ export interface ApiKeyRecord {
 }
 
 export interface ApiKeysRepository {
-  insert(row: ApiKeyRecord): Promise<void>;
+  insert(tx: Tx, row: ApiKeyRecord): Promise<void>;
   findByHash(hash: string): Promise<ApiKeyRecord | undefined>;
   list(tenantId: string): Promise<ApiKeyRecord[]>;
-  /** Revokes an active key by id or prefix; returns how many were revoked. */
-  revoke(tenantId: string, idOrPrefix: string, now: number): Promise<number>;
+  /** Revokes a tenant's active key by id or prefix; returns the ids revoked. */
+  revoke(tx: Tx, tenantId: string, idOrPrefix: string, now: number): Promise<string[]>;
   unrevoke(id: string): Promise<void>;
   touch(id: string, now: number): Promise<void>;
 }
@@ -61,4 +62,5 @@ export interface Repositories {
   tenants: TenantsRepository;
   webhookEvents: WebhookEventsRepository;
   reconcile: ReconcileRepository;
+  audit: AuditRepository;
 }

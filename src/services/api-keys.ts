@@ -1,8 +1,14 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '../core/errors.js';
-import type { ApiKeysRepository, Clock, Random } from '../ports.js';
+import type { ApiKeysRepository, Clock, Random, UnitOfWork } from '../ports.js';
+import { REDACTED, SYSTEM_ACTOR, type Actor, type AuditLog } from './audit.js';
 
-export const SCOPES = ['admin', 'messages:read', 'messages:write', 'verify:read', 'verify:write'] as const;
+/**
+ * 'admin' is everything within the key's tenant; 'tenants:admin' is the platform admin (manages
+ * tenants, acts on behalf of any with the Smsrelay-Tenant header) and is not part of 'admin'.
+ */
+export const SCOPES = ['admin', 'messages:read', 'messages:write', 'verify:read', 'verify:write', 'tenants:admin'] as const;
+export const PLATFORM_SCOPE = 'tenants:admin';
 export type Scope = (typeof SCOPES)[number] | (string & {});
 
 export interface ApiKeyInfo {
@@ -32,24 +38,45 @@ export function hashKey(key: string): string {
 }
 
 export function hasScope(p: Principal, scope: Scope): boolean {
-  return p.scopes.has('admin') || p.scopes.has(scope);
+  return p.scopes.has(scope) || (scope !== PLATFORM_SCOPE && p.scopes.has('admin'));
+}
+
+/** A key grants only scopes it holds itself ('admin' covers the tenant's scopes, not 'tenants:admin'). */
+function assertGrantable(grantor: Principal, scopes: readonly string[]): void {
+  const missing = scopes.filter((s) => !hasScope(grantor, s));
+  if (missing.length)
+    throw new AppError('SMS_ERR_SCOPE_NOT_GRANTABLE', `This key cannot grant scopes it does not hold: ${missing.join(', ')}.`, {
+      field: 'scopes',
+      scopes: missing,
+    });
 }
 
 export class ApiKeysService {
   private cache = new Map<string, { principal: Principal | null; until: number }>();
   private touched = new Map<string, number>();
 
-  constructor(private readonly d: { keys: ApiKeysRepository; clock: Clock; random: Random }) {}
+  constructor(private readonly d: { keys: ApiKeysRepository; write: UnitOfWork['write']; audit: AuditLog; clock: Clock; random: Random }) {}
 
   private now(): number {
     return this.d.clock.now().getTime();
   }
 
-  /** Creates a key and returns its secret: the only time the secret is visible. */
-  async create(tenantId: string, name: string, scopes: string[], secret?: string): Promise<{ key: string; info: ApiKeyInfo }> {
+  /**
+   * Creates a key and returns its secret: the only time the secret is visible. `grantor`: the key
+   * that asks (over the API), which can only grant scopes it holds; the CLI and library grant any.
+   */
+  async create(
+    tenantId: string,
+    name: string,
+    scopes: string[],
+    secret?: string,
+    by: { grantor?: Principal; actor?: Actor } = {},
+  ): Promise<{ key: string; info: ApiKeyInfo }> {
     for (const s of scopes)
-      if (!(SCOPES as readonly string[]).includes(s)) throw new AppError('SMS_ERR_VALIDATION', `Unknown scope '${s}'. Known scopes: ${SCOPES.join(', ')}.`);
-    if (scopes.length === 0) throw new AppError('SMS_ERR_VALIDATION', 'At least one scope is required.');
+      if (!(SCOPES as readonly string[]).includes(s))
+        throw new AppError('SMS_ERR_VALIDATION', `Unknown scope '${s}'. Known scopes: ${SCOPES.join(', ')}.`, { field: 'scopes' });
+    if (scopes.length === 0) throw new AppError('SMS_ERR_VALIDATION', 'At least one scope is required.', { field: 'scopes' });
+    if (by.grantor) assertGrantable(by.grantor, scopes);
     const key = secret ?? KEY_PREFIX + this.d.random.bytes(24).toString('base64url');
     const now = this.now();
     const row = {
@@ -63,7 +90,16 @@ export class ApiKeysService {
       last_used_at: null,
       revoked_at: null,
     };
-    await this.d.keys.insert(row);
+    await this.d.write(async (tx) => {
+      await this.d.keys.insert(tx, row);
+      await this.d.audit.record(tx, {
+        tenantId,
+        actor: by.actor ?? SYSTEM_ACTOR,
+        action: 'api_key.create',
+        target: row.id,
+        changes: { name, scopes, secret: REDACTED },
+      });
+    });
     this.cache.delete(row.key_hash);
     return { key, info: toInfo(row) };
   }
@@ -81,10 +117,20 @@ export class ApiKeysService {
     return (await this.d.keys.list(tenantId)).map(toInfo);
   }
 
-  async revoke(tenantId: string, idOrPrefix: string): Promise<boolean> {
-    const n = await this.d.keys.revoke(tenantId, idOrPrefix, this.now());
+  async revoke(tenantId: string, idOrPrefix: string, actor: Actor = SYSTEM_ACTOR): Promise<boolean> {
+    const now = this.now();
+    const ids = await this.d.write(async (tx) => {
+      const revoked = await this.d.keys.revoke(tx, tenantId, idOrPrefix, now);
+      for (const id of revoked) await this.d.audit.record(tx, { tenantId, actor, action: 'api_key.revoke', target: id, changes: { revoked: true } });
+      return revoked;
+    });
     this.cache.clear();
-    return n > 0;
+    return ids.length > 0;
+  }
+
+  /** One of a tenant's keys (revoked ones too); undefined for another tenant's. */
+  async get(tenantId: string, id: string): Promise<ApiKeyInfo | undefined> {
+    return (await this.list(tenantId)).find((k) => k.id === id);
   }
 
   async hasAnyKey(tenantId: string): Promise<boolean> {

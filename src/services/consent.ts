@@ -207,19 +207,31 @@ export class ConsentService {
     };
   }
 
-  /** Opt in or out by API; `actor` is the API key id. */
+  /** Opt in or out by API; `actor` is the API key id; `within` adds writes to its transaction (the audit entry). */
   async set(
     tenant: Tenant,
     input: { phone: string; action: ConsentAction; reason?: string | null },
     actor: string,
+    within?: (tx: Tx, phone: string) => Promise<void>,
   ): Promise<{ changed: boolean; consent: ConsentResource }> {
     const phone = this.phone(tenant, input.phone);
     if (input.action !== 'opt_out' && input.action !== 'opt_in')
       throw new AppError('SMS_ERR_VALIDATION', "action must be 'opt_out' or 'opt_in'.", { field: 'action' });
     const now = this.d.clock.now().getTime();
-    const { changed } = await this.d.write((tx) =>
-      this.record(tx, { tenantId: tenant.id, phone, action: input.action, source: 'api', actor, detail: input.reason ?? null, messageId: null, now }),
-    );
+    const { changed } = await this.d.write(async (tx) => {
+      const r = await this.record(tx, {
+        tenantId: tenant.id,
+        phone,
+        action: input.action,
+        source: 'api',
+        actor,
+        detail: input.reason ?? null,
+        messageId: null,
+        now,
+      });
+      await within?.(tx, phone);
+      return r;
+    });
     return { changed, consent: await this.get(tenant, phone) };
   }
 

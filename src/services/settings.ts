@@ -3,7 +3,7 @@
 // (other processes see it within the cache time).
 import { AppError } from '../core/errors.js';
 import { applyPatch, assertSettingsPatch, resolveSettings, type TenantSettings } from '../core/settings.js';
-import type { Clock, SettingsRepository } from '../ports.js';
+import type { Clock, SettingsRepository, Tx } from '../ports.js';
 
 export interface SettingsServiceDeps {
   repo: SettingsRepository;
@@ -33,10 +33,13 @@ export class SettingsService {
     return settings;
   }
 
-  /** Validates the patch as a whole (a bad field is a 400 naming it; nothing is saved), then stores it. */
-  async update(tenantId: string, patch: unknown): Promise<TenantSettings> {
+  /**
+   * Validates the patch as a whole (a bad field is a 400 naming it; nothing is saved), then stores
+   * it; `within` adds writes to the same transaction (credentials, the audit entry).
+   */
+  async update(tenantId: string, patch: unknown, within?: (tx: Tx) => Promise<void>): Promise<TenantSettings> {
     const valid = assertSettingsPatch(patch);
-    const written = await this.d.repo.update(tenantId, (stored) => applyPatch(stored, valid), this.d.clock.now().getTime());
+    const written = await this.d.repo.update(tenantId, (stored) => applyPatch(stored, valid), this.d.clock.now().getTime(), within);
     if (!written) throw new AppError('SMS_ERR_NOT_FOUND', 'No such tenant.');
     this.cache.delete(tenantId);
     return this.get(tenantId);

@@ -1,7 +1,9 @@
 import type { Cipher } from '../core/cipher.js';
 import { AppError } from '../core/errors.js';
+import { decodeCursor, page, pageLimit } from '../core/pagination.js';
 import type { TenantSettings } from '../core/settings.js';
-import type { Clock, Random, TenantRecord, TenantsRepository } from '../ports.js';
+import type { Clock, Random, TenantRecord, TenantsRepository, UnitOfWork } from '../ports.js';
+import { REDACTED, SYSTEM_ACTOR, type Actor, type AuditLog } from './audit.js';
 
 export interface Tenant {
   id: string;
@@ -12,6 +14,29 @@ export interface Tenant {
   whatsappFrom: string | null;
   /** ISO 3166 alpha-2 region of national-format numbers (the settings document always has one). */
   defaultRegion: string;
+  /** False when the platform admin disabled the tenant (its `status` is 'disabled'). */
+  enabled: boolean;
+}
+
+/** A tenant as the platform admin's API shows it. */
+export interface TenantResource {
+  id: string;
+  slug: string;
+  name: string;
+  enabled: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export function tenantResource(r: TenantRecord): TenantResource {
+  return {
+    id: r.id,
+    slug: r.slug,
+    name: r.name,
+    enabled: r.status !== 'disabled',
+    created_at: new Date(r.created_at).toISOString(),
+    updated_at: new Date(r.updated_at).toISOString(),
+  };
 }
 
 /**
@@ -28,6 +53,7 @@ export function toTenant(r: TenantRecord, s: TenantSettings): Tenant {
     messagingServiceSid: s.messaging_service_sid,
     whatsappFrom: s.whatsapp_from,
     defaultRegion: s.default_region,
+    enabled: r.status !== 'disabled',
   };
 }
 
@@ -41,7 +67,11 @@ export interface NewTenant {
   defaultRegion?: string | null;
   /** Tenant settings (auto-reply, keyword lists and replies …), stored as JSON. */
   settings?: Record<string, unknown>;
+  enabled?: boolean;
 }
+
+const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const NAME_MAX = 200;
 
 /** The AAD that binds an encrypted auth token to its tenant row. */
 export const tokenAad = (tenantId: string) => `tenant:${tenantId}:twilio_auth_token`;
@@ -50,6 +80,8 @@ const CACHE_MS = 5_000;
 
 export interface TenantsServiceDeps {
   tenants: TenantsRepository;
+  write: UnitOfWork['write'];
+  audit: AuditLog;
   clock: Clock;
   random: Random;
   /** Encrypts stored Twilio auth tokens (SMSRELAY_MASTER_KEY); null when none is configured. */
@@ -70,9 +102,19 @@ export class TenantsService {
   }
 
   /** A tenant with its own Twilio account; the auth token is stored encrypted (SMSRELAY_MASTER_KEY). */
-  async create(t: NewTenant): Promise<Tenant> {
-    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(t.slug))
+  async create(t: NewTenant, actor: Actor = SYSTEM_ACTOR): Promise<Tenant> {
+    return this.view(await this.createRecord(t, actor));
+  }
+
+  /** The platform admin's create: the tenant as its API shows it. */
+  async createResource(t: NewTenant, actor: Actor): Promise<TenantResource> {
+    return tenantResource(await this.createRecord(t, actor));
+  }
+
+  private async createRecord(t: NewTenant, actor: Actor): Promise<TenantRecord> {
+    if (typeof t.slug !== 'string' || !SLUG.test(t.slug))
       throw new AppError('SMS_ERR_VALIDATION', 'slug must be 1-63 lowercase letters, digits or dashes.', { field: 'slug' });
+    assertName(t.name);
     if (t.twilioAccountSid != null && !/^AC[0-9a-fA-F]{32}$/.test(t.twilioAccountSid)) {
       throw new AppError('SMS_ERR_VALIDATION', "twilioAccountSid must be 'AC' followed by 32 hex characters.", { field: 'twilioAccountSid' });
     }
@@ -85,13 +127,14 @@ export class TenantsService {
     if (t.twilioAuthToken != null && !this.d.cipher) throw new AppError('SMS_ERR_VALIDATION', 'SMSRELAY_MASTER_KEY must be set to store Twilio auth tokens.');
     const id = this.d.random.id();
     const now = this.now();
-    await this.d.tenants.insert({
+    const row: TenantRecord = {
       id,
       slug: t.slug,
       name: t.name,
-      status: 'active',
+      status: t.enabled === false ? 'disabled' : 'active',
       twilio_account_sid: t.twilioAccountSid ?? null,
       twilio_auth_token_enc: t.twilioAuthToken != null ? this.d.cipher!.encrypt(t.twilioAuthToken, tokenAad(id)) : null,
+      twilio_auth_token_set_at: t.twilioAuthToken != null ? now : null,
       from_number: t.fromNumber ?? null,
       messaging_service_sid: t.messagingServiceSid ?? null,
       whatsapp_from: null,
@@ -99,8 +142,49 @@ export class TenantsService {
       settings: JSON.stringify(t.settings ?? {}),
       created_at: now,
       updated_at: now,
+    };
+    await this.d.write(async (tx) => {
+      if (!(await this.d.tenants.insert(tx, row))) throw new AppError('SMS_ERR_TENANT_EXISTS', `A tenant '${t.slug}' already exists.`, { field: 'slug' });
+      const changes: Record<string, unknown> = { slug: row.slug, name: row.name, enabled: row.status === 'active' };
+      if (row.twilio_account_sid) Object.assign(changes, { twilio_account_sid: row.twilio_account_sid, twilio_auth_token: REDACTED });
+      await this.d.audit.record(tx, { tenantId: id, actor, action: 'tenant.create', target: id, changes, platform: true });
     });
-    return this.view((await this.d.tenants.byId(id))!);
+    return row;
+  }
+
+  /** The platform admin's change of a tenant's name or enabled flag. */
+  async update(id: string, patch: { name?: string; enabled?: boolean }, actor: Actor): Promise<TenantResource> {
+    if (patch.name !== undefined) assertName(patch.name);
+    const change: { name?: string; status?: string } = {};
+    if (patch.name !== undefined) change.name = patch.name;
+    if (patch.enabled !== undefined) change.status = patch.enabled ? 'active' : 'disabled';
+    const now = this.now();
+    await this.d.write(async (tx) => {
+      if (!(await this.d.tenants.update(tx, id, change, now))) throw new AppError('SMS_ERR_TENANT_NOT_FOUND');
+      await this.d.audit.record(tx, { tenantId: id, actor, action: 'tenant.update', target: id, changes: { ...patch }, platform: true });
+    });
+    this.invalidate(id);
+    return tenantResource((await this.d.tenants.byId(id))!);
+  }
+
+  /** Every tenant for the platform admin, oldest first, paged. */
+  async page(q: { limit?: number; cursor?: string }): Promise<{ data: TenantResource[]; next_cursor: string | null }> {
+    const limit = pageLimit(q.limit);
+    const after = decodeCursor(q.cursor, ['number', 'string']);
+    const p = page(await this.d.tenants.page(limit + 1, after), limit, (r) => [r.created_at, r.id]);
+    return { data: p.data.map(tenantResource), next_cursor: p.next_cursor };
+  }
+
+  async resource(idOrSlug: string): Promise<TenantResource> {
+    const r = (await this.d.tenants.byId(idOrSlug)) ?? (await this.d.tenants.bySlug(idOrSlug));
+    if (!r) throw new AppError('SMS_ERR_TENANT_NOT_FOUND');
+    return tenantResource(r);
+  }
+
+  /** Forgets cached rows and credentials (after a change of the tenant). */
+  invalidate(id: string): void {
+    this.cache.delete(id);
+    this.credentialsCache.delete(id);
   }
 
   /**
@@ -116,6 +200,7 @@ export class TenantsService {
       status: 'active',
       twilio_account_sid: null,
       twilio_auth_token_enc: null,
+      twilio_auth_token_set_at: null,
       from_number: null,
       messaging_service_sid: null,
       whatsapp_from: null,
@@ -168,4 +253,9 @@ export class TenantsService {
   private async view(r: TenantRecord): Promise<Tenant> {
     return toTenant(r, await this.d.settings.get(r.id));
   }
+}
+
+function assertName(name: unknown): void {
+  if (typeof name !== 'string' || name.trim() === '' || name.length > NAME_MAX)
+    throw new AppError('SMS_ERR_VALIDATION', `name must be a non-empty string of at most ${NAME_MAX} characters.`, { field: 'name' });
 }

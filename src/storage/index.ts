@@ -2,6 +2,7 @@
 import type { BatchWrite, Repositories, UnitOfWork } from '../ports.js';
 import type { Db } from './db.js';
 import { apiKeysRepository } from './repositories/api-keys.js';
+import { auditRepository } from './repositories/audit.js';
 import { consentRepository } from './repositories/consent.js';
 import { conversationsRepository } from './repositories/conversations.js';
 import { countersRepository } from './repositories/counters.js';
@@ -46,5 +47,6 @@ export function createRepositories(db: Db): Repositories {
     tenants: tenantsRepository(db.kysely),
     webhookEvents: webhookEventsRepository(db),
     reconcile: reconcileRepository(db.kysely),
+    audit: auditRepository(db.kysely),
   };
 }

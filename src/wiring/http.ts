@@ -6,6 +6,9 @@ import type { Config } from '../config.js';
 import { createHttpApp } from '../http/app.js';
 import type { Repositories } from '../ports.js';
 import type { ApiKeysService } from '../services/api-keys.js';
+import type { AuditLog } from '../services/audit.js';
+import type { TenantConfigService } from '../services/tenant-config.js';
+import type { TestSendService } from '../services/test-send.js';
 import type { TenantsService } from '../services/tenants.js';
 import type { VerificationsService } from '../services/verifications.js';
 import type { Messaging } from './messaging.js';
@@ -21,6 +24,9 @@ export interface WebHostDeps {
   verifications: VerificationsService;
   messaging: Messaging;
   hub: ProviderHub;
+  audit: AuditLog;
+  tenantConfig: TenantConfigService;
+  testSend: TestSendService;
 }
 
 export class WebHost {
@@ -51,6 +57,7 @@ export class WebHost {
         webhooks: { auth: messaging.webhookAuth, statusCallbacks: messaging.statusCallbacks, inbound: messaging.inbound, publicUrl: config.publicUrl },
         conversations: messaging.conversations,
         consent: messaging.consent,
+        admin: { audit: this.d.audit, tenantConfig: this.d.tenantConfig, testSend: this.d.testSend },
       });
     }
     return this.built;

@@ -7,9 +7,9 @@ import type { Config } from '../config.js';
 import type { Cipher } from '../core/cipher.js';
 import { createEmulator, isLoopback } from '../emulator/index.js';
 import type { Emulator, EmulatorOptions } from '../emulator/types.js';
-import type { Provider, ProviderFor } from '../ports.js';
+import type { AccountCheck, Provider, ProviderFor } from '../ports.js';
 import { tenantProviders } from '../providers/tenant-providers.js';
-import { TwilioProvider } from '../providers/twilio.js';
+import { twilioAccountCheck, TwilioProvider } from '../providers/twilio.js';
 import type { TenantsService } from '../services/tenants.js';
 import type { DefaultCredentials } from '../services/webhooks.js';
 
@@ -38,6 +38,10 @@ export class ProviderHub {
   readonly tenantAccounts: boolean;
   private provider: Provider | null;
   private providerFor: ProviderFor | null = null;
+  /** Where Twilio API calls go: the configured base URL, or the embedded emulator once attached. */
+  private apiBaseUrl: string | null;
+  /** Checks a tenant's new Twilio credentials against the same API its messages go to. */
+  readonly checkAccount: AccountCheck = twilioAccountCheck(() => this.apiBaseUrl);
   private readonly listeners: ((providerFor: ProviderFor) => void)[] = [];
 
   constructor(private readonly d: ProviderHubDeps) {
@@ -47,6 +51,7 @@ export class ProviderHub {
     if (config.provider === 'disabled') logger.warn('TWILIO_ENABLED=false: messages are accepted and logged, and NOTHING IS SENT.');
     this.tenantAccounts = !this.emulator && !injected && d.cipher !== null;
     this.provider = null;
+    this.apiBaseUrl = config.twilio.apiBaseUrl;
     const initial = injected ?? (config.provider === 'twilio' ? this.twilio(config.twilio.apiBaseUrl) : null);
     if (initial) this.use(initial);
   }
@@ -86,6 +91,7 @@ export class ProviderHub {
     if (!emulator || this.provider) return;
     const url = baseUrl ?? (await emulator.listen(0, '127.0.0.1'));
     emulator.setPublicBaseUrl(url);
+    this.apiBaseUrl = url;
     if (baseUrl) {
       // The relay's own webhooks answer the embedded emulator (signed with its auth token).
       emulator.setInboundUrl(`${baseUrl}/webhooks/twilio/inbound`);

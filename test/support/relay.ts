@@ -23,7 +23,7 @@ export async function startRelay(
   backend: Backend,
   label: string,
   overrides: Overrides = {},
-  opts: { worker?: boolean; relay?: Omit<SmsRelayOptions, 'schema' | 'logger'> } = {},
+  opts: { worker?: boolean; relay?: Omit<SmsRelayOptions, 'schema' | 'logger'>; logger?: SmsRelayOptions['logger'] } = {},
 ): Promise<TestRelay> {
   const db = await backend.create(label);
   const relay = await createSmsRelay(
@@ -36,7 +36,7 @@ export async function startRelay(
       worker: { pollIntervalMs: 20, backoffBaseMs: 10, backoffMaxMs: 100, settleDelayMs: 0, ...overrides.worker },
       twilio: { ...overrides.twilio },
     },
-    { ...opts.relay, schema: db.schema, logger: createLogger(process.env.SMSRELAY_TEST_LOG ?? 'silent') },
+    { ...opts.relay, schema: db.schema, logger: opts.logger ?? createLogger(process.env.SMSRELAY_TEST_LOG ?? 'silent') },
   );
   const { key } = await relay.apiKeys.create(relay.defaultTenant.id, 'test', ['admin']);
   const url = await relay.listen();

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
+import type { AuditLog } from '../../services/audit.js';
 import type { ConsentAction, ConsentService } from '../../services/consent.js';
 import type { RequireScope } from '../auth.js';
 import { errorResponses } from '../schemas.js';
@@ -32,6 +33,8 @@ const consentSchema = {
 
 export interface ConsentRoutesOptions {
   consent: ConsentService;
+  /** Consent changes made through the API are audited (in their own transaction). */
+  audit?: AuditLog;
   requireScope: RequireScope;
 }
 
@@ -76,7 +79,21 @@ export const consentRoutes: FastifyPluginAsync<ConsentRoutesOptions> = async (ap
       },
     },
     async (req) => {
-      const r = await d.consent.set(req.tenant, req.body, req.principal.keyId);
+      const { audit } = d;
+      const r = await d.consent.set(
+        req.tenant,
+        req.body,
+        req.principal.keyId,
+        audit &&
+          ((tx, phone) =>
+            audit.record(tx, {
+              tenantId: req.tenant.id,
+              actor: req.actor,
+              action: 'consent.set',
+              target: phone,
+              changes: { action: req.body.action, reason: req.body.reason ?? null },
+            })),
+      );
       return { ...r.consent, changed: r.changed };
     },
   );

@@ -2,7 +2,7 @@ import { COLUMN_KEYS } from '../../core/settings.js';
 import type { SettingsRepository } from '../../ports.js';
 import type { Db } from '../db.js';
 import type { TenantsTable } from '../schema.js';
-import { exclusiveTransaction } from '../tx.js';
+import { asTx, exclusiveTransaction } from '../tx.js';
 
 type Row = Pick<TenantsTable, 'slug' | 'settings' | (typeof COLUMN_KEYS)[number]>;
 
@@ -27,7 +27,7 @@ export function settingsRepository(db: Db): SettingsRepository {
       const r = await k.selectFrom('tenants').select(select).where('id', '=', tenantId).executeTakeFirst();
       return r ? { slug: r.slug, values: values(r) } : undefined;
     },
-    update(tenantId, change, now) {
+    update(tenantId, change, now, within) {
       return exclusiveTransaction(db, async (trx) => {
         const r = await trx
           .selectFrom('tenants')
@@ -48,6 +48,8 @@ export function settingsRepository(db: Db): SettingsRepository {
           .set({ ...cols, settings: JSON.stringify(json), updated_at: now })
           .where('id', '=', tenantId)
           .execute();
+        // exclusiveTransaction hands a connection inside BEGIN on SQLite: the same transaction.
+        if (within) await within(asTx(trx as never));
         return next;
       });
     },
