@@ -90,4 +90,25 @@ describe.each(backends)("the CRM module's routes on $name", (backend) => {
     // Unsigned: refused like the /webhooks routes.
     expect((await postWebhook(url, { MessageSid: newSid(), MessageStatus: 'delivered' }, emu.authToken, { signature: null })).status).toBe(403);
   });
+
+  it('reads and changes the configuration at /config/ and test-sends at /config/test/, never showing the auth token', async () => {
+    const before = await t.api('/api/v1/sms/config/');
+    expect(before.status).toBe(200);
+    expect(before.body).toMatchObject({ default_region: 'US', auth_token_last4: null });
+    const put = await t.api('/api/v1/sms/config/?verify=false', { method: 'PUT', body: { auto_reply: 'We got it', default_region: 'CA' } });
+    expect(put.status).toBe(200);
+    expect(put.body).toMatchObject({ auto_reply: 'We got it', default_region: 'CA' });
+    expect((await t.api('/v1/settings')).body).toMatchObject({ auto_reply: 'We got it', default_region: 'CA' });
+    // Validated as a whole, nothing half-saved.
+    const bad = await t.api('/api/v1/sms/config/', { method: 'PUT', body: { auto_reply: 'changed', default_region: 'Canada' } });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body.error)).toContain('default_region');
+    expect((await t.api('/api/v1/sms/config/')).body.auto_reply).toBe('We got it');
+    await t.api('/api/v1/sms/config/?verify=false', { method: 'PUT', body: { default_region: 'US', auto_reply: null } });
+
+    const test = await t.api('/api/v1/sms/config/test/', { body: { to: '+14155550305' } });
+    expect(test.status).toBe(200);
+    expect(test.body).toMatchObject({ ok: true, status: 'delivered', hint: null });
+    expect((await t.api('/api/v1/sms/config/', { key: other })).body.auto_reply).toBeNull();
+  });
 });

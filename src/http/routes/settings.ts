@@ -61,18 +61,21 @@ export const settingsRoutes: FastifyPluginAsync<SettingsRoutesOptions> = async (
   const admin = d.requireScope('admin');
   const tags = ['settings'];
 
-  app.get(
-    '/v1/settings',
-    {
-      onRequest: admin,
-      schema: { tags, summary: "The tenant's settings (the auth token is never returned)", response: { 200: configSchema, ...errorResponses } },
-    },
-    async (req) => d.tenantConfig.get(req.tenant),
-  );
+  // Each route also answers at the CRM module's path (`/api/v1/sms/config/…`; its PUT changes the
+  // given fields as PATCH does), so that module's clients keep working.
+  for (const url of ['/v1/settings', '/api/v1/sms/config/']) {
+    app.get(
+      url,
+      {
+        onRequest: admin,
+        schema: { tags, summary: "The tenant's settings (the auth token is never returned)", response: { 200: configSchema, ...errorResponses } },
+      },
+      async (req) => d.tenantConfig.get(req.tenant),
+    );
 
-  app.patch<{ Body: Record<string, unknown>; Querystring: { verify?: boolean } }>(
-    '/v1/settings',
-    {
+    app.route<{ Body: Record<string, unknown>; Querystring: { verify?: boolean } }>({
+      method: url === '/v1/settings' ? 'PATCH' : 'PUT',
+      url,
       onRequest: admin,
       schema: {
         tags,
@@ -92,27 +95,27 @@ export const settingsRoutes: FastifyPluginAsync<SettingsRoutesOptions> = async (
         },
         response: { 200: configSchema, ...errorResponses },
       },
-    },
-    async (req) => d.tenantConfig.patch(req.tenant, req.body, req.actor, { verify: req.query.verify !== false }),
-  );
+      handler: async (req) => d.tenantConfig.patch(req.tenant, req.body, req.actor, { verify: req.query.verify !== false }),
+    });
 
-  app.post<{ Body: { to: string; body?: string | null } }>(
-    '/v1/settings/test',
-    {
-      onRequest: admin,
-      schema: {
-        tags,
-        summary: "Send a test message with the tenant's configuration and wait for its final status",
-        description: 'Goes through the normal send path; waits up to 15 s. `hint` explains the usual Twilio failures.',
-        body: {
-          type: 'object',
-          required: ['to'],
-          additionalProperties: false,
-          properties: { to: { type: 'string', maxLength: 64 }, body: { type: ['string', 'null'], maxLength: 1600 } },
+    app.post<{ Body: { to: string; body?: string | null } }>(
+      url === '/v1/settings' ? '/v1/settings/test' : '/api/v1/sms/config/test/',
+      {
+        onRequest: admin,
+        schema: {
+          tags,
+          summary: "Send a test message with the tenant's configuration and wait for its final status",
+          description: 'Goes through the normal send path; waits up to 15 s. `hint` explains the usual Twilio failures.',
+          body: {
+            type: 'object',
+            required: ['to'],
+            additionalProperties: false,
+            properties: { to: { type: 'string', maxLength: 64 }, body: { type: ['string', 'null'], maxLength: 1600 } },
+          },
+          response: { 200: testSendSchema, ...errorResponses },
         },
-        response: { 200: testSendSchema, ...errorResponses },
       },
-    },
-    async (req) => d.testSend.run(req.tenant, req.body),
-  );
+      async (req) => d.testSend.run(req.tenant, req.body),
+    );
+  }
 };
