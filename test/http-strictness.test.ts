@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { backends } from './support/backends.js';
 import { startRelay, waitFor, type TestRelay } from './support/relay.js';
-import { countRows, sqlOf } from './support/db.js';
+import { countRows } from './support/db.js';
 
 const OURS = '+15005550006';
 const ID = '01890000-0000-7000-8000-000000000000';
