@@ -12,6 +12,9 @@ export const CHAOS_ENDPOINTS: readonly ChaosEndpoint[] = [
   'verify.verifications',
   'verify.checks',
   'lookup',
+  'accounts',
+  'numbers',
+  'messaging.services',
 ];
 
 const ERROR_KEYS = new Set<string>([...CHAOS_ENDPOINTS, 'messages.*', 'verify.*', '*']);
