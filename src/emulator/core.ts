@@ -8,7 +8,7 @@ import { Scheduler } from './scheduler.js';
 import { addHistory, addWebhook, historyWith, MessageStore, NONE, type Delivery, type Msg, type SenderQueue } from './store.js';
 import type { EmulatorLogger, EmulatorOptions, FailureScript, MessageDirection, MessageSource, MessageStatus } from './types.js';
 import { DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_NUMBERS } from './defaults.js';
-import { newIncomingNumber, newMessagingService, type IncomingNumber, type MessagingService } from './numbers.js';
+import { newIncomingNumber, newMessagingService, type IncomingNumber, type MessagingService } from './account-state.js';
 import { sid } from './util.js';
 import { VerifyState } from './verify-state.js';
 import { WebhookClient } from './webhooks.js';

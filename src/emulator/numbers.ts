@@ -1,75 +1,11 @@
-// The account's configuration resources: the Account itself, IncomingPhoneNumbers (API 2010-04-01)
-// and Messaging Services (Messaging v1). The owned numbers and Messaging Services the emulator was
-// configured with are these resources; their webhook URLs decide where inbound messages and status
-// callbacks go (Core.inboundUrlFor, Core.serviceStatusCallback), as on Twilio.
+// The account's configuration resources over HTTP: the Account itself, IncomingPhoneNumbers (API
+// 2010-04-01) and Messaging Services (Messaging v1); their state is in account-state.ts.
+import type { IncomingNumber, MessagingService } from './account-state.js';
 import type { Core } from './core.js';
 import { notFound, TwilioError } from './errors.js';
-import { firstValue, isoSeconds, rfc2822, sid, type Reply } from './util.js';
+import { firstValue, isoSeconds, rfc2822, type Reply } from './util.js';
 
 type Params = Record<string, string | string[]>;
-
-export interface IncomingNumber {
-  sid: string;
-  phoneNumber: string;
-  friendlyName: string;
-  smsUrl: string | null;
-  smsMethod: 'GET' | 'POST';
-  smsFallbackUrl: string | null;
-  smsFallbackMethod: 'GET' | 'POST';
-  statusCallback: string | null;
-  statusCallbackMethod: 'GET' | 'POST';
-  dateCreated: number;
-  dateUpdated: number;
-}
-
-export interface MessagingService {
-  sid: string;
-  friendlyName: string;
-  inboundRequestUrl: string | null;
-  inboundMethod: 'GET' | 'POST';
-  fallbackUrl: string | null;
-  fallbackMethod: 'GET' | 'POST';
-  statusCallback: string | null;
-  /**
-   * True on the emulator's services (Twilio's API default is false): each number's own SmsUrl
-   * applies until a service is told otherwise, which is how the emulator routed inbound before
-   * these resources existed.
-   */
-  useInboundWebhookOnNumber: boolean;
-  dateCreated: number;
-  dateUpdated: number;
-}
-
-export function newIncomingNumber(phoneNumber: string, smsUrl: string | null, now: number): IncomingNumber {
-  return {
-    sid: sid('PN'),
-    phoneNumber,
-    friendlyName: phoneNumber,
-    smsUrl,
-    smsMethod: 'POST',
-    smsFallbackUrl: null,
-    smsFallbackMethod: 'POST',
-    statusCallback: null,
-    statusCallbackMethod: 'POST',
-    dateCreated: now,
-    dateUpdated: now,
-  };
-}
-
-export function newMessagingService(serviceSid: string, now: number): MessagingService {
-  return {
-    sid: serviceSid,
-    friendlyName: 'smsrelay emulator',
-    inboundRequestUrl: null,
-    inboundMethod: 'POST',
-    fallbackUrl: null,
-    fallbackMethod: 'POST',
-    statusCallback: null,
-    useInboundWebhookOnNumber: true,
-    dateCreated: now,
-    dateUpdated: now,
-  };
-}
 
 function bad(code: number, message: string): TwilioError {
   return new TwilioError(400, code, message);

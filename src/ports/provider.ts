@@ -95,3 +95,44 @@ export interface WebhookSignatures {
   /** True when one of the tokens (primary first, then a rotation's secondary) signed the request. */
   verify(tokens: readonly string[], req: SignedRequest): boolean;
 }
+
+/** A number the account owns (IncomingPhoneNumbers), with what `twilio connect` and `doctor` look at. */
+export interface AccountNumber {
+  sid: string;
+  phoneNumber: string;
+  /** Where inbound messages go; null when unset. */
+  smsUrl: string | null;
+  smsMethod: string | null;
+  statusCallback: string | null;
+  capabilities: { sms: boolean; mms: boolean };
+}
+
+export interface AccountMessagingService {
+  sid: string;
+  friendlyName: string | null;
+  inboundRequestUrl: string | null;
+  statusCallback: string | null;
+  /** True: each number's own SmsUrl receives inbound messages instead of inboundRequestUrl. */
+  useInboundWebhookOnNumber: boolean;
+}
+
+export interface AccountInfo {
+  sid: string;
+  status: string;
+  friendlyName: string | null;
+  /** The `Date` header of Twilio's answer (clock comparison), when it sent one. */
+  serverDate: Date | null;
+}
+
+/**
+ * The Twilio account's configuration, for wiring numbers and services to this relay and checking
+ * them (`smsrelay twilio connect`, `smsrelay doctor`). Failures are ProviderErrors; an unknown
+ * number or service is null.
+ */
+export interface TwilioAccountAdmin {
+  fetchAccount(): Promise<AccountInfo>;
+  findNumber(phoneNumber: string): Promise<AccountNumber | null>;
+  updateNumber(sid: string, urls: { smsUrl: string; smsMethod: 'POST'; statusCallback: string }): Promise<AccountNumber>;
+  fetchService(sid: string): Promise<AccountMessagingService | null>;
+  updateService(sid: string, urls: { inboundRequestUrl: string; statusCallback: string }): Promise<AccountMessagingService>;
+}
