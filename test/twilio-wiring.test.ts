@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSmsRelay } from '../src/main.js';
 import { openDatabase } from '../src/storage/db.js';
 import { migrateTo } from '../src/storage/migrate.js';
 
@@ -16,6 +17,7 @@ const PHONE = '+14155552671';
 const ACCOUNT = 'AC' + '1'.repeat(32);
 const TOKEN = 'e2e-auth-token-' + 'x'.repeat(17);
 const API_KEY = 'e2e-admin-key-' + 'k'.repeat(20);
+const MASTER_KEY = 'ab'.repeat(32);
 
 const dir = mkdtempSync(join(tmpdir(), 'smsrelay-wiring-'));
 const children: ChildProcess[] = [];
@@ -182,6 +184,26 @@ describe('smsrelay twilio connect against `smsrelay emulator`', () => {
     expect([noCreds.code, noCreds.err]).toEqual([2, expect.stringContaining('no Twilio credentials')]);
     const wrongToken = await run(['twilio', 'connect', '--number', SPARE], relayEnv({ TWILIO_AUTH_TOKEN: 'wrong' }));
     expect([wrongToken.code, wrongToken.err]).toEqual([1, expect.stringContaining('Twilio answered')]);
+  });
+});
+
+describe('smsrelay twilio connect --tenant', () => {
+  it("uses the tenant's own Twilio account, not the installation's", async () => {
+    const relay = await createSmsRelay({ databaseUrl: `sqlite:${join(dir, 'relay.db')}`, masterKey: MASTER_KEY, logLevel: 'silent' });
+    try {
+      await relay.tenants.create({ slug: 'acme', name: 'Acme', twilioAccountSid: ACCOUNT, twilioAuthToken: TOKEN });
+    } finally {
+      await relay.close();
+    }
+    // The installation's token is wrong: only the tenant's credentials can open the account.
+    const env = relayEnv({ SMSRELAY_MASTER_KEY: MASTER_KEY, TWILIO_AUTH_TOKEN: 'the-installation-token-is-wrong' });
+    const own = await run(['twilio', 'connect', '--tenant', 'acme', '--number', SPARE, '--dry-run'], env);
+    expect(own.code, own.err).toBe(0);
+    expect(own.out).toContain(`number ${SPARE}`);
+    const installation = await run(['twilio', 'connect', '--number', SPARE, '--dry-run'], env);
+    expect([installation.code, installation.err]).toEqual([1, expect.stringContaining('Twilio answered')]);
+    const nobody = await run(['twilio', 'connect', '--tenant', 'nosuch', '--dry-run'], env);
+    expect([nobody.code, nobody.err]).toEqual([1, expect.stringContaining("no tenant 'nosuch'")]);
   });
 });
 
