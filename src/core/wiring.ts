@@ -1,7 +1,7 @@
 // Pure rules of wiring Twilio to this relay: the webhook URLs Twilio must call, whether the public
 // URL can be given to Twilio, and how far apart two clocks may be.
 
-/** The relay's Twilio webhook routes (src/http/routes/webhooks.ts). */
+/** The relay's Twilio webhook routes (registered by src/http/routes/webhooks.ts). */
 export const WEBHOOK_PATHS = { inbound: '/webhooks/twilio/inbound', status: '/webhooks/twilio/status' } as const;
 
 export interface WebhookUrls {
