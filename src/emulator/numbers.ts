@@ -212,9 +212,9 @@ export class NumbersApi {
       phone_number: n.phoneNumber,
       origin: 'twilio',
       sid: n.sid,
-      sms_application_sid: null,
+      // Twilio answers '' for an application or URL that was never set.
+      sms_application_sid: '',
       sms_fallback_method: n.smsFallbackMethod,
-      // Twilio answers '' for a URL that was never set.
       sms_fallback_url: n.smsFallbackUrl ?? '',
       sms_method: n.smsMethod,
       sms_url: n.smsUrl ?? '',
@@ -223,7 +223,7 @@ export class NumbersApi {
       trunk_sid: null,
       uri: `${this.prefix}/IncomingPhoneNumbers/${n.sid}.json`,
       voice_receive_mode: 'voice',
-      voice_application_sid: null,
+      voice_application_sid: '',
       voice_caller_id_lookup: false,
       voice_fallback_method: 'POST',
       voice_fallback_url: null,

@@ -10,6 +10,9 @@
 // - Lookups v2: the spec types the per-package objects and their fields as non-null, but its own
 //   examples answer null for every package not requested and for `error_code`; every property of
 //   that spec's response schemas is made nullable to match.
+// - IncomingPhoneNumbers: `sms_application_sid` and `voice_application_sid` also accept '' — the
+//   spec's own examples (and Twilio) answer '' for a number without an application, which the SID
+//   pattern forbids.
 // - Twilio formats: phone-number (E.164, short code, alphanumeric or channel address),
 //   date-time-rfc-2822, currency, uri-map; `uri` accepts relative references, because the 2010
 //   API's *_uri fields are relative to https://api.twilio.com.
@@ -67,6 +70,8 @@ const ERROR_SCHEMA: Json = {
   additionalProperties: false,
 };
 
+const EMPTY_SID_OK = new Set(['sms_application_sid', 'voice_application_sid']);
+
 const DROP = new Set(['description', 'example', 'examples', 'deprecated', 'readOnly', 'writeOnly', 'xml', 'externalDocs', 'title', 'nullable', 'default']);
 
 interface ConvertOpts {
@@ -92,6 +97,7 @@ function convert(schema: unknown, spec: Spec, opts: ConvertOpts, depth = 0): Jso
       for (const [pk, pv] of Object.entries(v as Json)) {
         let p = convert(pv, spec, opts, depth + 1);
         if (opts.allNullable) p = orNull(p);
+        if (EMPTY_SID_OK.has(pk)) p = { anyOf: [p, { const: '' }] };
         props[pk] = p;
       }
       out.properties = props;
