@@ -19,7 +19,9 @@ A local Twilio-compatible server (Messages, Verify, Lookup, status callbacks, si
   --account-sid <AC…>     default: $TWILIO_ACCOUNT_SID, else ${DEFAULT_ACCOUNT_SID}
   --auth-token <token>    default: $TWILIO_AUTH_TOKEN, else ${DEFAULT_AUTH_TOKEN}
   --numbers <list>        owned numbers, comma-separated E.164 (default +15005550006)
-  --inbound-url <url>     where messages texted to owned numbers are POSTed
+  --inbound-url <url>     where messages texted to owned numbers are POSTed while neither the
+                          number's SmsUrl nor its Messaging Service's InboundRequestUrl is set
+                          (smsrelay twilio connect sets them)
   --status-callback <url> status callback when a create gives none
   --public-url <url>      base URL used in media URLs (default http://<host>:<port>)
   --mps <n>               segments per second per sender (default 100000 = no pacing)

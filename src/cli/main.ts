@@ -25,6 +25,9 @@ Commands:
                              re-encrypts every stored secret under the new master key in one
                              transaction (reads with SMSRELAY_MASTER_KEY and SMSRELAY_MASTER_KEY_PREVIOUS)
   emulator [--port 4010] ...  the Twilio emulator on its own (see --help of that command)
+  twilio connect [--number +1…] [--messaging-service MG…] [--dry-run] [--tenant <slug>]
+                             point the number's / Messaging Service's webhooks at SMSRELAY_PUBLIC_URL
+  doctor                     check configuration, database, Twilio account, senders, webhooks, clock
   help                       this text
 
 Configuration comes from the environment (see README): SMSRELAY_DATABASE_URL, PORT, TWILIO_*, …`;
@@ -266,6 +269,14 @@ async function main(argv: string[]): Promise<void> {
     case 'emulator': {
       const { runEmulatorCommand } = await import('./emulator-command.js');
       return runEmulatorCommand(rest, process.env);
+    }
+    case 'twilio': {
+      const { runTwilioCommand } = await import('./ops-commands.js');
+      return runTwilioCommand(rest, process.env);
+    }
+    case 'doctor': {
+      const { runDoctorCommand } = await import('./ops-commands.js');
+      return runDoctorCommand(rest, process.env);
     }
     case undefined:
       // No command is a mistake (as in a script with an empty variable): say how, and fail.

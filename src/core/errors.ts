@@ -73,6 +73,13 @@ export const ERRORS = {
     message: 'Twilio refused these credentials (fetching the account failed); nothing was saved.',
   },
   SMS_ERR_MASTER_KEY_REQUIRED: { status: 422, retryable: false, message: 'SMSRELAY_MASTER_KEY must be set to store Twilio auth tokens.' },
+  // --- twilio wiring ---
+  SMS_ERR_PUBLIC_URL_INVALID: {
+    status: 422,
+    retryable: false,
+    message: 'SMSRELAY_PUBLIC_URL must be set to the https URL where Twilio reaches this relay (http only on a loopback host).',
+  },
+  SMS_ERR_SENDER_NOT_OWNED: { status: 422, retryable: false, message: 'The Twilio account has no such number or Messaging Service.' },
   SMS_ERR_NOT_READY: { status: 503, retryable: true, message: 'The service is not ready.' },
   SMS_ERR_INTERNAL: { status: 500, retryable: true, message: 'Internal error.' },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;

@@ -185,7 +185,7 @@ export class AdminApi {
     return {
       owned: core.numbers.map((n) => ({
         number: n,
-        inboundUrl: core.inboundUrls.get(n) ?? core.inboundUrl,
+        inboundUrl: core.inboundUrlFor(n),
         messagingServiceSids: core.messagingServiceSids,
       })),
       handsets: [...threads].map(([handset, t]) => ({
@@ -209,7 +209,7 @@ export class AdminApi {
       messagingServiceSids: core.messagingServiceSids,
       publicBaseUrl: base,
       inboundUrl: core.inboundUrl,
-      inboundUrls: Object.fromEntries(core.inboundUrls),
+      inboundUrls: Object.fromEntries([...core.phoneNumbers.values()].filter((n) => n.smsUrl !== null).map((n) => [n.phoneNumber, n.smsUrl])),
       defaultStatusCallback: core.defaultStatusCallback,
       callbacks: core.chaos.settings.callbacks,
       delays: core.delays,
@@ -241,10 +241,8 @@ export class AdminApi {
     if (base !== undefined && base !== null) this.core.publicBaseUrl = base.replace(/\/$/, '');
     if (inbound !== undefined) this.core.inboundUrl = inbound;
     if (callback !== undefined) this.core.defaultStatusCallback = callback;
-    for (const [n, url] of perNumber) {
-      if (url === null) this.core.inboundUrls.delete(n);
-      else this.core.inboundUrls.set(n, url);
-    }
+    // A number's inbound URL is its IncomingPhoneNumber's SmsUrl.
+    for (const [n, url] of perNumber) this.core.phoneNumbers.get(n)!.smsUrl = url;
   }
 
   private async handsetMessage(rawHandset: string, body: unknown, base: string): Promise<Reply> {

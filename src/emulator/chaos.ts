@@ -3,7 +3,6 @@
 import type { ChaosEndpoint, ChaosError, ChaosErrorKey, ChaosFault, ChaosSettings, ChaosUpdate } from './types.js';
 
 export const CHAOS_ENDPOINTS: readonly ChaosEndpoint[] = [
-  'accounts.fetch',
   'messages.create',
   'messages.fetch',
   'messages.list',
@@ -13,6 +12,9 @@ export const CHAOS_ENDPOINTS: readonly ChaosEndpoint[] = [
   'verify.verifications',
   'verify.checks',
   'lookup',
+  'accounts',
+  'numbers',
+  'messaging.services',
 ];
 
 const ERROR_KEYS = new Set<string>([...CHAOS_ENDPOINTS, 'messages.*', 'verify.*', '*']);

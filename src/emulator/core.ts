@@ -8,6 +8,7 @@ import { Scheduler } from './scheduler.js';
 import { addHistory, addWebhook, historyWith, MessageStore, NONE, type Delivery, type Msg, type SenderQueue } from './store.js';
 import type { EmulatorLogger, EmulatorOptions, FailureScript, MessageDirection, MessageSource, MessageStatus } from './types.js';
 import { DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_NUMBERS } from './defaults.js';
+import { newIncomingNumber, newMessagingService, type IncomingNumber, type MessagingService } from './account-state.js';
 import { sid } from './util.js';
 import { VerifyState } from './verify-state.js';
 import { WebhookClient } from './webhooks.js';
@@ -62,8 +63,14 @@ export class Core {
   readonly msSet: Set<string>;
   publicBaseUrl: string | null;
   defaultStatusCallback: string | null;
+  /** Where inbound messages go when neither the number nor its Messaging Service names a URL. */
   inboundUrl: string | null;
-  readonly inboundUrls: Map<string, string>;
+  /** The owned numbers as IncomingPhoneNumber resources, by E.164. */
+  readonly phoneNumbers: Map<string, IncomingNumber>;
+  /** The Messaging Services, by MG… sid. */
+  readonly services: Map<string, MessagingService>;
+  /** When this emulator started: the Account's creation date. */
+  readonly startedAt: number;
   readonly delays: { queuedToSending: number; sendingToSent: number; sentToDelivered: number };
   readonly mps: number;
   readonly queueLimit: number;
@@ -114,7 +121,6 @@ export class Core {
     this.publicBaseUrl = opts.publicBaseUrl ? trimSlash(opts.publicBaseUrl) : null;
     this.defaultStatusCallback = opts.defaultStatusCallback ?? null;
     this.inboundUrl = opts.inboundUrl ?? null;
-    this.inboundUrls = new Map(Object.entries(opts.inboundUrls ?? {}));
     this.delays = { queuedToSending: 50, sendingToSent: 100, sentToDelivered: 200, ...opts.delays };
     this.mps = positive(opts.mps ?? 100_000, 'mps');
     this.queueLimit = positive(opts.queueLimit ?? 36_000, 'queueLimit');
@@ -133,6 +139,11 @@ export class Core {
     this.onApiRequest = opts.onApiRequest;
     this.callbacksDefault = opts.callbacks ?? true;
     for (const [n, script] of Object.entries(opts.scripts ?? {})) this.setScript(n, script);
+    this.startedAt = this.nowMs();
+    const perNumber = opts.inboundUrls ?? {};
+    for (const n of Object.keys(perNumber)) if (!this.owned.has(n)) throw new Error(`inboundUrls: ${n} is not an owned number`);
+    this.phoneNumbers = new Map(this.numbers.map((n) => [n, newIncomingNumber(n, perNumber[n] ?? null, this.startedAt)]));
+    this.services = new Map(this.messagingServiceSids.map((s) => [s, newMessagingService(s, this.startedAt)]));
     this.store = new MessageStore(this.maxMessages);
     this.scheduler = new Scheduler<Msg>(
       LANES,
@@ -145,6 +156,22 @@ export class Core {
 
   now(): Date {
     return this.clock.now();
+  }
+
+  /**
+   * Where a message texted to an owned number is POSTed: its Messaging Service's InboundRequestUrl
+   * when the service does not defer to the number (UseInboundWebhookOnNumber false), else the
+   * number's SmsUrl; the emulator-wide inboundUrl when the one that applies is not set.
+   */
+  inboundUrlFor(owned: string): string | null {
+    const service = this.services.get(this.messagingServiceSids[0]!);
+    if (service && !service.useInboundWebhookOnNumber) return service.inboundRequestUrl ?? this.inboundUrl;
+    return this.phoneNumbers.get(owned)?.smsUrl ?? this.inboundUrl;
+  }
+
+  /** A create without StatusCallback: its Messaging Service's, else the emulator-wide default. */
+  statusCallbackFor(messagingServiceSid: string | null): string | null {
+    return (messagingServiceSid === null ? null : this.services.get(messagingServiceSid)?.statusCallback) ?? this.defaultStatusCallback;
   }
 
   /** Normalised recipient or null when invalid; memoised because the same numbers repeat. */

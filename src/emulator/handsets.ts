@@ -107,7 +107,7 @@ export async function handsetSends(
   else if (keyword === 'START') core.optOuts.delete(pair);
   const autoReply = keyword ? reply(core, owned, handset, DEFAULT_REPLIES[keyword], [], null, 'auto-reply', false) : null;
 
-  const url = core.inboundUrls.get(owned) ?? core.inboundUrl;
+  const url = core.inboundUrlFor(owned);
   const result: HandsetResult = { message: inbound, autoReply, replies: [], webhookError: null };
   if (!url) return result;
   const params: Record<string, string> = {

@@ -108,7 +108,7 @@ export class MessagesApi {
       messagingServiceSid: ms,
       body,
       media,
-      statusCallback: explicitCallback ?? core.defaultStatusCallback,
+      statusCallback: explicitCallback ?? core.statusCallbackFor(ms),
       validityPeriod,
       sendAt,
       direction: 'outbound-api',

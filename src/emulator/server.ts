@@ -12,12 +12,14 @@ import { TwilioError, notFound, twilioErrorBody } from './errors.js';
 import { serveInbox } from './inbox/index.js';
 import { lookupPhoneNumber } from './lookup.js';
 import { MessagesApi } from './messages.js';
+import { NumbersApi } from './numbers.js';
 import { snapshot } from './store.js';
 import type { ChaosEndpoint, ChaosUpdate, EmulatedMessage, Emulator, EmulatorOptions } from './types.js';
-import { rawHeader, readBody, rfc2822, sendJson, sendTooLarge, type Reply } from './util.js';
+import { rawHeader, readBody, sendJson, sendTooLarge, type Reply } from './util.js';
 import { VerifyApi } from './verify.js';
 
 type Params = Record<string, string | string[]>;
+type Product = 'api' | 'verify' | 'lookup' | 'messaging';
 
 interface Route {
   op: string;
@@ -33,6 +35,7 @@ export class EmulatorServer implements Emulator {
   private readonly core: Core;
   private readonly messagesApi: MessagesApi;
   private readonly verifyApi: VerifyApi;
+  private readonly numbersApi: NumbersApi;
   private readonly admin: AdminApi;
   private readonly gate: AccessGate;
   /** The hot path (create, list) is matched by one string compare and served by shared route objects. */
@@ -43,13 +46,12 @@ export class EmulatorServer implements Emulator {
   /** Chaos 'hang' answers held open until close(). */
   private readonly hanging = new Set<ServerResponse>();
   /** The emulated account's creation time. */
-  private readonly startedAt: number;
 
   constructor(opts: EmulatorOptions = {}) {
     this.core = new Core(opts);
-    this.startedAt = this.core.clock.now().getTime();
     this.messagesApi = new MessagesApi(this.core);
     this.verifyApi = new VerifyApi(this.core);
+    this.numbersApi = new NumbersApi(this.core);
     this.admin = new AdminApi(this.core);
     this.gate = new AccessGate(opts.access ?? { mode: 'loopback' }, this.core.authToken);
     this.messagesPath = `${API_PREFIX}${this.core.accountSid}/Messages.json`;
@@ -79,6 +81,10 @@ export class EmulatorServer implements Emulator {
     if (url === undefined) return false;
     if (url.startsWith(API_PREFIX)) {
       if (this.gate.admit(req, res, 'twilio')) this.twilio(req, res, url, 'api');
+      return true;
+    }
+    if (url.startsWith('/v1/Services') && (url.length === 12 || url[12] === '/' || url[12] === '?')) {
+      if (this.gate.admit(req, res, 'twilio')) this.twilio(req, res, url, 'messaging');
       return true;
     }
     if (url.startsWith('/v2/')) {
@@ -142,8 +148,11 @@ export class EmulatorServer implements Emulator {
 
   setInboundUrl(url: string | null, number?: string): void {
     if (number === undefined) this.core.inboundUrl = url;
-    else if (url === null) this.core.inboundUrls.delete(number);
-    else this.core.inboundUrls.set(number, url);
+    else {
+      const n = this.core.phoneNumbers.get(number);
+      if (!n) throw new Error(`${number} is not an owned number`);
+      n.smsUrl = url;
+    }
   }
 
   setDefaultStatusCallback(url: string | null): void {
@@ -177,7 +186,7 @@ export class EmulatorServer implements Emulator {
     return this.core.publicBaseUrl ?? `http://${req.headers.host ?? '127.0.0.1'}`;
   }
 
-  private twilio(req: IncomingMessage, res: ServerResponse, url: string, product: 'api' | 'verify' | 'lookup'): void {
+  private twilio(req: IncomingMessage, res: ServerResponse, url: string, product: Product): void {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const method = req.method ?? 'GET';
@@ -280,7 +289,7 @@ export class EmulatorServer implements Emulator {
     this.answer(res, { status: 500, body: twilioErrorBody(500, 20500, 'Internal Server Error') }, latency);
   }
 
-  private route(product: 'api' | 'verify' | 'lookup', path: string, method: string, req: IncomingMessage): Route {
+  private route(product: Product, path: string, method: string, req: IncomingMessage): Route {
     if (path === this.messagesPath) {
       if (method === 'POST') return this.createRoute;
       if (method === 'GET') return this.listRoute;
@@ -324,15 +333,42 @@ export class EmulatorServer implements Emulator {
       }
       throw notFound(path);
     }
-    // ['', '2010-04-01', 'Accounts', 'AC….json']: the account itself (credentials checks fetch it).
-    if (parts.length === 4 && parts[3]!.endsWith('.json')) {
+    const n = this.numbersApi;
+    if (product === 'messaging') {
+      // ['', 'v1', 'Services', MG…, 'PhoneNumbers'?]: the services the emulator was configured with.
+      const [, , , service, sub, extra] = parts;
+      if (!service) throw notFound(path);
+      const base = this.base(req);
+      if (sub === undefined) {
+        if (method === 'GET') return { op: 'messaging_v1:FetchService', endpoint: 'messaging.services', run: () => n.fetchService(service, base) };
+        if (method === 'POST') return { op: 'messaging_v1:UpdateService', endpoint: 'messaging.services', run: (p) => n.updateService(service, p, base) };
+        throw notAllowed();
+      }
+      if (sub === 'PhoneNumbers' && extra === undefined) {
+        if (method !== 'GET') throw notAllowed();
+        return { op: 'messaging_v1:ListPhoneNumber', endpoint: 'messaging.services', run: () => n.listServiceNumbers(service, base) };
+      }
+      throw notFound(path);
+    }
+    // ['', '2010-04-01', 'Accounts', 'AC….json']: the account itself.
+    if (parts.length === 4) {
       if (parts[3] !== `${this.core.accountSid}.json`) throw new TwilioError(401, 20003, 'Authenticate', WWW_AUTH);
       if (method !== 'GET') throw notAllowed();
-      return { op: 'FetchAccount', endpoint: 'accounts.fetch', run: () => ({ status: 200, body: this.account() }) };
+      return { op: 'FetchAccount', endpoint: 'accounts', run: () => n.fetchAccount() };
     }
     // ['', '2010-04-01', 'Accounts', AC, 'Messages.json'] or [..., 'Messages', 'SM….json']
     const account = parts[3];
     if (account !== this.core.accountSid) throw new TwilioError(401, 20003, 'Authenticate', WWW_AUTH);
+    if (parts.length === 5 && parts[4] === 'IncomingPhoneNumbers.json') {
+      if (method !== 'GET') throw notAllowed();
+      return { op: 'ListIncomingPhoneNumber', endpoint: 'numbers', run: (q) => n.list(q) };
+    }
+    if (parts.length === 6 && parts[4] === 'IncomingPhoneNumbers' && parts[5]!.endsWith('.json')) {
+      const sid = parts[5]!.slice(0, -5);
+      if (method === 'GET') return { op: 'FetchIncomingPhoneNumber', endpoint: 'numbers', run: () => n.fetch(sid, path) };
+      if (method === 'POST') return { op: 'UpdateIncomingPhoneNumber', endpoint: 'numbers', run: (p) => n.update(sid, p, path) };
+      throw notAllowed();
+    }
     const m = this.messagesApi;
     if (parts.length === 5 && parts[4] === 'Messages.json') throw notAllowed();
     if (parts.length === 6 && parts[4] === 'Messages' && parts[5]!.endsWith('.json')) {
@@ -343,24 +379,6 @@ export class EmulatorServer implements Emulator {
       throw notAllowed();
     }
     throw notFound(path);
-  }
-
-  /** The Account resource (Twilio answers it with the account's auth token, as here). */
-  private account(): Record<string, unknown> {
-    const sid = this.core.accountSid;
-    const base = `${API_PREFIX}${sid}`;
-    return {
-      auth_token: this.core.authToken,
-      date_created: rfc2822(this.startedAt),
-      date_updated: rfc2822(this.startedAt),
-      friendly_name: 'smsrelay emulator',
-      owner_account_sid: sid,
-      sid,
-      status: 'active',
-      subresource_uris: { messages: `${base}/Messages.json` },
-      type: 'Full',
-      uri: `${base}.json`,
-    };
   }
 
   /** /2010-04-01/Accounts/AC…/Messages/MM…/Media/ME… → the handset's media URL. */

@@ -67,7 +67,6 @@ export interface FailureScript {
 }
 
 export type ChaosEndpoint =
-  | 'accounts.fetch'
   | 'messages.create'
   | 'messages.fetch'
   | 'messages.list'
@@ -76,7 +75,10 @@ export type ChaosEndpoint =
   | 'verify.services'
   | 'verify.verifications'
   | 'verify.checks'
-  | 'lookup';
+  | 'lookup'
+  | 'accounts'
+  | 'numbers'
+  | 'messaging.services';
 
 /** Key of `ChaosSettings.errors`: an endpoint, a group wildcard or '*'. */
 export type ChaosErrorKey = ChaosEndpoint | 'messages.*' | 'verify.*' | '*';
@@ -151,9 +153,9 @@ export interface EmulatorOptions {
   publicBaseUrl?: string;
   /** Used when a create has no StatusCallback. */
   defaultStatusCallback?: string | null;
-  /** Where handset → owned-number messages are POSTed. */
+  /** Where handset → owned-number messages are POSTed when neither the number (SmsUrl) nor its Messaging Service names a URL. */
   inboundUrl?: string | null;
-  /** Per owned number overrides of inboundUrl. */
+  /** Initial SmsUrl of owned numbers (IncomingPhoneNumbers), overriding inboundUrl. */
   inboundUrls?: Record<string, string>;
   /** Status callbacks on/off. Default true. */
   callbacks?: boolean;
@@ -175,7 +177,10 @@ export interface EmulatorOptions {
   /** Time source for dates, SendAt windows and Verify expiry (the progression timers use real time). */
   clock?: { now(): Date };
   logger?: EmulatorLogger;
-  /** Called with Twilio's operationId and the form (POST) or query (GET) parameters of each authenticated API request. */
+  /**
+   * Called with Twilio's operationId and the form (POST) or query (GET) parameters of each
+   * authenticated API request. Messaging v1 ids are prefixed 'messaging_v1:' (they repeat Verify's, e.g. FetchService).
+   */
   onApiRequest?: (operationId: string, params: Record<string, string | string[]>) => void;
 }
 
@@ -184,12 +189,12 @@ export interface Emulator {
   readonly authToken: string;
   /** Start-up log line naming the access mode in force. */
   readonly accessDescription: string;
-  /** Handles the request if the path belongs to the emulator (/2010-04-01/…, /v2/Services…, /v2/PhoneNumbers…, /emulator…); returns false otherwise without touching req/res. */
+  /** Handles the request if the path belongs to the emulator (/2010-04-01/…, /v1/Services…, /v2/Services…, /v2/PhoneNumbers…, /emulator…); returns false otherwise without touching req/res. */
   handle(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): boolean;
   listen(port: number, host?: string): Promise<string>;
   close(): Promise<void>;
   setPublicBaseUrl(url: string): void;
-  /** Without `number`, the default inbound URL; with it, that owned number's override. */
+  /** Without `number`, the default inbound URL; with it, that owned number's SmsUrl (null clears it). */
   setInboundUrl(url: string | null, number?: string): void;
   setDefaultStatusCallback(url: string | null): void;
   /** Oldest first. `to` matches the recipient; `since` the creation time (inclusive). */

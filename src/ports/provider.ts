@@ -69,21 +69,11 @@ export interface Provider {
   readonly verify?: VerifyProvider;
 }
 
-/** A Twilio account as fetched with its own credentials (never its auth token). */
-export interface ProviderAccount {
-  sid: string;
-  /** active, suspended or closed. */
-  status: string;
-  /** Trial or Full. */
-  type: string | null;
-  friendlyName: string | null;
-}
-
 /**
  * Fetches a Twilio account with the given credentials, which proves they are valid before they are
  * stored; throws ProviderError (401 / 20003 for wrong credentials).
  */
-export type AccountCheck = (accountSid: string, authToken: string) => Promise<ProviderAccount>;
+export type AccountCheck = (accountSid: string, authToken: string) => Promise<AccountInfo>;
 
 /** The provider that sends a tenant's messages (its own Twilio account, or the installation's). */
 export type ProviderFor = (tenantId: string) => Promise<Provider>;
@@ -110,4 +100,49 @@ export interface SignedRequest {
 export interface WebhookSignatures {
   /** True when one of the tokens (primary first, then a rotation's secondary) signed the request. */
   verify(tokens: readonly string[], req: SignedRequest): boolean;
+}
+
+/** A number the account owns (IncomingPhoneNumbers), with what `twilio connect` and `doctor` look at. */
+export interface AccountNumber {
+  sid: string;
+  phoneNumber: string;
+  /** Where inbound messages go; null when unset. */
+  smsUrl: string | null;
+  smsMethod: string | null;
+  statusCallback: string | null;
+  capabilities: { sms: boolean; mms: boolean };
+}
+
+export interface AccountMessagingService {
+  sid: string;
+  friendlyName: string | null;
+  inboundRequestUrl: string | null;
+  statusCallback: string | null;
+  /** True: each number's own SmsUrl receives inbound messages instead of inboundRequestUrl. */
+  useInboundWebhookOnNumber: boolean;
+}
+
+/** A Twilio account as fetched with its own credentials (never its auth token). */
+export interface AccountInfo {
+  sid: string;
+  /** active, suspended or closed. */
+  status: string;
+  /** Trial or Full. */
+  type: string | null;
+  friendlyName: string | null;
+  /** The `Date` header of Twilio's answer (clock comparison), when it sent one. */
+  serverDate: Date | null;
+}
+
+/**
+ * The Twilio account's configuration, for wiring numbers and services to this relay and checking
+ * them (`smsrelay twilio connect`, `smsrelay doctor`). Failures are ProviderErrors; an unknown
+ * number or service is null.
+ */
+export interface TwilioAccountAdmin {
+  fetchAccount(): Promise<AccountInfo>;
+  findNumber(phoneNumber: string): Promise<AccountNumber | null>;
+  updateNumber(sid: string, urls: { smsUrl: string; smsMethod: 'POST'; statusCallback: string }): Promise<AccountNumber>;
+  fetchService(sid: string): Promise<AccountMessagingService | null>;
+  updateService(sid: string, urls: { inboundRequestUrl: string; statusCallback: string }): Promise<AccountMessagingService>;
 }

@@ -40,6 +40,8 @@ function encodeForm(data: object, into = new URLSearchParams()): URLSearchParams
 export class TwilioHttpClient extends twilio.RequestClient {
   private readonly agent: http.Agent;
   private readonly base: URL | null;
+  /** The `Date` header of the latest answer (doctor's clock check). */
+  lastDate: Date | null = null;
 
   constructor(baseUrl: string | null, opts: { timeoutMs: number; maxSockets: number }) {
     super({ timeout: opts.timeoutMs, keepAlive: true });
@@ -81,6 +83,8 @@ export class TwilioHttpClient extends twilio.RequestClient {
             // Leave it as text: the client raises its own error for an unreadable answer.
           }
           const statusCode = res.statusCode ?? 0;
+          const date = res.headers.date ? new Date(res.headers.date) : null;
+          this.lastDate = date && !Number.isNaN(date.getTime()) ? date : null;
           if (statusCode === 429) {
             const b = body as { code?: number; message?: string };
             reject(

@@ -3,6 +3,7 @@ import type { MessageInstance } from 'twilio/lib/rest/api/v2010/account/message.
 import { TwilioHttpClient } from './twilio-http.js';
 import { classify } from './twilio-errors.js';
 import { twilioVerify } from './twilio-verify.js';
+import { TwilioAccount } from './twilio-account.js';
 import type { AccountCheck, Provider, ProviderListQuery, ProviderMessage, ProviderSendRequest, VerifyProvider } from '../ports.js';
 
 export interface TwilioProviderOptions {
@@ -91,15 +92,7 @@ export class TwilioProvider implements Provider {
   }
 }
 
-/** Checks credentials by fetching their account (GET /2010-04-01/Accounts/{Sid}.json) with the official client. */
+/** Checks credentials by fetching their account (GET /2010-04-01/Accounts/{Sid}.json). */
 export function twilioAccountCheck(apiBaseUrl: () => string | null, timeoutMs = 10_000): AccountCheck {
-  return async (accountSid, authToken) => {
-    const client = twilio(accountSid, authToken, { httpClient: new TwilioHttpClient(apiBaseUrl(), { timeoutMs, maxSockets: 2 }), autoRetry: false });
-    try {
-      const a = await client.api.v2010.accounts(accountSid).fetch();
-      return { sid: a.sid, status: a.status, type: a.type ?? null, friendlyName: a.friendlyName ?? null };
-    } catch (e) {
-      throw classify(e);
-    }
-  };
+  return (accountSid, authToken) => new TwilioAccount({ accountSid, authToken, apiBaseUrl: apiBaseUrl(), timeoutMs }).fetchAccount();
 }

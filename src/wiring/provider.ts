@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Cipher } from '../core/cipher.js';
+import { webhookUrls } from '../core/wiring.js';
 import { createEmulator, isLoopback } from '../emulator/index.js';
 import type { Emulator, EmulatorOptions } from '../emulator/types.js';
 import type { AccountCheck, Provider, ProviderFor } from '../ports.js';
@@ -94,8 +95,9 @@ export class ProviderHub {
     this.apiBaseUrl = url;
     if (baseUrl) {
       // The relay's own webhooks answer the embedded emulator (signed with its auth token).
-      emulator.setInboundUrl(`${baseUrl}/webhooks/twilio/inbound`);
-      emulator.setDefaultStatusCallback(`${baseUrl}/webhooks/twilio/status`);
+      const urls = webhookUrls(baseUrl);
+      emulator.setInboundUrl(urls.inbound);
+      emulator.setDefaultStatusCallback(urls.status);
     }
     this.use(this.twilio(url));
   }

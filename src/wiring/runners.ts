@@ -2,6 +2,7 @@
 // sharing its per-tenant lookup) and the periodic runner every timed loop runs on.
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import { webhookUrls } from '../core/wiring.js';
 import type { Clock, Policy, ProviderFor, Random, Repositories } from '../ports.js';
 import type { ConsentService } from '../services/consent.js';
 import type { SettingsService } from '../services/settings.js';
@@ -81,7 +82,7 @@ export class Runners {
       clock,
       config: config.worker,
       logger,
-      statusCallback: config.publicUrl ? `${config.publicUrl}/webhooks/twilio/status` : null,
+      statusCallback: config.publicUrl ? webhookUrls(config.publicUrl).status : null,
       policy,
       settings,
       onRejected: (row, code) => consent.onProviderRejected(row, code),

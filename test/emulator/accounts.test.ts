@@ -52,7 +52,8 @@ describe('emulator: Account fetch', () => {
       sid: emulator.accountSid,
       status: 'active',
       type: 'Full',
-      friendlyName: 'smsrelay emulator',
+      friendlyName: expect.any(String),
+      serverDate: expect.any(Date),
     });
     const err = await check(emulator.accountSid, 'nope').catch((e) => e);
     expect(err).toBeInstanceOf(ProviderError);

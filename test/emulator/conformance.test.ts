@@ -21,6 +21,13 @@ const OPERATIONS = [
   'UpdateVerification',
   'CreateVerificationCheck',
   'FetchPhoneNumber',
+  'FetchAccount',
+  'ListIncomingPhoneNumber',
+  'FetchIncomingPhoneNumber',
+  'UpdateIncomingPhoneNumber',
+  'messaging_v1:FetchService',
+  'messaging_v1:UpdateService',
+  'messaging_v1:ListPhoneNumber',
 ];
 
 describe('response validators', () => {

@@ -10,6 +10,9 @@
 // - Lookups v2: the spec types the per-package objects and their fields as non-null, but its own
 //   examples answer null for every package not requested and for `error_code`; every property of
 //   that spec's response schemas is made nullable to match.
+// - IncomingPhoneNumbers: `sms_application_sid` and `voice_application_sid` also accept '' — the
+//   spec's own examples (and Twilio) answer '' for a number without an application, which the SID
+//   pattern forbids.
 // - Twilio formats: phone-number (E.164, short code, alphanumeric or channel address),
 //   date-time-rfc-2822, currency, uri-map; `uri` accepts relative references, because the 2010
 //   API's *_uri fields are relative to https://api.twilio.com.
@@ -20,7 +23,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { fullFormats } from 'ajv-formats/dist/formats.js';
 
-export type SpecName = 'api_v2010' | 'verify_v2' | 'lookups_v2';
+export type SpecName = 'api_v2010' | 'verify_v2' | 'lookups_v2' | 'messaging_v1';
 
 type Json = Record<string, unknown>;
 
@@ -40,6 +43,7 @@ const FILES: Record<SpecName, string> = {
   api_v2010: 'twilio_api_v2010.json',
   verify_v2: 'twilio_verify_v2.json',
   lookups_v2: 'twilio_lookups_v2.json',
+  messaging_v1: 'twilio_messaging_v1.json',
 };
 
 const specs = new Map<SpecName, Spec>();
@@ -66,6 +70,8 @@ const ERROR_SCHEMA: Json = {
   additionalProperties: false,
 };
 
+const EMPTY_SID_OK = new Set(['sms_application_sid', 'voice_application_sid']);
+
 const DROP = new Set(['description', 'example', 'examples', 'deprecated', 'readOnly', 'writeOnly', 'xml', 'externalDocs', 'title', 'nullable', 'default']);
 
 interface ConvertOpts {
@@ -91,6 +97,7 @@ function convert(schema: unknown, spec: Spec, opts: ConvertOpts, depth = 0): Jso
       for (const [pk, pv] of Object.entries(v as Json)) {
         let p = convert(pv, spec, opts, depth + 1);
         if (opts.allNullable) p = orNull(p);
+        if (EMPTY_SID_OK.has(pk)) p = { anyOf: [p, { const: '' }] };
         props[pk] = p;
       }
       out.properties = props;
@@ -211,11 +218,15 @@ export function requestValidator(spec: SpecName, path: string, method: string): 
   };
 }
 
-const SPEC_ORDER: SpecName[] = ['api_v2010', 'verify_v2', 'lookups_v2'];
+const SPEC_ORDER: SpecName[] = ['api_v2010', 'verify_v2', 'lookups_v2', 'messaging_v1'];
 
-/** Where an operationId lives, e.g. 'CreateMessage' → api_v2010 POST /2010-04-01/Accounts/{AccountSid}/Messages.json. */
-export function findOperation(operationId: string): { spec: SpecName; path: string; method: string } {
-  for (const spec of SPEC_ORDER) {
+/** Where an operationId (optionally 'spec:id') lives, e.g. 'CreateMessage' → api_v2010 POST /2010-04-01/Accounts/{AccountSid}/Messages.json. */
+export function findOperation(qualifiedId: string): { spec: SpecName; path: string; method: string } {
+  // 'messaging_v1:FetchService': ids that repeat across specs name theirs.
+  const colon = qualifiedId.indexOf(':');
+  const operationId = colon === -1 ? qualifiedId : qualifiedId.slice(colon + 1);
+  const specs = colon === -1 ? SPEC_ORDER : [qualifiedId.slice(0, colon) as SpecName];
+  for (const spec of specs) {
     for (const [path, ops] of Object.entries(loadSpec(spec).paths)) {
       for (const [method, op] of Object.entries(ops)) {
         if (op && typeof op === 'object' && op.operationId === operationId) return { spec, path, method };
@@ -227,7 +238,13 @@ export function findOperation(operationId: string): { spec: SpecName; path: stri
 
 /** Spec and path template of a concrete request path, e.g. /2010-04-01/Accounts/AC…/Messages/SM….json. */
 export function matchPath(concrete: string): { spec: SpecName; path: string } {
-  const spec: SpecName = concrete.startsWith('/2010-04-01/') ? 'api_v2010' : concrete.startsWith('/v2/PhoneNumbers') ? 'lookups_v2' : 'verify_v2';
+  const spec: SpecName = concrete.startsWith('/2010-04-01/')
+    ? 'api_v2010'
+    : concrete.startsWith('/v2/PhoneNumbers')
+      ? 'lookups_v2'
+      : concrete.startsWith('/v1/')
+        ? 'messaging_v1'
+        : 'verify_v2';
   const segments = concrete.split('/');
   let best: { path: string; templated: number } | null = null;
   for (const path of Object.keys(loadSpec(spec).paths)) {

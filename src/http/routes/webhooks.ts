@@ -2,6 +2,7 @@
 // against the URL Twilio called before anything is written.
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../core/errors.js';
+import { WEBHOOK_PATHS } from '../../core/wiring.js';
 import type { InboundService } from '../../services/inbound.js';
 import type { StatusCallbacksService } from '../../services/status-callbacks.js';
 import type { WebhookAuth, WebhookParams } from '../../services/webhooks.js';
@@ -110,7 +111,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookDeps> = async (app, d) => 
         response: { 204: { type: 'null' }, 400: { $ref: 'Error#' }, 403: { $ref: 'Error#' } },
       },
     };
-    scope.post('/webhooks/twilio/status', statusSchema, status);
+    scope.post(WEBHOOK_PATHS.status, statusSchema, status);
     // The original apps' route.
     scope.post('/webhooks/sms/twilio/', { schema: { ...statusSchema.schema, tags: ['compatibility'] } }, status);
 
@@ -120,7 +121,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookDeps> = async (app, d) => 
       return reply.code(200).type('text/xml; charset=utf-8').send(r.twiml);
     };
     scope.post(
-      '/webhooks/twilio/inbound',
+      WEBHOOK_PATHS.inbound,
       {
         schema: {
           ...meta,
