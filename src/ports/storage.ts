@@ -7,6 +7,7 @@ import type { ConversationsRepository, InboundRepository } from './conversations
 import type { CountersRepository } from './counters.js';
 import type { MessagesRepository } from './messages.js';
 import type { ReconcileRepository } from './reconcile.js';
+import type { TemplatesRepository } from './templates.js';
 import type { TenantsRepository } from './tenants.js';
 import type { UnitOfWork } from './tx.js';
 import type { VerificationsRepository } from './verifications.js';
@@ -61,4 +62,5 @@ export interface Repositories {
   tenants: TenantsRepository;
   webhookEvents: WebhookEventsRepository;
   reconcile: ReconcileRepository;
+  templates: TemplatesRepository;
 }
