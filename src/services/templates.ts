@@ -225,7 +225,7 @@ export class TemplatesService {
   }
 
   async preview(tenant: Tenant, name: string, input: { locale?: string | null; variables?: unknown; to?: string | null }) {
-    assertTemplateName(name);
+    await this.current(tenant, name); // an unknown name in the path is a 404, as for every route of the resource
     const r = await this.render(tenant, { name, locale: input.locale, variables: input.variables }, {});
     const settings = await this.d.settings.get(tenant.id);
     return {
