@@ -62,6 +62,15 @@ describe.each(backends)('templates on $name', (backend) => {
     expect(again.body.version).toBe(2); // numbers continue: (name, version) stays unambiguous
   });
 
+  it('concurrent writes: one create wins, parallel replacements get distinct consecutive versions', async () => {
+    const creates = await Promise.all([1, 2, 3, 4].map(() => t.api('/v1/templates', { body: { ...greeting, name: 'race' } })));
+    expect(creates.map((r) => r.status).sort()).toEqual([201, 409, 409, 409]);
+    const puts = await Promise.all([1, 2, 3, 4, 5].map((i) => t.api('/v1/templates/race', { method: 'PUT', body: { locales: { en: `v{{ x }} ${i}` } } })));
+    expect(puts.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(puts.map((r) => r.body.version).sort()).toEqual([2, 3, 4, 5, 6]);
+    expect(await versionRows('race')).toBe(6);
+  });
+
   it('strict mode: unknown variable, unknown filter and syntax errors are 422s naming them, nothing saved', async () => {
     const syntax = await t.api('/v1/templates', { body: { name: 'broken', locales: { en: 'ok {{ name }}', 'es-MX': 'Hola {% if x %} sin cerrar' } } });
     expect(syntax.status).toBe(422);
