@@ -97,6 +97,11 @@ describe.each(backends)('templates on $name', (backend) => {
     const r = await t.api('/v1/templates/loop/preview', { body: { variables: {} } });
     expect(r.status).toBe(422);
     expect(r.body.error.code).toBe('SMS_ERR_TEMPLATE_LIMIT');
+    // A range that fits in memory but renders too often hits the render limits instead.
+    await t.api('/v1/templates', { body: { name: 'many', locales: { en: '{% for i in (1..200000) %}{% if i == 0 %}{{ i }}{% endif %}{% endfor %}' } } });
+    const many = await t.api('/v1/messages', { body: { to: '+14155550402', template: { name: 'many' } } });
+    expect(many.status).toBe(422);
+    expect(many.body.error).toMatchObject({ code: 'SMS_ERR_TEMPLATE_LIMIT', details: { field: 'template', template: 'many' } });
     // The doubling-array attack of LiquidJS's DoS page needs concat, which is not an allowed filter.
     const doubling = '{% assign a = "1,2" | split: "," %}{% for i in (1..40) %}{% assign a = a | concat: a %}{% endfor %}x';
     expect((await t.api('/v1/templates', { body: { name: 'doubling', locales: { en: doubling } } })).body.error.code).toBe('SMS_ERR_TEMPLATE_UNKNOWN_FILTER');

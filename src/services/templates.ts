@@ -204,7 +204,10 @@ export class TemplatesService {
     try {
       text = await this.d.engine.render(locales[locale]!, variables);
     } catch (e) {
-      if (e instanceof AppError) throw new AppError(e.code, e.message, { field: 'template.variables', template: name, locale, ...(e.details as object) });
+      if (e instanceof AppError) {
+        const field = e.code === 'SMS_ERR_TEMPLATE_UNKNOWN_VARIABLE' ? 'template.variables' : 'template';
+        throw new AppError(e.code, e.message, { field, template: name, locale, ...(e.details as object) });
+      }
       throw e;
     }
     if (text.length > MAX_BODY_CHARS) {
