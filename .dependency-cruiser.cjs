@@ -73,6 +73,13 @@ module.exports = {
       to: { path: '^node_modules/twilio/' },
     },
     {
+      name: 'liquidjs-only-in-providers',
+      severity: 'error',
+      comment: 'The template engine is an adapter (providers/liquid.ts) behind the TemplateEngine port.',
+      from: { path: '^src/', pathNot: '^src/providers/' },
+      to: { path: '^node_modules/liquidjs/' },
+    },
+    {
       name: 'env-only-in-config',
       severity: 'error',
       comment: 'Only the config loader reads the environment; the CLI passes process.env to it.',

@@ -17,6 +17,7 @@ import type { ConsentService } from './services/consent.js';
 import type { ConversationsService } from './services/conversations.js';
 import { SettingsService } from './services/settings.js';
 import type { StatusCallbacksService } from './services/status-callbacks.js';
+import type { TemplatesService } from './services/templates.js';
 import type { WebhookAuth } from './services/webhooks.js';
 import type { MessagesService, ListInput, SendInput, SendOptions } from './services/messages.js';
 import { TenantsService, type Tenant } from './services/tenants.js';
@@ -132,6 +133,8 @@ export interface SmsRelay {
   readonly reconciler: Reconciler | null;
   readonly consent: ConsentService;
   readonly conversations: ConversationsService;
+  /** Message templates (versions, rendering, previews). */
+  readonly templates: TemplatesService;
   readonly statusCallbacks: StatusCallbacksService;
   /** Drops cached webhook credentials (after tenants' Twilio credentials changed). */
   readonly webhookAuth: WebhookAuth;
@@ -221,6 +224,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     },
     consent,
     conversations: messaging.conversations,
+    templates: messaging.templates,
     statusCallbacks,
     webhookAuth: messaging.webhookAuth,
     get provider() {

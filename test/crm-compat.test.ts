@@ -95,6 +95,10 @@ describe.each(backends)("the CRM module's routes on $name", (backend) => {
     const before = await t.api('/api/v1/sms/config/');
     expect(before.status).toBe(200);
     expect(before.body).toMatchObject({ default_region: 'US', auth_token_last4: null });
+    // Every key of the settings document is in the answer (the response schema drops none).
+    const doc = await t.relay.settings.get(t.relay.defaultTenant.id);
+    expect(Object.keys(before.body)).toEqual(expect.arrayContaining(Object.keys(doc)));
+    expect((await t.api('/v1/settings')).body).toMatchObject(JSON.parse(JSON.stringify(doc)));
     const put = await t.api('/api/v1/sms/config/?verify=false', { method: 'PUT', body: { auto_reply: 'We got it', default_region: 'CA' } });
     expect(put.status).toBe(200);
     expect(put.body).toMatchObject({ auto_reply: 'We got it', default_region: 'CA' });

@@ -80,6 +80,17 @@ export const ERRORS = {
     message: 'SMSRELAY_PUBLIC_URL must be set to the https URL where Twilio reaches this relay (http only on a loopback host).',
   },
   SMS_ERR_SENDER_NOT_OWNED: { status: 422, retryable: false, message: 'The Twilio account has no such number or Messaging Service.' },
+  // --- templates and body shaping ---
+  SMS_ERR_TEMPLATE_EXISTS: { status: 409, retryable: false, message: 'A template with this name already exists.' },
+  SMS_ERR_UNKNOWN_TEMPLATE: { status: 422, retryable: false, message: 'No template with this name exists.' },
+  SMS_ERR_TEMPLATE_SYNTAX: { status: 422, retryable: false, message: 'The template body could not be parsed.' },
+  SMS_ERR_TEMPLATE_UNKNOWN_VARIABLE: { status: 422, retryable: false, message: 'The template uses a variable that was not given.' },
+  SMS_ERR_TEMPLATE_UNKNOWN_FILTER: { status: 422, retryable: false, message: 'The template uses a filter that does not exist.' },
+  SMS_ERR_TEMPLATE_LIMIT: { status: 422, retryable: false, message: 'Rendering the template exceeded its time or memory limit.' },
+  SMS_ERR_TEMPLATE_RENDER: { status: 422, retryable: false, message: 'The template could not be rendered.' },
+  SMS_ERR_BODY_AND_TEMPLATE: { status: 422, retryable: false, message: 'A message has either a body or a template, not both.' },
+  SMS_ERR_TOO_MANY_SEGMENTS: { status: 422, retryable: false, message: 'The message needs more segments than its category allows.' },
+  SMS_ERR_FOOTER_NO_ROOM: { status: 422, retryable: false, message: 'The opt-out footer does not fit in the segments the category allows.' },
   SMS_ERR_NOT_READY: { status: 503, retryable: true, message: 'The service is not ready.' },
   SMS_ERR_INTERNAL: { status: 500, retryable: true, message: 'Internal error.' },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;

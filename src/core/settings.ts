@@ -2,8 +2,11 @@
 // Stored values win; a key that is absent (or, in rows written by older versions, malformed)
 // takes the installation's default, so the environment keeps supplying the default tenant's values
 // at read time and a process start never has to write them.
+import type { BodyRules } from './body.js';
+import { CATEGORIES } from './categories.js';
 import { AppError } from './errors.js';
 import { DEFAULT_KEYWORDS, DEFAULT_REPLIES } from './keywords.js';
+import { canonicalLocale } from './locales.js';
 import { isStorableText } from './text.js';
 
 export type KeywordKinds = 'opt_out' | 'opt_in' | 'help';
@@ -32,6 +35,17 @@ export interface TenantSettings {
   // --- admin (issue 12) ---
   /** IANA time zone of the tenant (its day for daily caps and reports). */
   timezone: string;
+  // --- templates and body shaping (core/body.ts) ---
+  /** Replace Unicode look-alikes with GSM-7 characters before counting and sending (templates may override). */
+  smart_encoding: BodyRules['smart_encoding'];
+  /** Most segments a message of each category may have. */
+  max_segments: BodyRules['max_segments'];
+  /** What happens to a longer message: refused (422) or truncated at a character boundary. */
+  on_too_long: BodyRules['on_too_long'];
+  /** The footer appended to marketing messages without opt-out language, per locale. */
+  opt_out_footer: BodyRules['opt_out_footer'];
+  /** When the footer does not fit max_segments: send without it, or refuse (422). */
+  footer_when_no_room: BodyRules['footer_when_no_room'];
 }
 
 export type SettingsPatch = {
@@ -53,6 +67,13 @@ export const BUILTIN_SETTINGS: Omit<TenantSettings, 'default_region' | 'verify_b
   verify_allowed_countries: null,
   // --- admin (issue 12) ---
   timezone: 'UTC',
+  // --- templates and body shaping ---
+  smart_encoding: false,
+  // Twilio advises at most 10 segments; marketing and codes are kept short.
+  max_segments: { transactional: 10, marketing: 3, otp: 2 },
+  on_too_long: { transactional: 'reject', marketing: 'reject', otp: 'reject' },
+  opt_out_footer: { en: 'Reply STOP to unsubscribe.' },
+  footer_when_no_room: 'send',
 };
 
 const KINDS: readonly KeywordKinds[] = ['opt_out', 'opt_in', 'help'];
@@ -93,6 +114,20 @@ const CHECKS: Record<Exclude<keyof TenantSettings, 'keywords' | 'replies'>, Chec
   verify_app_name: text(30),
   // --- admin (issue 12) ---
   timezone: (v) => (typeof v === 'string' && isTimeZone(v) ? null : "must be an IANA time zone such as 'Europe/Paris' or 'UTC'"),
+  // --- templates and body shaping ---
+  smart_encoding: (v) => (typeof v === 'boolean' ? null : 'must be true or false'),
+  max_segments: byCategory((v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 30, 'an integer from 1 to 30'),
+  on_too_long: byCategory((v) => v === 'reject' || v === 'truncate', "'reject' or 'truncate'"),
+  opt_out_footer: (v) =>
+    v !== null &&
+    typeof v === 'object' &&
+    !Array.isArray(v) &&
+    Object.keys(v).length > 0 &&
+    Object.keys(v).length <= 50 &&
+    Object.entries(v).every(([l, t]) => canonicalLocale(l) === l && text(160)(t) === null)
+      ? null
+      : 'must map 1-50 canonical BCP 47 locale tags (e.g. en, es-MX) to non-empty texts of at most 160 characters',
+  footer_when_no_room: oneOf('send', 'refuse'),
 };
 
 function isTimeZone(v: string): boolean {
@@ -104,6 +139,15 @@ function isTimeZone(v: string): boolean {
     return false;
   }
 }
+
+/** Category-keyed maps of the body settings: any subset of the categories; the others keep their defaults. */
+function byCategory(ok: (v: unknown) => boolean, what: string): Check {
+  return (v) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) && Object.entries(v).every(([c, x]) => (CATEGORIES as readonly string[]).includes(c) && ok(x))
+      ? null
+      : `must be an object keyed by category (${CATEGORIES.join(', ')}) with values ${what}`;
+}
+const CATEGORY_MAPS = ['max_segments', 'on_too_long'] as const;
 
 const keywordList: Check = (v) =>
   Array.isArray(v) && v.length > 0 && v.length <= 20 && v.every((k) => typeof k === 'string' && /^\S{1,32}$/u.test(k) && isStorableText(k))
@@ -157,6 +201,11 @@ export function resolveSettings(stored: Record<string, unknown>, defaults: Tenan
   for (const key of Object.keys(CHECKS) as (keyof typeof CHECKS)[]) {
     const v = stored[key];
     if (v !== undefined && CHECKS[key](v) === null) (out as unknown as Record<string, unknown>)[key] = v;
+  }
+  // --- templates and body shaping: a stored category map overrides the defaults category by category
+  for (const key of CATEGORY_MAPS) {
+    if (stored[key] !== undefined && CHECKS[key](stored[key]) === null)
+      (out as unknown as Record<string, unknown>)[key] = { ...defaults[key], ...(stored[key] as object) };
   }
   for (const group of ['keywords', 'replies'] as const) {
     const g = stored[group];

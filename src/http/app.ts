@@ -11,6 +11,7 @@ import type { TestSendService } from '../services/test-send.js';
 import type { ConsentService } from '../services/consent.js';
 import type { ConversationsService } from '../services/conversations.js';
 import type { MessagesService } from '../services/messages.js';
+import type { TemplatesService } from '../services/templates.js';
 import type { TenantsService } from '../services/tenants.js';
 import type { VerificationsService } from '../services/verifications.js';
 import type { HealthRepository } from '../ports.js';
@@ -27,6 +28,7 @@ import { messageRoutes } from './routes/messages.js';
 import { webhookRoutes, type WebhookDeps } from './routes/webhooks.js';
 import { crmCompatRoutes } from './routes/crm-compat.js';
 import { seedCompatRoutes } from './routes/seed-compat.js';
+import { templateRoutes } from './routes/templates.js';
 import { verificationRoutes } from './routes/verifications.js';
 import { messageSchema } from './schemas.js';
 import { buildValidator, installBodyChecks } from './strict.js';
@@ -47,6 +49,7 @@ export interface HttpDeps {
   consent?: ConsentService;
   /** The operator's API: tenants, settings, keys, audit log (absent: not served). */
   admin?: { audit: AuditLog; tenantConfig: TenantConfigService; testSend: TestSendService };
+  templates?: TemplatesService;
   /** Requests another component serves on the same port (the embedded emulator); returns true if handled. */
   mount?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
@@ -108,6 +111,7 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
     await app.register(apiKeyRoutes, { apiKeys: d.apiKeys, requireScope });
     await app.register(auditRoutes, { audit: d.admin.audit, requireScope });
   }
+  if (d.templates) await app.register(templateRoutes, { templates: d.templates, requireScope });
   await app.ready();
   return app;
 }

@@ -43,6 +43,7 @@ export const messageSchema = {
       properties: { name: { type: 'string' }, version: { type: 'integer' } },
       description: 'The template (and version) the body was rendered from.',
     },
+    truncated_from: nullable('integer', { description: 'Length of the body before the length policy (on_too_long: truncate) cut it.' }),
     created_at: { type: 'string', format: 'date-time' },
     updated_at: { type: 'string', format: 'date-time' },
     sent_at: nullable('string', { format: 'date-time' }),
@@ -72,6 +73,18 @@ export const sendBodySchema = {
       enum: [...SENDABLE_CATEGORIES, null],
       description: 'transactional (default) or marketing: the sending policies (consent, quiet hours, limits) differ by category.',
     },
+    template: {
+      type: ['object', 'null'],
+      required: ['name'],
+      additionalProperties: false,
+      description: 'Instead of body: a stored template, rendered with `variables` (its category applies unless `category` is given).',
+      properties: {
+        name: { type: 'string', maxLength: 64 },
+        locale: { type: ['string', 'null'], maxLength: 35, description: 'BCP 47; falls back es-MX → es → the template default.' },
+        variables: { type: ['object', 'null'], additionalProperties: true },
+      },
+    },
+    locale: { type: ['string', 'null'], maxLength: 35, description: "The recipient's language (BCP 47): a template's locale and the opt-out footer's." },
   },
 } as const;
 

@@ -41,6 +41,8 @@ export interface MessageRecord {
   /** The template (and its version) the body was rendered from. */
   template_name: string | null;
   template_version: number | null;
+  /** Length (UTF-16 units) of the body before the length policy truncated it; null when it was not. */
+  truncated_from: number | null;
   sensitive: number;
   created_at: number;
   updated_at: number;

@@ -8,6 +8,7 @@ import type { ConversationsRepository, InboundRepository } from './conversations
 import type { CountersRepository } from './counters.js';
 import type { MessagesRepository } from './messages.js';
 import type { ReconcileRepository } from './reconcile.js';
+import type { TemplatesRepository } from './templates.js';
 import type { TenantsRepository } from './tenants.js';
 import type { Tx, UnitOfWork } from './tx.js';
 import type { VerificationsRepository } from './verifications.js';
@@ -63,4 +64,5 @@ export interface Repositories {
   webhookEvents: WebhookEventsRepository;
   reconcile: ReconcileRepository;
   audit: AuditRepository;
+  templates: TemplatesRepository;
 }

@@ -7,7 +7,16 @@ import { REDACTED, SYSTEM_ACTOR, type Actor, type AuditLog } from './audit.js';
  * 'admin' is everything within the key's tenant; 'tenants:admin' is the platform admin (manages
  * tenants, acts on behalf of any with the Smsrelay-Tenant header) and is not part of 'admin'.
  */
-export const SCOPES = ['admin', 'messages:read', 'messages:write', 'verify:read', 'verify:write', 'tenants:admin'] as const;
+export const SCOPES = [
+  'admin',
+  'messages:read',
+  'messages:write',
+  'verify:read',
+  'verify:write',
+  'templates:read',
+  'templates:write',
+  'tenants:admin',
+] as const;
 export const PLATFORM_SCOPE = 'tenants:admin';
 export type Scope = (typeof SCOPES)[number] | (string & {});
 

@@ -3,10 +3,13 @@ import { type Category, DEFAULT_CATEGORY, SENDABLE_CATEGORIES } from '../core/ca
 import { AppError } from '../core/errors.js';
 import { decodeCursor, page, pageLimit } from '../core/pagination.js';
 import { normalizeRecipient, type Channel } from '../core/phone.js';
+import { shapeBody } from '../core/body.js';
+import { canonicalLocale } from '../core/locales.js';
 import { countSegments, MAX_BODY_CHARS } from '../core/segments.js';
 import type { TenantSettings } from '../core/settings.js';
 import type { AcceptItem, BatchWrite, Clock, IdempotencyOutcome, MessageRecord, MessagesRepository, Policy, Random, UnitOfWork } from '../ports.js';
 import { toMessageResource, type MessageResource } from './message-resource.js';
+import type { Rendered, TemplatesService } from './templates.js';
 import type { Tenant } from './tenants.js';
 
 export interface SendInput {
@@ -21,6 +24,10 @@ export interface SendInput {
   metadata?: Record<string, unknown> | null;
   /** transactional (default) or marketing; policies differ by category. */
   category?: string | null;
+  /** Instead of `body`: a template rendered with variables (its category applies unless `category` is given). */
+  template?: { name: string; locale?: string | null; variables?: Record<string, unknown> | null } | null;
+  /** The recipient's language (BCP 47): picks a template's locale and the opt-out footer's. */
+  locale?: string | null;
 }
 
 export interface SendOptions {
@@ -64,6 +71,8 @@ export interface MessagesServiceDeps {
   /** The sending policy (consent first): decides send, hold or refuse on accept, and again at dispatch. */
   policy: Policy;
   settings: { get(tenantId: string): Promise<TenantSettings> };
+  /** Renders `template` sends. */
+  templates: Pick<TemplatesService, 'render'>;
 }
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -176,7 +185,16 @@ export class MessagesService {
     if (typeof input.to !== 'string') throw new AppError('SMS_ERR_INVALID_PHONE', 'to is required and must be a string.', { field: 'to' });
     const to = normalizeRecipient(input.to, channel, { defaultRegion: tenant.defaultRegion, rejectFixedLine: this.d.rejectFixedLine });
 
-    const body = input.body ?? null;
+    const locale = input.locale === undefined || input.locale === null ? null : canonicalLocale(input.locale);
+    if (input.locale !== undefined && input.locale !== null && locale === null) throw bad('locale', 'locale must be a BCP 47 locale tag (e.g. en, es-MX)');
+    let rendered: Rendered | null = null;
+    if (input.template !== undefined && input.template !== null) {
+      if (input.body !== undefined && input.body !== null) {
+        throw new AppError('SMS_ERR_BODY_AND_TEMPLATE', 'Give either body or template, not both.', { field: 'template' });
+      }
+      rendered = await this.d.templates.render(tenant, input.template, { requestLocale: locale, to: to.e164 });
+    }
+    const body = rendered ? rendered.text : (input.body ?? null);
     if (body !== null && typeof body !== 'string') throw bad('body', 'body must be a string');
     if (body !== null && body.length > MAX_BODY_CHARS) {
       throw new AppError('SMS_ERR_BODY_TOO_LONG', undefined, { field: 'body', length: body.length, max: MAX_BODY_CHARS });
@@ -191,7 +209,7 @@ export class MessagesService {
     }
     if ((body === null || body === '') && media.length === 0) throw new AppError('SMS_ERR_BODY_REQUIRED', undefined, { field: 'body' });
 
-    const category = internalCategory ?? input.category ?? DEFAULT_CATEGORY;
+    const category = internalCategory ?? input.category ?? rendered?.category ?? DEFAULT_CATEGORY;
     if (!(SENDABLE_CATEGORIES as readonly string[]).includes(category) && category !== internalCategory) {
       throw bad('category', `category must be one of ${SENDABLE_CATEGORIES.map((c) => `'${c}'`).join(', ')}`);
     }
@@ -217,14 +235,32 @@ export class MessagesService {
       if (Buffer.byteLength(metadata) > MAX_METADATA_BYTES) throw bad('metadata', `metadata must serialize to at most ${MAX_METADATA_BYTES} bytes`);
     }
 
-    const seg = body ? countSegments(body) : null;
     // The stored channel is how the message travels: Twilio sends (and prices) any message with
     // media as an MMS. The request's 'sms' or 'mms' only says "to a phone number, not WhatsApp".
     const carried: Channel = channel === 'whatsapp' ? 'whatsapp' : media.length > 0 ? 'mms' : 'sms';
+    const settings = await this.d.settings.get(tenant.id);
+    // Segments exist only for SMS: smart encoding, the opt-out footer and the length limit shape SMS bodies.
+    let sent = body;
+    let truncatedFrom: number | null = null;
+    if (body && carried === 'sms') {
+      const shaped = shapeBody({
+        text: body,
+        category: category as Category,
+        locale: rendered?.locale ?? locale,
+        smartEncoding: rendered?.smartEncoding ?? settings.smart_encoding,
+        rules: settings,
+        optOutKeywords: settings.keywords.opt_out,
+      });
+      if (shaped.problem) throw new AppError(shaped.problem.code, shaped.problem.message, shaped.problem.details);
+      sent = shaped.body;
+      truncatedFrom = shaped.truncated_from;
+      if (sent.length > MAX_BODY_CHARS) throw new AppError('SMS_ERR_BODY_TOO_LONG', undefined, { field: 'body', length: sent.length, max: MAX_BODY_CHARS });
+    }
+    const seg = sent ? countSegments(sent) : null;
     // The policy comes last, so a malformed request is told about its errors first.
     const decision = await this.d.policy.decide(
-      { tenantId: tenant.id, to: to.address, channel: carried, category, body, segments: seg?.segments ?? 0 },
-      { stage: 'accept', now, settings: await this.d.settings.get(tenant.id) },
+      { tenantId: tenant.id, to: to.address, channel: carried, category, body: sent, segments: seg?.segments ?? 0 },
+      { stage: 'accept', now, settings },
     );
     if (decision.action === 'refuse') throw new AppError(decision.code, decision.message, decision.details ?? { field: 'to' });
     let holdReason: string | null = null;
@@ -241,7 +277,7 @@ export class MessagesService {
       to_addr: to.address,
       from_addr: from,
       messaging_service_sid: messagingServiceSid,
-      body,
+      body: sent,
       media_urls: media.length ? JSON.stringify(media) : null,
       encoding: seg?.encoding ?? null,
       segments: seg?.segments ?? 0,
@@ -266,8 +302,9 @@ export class MessagesService {
       conversation_id: null,
       metadata,
       category,
-      template_name: null,
-      template_version: null,
+      template_name: rendered?.name ?? null,
+      template_version: rendered?.version ?? null,
+      truncated_from: truncatedFrom,
       created_at: now,
       updated_at: now,
       sent_at: null,

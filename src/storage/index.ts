@@ -12,6 +12,7 @@ import { inboundRepository } from './repositories/inbound.js';
 import { verificationsRepository } from './repositories/verifications.js';
 import { messagesRepository } from './repositories/messages.js';
 import { reconcileRepository } from './repositories/reconcile.js';
+import { templatesRepository } from './repositories/templates.js';
 import { tenantsRepository } from './repositories/tenants.js';
 import { webhookEventsRepository } from './repositories/webhook-events.js';
 import { asTx } from './tx.js';
@@ -48,5 +49,6 @@ export function createRepositories(db: Db): Repositories {
     webhookEvents: webhookEventsRepository(db),
     reconcile: reconcileRepository(db.kysely),
     audit: auditRepository(db.kysely),
+    templates: templatesRepository(db),
   };
 }

@@ -7,6 +7,7 @@ import * as m0004 from './migrations/0004_default_tenant_env.js';
 import * as m0005 from './migrations/0005_mms_channel.js';
 import * as m0006 from './migrations/0006_hold_reason.js';
 import * as m0007 from './migrations/0007_message_category.js';
+import * as m0008 from './migrations/0008_templates.js';
 import * as m0012 from './migrations/0012_admin_audit.js';
 
 // Forward-only: migrations are listed statically (no filesystem scan) so the compiled package and
@@ -19,6 +20,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0005_mms_channel': m0005,
   '0006_hold_reason': m0006,
   '0007_message_category': m0007,
+  '0008_templates': m0008,
   '0012_admin_audit': m0012,
 };
 

@@ -2,7 +2,7 @@
 // bigint) in both databases: one representation, comparable and indexable, no driver-specific
 // Date handling. JSON columns are text.
 import type { ColumnType, Generated } from 'kysely';
-import type { ApiKeyRecord, AuditRecord, MessageRecord, NewMessageEventRecord, TenantRecord } from '../ports.js';
+import type { ApiKeyRecord, AuditRecord, MessageRecord, NewMessageEventRecord, TemplateVersionRecord, TenantRecord } from '../ports.js';
 import type { ConversationTables } from './schema-conversations.js';
 import type { VerifyTables } from './schema-verify.js';
 
@@ -33,7 +33,21 @@ export interface IdempotencyKeysTable {
   expires_at: Ms;
 }
 
+/** One row per template name: its latest version; `deleted_at` marks a soft delete (migration 0008). */
+export interface TemplatesTable {
+  tenant_id: string;
+  name: string;
+  current_version: number;
+  created_at: Ms;
+  updated_at: Ms;
+  deleted_at: Ms | null;
+}
+
+export type TemplateVersionsTable = TemplateVersionRecord;
+
 export interface Database extends ConversationTables, VerifyTables {
+  templates: TemplatesTable;
+  template_versions: TemplateVersionsTable;
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
   messages: MessagesTable;

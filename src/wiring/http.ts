@@ -58,6 +58,7 @@ export class WebHost {
         conversations: messaging.conversations,
         consent: messaging.consent,
         admin: { audit: this.d.audit, tenantConfig: this.d.tenantConfig, testSend: this.d.testSend },
+        templates: messaging.templates,
       });
     }
     return this.built;

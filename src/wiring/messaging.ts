@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import type { Cipher } from '../core/cipher.js';
 import type { Clock, Policy, Random, Repositories } from '../ports.js';
 import { twilioSignatures } from '../providers/twilio-signatures.js';
+import { liquidTemplates } from '../providers/liquid.js';
 import { twimlReplies } from '../providers/twiml.js';
 import { ConsentService } from '../services/consent.js';
 import { ConversationsService } from '../services/conversations.js';
@@ -12,6 +13,7 @@ import { MessagesService } from '../services/messages.js';
 import { createPolicy } from '../services/policy.js';
 import type { SettingsService } from '../services/settings.js';
 import { StatusCallbacksService } from '../services/status-callbacks.js';
+import { TemplatesService } from '../services/templates.js';
 import type { Tenant } from '../services/tenants.js';
 import { WebhookAuth } from '../services/webhooks.js';
 import type { ProviderHub } from './provider.js';
@@ -43,6 +45,7 @@ export interface Messaging {
   inbound: InboundService;
   conversations: ConversationsService;
   webhookAuth: WebhookAuth;
+  templates: TemplatesService;
 }
 
 export function createMessaging(d: MessagingDeps): Messaging {
@@ -55,6 +58,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
     random,
   });
   const policy = createPolicy([consent.policy, ...d.policies]);
+  const templates = new TemplatesService({ templates: repos.templates, engine: liquidTemplates(), clock, settings });
   const messages = new MessagesService({
     messages: repos.messages,
     write: repos.write,
@@ -68,6 +72,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
     onEnqueued: () => d.onEnqueued(),
     policy,
     settings,
+    templates,
   });
   const statusCallbacks = new StatusCallbacksService({
     messages: repos.messages,
@@ -100,5 +105,5 @@ export function createMessaging(d: MessagingDeps): Messaging {
     signatures: twilioSignatures,
     clock,
   });
-  return { consent, policy, messages, statusCallbacks, inbound, conversations, webhookAuth };
+  return { consent, policy, messages, statusCallbacks, inbound, conversations, webhookAuth, templates };
 }

@@ -25,6 +25,12 @@ const settingsProperties = {
   verify_service_sid: str,
   verify_allowed_countries: { type: ['array', 'null'], items: { type: 'string' } },
   verify_app_name: { type: 'string' },
+  // Per category (transactional, marketing, otp) where the value is an object.
+  smart_encoding: { type: 'boolean', description: 'Replace Unicode look-alikes with GSM-7 characters (templates may override).' },
+  max_segments: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Most segments per category.' },
+  on_too_long: { type: 'object', additionalProperties: { type: 'string', enum: ['reject', 'truncate'] } },
+  opt_out_footer: { type: 'object', additionalProperties: { type: 'string' }, description: 'Marketing footer per locale.' },
+  footer_when_no_room: { type: 'string', enum: ['send', 'refuse'] },
 } as const;
 
 const configSchema = {

@@ -24,6 +24,7 @@ type Col = keyof MessageRecord;
 const BIGINT: ReadonlySet<Col> = new Set<Col>([
   'segments',
   'template_version',
+  'truncated_from',
   'provider_code',
   'attempts',
   'max_attempts',
@@ -73,6 +74,7 @@ const MESSAGE_COLUMNS = [
   'category',
   'template_name',
   'template_version',
+  'truncated_from',
   'sensitive',
   'created_at',
   'updated_at',
