@@ -49,8 +49,8 @@ module.exports = {
     {
       name: 'adapters-below-services',
       severity: 'error',
-      comment: 'storage/ and providers/ implement ports; they never call up into use cases or delivery.',
-      from: { path: '^src/(storage|providers)/' },
+      comment: 'storage/, providers/ and metrics/ implement ports; they never call up into use cases or delivery.',
+      from: { path: '^src/(storage|providers|metrics)/' },
       to: { path: '^src/(services|http|worker|cli|emulator)/|^src/main\\.ts$' },
     },
     {
@@ -71,6 +71,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/(providers|emulator)/' },
       to: { path: '^node_modules/twilio/' },
+    },
+    {
+      name: 'prom-client-only-in-metrics',
+      severity: 'error',
+      comment: 'Services, the worker and the HTTP layer report through the metrics port (src/ports/metrics.ts).',
+      from: { path: '^src/', pathNot: '^src/metrics/' },
+      to: { path: '^node_modules/prom-client/' },
     },
     {
       name: 'env-only-in-config',

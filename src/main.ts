@@ -20,10 +20,12 @@ import type { VerificationsService } from './services/verifications.js';
 import { openDatabase, type Db } from './storage/db.js';
 import { createRepositories } from './storage/index.js';
 import { migrateToLatest } from './storage/migrate.js';
+import type { PrometheusMetrics } from './metrics/prometheus.js';
 import type { Dispatcher } from './worker/dispatcher.js';
 import type { Reconciler } from './worker/reconciler.js';
 import { WebHost } from './wiring/http.js';
 import { createMessaging } from './wiring/messaging.js';
+import { createMetrics } from './wiring/metrics.js';
 import { ProviderHub } from './wiring/provider.js';
 import { Runners } from './wiring/runners.js';
 import { settingsDefaults } from './wiring/settings.js';
@@ -95,6 +97,7 @@ export function resolveConfig(overrides: DeepPartial<Config> | Config = {}): Con
     inbound: { ...base.inbound, ...(o.inbound as Partial<Config['inbound']>) },
     emulator: { ...base.emulator, ...(o.emulator as Partial<Config['emulator']>) },
     verify: { ...base.verify, ...(o.verify as Partial<Config['verify']>) },
+    metrics: { ...base.metrics, ...(o.metrics as Partial<Config['metrics']>) },
   };
 }
 
@@ -123,6 +126,8 @@ export interface SmsRelay {
   /** Drops cached webhook credentials (after tenants' Twilio credentials changed). */
   readonly webhookAuth: WebhookAuth;
   readonly provider: Provider | null;
+  /** This relay's metrics (what GET /metrics serves): `render()` gives the Prometheus text. */
+  readonly metrics: Pick<PrometheusMetrics, 'render' | 'contentType' | 'eventBacklog' | 'eventDelivery'>;
   /** Default-tenant shortcuts for embedding. */
   send(input: SendInput, opts?: SendOptions): ReturnType<MessagesService['send']>;
   get(id: string): ReturnType<MessagesService['get']>;
@@ -157,16 +162,18 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const apiKeys = new ApiKeysService({ keys: repos.apiKeys, clock, random });
   const settings = new SettingsService({ repo: repos.settings, clock, defaults: settingsDefaults(config, config.provider === 'emulator') });
   const tenants = new TenantsService({ tenants: repos.tenants, clock, random, cipher, settings });
-  const hub = new ProviderHub({ config, logger, tenants, cipher, injected: opts.provider });
+  // One registry per relay: several relays may share a process.
+  const metrics = createMetrics(config, repos, clock);
+  const hub = new ProviderHub({ config, logger, tenants, cipher, injected: opts.provider, metrics });
   const defaultTenant = await tenants.ensureDefault();
 
-  const common = { config, logger, repos, clock, random, settings };
+  const common = { config, logger, repos, clock, random, settings, metrics };
   // `runners` is built below; nothing is enqueued before this function returns.
   const messaging = createMessaging({ ...common, cipher, defaultTenant, hub, policies: opts.policies ?? [], onEnqueued: () => runners.wake() });
   const { messages, consent, statusCallbacks } = messaging;
   const verifications = createVerifications({ ...common, messages, provider: () => hub.current() });
   const runners = new Runners({ ...common, hub, policy: messaging.policy, consent, statusCallbacks });
-  const web = new WebHost({ config, logger, version: VERSION, repos, apiKeys, tenants, verifications, messaging, hub });
+  const web = new WebHost({ config, logger, version: VERSION, repos, apiKeys, tenants, verifications, messaging, hub, metrics });
 
   return {
     config,
@@ -180,6 +187,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     verifications,
     defaultTenant,
     emulator: hub.emulator,
+    metrics,
     get worker() {
       return runners.worker;
     },

@@ -58,6 +58,13 @@ export const ERRORS = {
     retryable: false,
     message: "The emulator needs its access token: 'Authorization: Bearer <token>', or the token as the Basic auth password.",
   },
+  // --- metrics ---
+  SMS_ERR_METRICS_LOOPBACK_ONLY: {
+    status: 403,
+    retryable: false,
+    message: 'GET /metrics answers only loopback clients unless SMSRELAY_METRICS_TOKEN is set (then with Authorization: Bearer <token>).',
+  },
+  SMS_ERR_METRICS_TOKEN_REQUIRED: { status: 401, retryable: false, message: 'GET /metrics needs Authorization: Bearer <SMSRELAY_METRICS_TOKEN>.' },
   SMS_ERR_NOT_READY: { status: 503, retryable: true, message: 'The service is not ready.' },
   SMS_ERR_INTERNAL: { status: 500, retryable: true, message: 'Internal error.' },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { createHttpApp } from '../http/app.js';
+import type { PrometheusMetrics } from '../metrics/prometheus.js';
 import type { Repositories } from '../ports.js';
 import type { ApiKeysService } from '../services/api-keys.js';
 import type { TenantsService } from '../services/tenants.js';
@@ -21,6 +22,7 @@ export interface WebHostDeps {
   verifications: VerificationsService;
   messaging: Messaging;
   hub: ProviderHub;
+  metrics: PrometheusMetrics;
 }
 
 export class WebHost {
@@ -51,6 +53,8 @@ export class WebHost {
         webhooks: { auth: messaging.webhookAuth, statusCallbacks: messaging.statusCallbacks, inbound: messaging.inbound, publicUrl: config.publicUrl },
         conversations: messaging.conversations,
         consent: messaging.consent,
+        metrics: this.d.metrics,
+        metricsEndpoint: { exposition: this.d.metrics, token: config.metrics.token },
       });
     }
     return this.built;

@@ -1,8 +1,9 @@
 // The messaging services: consent and the sending policy, messages, status callbacks, inbound,
 // conversations and webhook authentication.
+import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Cipher } from '../core/cipher.js';
-import type { Clock, Policy, Random, Repositories } from '../ports.js';
+import type { Clock, Metrics, Policy, Random, Repositories } from '../ports.js';
 import { twilioSignatures } from '../providers/twilio-signatures.js';
 import { twimlReplies } from '../providers/twiml.js';
 import { ConsentService } from '../services/consent.js';
@@ -33,6 +34,8 @@ export interface MessagingDeps {
   hub: Pick<ProviderHub, 'tenantAccounts' | 'defaultAccount'>;
   /** Told when a message is queued (wakes the dispatcher). */
   onEnqueued(): void;
+  metrics: Metrics;
+  logger: Logger;
 }
 
 export interface Messaging {
@@ -68,6 +71,8 @@ export function createMessaging(d: MessagingDeps): Messaging {
     onEnqueued: () => d.onEnqueued(),
     policy,
     settings,
+    metrics: d.metrics,
+    logger: d.logger,
   });
   const statusCallbacks = new StatusCallbacksService({
     messages: repos.messages,
@@ -79,6 +84,8 @@ export function createMessaging(d: MessagingDeps): Messaging {
     consent,
     installationTenantId: d.defaultTenant.id,
     tenantAccounts: d.hub.tenantAccounts,
+    metrics: d.metrics,
+    logger: d.logger,
   });
   const inbound = new InboundService({
     inbound: repos.inbound,

@@ -2,7 +2,7 @@
 // sharing its per-tenant lookup) and the periodic runner every timed loop runs on.
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import type { Clock, Policy, ProviderFor, Random, Repositories } from '../ports.js';
+import type { Clock, Metrics, Policy, ProviderFor, Random, Repositories } from '../ports.js';
 import type { ConsentService } from '../services/consent.js';
 import type { SettingsService } from '../services/settings.js';
 import type { StatusCallbacksService } from '../services/status-callbacks.js';
@@ -24,6 +24,7 @@ export interface RunnersDeps {
   settings: SettingsService;
   consent: ConsentService;
   statusCallbacks: StatusCallbacksService;
+  metrics: Metrics;
 }
 
 export class Runners {
@@ -85,6 +86,7 @@ export class Runners {
       policy,
       settings,
       onRejected: (row, code) => consent.onProviderRejected(row, code),
+      metrics: this.d.metrics,
     });
     this.reconcilerRunner = new Reconciler({
       reconcile: repos.reconcile,

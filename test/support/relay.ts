@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Config } from '../../src/config.js';
 import { createLogger, createSmsRelay, type SmsRelay, type SmsRelayOptions } from '../../src/main.js';
 import type { Backend } from './backends.js';
@@ -23,7 +24,7 @@ export async function startRelay(
   backend: Backend,
   label: string,
   overrides: Overrides = {},
-  opts: { worker?: boolean; relay?: Omit<SmsRelayOptions, 'schema' | 'logger'> } = {},
+  opts: { worker?: boolean; relay?: Omit<SmsRelayOptions, 'schema' | 'logger'>; logger?: Logger } = {},
 ): Promise<TestRelay> {
   const db = await backend.create(label);
   const relay = await createSmsRelay(
@@ -36,7 +37,7 @@ export async function startRelay(
       worker: { pollIntervalMs: 20, backoffBaseMs: 10, backoffMaxMs: 100, settleDelayMs: 0, ...overrides.worker },
       twilio: { ...overrides.twilio },
     },
-    { ...opts.relay, schema: db.schema, logger: createLogger(process.env.SMSRELAY_TEST_LOG ?? 'silent') },
+    { ...opts.relay, schema: db.schema, logger: opts.logger ?? createLogger(process.env.SMSRELAY_TEST_LOG ?? 'silent') },
   );
   const { key } = await relay.apiKeys.create(relay.defaultTenant.id, 'test', ['admin']);
   const url = await relay.listen();
