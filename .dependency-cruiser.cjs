@@ -61,6 +61,13 @@ module.exports = {
       to: { path: '^src/', pathNot: ['^src/emulator/', '^src/core/'] },
     },
     {
+      name: 'client-stands-alone',
+      severity: 'error',
+      comment: 'smsrelay/client runs wherever fetch does: it knows the API only through its generated types.',
+      from: { path: '^src/client/' },
+      to: { pathNot: ['^src/client/', '^node_modules/openapi-fetch/', '^node_modules/openapi-typescript-helpers/'] },
+    },
+    {
       name: 'kysely-only-in-storage',
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/storage/' },
