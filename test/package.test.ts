@@ -42,7 +42,7 @@ function readmeClientExample(): string {
 
 // A relay from the installed package, for the client example: prints its URL and an admin key.
 const SERVE = `import { createSmsRelay } from 'smsrelay';
-const relay = await createSmsRelay({ databaseUrl: 'sqlite:./data/client.db', port: 0, logLevel: 'warn' });
+const relay = await createSmsRelay({ databaseUrl: 'sqlite:./data/client.db', port: 0, logLevel: 'silent' });
 const { key } = await relay.apiKeys.create(relay.defaultTenant.id, 'client', ['admin']);
 const url = await relay.listen();
 relay.startWorker();
@@ -116,7 +116,7 @@ describe('the npm package', () => {
         let buf = '';
         server.stdout!.on('data', (d) => {
           buf += String(d);
-          const line = buf.split('\n').find((l) => l.startsWith('{'));
+          const line = buf.split('\n').find((l) => l.startsWith('{"url"'));
           if (line) resolve(line);
         });
         server.on('exit', (code) => reject(new Error(`serve.mjs exited (${code})`)));
