@@ -28,10 +28,14 @@ function parse(text: string) {
   return { samples, value, has };
 }
 
-// Holds messages whose body starts with HOLD for an hour (a rule of the embedding application).
+// Rules of the embedding application: HOLD… is held for an hour on accept; LATER… is held and
+// NEVER… refused only when the worker is about to send them (dispatch).
 const holdPolicy: Policy = {
   async decide(m, ctx) {
-    return m.body?.startsWith('HOLD') ? { action: 'hold', until: ctx.now + 3_600_000, reason: 'test_hold' } : { action: 'send' };
+    if (m.body?.startsWith('HOLD')) return { action: 'hold', until: ctx.now + 3_600_000, reason: 'test_hold' };
+    if (ctx.stage === 'dispatch' && m.body?.startsWith('LATER')) return { action: 'hold', until: ctx.now + 3_600_000, reason: 'test_later' };
+    if (ctx.stage === 'dispatch' && m.body?.startsWith('NEVER')) return { action: 'refuse', code: 'SMS_ERR_COUNTRY_NOT_ALLOWED' };
+    return { action: 'send' };
   },
 };
 
@@ -161,6 +165,27 @@ describe.each(backends)('metrics after a mixed run on $name', (backend) => {
     expect(w.value('smsrelay_outbox_depth')).toBe(2);
     expect(w.value('smsrelay_outbox_oldest_due_age_seconds')).toBeGreaterThanOrEqual(1);
     t.relay.worker!.start();
+  });
+
+  it('counts holds and refusals the worker decides at dispatch', async () => {
+    const later = await send({ to: '+14155550308', body: 'LATER please' });
+    const never = await send({ to: '+14155550309', body: 'NEVER mind', category: 'marketing' });
+    await settled(never.body.id, 'failed');
+    await waitFor(async () => ((await t.api(`/v1/messages/${later.body.id}`)).body.hold_reason === 'test_later' ? true : null));
+    // The outcome is counted once written, just after the status is readable.
+    const v = parse(
+      await waitFor(async () => {
+        const text = await scrape();
+        const p = parse(text);
+        return p.value('smsrelay_messages_held_total', { stage: 'dispatch' }) > 0 &&
+          p.value('smsrelay_messages_failed_total', { code: 'SMS_ERR_COUNTRY_NOT_ALLOWED' }) > 0
+          ? text
+          : null;
+      }),
+    );
+    expect(v.value('smsrelay_messages_held_total', { reason: 'test_later', stage: 'dispatch', category: 'transactional' })).toBe(1);
+    expect(v.value('smsrelay_refusals_total', { code: 'SMS_ERR_COUNTRY_NOT_ALLOWED', stage: 'dispatch' })).toBe(1);
+    expect(v.value('smsrelay_messages_failed_total', { code: 'SMS_ERR_COUNTRY_NOT_ALLOWED', category: 'marketing', twilio_code: 'none' })).toBe(1);
   });
 });
 

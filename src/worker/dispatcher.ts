@@ -227,7 +227,7 @@ export class Dispatcher {
       if ((c.body ?? '') !== body) continue;
       if (await this.d.messages.providerSidTaken(c.sid)) continue;
       this.metrics.settled('found');
-      this.d.logger.info({ ...messageFields({ ...row, provider_sid: c.sid }) }, 'ambiguous send settled: the provider has it');
+      this.d.logger.info(messageFields({ ...row, provider_sid: c.sid }), 'ambiguous send settled: the provider has it');
       return this.accepted(row, now, c, { settled: true });
     }
     this.metrics.settled('not_found');
