@@ -49,8 +49,8 @@ module.exports = {
     {
       name: 'adapters-below-services',
       severity: 'error',
-      comment: 'storage/ and providers/ implement ports; they never call up into use cases or delivery.',
-      from: { path: '^src/(storage|providers)/' },
+      comment: 'storage/, providers/ and metrics/ implement ports; they never call up into use cases or delivery.',
+      from: { path: '^src/(storage|providers|metrics)/' },
       to: { path: '^src/(services|http|worker|cli|emulator)/|^src/main\\.ts$' },
     },
     {
@@ -59,6 +59,13 @@ module.exports = {
       comment: 'The emulator is a separate Twilio-compatible server; it shares only pure core code.',
       from: { path: '^src/emulator/' },
       to: { path: '^src/', pathNot: ['^src/emulator/', '^src/core/'] },
+    },
+    {
+      name: 'client-stands-alone',
+      severity: 'error',
+      comment: 'smsrelay/client runs wherever fetch does: it knows the API only through its generated types.',
+      from: { path: '^src/client/' },
+      to: { pathNot: ['^src/client/', '^node_modules/openapi-fetch/', '^node_modules/openapi-typescript-helpers/'] },
     },
     {
       name: 'kysely-only-in-storage',
@@ -78,6 +85,11 @@ module.exports = {
       comment: 'The template engine is an adapter (providers/liquid.ts) behind the TemplateEngine port.',
       from: { path: '^src/', pathNot: '^src/providers/' },
       to: { path: '^node_modules/liquidjs/' },
+      name: 'prom-client-only-in-metrics',
+      severity: 'error',
+      comment: 'Services, the worker and the HTTP layer report through the metrics port (src/ports/metrics.ts).',
+      from: { path: '^src/', pathNot: '^src/metrics/' },
+      to: { path: '^node_modules/prom-client/' },
     },
     {
       name: 'env-only-in-config',

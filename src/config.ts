@@ -80,6 +80,14 @@ export interface EmulatorConfig {
   maxMessages: number;
 }
 
+/** GET /metrics (Prometheus). */
+export interface MetricsConfig {
+  /** When set, scrapes need `Authorization: Bearer <token>`; when null, only loopback clients are answered. */
+  token: string | null;
+  /** Adds a `tenant` label to the message counters (one series per tenant). */
+  tenantLabel: boolean;
+}
+
 export interface Config {
   host: string;
   port: number;
@@ -100,6 +108,7 @@ export interface Config {
   reconciler: ReconcilerConfig;
   inbound: InboundConfig;
   emulator: EmulatorConfig;
+  metrics: MetricsConfig;
   /** 32-byte key (hex or base64) that encrypts tenants' Twilio auth tokens (AES-256-GCM). */
   masterKey: string | null;
   /** The master key before a rotation (`smsrelay keys rotate-master`): still accepted for reading until every secret is re-encrypted. */
@@ -179,6 +188,12 @@ export function loadEmulatorAccess(env: Env): Pick<EmulatorConfig, 'access' | 't
   // Opening the emulator to the network must be explicit: a token alone does not do it.
   if (access === 'loopback' && token !== null) throw new ConfigError('SMSRELAY_EMULATOR_TOKEN', 'SMSRELAY_EMULATOR_ACCESS=token to be set with it');
   return { access, token };
+}
+
+function metricsConfig(env: Env): MetricsConfig {
+  const token = str(env, 'SMSRELAY_METRICS_TOKEN');
+  if (token !== null && token.length < 24) throw new ConfigError('SMSRELAY_METRICS_TOKEN', 'at least 24 characters');
+  return { token, tenantLabel: bool(env, 'SMSRELAY_METRICS_TENANT_LABEL', false) };
 }
 
 function url(env: Env, name: string): string | null {
@@ -307,6 +322,7 @@ export function loadConfig(env: Env): Config {
       ...loadEmulatorAccess(env),
       maxMessages: int(env, 'SMSRELAY_EMULATOR_MAX_MESSAGES', 2_000, 1, 1_000_000),
     },
+    metrics: metricsConfig(env),
     masterKey: masterKey(env),
     masterKeyPrevious: masterKey(env, 'SMSRELAY_MASTER_KEY_PREVIOUS'),
   };

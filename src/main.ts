@@ -25,10 +25,12 @@ import type { VerificationsService } from './services/verifications.js';
 import { openDatabase, type Db } from './storage/db.js';
 import { createRepositories } from './storage/index.js';
 import { migrateToLatest } from './storage/migrate.js';
+import type { PrometheusMetrics } from './metrics/prometheus.js';
 import type { Dispatcher } from './worker/dispatcher.js';
 import type { Reconciler } from './worker/reconciler.js';
 import { WebHost } from './wiring/http.js';
 import { createMessaging } from './wiring/messaging.js';
+import { createMetrics } from './wiring/metrics.js';
 import { ProviderHub } from './wiring/provider.js';
 import { Runners } from './wiring/runners.js';
 import { settingsDefaults } from './wiring/settings.js';
@@ -105,6 +107,7 @@ export function resolveConfig(overrides: DeepPartial<Config> | Config = {}): Con
     inbound: { ...base.inbound, ...(o.inbound as Partial<Config['inbound']>) },
     emulator: { ...base.emulator, ...(o.emulator as Partial<Config['emulator']>) },
     verify: { ...base.verify, ...(o.verify as Partial<Config['verify']>) },
+    metrics: { ...base.metrics, ...(o.metrics as Partial<Config['metrics']>) },
   };
 }
 
@@ -139,6 +142,8 @@ export interface SmsRelay {
   /** Drops cached webhook credentials (after tenants' Twilio credentials changed). */
   readonly webhookAuth: WebhookAuth;
   readonly provider: Provider | null;
+  /** This relay's metrics (what GET /metrics serves): `render()` gives the Prometheus text. */
+  readonly metrics: Pick<PrometheusMetrics, 'render' | 'contentType' | 'eventBacklog' | 'eventDelivery'>;
   /** Default-tenant shortcuts for embedding. */
   send(input: SendInput, opts?: SendOptions): ReturnType<MessagesService['send']>;
   get(id: string): ReturnType<MessagesService['get']>;
@@ -180,10 +185,12 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const apiKeys = new ApiKeysService({ keys: repos.apiKeys, write: repos.write, audit, clock, random });
   const settings = new SettingsService({ repo: repos.settings, clock, defaults: settingsDefaults(config, config.provider === 'emulator') });
   const tenants = new TenantsService({ tenants: repos.tenants, write: repos.write, audit, clock, random, cipher, settings });
-  const hub = new ProviderHub({ config, logger, tenants, cipher, injected: opts.provider });
+  // One registry per relay: several relays may share a process.
+  const metrics = createMetrics(config, repos, clock);
+  const hub = new ProviderHub({ config, logger, tenants, cipher, injected: opts.provider, metrics });
   const defaultTenant = await tenants.ensureDefault();
 
-  const common = { config, logger, repos, clock, random, settings };
+  const common = { config, logger, repos, clock, random, settings, metrics };
   // `runners` is built below; nothing is enqueued before this function returns.
   const messaging = createMessaging({ ...common, cipher, defaultTenant, hub, policies: opts.policies ?? [], onEnqueued: () => runners.wake() });
   const { messages, consent, statusCallbacks } = messaging;
@@ -200,7 +207,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     clock,
   });
   const testSend = new TestSendService({ messages, clock, timeoutMs: opts.testSendTimeoutMs ?? 15_000 });
-  const web = new WebHost({ config, logger, version: VERSION, repos, apiKeys, tenants, verifications, messaging, hub, audit, tenantConfig, testSend });
+  const web = new WebHost({ config, logger, version: VERSION, repos, apiKeys, tenants, verifications, messaging, hub, audit, tenantConfig, testSend, metrics });
 
   return {
     config,
@@ -216,6 +223,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     verifications,
     defaultTenant,
     emulator: hub.emulator,
+    metrics,
     get worker() {
       return runners.worker;
     },

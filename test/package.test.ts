@@ -1,6 +1,6 @@
 // The package as a user meets it: `npm pack`, `npm install <tarball>` in a new project (better-sqlite3
 // compiles there), the README's library example run with node as written, and `npx smsrelay --help`.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,24 @@ function readmeLibraryExample(): string {
   return /```ts\n([\s\S]*?)```/.exec(section)![1]!;
 }
 
+/** The typed client's example in the README's quick start. */
+function readmeClientExample(): string {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Quick start'));
+  return /```ts\n([\s\S]*?)```/.exec(section)![1]!;
+}
+
+// A relay from the installed package, for the client example: prints its URL and an admin key.
+const SERVE = `import { createSmsRelay } from 'smsrelay';
+const relay = await createSmsRelay({ databaseUrl: 'sqlite:./data/client.db', port: 0, logLevel: 'silent' });
+const { key } = await relay.apiKeys.create(relay.defaultTenant.id, 'client', ['admin']);
+const url = await relay.listen();
+relay.startWorker();
+console.log(JSON.stringify({ url, key }));
+process.stdin.on('end', () => relay.close().then(() => process.exit(0)));
+process.stdin.resume();
+`;
+
 let files: string[] = [];
 let tarball = '';
 
@@ -46,7 +64,18 @@ describe('the npm package', () => {
   }, 150_000);
 
   it('ships the build, the bin, README and LICENSE, and no tests, benchmarks or CI files', () => {
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'bin/smsrelay.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js'])
+    for (const f of [
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'bin/smsrelay.js',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/cli/main.js',
+      'dist/client/index.js',
+      'dist/client/index.d.ts',
+      'dist/client/schema.d.ts',
+    ])
       expect(files).toContain(f);
     expect(files.filter((f) => /^(test|bench|scripts|src|\.ci)\//.test(f) || f.endsWith('.map') || f.includes('tsbuildinfo') || f.includes('.test.'))).toEqual(
       [],
@@ -64,4 +93,48 @@ describe('the npm package', () => {
     expect(help).toMatch(/^Usage: smsrelay <command>/);
     console.log(`package test: npm install of the tarball took ${(installMs / 1000).toFixed(1)} s`);
   }, 420_000);
+
+  it("exposes smsrelay/client: the README's client example type-checks and runs against a relay", async () => {
+    const example = readmeClientExample();
+    expect(example).toContain("from 'smsrelay/client'");
+    // Type-checked against the installed package's exports (types condition) with this repo's tsc.
+    writeFileSync(join(project, 'client-example.ts'), example);
+    const tsc = join(root, 'node_modules/typescript/bin/tsc');
+    const types = ['--typeRoots', join(root, 'node_modules/@types'), '--types', 'node'];
+    run(
+      process.execPath,
+      [tsc, '--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', ...types, 'client-example.ts'],
+      project,
+      60_000,
+    );
+    // Run as JavaScript against a relay started from the installed package.
+    writeFileSync(join(project, 'client-example.mjs'), example);
+    writeFileSync(join(project, 'serve.mjs'), SERVE);
+    const server = spawn(process.execPath, ['serve.mjs'], { cwd: project, env, stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      const first = await new Promise<string>((resolve, reject) => {
+        let buf = '';
+        server.stdout!.on('data', (d) => {
+          buf += String(d);
+          const line = buf.split('\n').find((l) => l.startsWith('{"url"'));
+          if (line) resolve(line);
+        });
+        server.on('exit', (code) => reject(new Error(`serve.mjs exited (${code})`)));
+      });
+      const { url, key } = JSON.parse(first) as { url: string; key: string };
+      const r = spawnSync(process.execPath, ['client-example.mjs'], {
+        cwd: project,
+        env: { ...env, SMSRELAY_URL: url, SMSRELAY_API_KEY: key },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^[0-9a-f-]{36} pending$/), '400 SMS_ERR_INVALID_PHONE']);
+    } finally {
+      if (server.exitCode === null) {
+        server.stdin!.end();
+        await new Promise((resolve) => server.once('exit', resolve));
+      }
+    }
+  }, 120_000);
 });

@@ -91,6 +91,19 @@ export const ERRORS = {
   SMS_ERR_BODY_AND_TEMPLATE: { status: 422, retryable: false, message: 'A message has either a body or a template, not both.' },
   SMS_ERR_TOO_MANY_SEGMENTS: { status: 422, retryable: false, message: 'The message needs more segments than its category allows.' },
   SMS_ERR_FOOTER_NO_ROOM: { status: 422, retryable: false, message: 'The opt-out footer does not fit in the segments the category allows.' },
+  // --- metrics ---
+  SMS_ERR_METRICS_LOOPBACK_ONLY: {
+    status: 403,
+    retryable: false,
+    message: 'GET /metrics answers only loopback clients unless SMSRELAY_METRICS_TOKEN is set (then with Authorization: Bearer <token>).',
+  },
+  SMS_ERR_METRICS_TOKEN_REQUIRED: { status: 401, retryable: false, message: 'GET /metrics needs Authorization: Bearer <SMSRELAY_METRICS_TOKEN>.' },
+  // --- typed client ---
+  SMS_ERR_UNEXPECTED_RESPONSE: {
+    status: 502,
+    retryable: true,
+    message: 'The answer was not an smsrelay response (raised by the typed client, e.g. for a proxy error page).',
+  },
   SMS_ERR_NOT_READY: { status: 503, retryable: true, message: 'The service is not ready.' },
   SMS_ERR_INTERNAL: { status: 500, retryable: true, message: 'Internal error.' },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;

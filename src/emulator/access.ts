@@ -4,6 +4,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ERRORS } from '../core/errors.js';
+import { isLoopback } from '../core/net.js';
 import { DEFAULT_AUTH_TOKEN } from './defaults.js';
 import type { EmulatorAccess } from './types.js';
 import { rawHeader, sendJson } from './util.js';
@@ -12,13 +13,6 @@ import { rawHeader, sendJson } from './util.js';
 export type AccessKind = 'page' | 'api' | 'twilio';
 
 export const MIN_ACCESS_TOKEN_LENGTH = 24;
-
-/** A peer address (or a bind host) on this machine's loopback interface. */
-export function isLoopback(address: string | undefined): boolean {
-  if (!address) return false;
-  const a = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return a === '::1' || a === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a);
-}
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 

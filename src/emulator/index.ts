@@ -4,7 +4,7 @@ import type { Emulator, EmulatorOptions } from './types.js';
 
 export { DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_NUMBERS } from './defaults.js';
 export { CHAOS_ENDPOINTS } from './chaos.js';
-export { isLoopback, MIN_ACCESS_TOKEN_LENGTH } from './access.js';
+export { MIN_ACCESS_TOKEN_LENGTH } from './access.js';
 export type { EmulatorAccess } from './types.js';
 export type * from './types.js';
 

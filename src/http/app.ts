@@ -14,7 +14,7 @@ import type { MessagesService } from '../services/messages.js';
 import type { TemplatesService } from '../services/templates.js';
 import type { TenantsService } from '../services/tenants.js';
 import type { VerificationsService } from '../services/verifications.js';
-import type { HealthRepository } from '../ports.js';
+import { NO_METRICS, type HealthRepository, type Metrics } from '../ports.js';
 import { scopeChecker } from './auth.js';
 import { clientErrorHandler, errorSchema, installErrorHandling, toAppError } from './errors.js';
 import { healthRoutes } from './routes/health.js';
@@ -25,6 +25,7 @@ import { tenantRoutes } from './routes/tenants.js';
 import { consentRoutes } from './routes/consents.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { messageRoutes } from './routes/messages.js';
+import { metricsRoutes, type MetricsRoutesOptions } from './routes/metrics.js';
 import { webhookRoutes, type WebhookDeps } from './routes/webhooks.js';
 import { crmCompatRoutes } from './routes/crm-compat.js';
 import { seedCompatRoutes } from './routes/seed-compat.js';
@@ -50,6 +51,10 @@ export interface HttpDeps {
   /** The operator's API: tenants, settings, keys, audit log (absent: not served). */
   admin?: { audit: AuditLog; tenantConfig: TenantConfigService; testSend: TestSendService };
   templates?: TemplatesService;
+  /** Counts webhook signature failures and rate-limit answers. */
+  metrics?: Metrics;
+  /** GET /metrics (absent: not served). */
+  metricsEndpoint?: MetricsRoutesOptions;
   /** Requests another component serves on the same port (the embedded emulator); returns true if handled. */
   mount?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
@@ -80,6 +85,13 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
   });
 
   installErrorHandling(app);
+  const metrics = d.metrics ?? NO_METRICS;
+  // Before any route is registered, so that every route's errors pass here.
+  app.addHook('onError', async (_req, _reply, err) => {
+    const e = toAppError(err);
+    if (e.code === 'SMS_ERR_INVALID_SIGNATURE') metrics.signatureFailure();
+    else if (e.status === 429) metrics.refused(e.code, 'api');
+  });
   installBodyChecks(app);
   app.addSchema(errorSchema);
   app.addSchema(messageSchema);
@@ -98,6 +110,7 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
 
   const requireScope = scopeChecker(d.apiKeys, d.tenants);
   await app.register(healthRoutes, { health: d.health });
+  if (d.metricsEndpoint) await app.register(metricsRoutes, d.metricsEndpoint);
   await app.register(messageRoutes, { messages: d.messages, requireScope });
   await app.register(seedCompatRoutes, { messages: d.messages, requireScope });
   await app.register(crmCompatRoutes, { messages: d.messages, conversations: d.conversations, requireScope });

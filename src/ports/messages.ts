@@ -134,7 +134,18 @@ export interface StatusMove {
 export interface MoveResult {
   moved: boolean;
   /** The message, when it moved or (record 'always') exists. */
-  message?: { id: string; tenant_id: string; to_addr: string; status: string };
+  message?: MovedMessage;
+}
+
+export interface MovedMessage {
+  id: string;
+  tenant_id: string;
+  to_addr: string;
+  status: string;
+  /** Present when it moved (what metrics and logs need, from the same statement). */
+  provider_sid?: string | null;
+  category?: string;
+  channel?: string;
 }
 
 export type IdempotencyOutcome = { kind: 'new' } | { kind: 'replay'; status: number; body: string } | { kind: 'mismatch' };
@@ -191,4 +202,9 @@ export interface MessagesRepository {
   /** A live idempotency entry's request hash (an invalid request under a used key is a mismatch). */
   idempotencyHash(tenantId: string, key: string, now: number): Promise<string | undefined>;
   deleteExpiredIdempotencyKeys(now: number): Promise<number>;
+  /**
+   * Outbox depth (pending and scheduled messages) and the earliest next attempt among them, in one
+   * statement served by the partial outbox index (metrics, read on scrape).
+   */
+  outboxStats(): Promise<{ depth: number; earliestAttemptAt: number | null }>;
 }

@@ -23,6 +23,8 @@ export interface HealthRepository {
   ping(): Promise<void>;
   /** Names of migrations not applied yet. */
   pendingMigrations(): Promise<string[]>;
+  /** Connection pool usage (PostgreSQL); null on SQLite (one connection, no pool). */
+  poolUsage(): { total: number; idle: number; waiting: number; max: number } | null;
 }
 
 export interface ApiKeyRecord {

@@ -1,13 +1,27 @@
 import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
 import { type Category, DEFAULT_CATEGORY, SENDABLE_CATEGORIES } from '../core/categories.js';
 import { AppError } from '../core/errors.js';
+import { messageFields } from '../core/log-fields.js';
 import { decodeCursor, page, pageLimit } from '../core/pagination.js';
-import { normalizeRecipient, type Channel } from '../core/phone.js';
+import { maskPhone, normalizeRecipient, type Channel } from '../core/phone.js';
 import { shapeBody } from '../core/body.js';
 import { canonicalLocale } from '../core/locales.js';
 import { countSegments, MAX_BODY_CHARS } from '../core/segments.js';
 import type { TenantSettings } from '../core/settings.js';
-import type { AcceptItem, BatchWrite, Clock, IdempotencyOutcome, MessageRecord, MessagesRepository, Policy, Random, UnitOfWork } from '../ports.js';
+import {
+  NO_METRICS,
+  type AcceptItem,
+  type BatchWrite,
+  type Clock,
+  type IdempotencyOutcome,
+  type MessageRecord,
+  type MessagesRepository,
+  type Metrics,
+  type Policy,
+  type Random,
+  type UnitOfWork,
+} from '../ports.js';
 import { toMessageResource, type MessageResource } from './message-resource.js';
 import type { Rendered, TemplatesService } from './templates.js';
 import type { Tenant } from './tenants.js';
@@ -73,6 +87,9 @@ export interface MessagesServiceDeps {
   settings: { get(tenantId: string): Promise<TenantSettings> };
   /** Renders `template` sends. */
   templates: Pick<TemplatesService, 'render'>;
+  metrics?: Metrics;
+  /** Logs each accepted message (ids, tenant, masked number; never the body). */
+  logger?: Pick<Logger, 'info'>;
 }
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -113,9 +130,11 @@ export class MessagesService {
 
   /** Requests accepted in the same group commit are written together (one statement per table). */
   private readonly acceptBatch: BatchWrite<AcceptItem, IdempotencyOutcome>;
+  private readonly metrics: Metrics;
 
   constructor(private readonly d: MessagesServiceDeps) {
     this.acceptBatch = { run: (tx, items) => d.messages.accept(tx, items) };
+    this.metrics = d.metrics ?? NO_METRICS;
   }
 
   async send(tenant: Tenant, input: SendInput, opts: SendOptions = {}): Promise<SendResult> {
@@ -166,10 +185,26 @@ export class MessagesService {
       case 'mismatch':
         throw new AppError('SMS_ERR_IDEMPOTENCY_MISMATCH');
       case 'replay':
+        this.d.logger?.info({ tenant_id: tenant.id, idempotency_replay: true }, 'send request replayed from its Idempotency-Key');
         return { status: outcome.status, message: JSON.parse(outcome.body) as MessageResource, json: outcome.body, replayed: true };
-      default:
+      default: {
+        const labels = { tenantId: row.tenant_id, category: row.category, channel: row.channel };
+        this.metrics.accepted(labels);
+        if (row.hold_reason !== null) this.metrics.held(labels, row.hold_reason, 'accept');
+        this.d.logger?.info(
+          {
+            ...messageFields(row),
+            to: maskPhone(row.to_addr),
+            status: row.status,
+            category: row.category,
+            channel: row.channel,
+            ...(row.hold_reason ? { hold_reason: row.hold_reason, send_at: row.send_at } : {}),
+          },
+          'message accepted',
+        );
         if (row.status === 'pending') this.d.onEnqueued?.();
         return { status: 202, message: resource, json, replayed: false };
+      }
     }
   }
 
@@ -262,7 +297,10 @@ export class MessagesService {
       { tenantId: tenant.id, to: to.address, channel: carried, category, body: sent, segments: seg?.segments ?? 0 },
       { stage: 'accept', now, settings },
     );
-    if (decision.action === 'refuse') throw new AppError(decision.code, decision.message, decision.details ?? { field: 'to' });
+    if (decision.action === 'refuse') {
+      this.metrics.refused(decision.code, 'accept');
+      throw new AppError(decision.code, decision.message, decision.details ?? { field: 'to' });
+    }
     let holdReason: string | null = null;
     if (decision.action === 'hold' && decision.until > (sendAt ?? now)) {
       sendAt = decision.until;

@@ -1,26 +1,42 @@
 // Delivery-status callbacks: recorded raw, de-duplicated (I-Twilio-Idempotency-Token and
 // (MessageSid, MessageStatus)), applied forward-only, and kept for later when the SID is not
 // stored yet (the callback can beat the worker's write of the create answer).
+import type { Logger } from 'pino';
 import { AppError } from '../core/errors.js';
+import { messageFields } from '../core/log-fields.js';
 import { rounds } from '../core/rounds.js';
 import type { MessageStatus } from '../core/status.js';
-import type {
-  BatchWrite,
-  Clock,
-  MessageChanges,
-  MessagesRepository,
-  Random,
-  SignerScope,
-  StatusMove,
-  Tx,
-  UnitOfWork,
-  WebhookEventsRepository,
+import {
+  NO_METRICS,
+  type BatchWrite,
+  type Clock,
+  type MessageChanges,
+  type MessagesRepository,
+  type Metrics,
+  type MovedMessage,
+  type Random,
+  type SignerScope,
+  type StatusMove,
+  type Tx,
+  type UnitOfWork,
+  type WebhookEventsRepository,
 } from '../ports.js';
 import { consentKey, type ConsentChange } from './consent.js';
 import { field, type WebhookParams } from './webhooks.js';
 
 export type CallbackOutcome = 'applied' | 'ignored' | 'duplicate' | 'orphan';
 export type StatusSource = 'callback' | 'reconciler';
+
+/** What a callback or observation did; reported (metrics, logs) by `report` once its transaction committed. */
+export interface Applied<O extends CallbackOutcome = CallbackOutcome> {
+  outcome: O;
+  /** The message, when the status moved. */
+  message?: MovedMessage;
+  status: ProviderStatus;
+  source: StatusSource;
+  /** The SID the callback named (callbacks only). */
+  providerSid?: string;
+}
 
 export interface StatusCallbackInput {
   /** The tenant whose account signed the callback (the default tenant for the installation's account). */
@@ -78,14 +94,19 @@ export interface StatusCallbacksDeps {
    * false when one provider sends for everyone (the emulator, an injected provider).
    */
   tenantAccounts: boolean;
+  metrics?: Metrics;
+  /** One line per applied status (ids and tenant; the raw fields are in the message's events). */
+  logger?: Pick<Logger, 'info' | 'debug'>;
 }
 
 export class StatusCallbacksService {
   /** Callbacks arriving together are de-duplicated, matched and applied as one batch. */
-  private readonly callbackBatch: BatchWrite<Callback, CallbackOutcome>;
+  private readonly callbackBatch: BatchWrite<Callback, Applied>;
+  private readonly metrics: Metrics;
 
   constructor(private readonly d: StatusCallbacksDeps) {
     this.callbackBatch = { run: (tx, cbs) => this.applyCallbacks(tx, cbs) };
+    this.metrics = d.metrics ?? NO_METRICS;
   }
 
   /**
@@ -101,7 +122,38 @@ export class StatusCallbacksService {
 
   /** Parses, records and applies one callback in the next group commit. */
   async handle(cb: StatusCallbackInput): Promise<CallbackOutcome> {
-    return this.d.batch(this.callbackBatch, this.parse(cb));
+    const c = this.parse(cb);
+    const r = await this.d.batch(this.callbackBatch, c);
+    this.report([r]);
+    if (r.outcome === 'applied') {
+      const providerTime = dlrDoneAt(c.params);
+      const applied = this.d.clock.now().getTime();
+      this.metrics.callbackApplied(c.status, (applied - (providerTime ?? c.now)) / 1000, providerTime === null ? 'received' : 'provider');
+    }
+    return r.outcome;
+  }
+
+  /**
+   * Counts delivered and failed messages among applied moves. Called once their transaction
+   * committed: a failed group commit re-runs its writes, which must not count twice.
+   */
+  report(results: readonly Applied[]): void {
+    const log = this.d.logger;
+    for (const r of results) {
+      const m = r.outcome === 'applied' ? r.message : undefined;
+      if (!m) {
+        log?.debug({ provider_sid: r.providerSid ?? null, status: r.status.status, outcome: r.outcome, source: r.source }, 'status not applied');
+        continue;
+      }
+      log?.info(
+        { ...messageFields(m), status: m.status, provider_code: r.status.errorCode, source: r.source },
+        r.source === 'callback' ? 'status callback applied' : 'status reconciled from the provider',
+      );
+      if (!m.category || !m.channel) continue;
+      const labels = { tenantId: m.tenant_id, category: m.category, channel: m.channel };
+      if (m.status === 'delivered') this.metrics.delivered(labels);
+      else if (FAILED.has(m.status)) this.metrics.failed(labels, 'SMS_ERR_DELIVERY_FAILED', r.status.errorCode);
+    }
   }
 
   private parse(cb: StatusCallbackInput): Callback {
@@ -117,8 +169,8 @@ export class StatusCallbacksService {
    * Applies callbacks as a batch, with the outcome each would have had alone in input order: those
    * for one SID go in successive rounds, so a later one sees what an earlier one wrote.
    */
-  private async applyCallbacks(tx: Tx, cbs: Callback[]): Promise<CallbackOutcome[]> {
-    const out: CallbackOutcome[] = new Array(cbs.length);
+  private async applyCallbacks(tx: Tx, cbs: Callback[]): Promise<Applied[]> {
+    const out: Applied[] = new Array(cbs.length);
     for (const round of rounds(cbs, (c) => c.sid)) {
       const res = await this.round(
         tx,
@@ -129,7 +181,7 @@ export class StatusCallbacksService {
     return out;
   }
 
-  private async round(tx: Tx, cbs: Callback[]): Promise<CallbackOutcome[]> {
+  private async round(tx: Tx, cbs: Callback[]): Promise<Applied[]> {
     const event = (c: Callback) => ({ source: 'callback', provider_code: c.ps.errorCode, data: { params: c.params, idempotency_token: c.idempotencyToken } });
     // Common case in one statement per batch: the messages exist and may move to these statuses.
     const moved = await this.d.messages.transition(
@@ -142,7 +194,13 @@ export class StatusCallbacksService {
         record: 'always',
       })),
     );
-    const out: CallbackOutcome[] = moved.map((r) => (r.moved ? 'applied' : 'orphan'));
+    const out: Applied[] = moved.map((r, i) => ({
+      outcome: r.moved ? 'applied' : 'orphan',
+      message: r.moved ? r.message : undefined,
+      status: cbs[i]!.ps,
+      source: 'callback',
+      providerSid: cbs[i]!.sid,
+    }));
     // The others: a known message that may not move (a duplicate, or a late or unknown status), or none yet.
     const rest = cbs.flatMap((_, i) => (moved[i]!.moved ? [] : [i]));
     const found = new Map<number, { id: string; tenant_id: string; to_addr: string; status: string }>();
@@ -173,7 +231,7 @@ export class StatusCallbacksService {
       }),
     );
     const late = rest.filter((i) => isNew[i] && found.has(i));
-    for (const i of rest) if (!isNew[i]) out[i] = 'duplicate';
+    for (const i of rest) if (!isNew[i]) out[i]!.outcome = 'duplicate';
     if (late.length > 0) {
       const r = await this.observe(
         tx,
@@ -186,7 +244,7 @@ export class StatusCallbacksService {
           now: cbs[i]!.now,
         })),
       );
-      for (const [j, i] of late.entries()) out[i] = r[j]!;
+      for (const [j, i] of late.entries()) out[i] = { ...r[j]!, providerSid: cbs[i]!.sid };
     }
     await this.optOuts(
       tx,
@@ -199,7 +257,7 @@ export class StatusCallbacksService {
    * Moves messages forward (never back) to statuses seen for them, recording each observation as an
    * event with its raw fields whether or not it applied. Also for the reconciler.
    */
-  async observe(tx: Tx, obs: Observation[]): Promise<('applied' | 'ignored')[]> {
+  async observe(tx: Tx, obs: Observation[]): Promise<Applied<'applied' | 'ignored'>[]> {
     const moves: StatusMove[] = obs.map((o) => ({
       target: { id: o.messageId, seen: o.seen },
       set: this.statusSet(o.status, o.now),
@@ -212,7 +270,12 @@ export class StatusCallbacksService {
       tx,
       obs.map((o, i) => (r[i]!.moved ? { ps: o.status, msg: r[i]!.message!, now: o.now } : null)),
     );
-    return r.map((x) => (x.moved ? 'applied' : 'ignored'));
+    return r.map((x, i) => ({
+      outcome: x.moved ? 'applied' : 'ignored',
+      message: x.moved ? x.message : undefined,
+      status: obs[i]!.status,
+      source: obs[i]!.source,
+    }));
   }
 
   /** A provider 21610 (the recipient replied STOP to the carrier) suppresses the number. */
@@ -256,7 +319,7 @@ export class StatusCallbacksService {
     const installation = this.d.installationTenantId;
     const rows = await this.d.webhookEvents.matchedOrphans(now - ORPHAN_WINDOW_MS, ATTACH_BATCH, installation, this.scope(installation));
     if (rows.length === 0) return 0;
-    await this.d.write(async (tx) => {
+    const applied = await this.d.write(async (tx) => {
       const attached = await this.d.webhookEvents.attach(
         tx,
         rows.map((r) => ({ eventId: r.event_id, messageId: r.message_id })),
@@ -273,10 +336,23 @@ export class StatusCallbacksService {
           now,
         });
       }
-      await this.observe(tx, obs);
+      return this.observe(tx, obs);
     });
+    this.report(applied);
     return rows.length;
   }
+}
+
+/**
+ * The carrier's delivery-receipt time (RawDlrDoneDate, YYMMDDhhmm, minute precision, no time zone:
+ * read as UTC), or null when the callback has none or it does not parse.
+ */
+function dlrDoneAt(params: WebhookParams): number | null {
+  const m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(field(params, 'RawDlrDoneDate') ?? '');
+  if (!m) return null;
+  const [y, mo, d, h, mi] = m.slice(1).map(Number) as [number, number, number, number, number];
+  const t = Date.UTC(2000 + y, mo - 1, d, h, mi);
+  return mo >= 1 && mo <= 12 && new Date(t).getUTCDate() === d && h < 24 && mi < 60 ? t : null;
 }
 
 export function providerStatusOf(params: WebhookParams, status: string): ProviderStatus {

@@ -12,6 +12,8 @@ export interface Db {
   dialect: Dialect;
   /** Group commits that may run at once (each on its own connection): 1 on SQLite, its single writer. */
   maxWriters: number;
+  /** PostgreSQL pool usage (metrics); absent on SQLite, which has one connection. */
+  pool?: () => { total: number; idle: number; waiting: number; max: number };
   destroy(): Promise<void>;
 }
 
@@ -123,5 +125,11 @@ export async function openDatabase(url: string, opts: DbOptions = {}): Promise<D
   });
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: queryLog(opts.onQuery) });
   // Half the pool writes (batches in flight while the next forms); the rest serves reads and claims.
-  return { kysely, dialect: 'postgres', maxWriters: Math.max(1, Math.floor(poolSize / 2)), destroy: () => kysely.destroy() };
+  return {
+    kysely,
+    dialect: 'postgres',
+    maxWriters: Math.max(1, Math.floor(poolSize / 2)),
+    pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: poolSize }),
+    destroy: () => kysely.destroy(),
+  };
 }

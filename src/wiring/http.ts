@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { createHttpApp } from '../http/app.js';
+import type { PrometheusMetrics } from '../metrics/prometheus.js';
 import type { Repositories } from '../ports.js';
 import type { ApiKeysService } from '../services/api-keys.js';
 import type { AuditLog } from '../services/audit.js';
@@ -27,6 +28,7 @@ export interface WebHostDeps {
   audit: AuditLog;
   tenantConfig: TenantConfigService;
   testSend: TestSendService;
+  metrics: PrometheusMetrics;
 }
 
 export class WebHost {
@@ -59,6 +61,8 @@ export class WebHost {
         consent: messaging.consent,
         admin: { audit: this.d.audit, tenantConfig: this.d.tenantConfig, testSend: this.d.testSend },
         templates: messaging.templates,
+        metrics: this.d.metrics,
+        metricsEndpoint: { exposition: this.d.metrics, token: config.metrics.token },
       });
     }
     return this.built;

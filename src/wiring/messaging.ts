@@ -1,8 +1,9 @@
 // The messaging services: consent and the sending policy, messages, status callbacks, inbound,
 // conversations and webhook authentication.
+import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Cipher } from '../core/cipher.js';
-import type { Clock, Policy, Random, Repositories } from '../ports.js';
+import type { Clock, Metrics, Policy, Random, Repositories } from '../ports.js';
 import { twilioSignatures } from '../providers/twilio-signatures.js';
 import { liquidTemplates } from '../providers/liquid.js';
 import { twimlReplies } from '../providers/twiml.js';
@@ -35,6 +36,8 @@ export interface MessagingDeps {
   hub: Pick<ProviderHub, 'tenantAccounts' | 'defaultAccount'>;
   /** Told when a message is queued (wakes the dispatcher). */
   onEnqueued(): void;
+  metrics: Metrics;
+  logger: Logger;
 }
 
 export interface Messaging {
@@ -73,6 +76,8 @@ export function createMessaging(d: MessagingDeps): Messaging {
     policy,
     settings,
     templates,
+    metrics: d.metrics,
+    logger: d.logger,
   });
   const statusCallbacks = new StatusCallbacksService({
     messages: repos.messages,
@@ -84,6 +89,8 @@ export function createMessaging(d: MessagingDeps): Messaging {
     consent,
     installationTenantId: d.defaultTenant.id,
     tenantAccounts: d.hub.tenantAccounts,
+    metrics: d.metrics,
+    logger: d.logger,
   });
   const inbound = new InboundService({
     inbound: repos.inbound,

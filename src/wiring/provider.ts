@@ -6,13 +6,15 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Cipher } from '../core/cipher.js';
 import { webhookUrls } from '../core/wiring.js';
-import { createEmulator, isLoopback } from '../emulator/index.js';
+import { isLoopback } from '../core/net.js';
+import { createEmulator } from '../emulator/index.js';
 import type { Emulator, EmulatorOptions } from '../emulator/types.js';
-import type { AccountCheck, Provider, ProviderFor } from '../ports.js';
+import type { AccountCheck, Metrics, Provider, ProviderFor } from '../ports.js';
 import { tenantProviders } from '../providers/tenant-providers.js';
 import { twilioAccountCheck, TwilioProvider } from '../providers/twilio.js';
 import type { TenantsService } from '../services/tenants.js';
 import type { DefaultCredentials } from '../services/webhooks.js';
+import { measuredProvider } from './metrics.js';
 
 /** The emulator's default owned number, used as the sender when nothing else is configured. */
 export const EMULATOR_FROM = '+15005550006';
@@ -26,6 +28,8 @@ export interface ProviderHubDeps {
   cipher: Cipher | null;
   /** A tenant's own Twilio account, or null when it uses the installation's. */
   tenants: Pick<TenantsService, 'twilioCredentials'>;
+  /** Every provider call the worker and reconciler make is timed and its failures counted. */
+  metrics: Metrics;
 }
 
 export class ProviderHub {
@@ -105,12 +109,16 @@ export class ProviderHub {
   private use(p: Provider): void {
     const { config } = this.d;
     this.provider = p;
+    const measured = measuredProvider(p, this.d.metrics);
     this.providerFor = !this.tenantAccounts
-      ? async () => p
-      : tenantProviders(p, {
+      ? async () => measured
+      : tenantProviders(measured, {
           credentials: (tenantId) => this.d.tenants.twilioCredentials(tenantId),
           create: (accountSid, authToken) =>
-            new TwilioProvider({ accountSid, authToken, apiBaseUrl: config.twilio.apiBaseUrl, maxSockets: Math.max(8, config.worker.concurrency) }),
+            measuredProvider(
+              new TwilioProvider({ accountSid, authToken, apiBaseUrl: config.twilio.apiBaseUrl, maxSockets: Math.max(8, config.worker.concurrency) }),
+              this.d.metrics,
+            ),
         });
     for (const fn of this.listeners) fn(this.providerFor);
   }

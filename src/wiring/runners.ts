@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { webhookUrls } from '../core/wiring.js';
-import type { Clock, Policy, ProviderFor, Random, Repositories } from '../ports.js';
+import type { Clock, Metrics, Policy, ProviderFor, Random, Repositories } from '../ports.js';
 import type { ConsentService } from '../services/consent.js';
 import type { SettingsService } from '../services/settings.js';
 import type { StatusCallbacksService } from '../services/status-callbacks.js';
@@ -25,6 +25,7 @@ export interface RunnersDeps {
   settings: SettingsService;
   consent: ConsentService;
   statusCallbacks: StatusCallbacksService;
+  metrics: Metrics;
 }
 
 export class Runners {
@@ -86,6 +87,7 @@ export class Runners {
       policy,
       settings,
       onRejected: (row, code) => consent.onProviderRejected(row, code),
+      metrics: this.d.metrics,
     });
     this.reconcilerRunner = new Reconciler({
       reconcile: repos.reconcile,

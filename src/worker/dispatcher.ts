@@ -2,16 +2,20 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { WorkerConfig } from '../config.js';
 import { ERRORS } from '../core/errors.js';
+import { maskPhonesIn, messageFields } from '../core/log-fields.js';
 import { maskPhone } from '../core/phone.js';
 import type { TenantSettings } from '../core/settings.js';
 import { canTransition, isMessageStatus } from '../core/status.js';
 import {
+  NO_METRICS,
   ProviderError,
   type Clock,
   type EventSpec,
   type MessageChanges,
   type MessageRecord,
   type MessagesRepository,
+  type Metrics,
+  type MoveResult,
   type Policy,
   type Provider,
   type ProviderFor,
@@ -34,11 +38,12 @@ export interface DispatcherDeps {
   settings: { get(tenantId: string): Promise<TenantSettings> };
   /** Told about permanent provider refusals (a 21610 answer means the recipient opted out). */
   onRejected?: (row: MessageRecord, providerCode: number | null) => Promise<void>;
+  metrics?: Metrics;
 }
 
 /** What an attempt changes on its message, written back under this worker's lease. */
 interface Outcome {
-  id: string;
+  row: MessageRecord;
   set: MessageChanges & { updated_at: number };
   event: EventSpec;
 }
@@ -60,9 +65,11 @@ export class Dispatcher {
   private flushing: Promise<void> = Promise.resolve();
   private idleWaiters: (() => void)[] = [];
   private readonly random: () => number;
+  private readonly metrics: Metrics;
 
   constructor(private readonly d: DispatcherDeps) {
     this.random = d.random ?? Math.random;
+    this.metrics = d.metrics ?? NO_METRICS;
   }
 
   start(): void {
@@ -156,7 +163,7 @@ export class Dispatcher {
       void this.process(row, claimedAt)
         .catch((e) => {
           // A bug, not a provider outcome: leave the lease to expire so the message is settled later.
-          this.d.logger.error({ err: e, messageId: row.id }, 'worker failed to process a message');
+          this.d.logger.error({ err: e, ...messageFields(row) }, 'worker failed to process a message');
         })
         .finally(() => {
           this.active--;
@@ -181,7 +188,10 @@ export class Dispatcher {
         { id: row.id, tenantId: row.tenant_id, to: row.to_addr, channel: row.channel, category: row.category, body: row.body, segments: row.segments },
         { stage: 'dispatch', now, settings: await this.d.settings.get(row.tenant_id) },
       );
-      if (decision.action === 'refuse') return this.record(this.fail(row, now, decision.code, null, decision.message ?? ERRORS[decision.code].message));
+      if (decision.action === 'refuse') {
+        this.metrics.refused(decision.code, 'dispatch');
+        return this.record(this.fail(row, now, decision.code, null, decision.message ?? ERRORS[decision.code].message));
+      }
       if (decision.action === 'hold' && decision.until > now) return this.record(this.hold(row, now, decision.until, decision.reason));
     }
     // An in-flight marker older than this claim means an earlier attempt may have reached the
@@ -208,17 +218,20 @@ export class Dispatcher {
       candidates = await provider.list({ to: row.to_addr, from: row.from_addr, sentAfter: new Date(row.in_flight_since!) });
     } catch (e) {
       const err = e instanceof ProviderError ? e : new ProviderError('ambiguous', String(e));
-      this.d.logger.warn({ messageId: row.id, err: err.message }, 'could not settle an ambiguous send yet');
+      this.metrics.settled('unreachable');
+      this.d.logger.warn({ ...messageFields(row), err: maskPhonesIn(err.message) }, 'could not settle an ambiguous send yet');
       return this.retryLater(row, now, err, false);
     }
     const body = row.body ?? '';
     for (const c of candidates) {
       if ((c.body ?? '') !== body) continue;
       if (await this.d.messages.providerSidTaken(c.sid)) continue;
-      this.d.logger.info({ messageId: row.id, sid: c.sid }, 'ambiguous send settled: the provider has it');
+      this.metrics.settled('found');
+      this.d.logger.info(messageFields({ ...row, provider_sid: c.sid }), 'ambiguous send settled: the provider has it');
       return this.accepted(row, now, c, { settled: true });
     }
-    this.d.logger.info({ messageId: row.id, to: maskPhone(row.to_addr) }, 'ambiguous send settled: not at the provider, sending');
+    this.metrics.settled('not_found');
+    this.d.logger.info({ ...messageFields(row), to: maskPhone(row.to_addr) }, 'ambiguous send settled: not at the provider, sending');
     return null;
   }
 
@@ -235,6 +248,7 @@ export class Dispatcher {
       this.record(this.retryLater({ ...row, attempts: attempt }, this.d.clock.now().getTime(), err, true));
       return;
     }
+    this.d.logger.debug({ ...messageFields(row), to: maskPhone(row.to_addr), attempt, category: row.category, channel: row.channel }, 'send attempt');
     try {
       const m = await provider.send({
         to: row.to_addr,
@@ -253,9 +267,13 @@ export class Dispatcher {
       const r = { ...row, attempts: attempt };
       if (err.kind === 'permanent') {
         this.record(this.fail(r, now, 'SMS_ERR_PROVIDER_REJECTED', err.providerCode, err.message));
-        await this.d.onRejected?.(row, err.providerCode).catch((e) => this.d.logger.error({ err: e, messageId: row.id }, 'onRejected hook failed'));
+        await this.d.onRejected?.(row, err.providerCode).catch((e) => this.d.logger.error({ err: e, ...messageFields(row) }, 'onRejected hook failed'));
       } else {
-        this.d.logger.warn({ messageId: row.id, kind: err.kind, providerCode: err.providerCode, attempt }, 'send attempt did not complete');
+        if (err.kind === 'ambiguous') this.metrics.ambiguous();
+        this.d.logger.warn(
+          { ...messageFields(row), kind: err.kind, provider_code: err.providerCode, attempt, reason: maskPhonesIn(err.message) },
+          'send attempt did not complete',
+        );
         this.record(this.retryLater(r, now, err, err.kind === 'transient'));
       }
     }
@@ -264,7 +282,7 @@ export class Dispatcher {
   private accepted(row: MessageRecord, now: number, m: ProviderMessage, data: Record<string, unknown> | null): Outcome {
     const status = isMessageStatus(m.status) && canTransition('pending', m.status) ? m.status : 'queued';
     return {
-      id: row.id,
+      row,
       set: {
         status,
         provider_sid: m.sid,
@@ -285,7 +303,7 @@ export class Dispatcher {
 
   private fail(row: MessageRecord, now: number, code: string, providerCode: number | null, message: string): Outcome {
     return {
-      id: row.id,
+      row,
       set: {
         status: 'failed',
         error_code: code,
@@ -305,7 +323,7 @@ export class Dispatcher {
   /** Held by the policy: scheduled again for `until`, not counted as an attempt. */
   private hold(row: MessageRecord, now: number, until: number, reason: string): Outcome {
     return {
-      id: row.id,
+      row,
       set: {
         status: 'scheduled',
         send_at: until,
@@ -335,7 +353,7 @@ export class Dispatcher {
     if (err.retryAfterMs !== null) delay = Math.max(delay, err.retryAfterMs);
     if (!notSent) delay = Math.max(delay, cfg.settleDelayMs);
     return {
-      id: row.id,
+      row,
       set: {
         status: 'pending',
         attempts: row.attempts,
@@ -364,15 +382,39 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Outcomes are counted and logged once written (a move whose lease had moved on did not happen).
+   * Retries are logged where the attempt ended ('send attempt did not complete').
+   */
+  private counted(batch: Outcome[], moved: MoveResult[]): void {
+    const log = this.d.logger;
+    for (const [i, o] of batch.entries()) {
+      if (!moved[i]?.moved) continue;
+      const labels = { tenantId: o.row.tenant_id, category: o.row.category, channel: o.row.channel };
+      const s = o.set;
+      const ids = messageFields({ ...o.row, provider_sid: s.provider_sid ?? o.row.provider_sid });
+      if (s.status === 'failed') {
+        this.metrics.failed(labels, s.error_code ?? 'SMS_ERR_INTERNAL', s.provider_code ?? null);
+        log.info({ ...ids, status: s.status, error_code: s.error_code, provider_code: s.provider_code ?? null, attempts: s.attempts }, 'message failed');
+      } else if (s.status === 'scheduled') {
+        this.metrics.held(labels, s.hold_reason ?? 'unknown', 'dispatch');
+        log.info({ ...ids, status: s.status, hold_reason: s.hold_reason, send_at: s.send_at }, 'message held by the sending policy');
+      } else if (s.status !== 'pending') {
+        this.metrics.sent(labels);
+        log.info({ ...ids, status: s.status, attempts: s.attempts }, 'message sent to the provider');
+      }
+    }
+  }
+
   private flushResults(): Promise<void> {
     const batch = this.pendingResults.splice(0);
     if (batch.length > 0) {
       // Not chained behind the previous write: each message has one outcome per claim, so batches
       // are independent and may commit concurrently (several writers on PostgreSQL).
       const written = this.d.messages
-        .commitTransition(batch.map((o) => ({ target: { id: o.id }, set: o.set, leasedBy: this.id, at: o.set.updated_at, event: o.event })))
+        .commitTransition(batch.map((o) => ({ target: { id: o.row.id }, set: o.set, leasedBy: this.id, at: o.set.updated_at, event: o.event })))
         .then(
-          () => undefined,
+          (moved) => this.counted(batch, moved),
           (e) => this.d.logger.error({ err: e }, 'failed to record send outcomes; leases will expire and be settled'),
         );
       this.flushing = Promise.all([this.flushing, written]).then(() => undefined);

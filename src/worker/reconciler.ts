@@ -7,8 +7,9 @@
 // fetched again.
 import type { Logger } from 'pino';
 import type { ReconcilerConfig } from '../config.js';
+import { maskPhonesIn, messageFields } from '../core/log-fields.js';
 import type { Clock, MessagesRepository, ProviderFor, ProviderMessage, ReconcileRepository, UnitOfWork } from '../ports.js';
-import type { StatusCallbacksService } from '../services/status-callbacks.js';
+import type { Applied, StatusCallbacksService } from '../services/status-callbacks.js';
 import type { PeriodicTask } from './periodic.js';
 
 export interface ReconcilerDeps {
@@ -54,14 +55,14 @@ export class Reconciler {
         try {
           fetched = await (await this.d.providerFor(r.tenant_id)).fetch(r.provider_sid);
         } catch (e) {
-          this.d.logger.warn({ messageId: r.id, err: e instanceof Error ? e.message : String(e) }, 'reconciler: provider fetch failed');
+          this.d.logger.warn({ ...messageFields(r), err: maskPhonesIn(e instanceof Error ? e.message : String(e)) }, 'reconciler: provider fetch failed');
           continue;
         }
         const at = this.d.clock.now().getTime();
         if (!fetched) {
           notFound++;
           this.d.logger.warn(
-            { messageId: r.id, providerSid: r.provider_sid, status: r.status },
+            { ...messageFields(r), status: r.status },
             'reconciler: the provider does not know this message (20404); its status is left as it is and it is not fetched again',
           );
           await this.d.write(async (tx) => {
@@ -82,9 +83,10 @@ export class Reconciler {
         }
         // Each unchanged answer doubles the wait before asking again.
         const nextCheck = at + cfg.minAgeMs * 2 ** Math.min(checks - 1, MAX_BACKOFF_STEPS);
-        await this.d.write(async (tx) => {
+        const applied = await this.d.write(async (tx) => {
+          let moved: Applied[] = [];
           if (fetched && fetched.status !== r.status) {
-            await this.d.statusCallbacks.observe(tx, [
+            moved = await this.d.statusCallbacks.observe(tx, [
               {
                 messageId: r.id,
                 status: {
@@ -101,7 +103,9 @@ export class Reconciler {
             ]);
           }
           await this.d.reconcile.recordCheck(tx, r.id, nextCheck, checks);
+          return moved;
         });
+        this.d.statusCallbacks.report(applied);
       }
     };
     await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, rows.length) }, worker));

@@ -10,5 +10,6 @@ export function healthRepository(db: Db): HealthRepository {
       await sql`select 1`.execute(db.kysely);
     },
     pendingMigrations: () => pendingMigrations(db.kysely),
+    poolUsage: () => db.pool?.() ?? null,
   };
 }

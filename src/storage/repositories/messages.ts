@@ -123,6 +123,8 @@ interface Moved {
   to_addr: string;
   status: string;
   provider_sid: string | null;
+  category: string;
+  channel: string;
 }
 
 /** Every event row is built here: status, error and provider code follow the move that caused it. */
@@ -233,12 +235,12 @@ export function messagesRepository(db: Db, write: StorageWrite): MessagesReposit
     const p = new Params(dialect);
     const update =
       `UPDATE messages AS m SET ${setCols.map((c) => `${c} = v.s_${c}`).join(', ')} FROM ${rowsSource(dialect, src, rows, p)}` +
-      ` WHERE ${where.join(' AND ')} RETURNING id, tenant_id, to_addr, status, provider_sid`;
+      ` WHERE ${where.join(' AND ')} RETURNING id, tenant_id, to_addr, status, provider_sid, category, channel`;
     // PostgreSQL writes the applied moves' events in the same statement (a data-modifying CTE).
     const text = foldEvents
       ? `WITH moved AS (${update}, ${MOVED_EVENT_SOURCE.map(([n]) => `v.${n}`).join(', ')}, v.at), ` +
         `ev AS (INSERT INTO message_events (${EVENT_COLUMNS}) SELECT id, tenant_id, ${MOVED_EVENT_SOURCE.map(([n]) => n).join(', ')}, at FROM moved) ` +
-        `SELECT id, tenant_id, to_addr, status, provider_sid FROM moved`
+        `SELECT id, tenant_id, to_addr, status, provider_sid, category, channel FROM moved`
       : update;
     return (await run<Moved>(tx, text, p.values)).rows;
   }
@@ -273,7 +275,7 @@ export function messagesRepository(db: Db, write: StorageWrite): MessagesReposit
       }
       for (const i of idx) {
         const r = byKey.get(targetKey(moves[i]!));
-        if (r) results[i] = { moved: true, message: { id: r.id, tenant_id: r.tenant_id, to_addr: r.to_addr, status: r.status } };
+        if (r) results[i] = { moved: true, message: r };
       }
     }
     // Moves recorded whether or not they applied need the status the message kept.
@@ -434,6 +436,16 @@ export function messagesRepository(db: Db, write: StorageWrite): MessagesReposit
           .returningAll()
           .execute(),
       );
+    },
+
+    async outboxStats() {
+      // The partial outbox index's condition, written out (as in claimDue) so SQLite uses the index.
+      const r = await k
+        .selectFrom('messages')
+        .select((eb) => [eb.fn.countAll<number | string>().as('depth'), eb.fn.min<number | string | null>('next_attempt_at').as('earliest')])
+        .where(sql<boolean>`status in ('pending', 'scheduled')`)
+        .executeTakeFirstOrThrow();
+      return { depth: Number(r.depth), earliestAttemptAt: r.earliest === null ? null : Number(r.earliest) };
     },
 
     async releaseLeases(workerId, claims, now) {
