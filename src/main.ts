@@ -152,7 +152,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     const applied = await migrateToLatest(db.kysely);
     if (applied.length) logger.info({ applied }, 'database migrations applied');
   }
-  const repos = createRepositories(db);
+  const repos = createRepositories(db, () => random.id());
   const cipher = config.masterKey ? new Cipher(config.masterKey, random) : null;
   const apiKeys = new ApiKeysService({ keys: repos.apiKeys, clock, random });
   const settings = new SettingsService({ repo: repos.settings, clock, defaults: settingsDefaults(config, config.provider === 'emulator') });

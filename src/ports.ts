@@ -14,3 +14,4 @@ export * from './ports/tenants.js';
 export * from './ports/verifications.js';
 export * from './ports/verify-provider.js';
 export * from './ports/webhook-events.js';
+export * from './ports/events.js';

@@ -5,6 +5,7 @@ import type { SettingsRepository } from './settings.js';
 import type { ConsentRepository } from './consent.js';
 import type { ConversationsRepository, InboundRepository } from './conversations.js';
 import type { CountersRepository } from './counters.js';
+import type { EventsRepository, WebhookEndpointsRepository } from './events.js';
 import type { MessagesRepository } from './messages.js';
 import type { ReconcileRepository } from './reconcile.js';
 import type { TenantsRepository } from './tenants.js';
@@ -61,4 +62,6 @@ export interface Repositories {
   tenants: TenantsRepository;
   webhookEvents: WebhookEventsRepository;
   reconcile: ReconcileRepository;
+  events: EventsRepository;
+  webhookEndpoints: WebhookEndpointsRepository;
 }

@@ -6,6 +6,7 @@ import * as m0003 from './migrations/0003_verifications.js';
 import * as m0004 from './migrations/0004_default_tenant_env.js';
 import * as m0005 from './migrations/0005_mms_channel.js';
 import * as m0006 from './migrations/0006_hold_reason.js';
+import * as m0011 from './migrations/0011_events.js';
 
 // Forward-only: migrations are listed statically (no filesystem scan) so the compiled package and
 // the test runner see the same set. Add new ones at the end; never edit a released one.
@@ -16,6 +17,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0004_default_tenant_env': m0004,
   '0005_mms_channel': m0005,
   '0006_hold_reason': m0006,
+  '0011_events': m0011,
 };
 
 // On PostgreSQL the migration tables are pinned to the current schema: otherwise Kysely finds

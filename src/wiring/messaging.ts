@@ -53,6 +53,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
     write: repos.write,
     clock,
     random,
+    events: repos.events,
   });
   const policy = createPolicy([consent.policy, ...d.policies]);
   const messages = new MessagesService({
@@ -90,6 +91,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
     clock,
     random,
     consent,
+    events: repos.events,
     settings,
   });
   const conversations = new ConversationsService({ conversations: repos.conversations, write: repos.write, messages, clock });
