@@ -11,6 +11,8 @@ import { systemClock, systemRandom, type Clock, type Provider, type Policy, type
 import { ApiKeysService } from './services/api-keys.js';
 import type { ConsentService } from './services/consent.js';
 import type { ConversationsService } from './services/conversations.js';
+import type { EventsService } from './services/events.js';
+import type { WebhookEndpointsService } from './services/webhook-endpoints.js';
 import { SettingsService } from './services/settings.js';
 import type { StatusCallbacksService } from './services/status-callbacks.js';
 import type { WebhookAuth } from './services/webhooks.js';
@@ -23,6 +25,7 @@ import { migrateToLatest } from './storage/migrate.js';
 import type { Dispatcher } from './worker/dispatcher.js';
 import type { Reconciler } from './worker/reconciler.js';
 import { WebHost } from './wiring/http.js';
+import { createEvents, type EventHandler } from './wiring/events.js';
 import { createMessaging } from './wiring/messaging.js';
 import { ProviderHub } from './wiring/provider.js';
 import { Runners } from './wiring/runners.js';
@@ -95,6 +98,7 @@ export function resolveConfig(overrides: DeepPartial<Config> | Config = {}): Con
     inbound: { ...base.inbound, ...(o.inbound as Partial<Config['inbound']>) },
     emulator: { ...base.emulator, ...(o.emulator as Partial<Config['emulator']>) },
     verify: { ...base.verify, ...(o.verify as Partial<Config['verify']>) },
+    events: { ...base.events, ...(o.events as Partial<Config['events']>) },
   };
 }
 
@@ -123,6 +127,14 @@ export interface SmsRelay {
   /** Drops cached webhook credentials (after tenants' Twilio credentials changed). */
   readonly webhookAuth: WebhookAuth;
   readonly provider: Provider | null;
+  /** The event log (every tenant's events, redelivery). */
+  readonly events: EventsService;
+  readonly webhookEndpoints: WebhookEndpointsService;
+  /**
+   * Calls `handler` with each event of any tenant whose type matches `pattern` ('message.delivered',
+   * 'message.*', '*') once it is committed; returns a function that unsubscribes.
+   */
+  on(pattern: string, handler: EventHandler): () => void;
   /** Default-tenant shortcuts for embedding. */
   send(input: SendInput, opts?: SendOptions): ReturnType<MessagesService['send']>;
   get(id: string): ReturnType<MessagesService['get']>;
@@ -165,8 +177,9 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const messaging = createMessaging({ ...common, cipher, defaultTenant, hub, policies: opts.policies ?? [], onEnqueued: () => runners.wake() });
   const { messages, consent, statusCallbacks } = messaging;
   const verifications = createVerifications({ ...common, messages, provider: () => hub.current() });
-  const runners = new Runners({ ...common, hub, policy: messaging.policy, consent, statusCallbacks });
-  const web = new WebHost({ config, logger, version: VERSION, repos, apiKeys, tenants, verifications, messaging, hub });
+  const events = createEvents({ ...common, cipher, version: VERSION });
+  const runners = new Runners({ ...common, hub, policy: messaging.policy, consent, statusCallbacks, eventDelivery: events.delivery });
+  const web = new WebHost({ config, logger, version: VERSION, repos, apiKeys, tenants, verifications, messaging, hub, events });
 
   return {
     config,
@@ -202,11 +215,15 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
       // Without the HTTP app (which attaches it when listening) the emulator gets its own port.
       if (!runners.worker && !web.hasApp) void hub.attach(null);
     },
+    events: events.service,
+    webhookEndpoints: events.endpoints,
+    on: (pattern, handler) => events.on(pattern, handler),
     http: () => web.app(),
     listen: () => web.listen(),
     async close() {
       await runners.stop();
       await web.close();
+      await events.stop();
       if (hub.emulator) await hub.emulator.close().catch(() => undefined);
       await db.destroy();
     },

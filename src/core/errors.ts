@@ -58,6 +58,12 @@ export const ERRORS = {
     retryable: false,
     message: "The emulator needs its access token: 'Authorization: Bearer <token>', or the token as the Basic auth password.",
   },
+  // --- events and webhooks ---
+  SMS_ERR_WEBHOOK_URL_REFUSED: {
+    status: 422,
+    retryable: false,
+    message: 'This URL cannot receive webhooks (https required; private, loopback and cloud metadata addresses refused).',
+  },
   SMS_ERR_NOT_READY: { status: 503, retryable: true, message: 'The service is not ready.' },
   SMS_ERR_INTERNAL: { status: 500, retryable: true, message: 'Internal error.' },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;

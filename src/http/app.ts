@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import type { ApiKeysService } from '../services/api-keys.js';
 import type { ConsentService } from '../services/consent.js';
 import type { ConversationsService } from '../services/conversations.js';
+import type { EventSource, EventsService } from '../services/events.js';
+import type { WebhookEndpointsService } from '../services/webhook-endpoints.js';
 import type { MessagesService } from '../services/messages.js';
 import type { TenantsService } from '../services/tenants.js';
 import type { VerificationsService } from '../services/verifications.js';
@@ -16,6 +18,8 @@ import { clientErrorHandler, errorSchema, installErrorHandling, toAppError } fro
 import { healthRoutes } from './routes/health.js';
 import { consentRoutes } from './routes/consents.js';
 import { conversationRoutes } from './routes/conversations.js';
+import { eventRoutes, eventSchema } from './routes/events.js';
+import { webhookEndpointRoutes } from './routes/webhook-endpoints.js';
 import { messageRoutes } from './routes/messages.js';
 import { webhookRoutes, type WebhookDeps } from './routes/webhooks.js';
 import { seedCompatRoutes } from './routes/seed-compat.js';
@@ -37,6 +41,8 @@ export interface HttpDeps {
   webhooks?: WebhookDeps;
   conversations?: ConversationsService;
   consent?: ConsentService;
+  /** The event log, the live stream and webhook endpoints (absent: not served). */
+  events?: { events: EventsService; endpoints: WebhookEndpointsService; feed: EventSource; heartbeatMs: number };
   /** Requests another component serves on the same port (the embedded emulator); returns true if handled. */
   mount?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
@@ -70,6 +76,7 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
   installBodyChecks(app);
   app.addSchema(errorSchema);
   app.addSchema(messageSchema);
+  app.addSchema(eventSchema);
   await app.register(formbody);
   await app.register(swagger, {
     openapi: {
@@ -91,6 +98,10 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
   if (d.webhooks) await app.register(webhookRoutes, d.webhooks);
   if (d.conversations) await app.register(conversationRoutes, { conversations: d.conversations, requireScope });
   if (d.consent) await app.register(consentRoutes, { consent: d.consent, requireScope });
+  if (d.events) {
+    await app.register(eventRoutes, { events: d.events.events, feed: d.events.feed, heartbeatMs: d.events.heartbeatMs, requireScope });
+    await app.register(webhookEndpointRoutes, { endpoints: d.events.endpoints, requireScope });
+  }
   await app.ready();
   return app;
 }

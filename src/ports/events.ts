@@ -109,6 +109,30 @@ export interface DeliveryOutcome {
   status: 'pending' | 'succeeded' | 'failed';
 }
 
+/** One signed POST of an event to an endpoint. */
+export interface WebhookPost {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  timeoutMs: number;
+}
+
+export interface WebhookResponse {
+  /** null: no HTTP answer (refused address, connection error, timeout). */
+  status: number | null;
+  error: string | null;
+  /** The start of the response body (at most 1 KB). */
+  excerpt: string | null;
+  latencyMs: number;
+}
+
+/** HTTP to the host application, with the SSRF guard: addresses are checked when resolved, and connected to as checked. */
+export interface WebhookTransport {
+  /** Why the URL may not be used (refused address, unresolvable host, scheme), or null. */
+  check(url: string): Promise<string | null>;
+  post(p: WebhookPost): Promise<WebhookResponse>;
+}
+
 export interface WebhookEndpointsRepository {
   insert(row: WebhookEndpointRecord): Promise<void>;
   get(tenantId: string, id: string): Promise<WebhookEndpointRecord | undefined>;

@@ -36,6 +36,11 @@ export function toEventResource(e: EventRecord): EventResource {
   return { id: e.id, type: e.type, occurred_at: new Date(e.occurred_at).toISOString(), tenant: e.tenant_id, data };
 }
 
+/** The in-process feed of committed events (worker/event-feed.ts): the stream and `relay.on` read it. */
+export interface EventSource {
+  subscribe(fn: (events: EventRecord[]) => void): () => void;
+}
+
 export interface EventListInput {
   /** Comma-separated types or patterns (`message.*`). */
   type?: string;
@@ -84,6 +89,12 @@ export class EventsService {
     const data = rows.slice(0, limit);
     const last = data[data.length - 1];
     return { data: data.map(toEventResource), next_cursor: last ? encodeCursor([last.id]) : (q.cursor ?? null), has_more: rows.length > limit };
+  }
+
+  /** Events after `lastEventId` (the stream's resume), oldest first; a malformed id resumes from now. */
+  async after(tenant: Tenant, lastEventId: string, types: string[] | undefined, limit: number): Promise<EventRecord[]> {
+    if (!ID.test(lastEventId)) return [];
+    return this.d.events.list({ tenantId: tenant.id, types, after: lastEventId, limit });
   }
 
   async get(tenant: Tenant, id: string): Promise<EventResource> {

@@ -251,7 +251,9 @@ export function webhookEndpointsRepository(db: Db, write: StorageWrite): Webhook
           a.success,
         ]);
         await run(tx, `INSERT INTO webhook_attempts (${ATTEMPT_NAMES}) SELECT ${ATTEMPT_NAMES} FROM ${rowsSource(dialect, ATTEMPT_SOURCE, rows, p)}`, p.values);
+        // Placeholders in text order (SQLite's are positional).
         const q = new Params(dialect);
+        const at = q.add(now);
         const src = rowsSource(
           dialect,
           [
@@ -262,7 +264,6 @@ export function webhookEndpointsRepository(db: Db, write: StorageWrite): Webhook
           outcomes.map((o) => [o.attempt.delivery_id, o.status, o.nextAttemptAt ?? now]),
           q,
         );
-        const at = q.add(now);
         const w = q.add(workerId);
         await run(
           tx,
@@ -300,10 +301,11 @@ export function webhookEndpointsRepository(db: Db, write: StorageWrite): Webhook
       return write(async (tx) => {
         const p = new Params(dialect);
         const rows = endpoints.map((e) => [newId(), event.tenant_id, event.id, e.id, 'pending', 0, now, now, now]);
+        // A post in flight loses its lease: its outcome no longer settles the delivery, which is sent again.
         await run(
           tx,
           `INSERT INTO webhook_deliveries (${DELIVERY_NAMES}) SELECT ${DELIVERY_NAMES} FROM ${rowsSource(dialect, DELIVERY_SOURCE, rows, p)} WHERE true ` +
-            `ON CONFLICT (event_id, endpoint_id) DO UPDATE SET status = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at`,
+            `ON CONFLICT (event_id, endpoint_id) DO UPDATE SET status = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at, locked_by = NULL, locked_until = NULL`,
           p.values,
         );
         return endpoints.length;
