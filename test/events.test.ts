@@ -76,3 +76,127 @@ describe.each(backends)('events outbox on $name', (backend) => {
     expect(JSON.parse(flagged!.data)).toMatchObject({ reason: 'free_text_revocation' });
   });
 });
+
+/** Reads SSE events from a stream until `n` arrived (or the time ran out). */
+async function readStream(url: string, headers: Record<string, string>, n: number, timeoutMs = 5000) {
+  const ctrl = new AbortController();
+  const timer = setTimeout(() => ctrl.abort(), timeoutMs);
+  const res = await fetch(url, { headers, signal: ctrl.signal });
+  const events: { id: string; event: string; data: any }[] = [];
+  const comments: string[] = [];
+  let buf = '';
+  const decoder = new TextDecoder();
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buf += decoder.decode(chunk, { stream: true });
+      let i: number;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        if (block.startsWith(':')) comments.push(block.slice(1).trim());
+        else {
+          const f = Object.fromEntries(block.split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
+          events.push({ id: f.id!, event: f.event!, data: JSON.parse(f.data!) });
+        }
+      }
+      if (events.length >= n) break;
+    }
+  } catch (e) {
+    if ((e as Error).name !== 'AbortError') throw e;
+  } finally {
+    clearTimeout(timer);
+    ctrl.abort();
+  }
+  return { status: res.status, type: res.headers.get('content-type'), events, comments };
+}
+
+describe.each(backends)('event log, stream and relay.on on $name', (backend) => {
+  let t: TestRelay;
+  beforeAll(async () => {
+    t = await startRelay(backend, 'eventlog', { events: { ...loadConfig({}).events, pollIntervalMs: 20, heartbeatMs: 100 } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+  const send = async (to: string) => {
+    const r = await t.api('/v1/messages', { body: { to, body: 'hi' } });
+    expect(r.status).toBe(202);
+    return r.body.id as string;
+  };
+
+  it('lists events oldest first, filtered by type, paged by cursor; a poller keeps the cursor', async () => {
+    const ids = [await send('+14155550401'), await send('+14155550402')];
+    await waitFor(async () => (await t.api('/v1/events?type=message.delivered&limit=200')).body.data.filter((e: any) => ids.includes(e.data.id)).length === 2);
+    const all = (await t.api('/v1/events?type=message.*&limit=200')).body;
+    expect(all.data.every((e: any) => e.type.startsWith('message.'))).toBe(true);
+    const sorted = [...all.data].sort((a: any, b: any) => (a.id < b.id ? -1 : 1));
+    expect(all.data.map((e: any) => e.id)).toEqual(sorted.map((e: any) => e.id));
+    const first = (await t.api('/v1/events?limit=1')).body;
+    expect(first.data).toHaveLength(1);
+    expect(first.has_more).toBe(true);
+    const second = (await t.api(`/v1/events?limit=1&cursor=${first.next_cursor}`)).body;
+    expect(second.data[0].id > first.data[0].id).toBe(true);
+    // At the end: no data, the cursor stays, so the poller asks again later.
+    const end = (await t.api(`/v1/events?limit=200&cursor=${all.next_cursor}&type=message.*`)).body;
+    expect(end).toMatchObject({ data: [], next_cursor: all.next_cursor, has_more: false });
+    expect((await t.api('/v1/events?since=2999-01-01T00:00:00Z')).body.data).toEqual([]);
+  });
+
+  it('answers bad queries with 4xx', async () => {
+    for (const q of ['type=message.nope', 'since=yesterday', 'cursor=%%%', 'limit=0', 'limit=abc', 'cursor=' + 'A'.repeat(300)]) {
+      const r = await t.api(`/v1/events?${q}`);
+      expect(r.status, q).toBe(400);
+      expect(r.body.error.code).toMatch(/^SMS_ERR_/);
+    }
+    expect((await t.api('/v1/events/not-an-id')).status).toBe(404);
+    expect((await t.api('/v1/events', { key: null })).status).toBe(401);
+    const { key } = await t.relay.apiKeys.create(t.relay.defaultTenant.id, 'msgs', ['messages:read']);
+    expect((await t.api('/v1/events', { key })).status).toBe(403);
+    expect((await t.api('/v1/webhook-endpoints', { key, body: { url: 'https://example.com' } })).status).toBe(403);
+  });
+
+  it('streams committed events (SSE) with heartbeats and resumes after Last-Event-ID', async () => {
+    const headers = { authorization: `Bearer ${t.apiKey}` };
+    const live = readStream(`${t.url}/v1/events/stream?type=message.delivered`, headers, 1);
+    await new Promise((r) => setTimeout(r, 150));
+    const id = await send('+14155550403');
+    const got = await live;
+    expect(got.status).toBe(200);
+    expect(got.type).toMatch(/^text\/event-stream/);
+    expect(got.events[0]).toMatchObject({ event: 'message.delivered', data: { type: 'message.delivered', data: { id, status: 'delivered' } } });
+    expect(got.comments).toContain('connected');
+    // Resume: everything after the given id is replayed first.
+    const list = (await t.api('/v1/events?limit=200')).body.data;
+    const idx = list.findIndex((e: any) => e.id === got.events[0]!.id);
+    const resumed = await readStream(`${t.url}/v1/events/stream`, { ...headers, 'last-event-id': list[idx - 2].id }, 2, 2000);
+    expect(resumed.events.map((e) => e.id)).toEqual([list[idx - 1].id, list[idx].id]);
+    const idle = await readStream(`${t.url}/v1/events/stream?type=campaign.completed`, headers, 1, 400);
+    expect(idle.comments).toContain('heartbeat');
+  });
+
+  it('calls relay.on handlers after commit, by type and wildcard', async () => {
+    const seen: any[] = [];
+    const all: string[] = [];
+    const off = t.relay.on('message.delivered', (e) => {
+      seen.push(e);
+    });
+    const offAll = t.relay.on('message.*', (e) => {
+      all.push(e.type);
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const id = await send('+14155550404');
+    await waitFor(() => seen.some((e) => e.data.id === id));
+    expect(seen.find((e) => e.data.id === id)).toMatchObject({
+      type: 'message.delivered',
+      tenant: t.relay.defaultTenant.id,
+      data: { id, status: 'delivered' },
+    });
+    expect(all).toContain('message.sent');
+    off();
+    offAll();
+    const before = seen.length;
+    await send('+14155550405');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(seen.length).toBe(before);
+  });
+});
