@@ -2,6 +2,7 @@
 // the live stream and `relay.on`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
+import { EVENT_TYPES } from '../src/core/events.js';
 import { backends } from './support/backends.js';
 import { sqlOf } from './support/db.js';
 import { startRelay, waitFor, type TestRelay } from './support/relay.js';
@@ -172,6 +173,18 @@ describe.each(backends)('event log, stream and relay.on on $name', (backend) => 
     expect(resumed.events.map((e) => e.id)).toEqual([list[idx - 1].id, list[idx].id]);
     const idle = await readStream(`${t.url}/v1/events/stream?type=campaign.completed`, headers, 1, 400);
     expect(idle.comments).toContain('heartbeat');
+  });
+
+  it('documents every event type in the OpenAPI webhooks section, with an example', async () => {
+    const doc = (await t.api('/openapi.json')).body;
+    expect(Object.keys(doc.webhooks).sort()).toEqual([...EVENT_TYPES].sort());
+    for (const type of EVENT_TYPES) {
+      const body = doc.webhooks[type].post.requestBody.content['application/json'];
+      expect(body.example.type).toBe(type);
+      expect(body.example.data).toBeTypeOf('object');
+    }
+    expect(doc.paths['/v1/events/stream']).toBeDefined();
+    expect(doc.paths['/v1/webhook-endpoints/{id}/rotate-secret']).toBeDefined();
   });
 
   it('calls relay.on handlers after commit, by type and wildcard', async () => {

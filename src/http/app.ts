@@ -14,6 +14,7 @@ import type { TenantsService } from '../services/tenants.js';
 import type { VerificationsService } from '../services/verifications.js';
 import type { HealthRepository } from '../ports.js';
 import { scopeChecker } from './auth.js';
+import { eventWebhooks } from './event-docs.js';
 import { clientErrorHandler, errorSchema, installErrorHandling, toAppError } from './errors.js';
 import { healthRoutes } from './routes/health.js';
 import { consentRoutes } from './routes/consents.js';
@@ -84,6 +85,7 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
       info: { title: 'smsrelay', version: d.version, description: 'Self-hostable SMS service on Twilio.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An smsrelay API key.' } } },
       security: [{ bearer: [] }],
+      webhooks: eventWebhooks(),
     },
     refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
