@@ -90,8 +90,7 @@ async function readStream(url: string, headers: Record<string, string>, n: numbe
   try {
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
       buf += decoder.decode(chunk, { stream: true });
-      let i: number;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
+      for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
         const block = buf.slice(0, i);
         buf = buf.slice(i + 2);
         if (block.startsWith(':')) comments.push(block.slice(1).trim());
