@@ -110,7 +110,7 @@ export class EventDelivery {
     const exclude = [...this.inFlight.entries()].filter(([, n]) => n >= cap).map(([id]) => id);
     for (const [id, b] of this.breakers) if (b.openUntil > t) exclude.push(id);
     // The lease outlives the post (timeout) and the recording of its outcome.
-    const claimed = await this.d.endpoints.claimDue(this.id, t, this.d.config.timeoutMs * 2 + 30_000, free, exclude);
+    const claimed = await this.d.endpoints.claimDue(this.id, t, this.d.config.timeoutMs + 10_000, free, exclude);
     const extra: string[] = [];
     for (const c of claimed) {
       const n = this.inFlight.get(c.endpoint.id) ?? 0;
