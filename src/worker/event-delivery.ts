@@ -34,6 +34,7 @@ export interface EventDeliveryDeps {
 }
 
 const FANOUT_BATCH = 500;
+const FLUSH_DELAY_MS = 5;
 // The circuit opens after this many failures in a row, for BREAKER_OPEN_MS; then one try decides.
 const BREAKER_FAILURES = 5;
 const BREAKER_OPEN_MS = 30_000;
@@ -188,8 +189,11 @@ export class EventDelivery {
       await this.disable(endpoint, 'failing', now);
   }
 
-  /** Outcomes of posts that finished together are recorded in one transaction. */
+  /** Outcomes of posts that finished together (within a few ms) are recorded in one transaction. */
   private async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.outcomes.length === 0) return;
+    if (this.started) await new Promise((r) => setTimeout(r, FLUSH_DELAY_MS));
     while (this.flushing) await this.flushing;
     if (this.outcomes.length === 0) return;
     const batch = this.outcomes;

@@ -77,7 +77,9 @@ export function eventsRepository(db: Db, write: StorageWrite): EventsRepository 
       return query.orderBy('id').limit(limit).execute();
     },
 
-    fanOut(limit, now, newId, matches) {
+    async fanOut(limit, now, newId, matches) {
+      // A read first: most polls find nothing, and need no write transaction (SQLite's single writer is the send path's too).
+      if (!(await k.selectFrom('events').select('id').where('fanout_pending', '=', 1).limit(1).executeTakeFirst())) return 0;
       return write(async (tx) => {
         const t = kx(tx);
         let pick = t.selectFrom('events').select(['id', 'tenant_id', 'type']).where('fanout_pending', '=', 1).orderBy('id').limit(limit);
@@ -181,6 +183,8 @@ export function webhookEndpointsRepository(db: Db, write: StorageWrite): Webhook
         return q.orderBy('next_attempt_at').limit(limit);
       };
       const set = { locked_by: workerId, locked_until: now + leaseMs };
+      // SQLite: a read first, so that a poll that finds nothing due takes no write transaction.
+      if (dialect === 'sqlite' && !(await due(k).executeTakeFirst())) return [];
       const claimed: WebhookDeliveryRecord[] =
         dialect === 'postgres'
           ? await k
