@@ -146,6 +146,20 @@ describe.each(backends)('webhooks on $name', (backend) => {
     });
   });
 
+  it('a slow endpoint holds back only itself: bounded posts in flight, other endpoints on time', async () => {
+    await endpoint('/slow', ['message.sent']);
+    await endpoint('/fast', ['message.sent']);
+    rx.answer = (r) => (r.path === '/slow' ? { hang: 2000 } : 200);
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) ids.push(await send(`+141555504${String(10 + i)}`));
+    const t0 = Date.now();
+    await waitFor(() => ids.every((id) => deliveries('/fast').some((e) => e.data.id === id)), 5_000);
+    expect(Date.now() - t0).toBeLessThan(3_000);
+    // At most 4 posts to one endpoint at once (SMSRELAY_WEBHOOK_ENDPOINT_CONCURRENCY).
+    expect(rx.maxOpen.get('/slow')).toBeLessThanOrEqual(4);
+    expect(rx.maxOpen.get('/slow')).toBeGreaterThanOrEqual(1);
+  });
+
   it('keeps tenants apart: endpoints, events and deliveries', async () => {
     const b = await t.relay.tenants.create({ slug: 'events-b', name: 'B', fromNumber: OURS });
     const keyB = (await t.relay.apiKeys.create(b.id, 'b', ['admin'])).key;
@@ -182,6 +196,35 @@ describe.each(backends)('webhooks on $name', (backend) => {
     await bad({ url: 'https://169.254.169.254/latest/meta-data' }, 'url', 'SMS_ERR_WEBHOOK_URL_REFUSED');
     await bad({ url: `${rx.url}/${'x'.repeat(3000)}` }, 'url');
     expect((await t.api('/v1/webhook-endpoints')).body.data.length).toBe(before);
+  });
+});
+
+describe.each(backends)('an endpoint failing for too long on $name', (backend) => {
+  it('is disabled with an alert event once its failures span SMSRELAY_WEBHOOK_DISABLE_AFTER_HOURS', async () => {
+    const rx = await startReceiver();
+    rx.answer = () => 503;
+    // The relay's clock, moved forward by the test.
+    let offset = 0;
+    const clock = { now: () => new Date(Date.now() + offset) };
+    const t = await startRelay(backend, 'failing', { events: { ...EVENTS, retryScheduleMs: [0, 100, 100, 100, 100, 100] } }, { relay: { clock } });
+    try {
+      const ep = (await t.api('/v1/webhook-endpoints', { body: { url: `${rx.url}/dead`, event_types: ['message.sent'] } })).body;
+      await t.api('/v1/messages', { body: { to: '+14155550499', body: 'x' } });
+      await waitFor(() => rx.received.length >= 1);
+      expect((await t.api(`/v1/webhook-endpoints/${ep.id}`)).body.enabled).toBe(true);
+      offset = 73 * 3600_000;
+      const e = await waitFor(async () => {
+        const b = (await t.api(`/v1/webhook-endpoints/${ep.id}`)).body;
+        return !b.enabled && b;
+      });
+      expect(e.disabled_reason).toBe('failing');
+      const alerts = (await t.api('/v1/events?type=webhook_endpoint.disabled')).body.data;
+      expect(alerts).toHaveLength(1);
+      expect(alerts[0].data).toMatchObject({ id: ep.id, reason: 'failing' });
+    } finally {
+      await t.close();
+      await rx.close();
+    }
   });
 });
 

@@ -17,12 +17,19 @@ export interface Receiver {
   received: Received[];
   /** Decides each answer (default 200). */
   answer: (r: Received) => Answer;
+  /** The most requests to one path that were open at once. */
+  maxOpen: Map<string, number>;
   close(): Promise<void>;
 }
 
 export async function startReceiver(): Promise<Receiver> {
-  const rec: Receiver = { url: '', received: [], answer: () => 200, close: async () => undefined };
+  const rec: Receiver = { url: '', received: [], answer: () => 200, maxOpen: new Map(), close: async () => undefined };
+  const open = new Map<string, number>();
   const server = http.createServer((req, res) => {
+    const path = req.url ?? '/';
+    open.set(path, (open.get(path) ?? 0) + 1);
+    rec.maxOpen.set(path, Math.max(rec.maxOpen.get(path) ?? 0, open.get(path)!));
+    res.on('close', () => open.set(path, open.get(path)! - 1));
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
