@@ -1,5 +1,6 @@
 // The config loader: the only module that reads the environment (the CLI passes `process.env` in).
 // Everything else receives a validated `Config` object.
+import { DEFAULT_RETRY_SCHEDULE_MS } from './core/events.js';
 
 export type ProviderMode = 'twilio' | 'emulator' | 'disabled';
 
@@ -71,6 +72,27 @@ export interface InboundConfig {
   keywordReplies: 'provider' | 'relay';
 }
 
+/** Events to the host application: webhooks, the stream, `relay.on`. */
+export interface EventsConfig {
+  /** Deliver webhooks to loopback/private/link-local addresses, over http too (development, tests). */
+  allowPrivate: boolean;
+  /** Delay before each attempt (the first is the first delivery), ms; jittered ±20 %. */
+  retryScheduleMs: number[];
+  /** A 2xx within this time is a success. */
+  timeoutMs: number;
+  /** Deliveries in flight at once per endpoint (per process), and in all. */
+  perEndpointConcurrency: number;
+  concurrency: number;
+  /** An endpoint failing for this long is disabled (and an alert event raised). */
+  disableAfterMs: number;
+  /** How often the delivery worker and the in-process feed (stream, relay.on) look for new events. */
+  pollIntervalMs: number;
+  /** SSE comment lines that keep idle streams open through proxies. */
+  heartbeatMs: number;
+  /** Events older than this are deleted (their deliveries are done by then). */
+  retentionDays: number;
+}
+
 /** The embedded emulator (used when no Twilio credentials are configured). */
 export interface EmulatorConfig {
   /** Who may use its pages, admin API and Twilio paths: loopback clients only, or also others with `token`. */
@@ -109,6 +131,7 @@ export interface Config {
   inbound: InboundConfig;
   emulator: EmulatorConfig;
   metrics: MetricsConfig;
+  events: EventsConfig;
   /** 32-byte key (hex or base64) that encrypts tenants' Twilio auth tokens (AES-256-GCM). */
   masterKey: string | null;
   /** The master key before a rotation (`smsrelay keys rotate-master`): still accepted for reading until every secret is re-encrypted. */
@@ -206,6 +229,16 @@ function url(env: Env, name: string): string | null {
     throw new ConfigError(name, 'an http(s) URL', v);
   }
   return v.replace(/\/+$/, '');
+}
+
+/** Comma-separated seconds (decimals allowed), e.g. '0,5,300'. */
+function schedule(env: Env, name: string, def: number[]): number[] {
+  const v = str(env, name);
+  if (v === null) return def;
+  const parts = v.split(',').map((s) => s.trim());
+  if (parts.length < 1 || parts.length > 20 || parts.some((p) => !/^\d{1,6}(\.\d{1,3})?$/.test(p)))
+    throw new ConfigError(name, "1 to 20 comma-separated delays in seconds such as '0,5,300,1800'", v);
+  return parts.map((p) => Math.round(Number(p) * 1000));
 }
 
 /** 'max/seconds', e.g. '5/600'. */
@@ -323,6 +356,17 @@ export function loadConfig(env: Env): Config {
       maxMessages: int(env, 'SMSRELAY_EMULATOR_MAX_MESSAGES', 2_000, 1, 1_000_000),
     },
     metrics: metricsConfig(env),
+    events: {
+      allowPrivate: bool(env, 'SMSRELAY_WEBHOOK_ALLOW_PRIVATE', false),
+      retryScheduleMs: schedule(env, 'SMSRELAY_WEBHOOK_RETRY_SCHEDULE', DEFAULT_RETRY_SCHEDULE_MS),
+      timeoutMs: int(env, 'SMSRELAY_WEBHOOK_TIMEOUT_MS', 15_000, 100, 60_000),
+      perEndpointConcurrency: int(env, 'SMSRELAY_WEBHOOK_ENDPOINT_CONCURRENCY', 4, 1, 100),
+      concurrency: int(env, 'SMSRELAY_WEBHOOK_CONCURRENCY', 32, 1, 1000),
+      disableAfterMs: int(env, 'SMSRELAY_WEBHOOK_DISABLE_AFTER_HOURS', 72, 1, 24 * 30) * 3_600_000,
+      pollIntervalMs: int(env, 'SMSRELAY_EVENTS_POLL_MS', 200, 10, 60_000),
+      heartbeatMs: int(env, 'SMSRELAY_EVENTS_HEARTBEAT_MS', 15_000, 100, 300_000),
+      retentionDays: int(env, 'SMSRELAY_EVENTS_RETENTION_DAYS', 30, 1, 3650),
+    },
     masterKey: masterKey(env),
     masterKeyPrevious: masterKey(env, 'SMSRELAY_MASTER_KEY_PREVIOUS'),
   };

@@ -15,6 +15,8 @@ import { TenantConfigService } from './services/tenant-config.js';
 import { TestSendService } from './services/test-send.js';
 import type { ConsentService } from './services/consent.js';
 import type { ConversationsService } from './services/conversations.js';
+import type { EventsService } from './services/events.js';
+import type { WebhookEndpointsService } from './services/webhook-endpoints.js';
 import { SettingsService } from './services/settings.js';
 import type { StatusCallbacksService } from './services/status-callbacks.js';
 import type { TemplatesService } from './services/templates.js';
@@ -29,6 +31,7 @@ import type { PrometheusMetrics } from './metrics/prometheus.js';
 import type { Dispatcher } from './worker/dispatcher.js';
 import type { Reconciler } from './worker/reconciler.js';
 import { WebHost } from './wiring/http.js';
+import { createEvents, type EventHandler } from './wiring/events.js';
 import { createMessaging } from './wiring/messaging.js';
 import { createMetrics } from './wiring/metrics.js';
 import { ProviderHub } from './wiring/provider.js';
@@ -108,6 +111,7 @@ export function resolveConfig(overrides: DeepPartial<Config> | Config = {}): Con
     emulator: { ...base.emulator, ...(o.emulator as Partial<Config['emulator']>) },
     verify: { ...base.verify, ...(o.verify as Partial<Config['verify']>) },
     metrics: { ...base.metrics, ...(o.metrics as Partial<Config['metrics']>) },
+    events: { ...base.events, ...(o.events as Partial<Config['events']>) },
   };
 }
 
@@ -144,6 +148,14 @@ export interface SmsRelay {
   readonly provider: Provider | null;
   /** This relay's metrics (what GET /metrics serves): `render()` gives the Prometheus text. */
   readonly metrics: Pick<PrometheusMetrics, 'render' | 'contentType' | 'eventBacklog' | 'eventDelivery'>;
+  /** The event log (every tenant's events, redelivery). */
+  readonly events: EventsService;
+  readonly webhookEndpoints: WebhookEndpointsService;
+  /**
+   * Calls `handler` with each event of any tenant whose type matches `pattern` ('message.delivered',
+   * 'message.*', '*') once it is committed; returns a function that unsubscribes.
+   */
+  on(pattern: string, handler: EventHandler): () => void;
   /** Default-tenant shortcuts for embedding. */
   send(input: SendInput, opts?: SendOptions): ReturnType<MessagesService['send']>;
   get(id: string): ReturnType<MessagesService['get']>;
@@ -178,7 +190,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     const applied = await migrateToLatest(db.kysely);
     if (applied.length) logger.info({ applied }, 'database migrations applied');
   }
-  const repos = createRepositories(db);
+  const repos = createRepositories(db, () => random.id());
   const previousKeys = config.masterKeyPrevious ? [config.masterKeyPrevious] : [];
   const cipher = config.masterKey ? new Cipher(config.masterKey, random, previousKeys) : null;
   const audit = new AuditLog({ repo: repos.audit, clock, random });
@@ -195,7 +207,8 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const messaging = createMessaging({ ...common, cipher, defaultTenant, hub, policies: opts.policies ?? [], onEnqueued: () => runners.wake() });
   const { messages, consent, statusCallbacks } = messaging;
   const verifications = createVerifications({ ...common, messages, provider: () => hub.current() });
-  const runners = new Runners({ ...common, hub, policy: messaging.policy, consent, statusCallbacks });
+  const events = createEvents({ ...common, cipher, version: VERSION });
+  const runners = new Runners({ ...common, hub, policy: messaging.policy, consent, statusCallbacks, eventDelivery: events.delivery });
   const tenantConfig = new TenantConfigService({
     settings,
     tenants,
@@ -207,7 +220,22 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     clock,
   });
   const testSend = new TestSendService({ messages, clock, timeoutMs: opts.testSendTimeoutMs ?? 15_000 });
-  const web = new WebHost({ config, logger, version: VERSION, repos, apiKeys, tenants, verifications, messaging, hub, audit, tenantConfig, testSend, metrics });
+  const web = new WebHost({
+    config,
+    logger,
+    version: VERSION,
+    repos,
+    apiKeys,
+    tenants,
+    verifications,
+    messaging,
+    hub,
+    audit,
+    tenantConfig,
+    testSend,
+    metrics,
+    events,
+  });
 
   return {
     config,
@@ -257,11 +285,15 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
         ),
         onRow,
       ),
+    events: events.service,
+    webhookEndpoints: events.endpoints,
+    on: (pattern, handler) => events.on(pattern, handler),
     http: () => web.app(),
     listen: () => web.listen(),
     async close() {
       await runners.stop();
       await web.close();
+      await events.stop();
       if (hub.emulator) await hub.emulator.close().catch(() => undefined);
       await db.destroy();
     },

@@ -17,3 +17,4 @@ export * from './ports/verifications.js';
 export * from './ports/verify-provider.js';
 export * from './ports/webhook-events.js';
 export * from './ports/templates.js';
+export * from './ports/events.js';

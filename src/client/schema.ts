@@ -5379,7 +5379,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         name: string;
-                        scopes: ("admin" | "messages:read" | "messages:write" | "verify:read" | "verify:write" | "templates:read" | "templates:write" | "tenants:admin")[];
+                        scopes: ("admin" | "messages:read" | "messages:write" | "verify:read" | "verify:write" | "templates:read" | "templates:write" | "events:read" | "webhooks:write" | "tenants:admin")[];
                     };
                 };
             };
@@ -6822,14 +6822,2601 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List events, oldest first
+         * @description For clients that poll: keep `next_cursor` and ask again; it points after the last event returned.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Comma-separated event types; `message.*` for a group, `*` for all. */
+                    type?: string;
+                    /** @description ISO-8601: events that occurred at or after it. */
+                    since?: string;
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data?: components["schemas"]["Event"][];
+                            next_cursor?: string | null;
+                            has_more?: boolean;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live events (Server-Sent Events)
+         * @description text/event-stream: each event as `id`, `event` (its type) and `data` (the Event as JSON); a comment line every heartbeat. Reconnect with Last-Event-ID to resume after the last event received (up to 1000 are replayed; GET /v1/events has the rest).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Comma-separated event types; `message.*` for a group, `*` for all. */
+                    type?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description An event stream. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/event-stream": string;
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get an event */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Event"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send an event again
+         * @description To every enabled endpoint subscribed to its type, or to the one named. Same webhook-id: receivers de-duplicate.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        endpoint_id?: string;
+                    } | null;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            event_id?: string;
+                            endpoints?: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List webhook endpoints */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data?: {
+                                id?: string;
+                                url?: string;
+                                event_types?: string[];
+                                enabled?: boolean;
+                                description?: string | null;
+                                /** @description Set when the relay disabled the endpoint: 'gone' (it answered 410) or 'failing' (it failed for too long). */
+                                disabled_reason?: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description Until when the previous secret also signs.
+                                 */
+                                previous_secret_expires_at?: string | null;
+                                /** Format: date-time */
+                                created_at?: string;
+                                /** Format: date-time */
+                                updated_at?: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create a webhook endpoint
+         * @description Events are signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature). The answer holds the secret, once.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description https URL (http and private addresses only with SMSRELAY_WEBHOOK_ALLOW_PRIVATE=true). */
+                        url: string;
+                        /** @description Exact types, a group ('message.*') or '*'. Types: message.sent, message.delivered, message.undelivered, message.failed, message.received, conversation.needs_attention, consent.opted_out, consent.opted_in, verification.approved, verification.locked, usage.cap_threshold, usage.cap_reached, campaign.completed, webhook_endpoint.disabled. */
+                        event_types?: string[];
+                        enabled?: boolean;
+                        description?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id?: string;
+                            url?: string;
+                            event_types?: string[];
+                            enabled?: boolean;
+                            description?: string | null;
+                            /** @description Set when the relay disabled the endpoint: 'gone' (it answered 410) or 'failing' (it failed for too long). */
+                            disabled_reason?: string | null;
+                            /**
+                             * Format: date-time
+                             * @description Until when the previous secret also signs.
+                             */
+                            previous_secret_expires_at?: string | null;
+                            /** Format: date-time */
+                            created_at?: string;
+                            /** Format: date-time */
+                            updated_at?: string;
+                            /** @description The signing secret (Standard Webhooks, whsec_…). Shown only here: store it. */
+                            secret?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a webhook endpoint */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id?: string;
+                            url?: string;
+                            event_types?: string[];
+                            enabled?: boolean;
+                            description?: string | null;
+                            /** @description Set when the relay disabled the endpoint: 'gone' (it answered 410) or 'failing' (it failed for too long). */
+                            disabled_reason?: string | null;
+                            /**
+                             * Format: date-time
+                             * @description Until when the previous secret also signs.
+                             */
+                            previous_secret_expires_at?: string | null;
+                            /** Format: date-time */
+                            created_at?: string;
+                            /** Format: date-time */
+                            updated_at?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Delete a webhook endpoint */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Change a webhook endpoint
+         * @description enabled: true also clears a disabled_reason and the run of failures.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description https URL (http and private addresses only with SMSRELAY_WEBHOOK_ALLOW_PRIVATE=true). */
+                        url?: string;
+                        /** @description Exact types, a group ('message.*') or '*'. Types: message.sent, message.delivered, message.undelivered, message.failed, message.received, conversation.needs_attention, consent.opted_out, consent.opted_in, verification.approved, verification.locked, usage.cap_threshold, usage.cap_reached, campaign.completed, webhook_endpoint.disabled. */
+                        event_types?: string[];
+                        enabled?: boolean;
+                        description?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id?: string;
+                            url?: string;
+                            event_types?: string[];
+                            enabled?: boolean;
+                            description?: string | null;
+                            /** @description Set when the relay disabled the endpoint: 'gone' (it answered 410) or 'failing' (it failed for too long). */
+                            disabled_reason?: string | null;
+                            /**
+                             * Format: date-time
+                             * @description Until when the previous secret also signs.
+                             */
+                            previous_secret_expires_at?: string | null;
+                            /** Format: date-time */
+                            created_at?: string;
+                            /** Format: date-time */
+                            updated_at?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the signing secret
+         * @description The new secret is shown once; the previous one keeps signing for 24 hours (both signatures in webhook-signature).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id?: string;
+                            url?: string;
+                            event_types?: string[];
+                            enabled?: boolean;
+                            description?: string | null;
+                            /** @description Set when the relay disabled the endpoint: 'gone' (it answered 410) or 'failing' (it failed for too long). */
+                            disabled_reason?: string | null;
+                            /**
+                             * Format: date-time
+                             * @description Until when the previous secret also signs.
+                             */
+                            previous_secret_expires_at?: string | null;
+                            /** Format: date-time */
+                            created_at?: string;
+                            /** Format: date-time */
+                            updated_at?: string;
+                            /** @description The signing secret (Standard Webhooks, whsec_…). Shown only here: store it. */
+                            secret?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{id}/attempts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Delivery attempts to the endpoint, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data?: {
+                                id?: string;
+                                event_id?: string;
+                                /** Format: date-time */
+                                attempted_at?: string;
+                                status_code?: number | null;
+                                success?: boolean;
+                                error?: string | null;
+                                latency_ms?: number;
+                                /** @description The start of the response body (at most 1 KB). */
+                                response_excerpt?: string | null;
+                            }[];
+                            next_cursor?: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "message.sent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Twilio accepted the message and handed it to the carrier.
+         * @description Signed per Standard Webhooks: verify webhook-signature with the endpoint secret (any Standard Webhooks or Svix library). Answer 2xx within 15 s; anything else is retried (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with jitter). 410 disables the endpoint.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id: the same on every retry and redelivery (de-duplicate on it). */
+                    "webhook-id": string;
+                    /** @description Unix seconds when this attempt was signed. */
+                    "webhook-timestamp": string;
+                    /** @description Space-separated 'v1,<base64 HMAC-SHA256>' signatures (two during a secret rotation), per Standard Webhooks. */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0194b3a2-8000-7abc-8def-0123456789ab",
+                     *       "type": "message.sent",
+                     *       "occurred_at": "2026-01-15T10:30:00.000Z",
+                     *       "tenant": "0194b3a2-6c1e-7d40-9a2b-1f2e3d4c5b6a",
+                     *       "data": {
+                     *         "id": "0194b3a2-7000-7abc-8def-0123456789ab",
+                     *         "direction": "outbound",
+                     *         "channel": "sms",
+                     *         "to": "+14155552671",
+                     *         "from": "+15005550006",
+                     *         "messaging_service_sid": null,
+                     *         "body": "Your technician is on the way.",
+                     *         "media_urls": [],
+                     *         "status": "sent",
+                     *         "segments": 1,
+                     *         "encoding": "GSM-7",
+                     *         "provider_sid": "SM0123456789abcdef0123456789abcdef",
+                     *         "error_code": null,
+                     *         "provider_code": null,
+                     *         "error_message": null,
+                     *         "price": null,
+                     *         "price_unit": null,
+                     *         "attempts": 1,
+                     *         "send_at": null,
+                     *         "hold_reason": null,
+                     *         "expires_at": null,
+                     *         "validity_period": 36000,
+                     *         "metadata": {
+                     *           "job_id": 123
+                     *         },
+                     *         "created_at": "2026-01-15T10:30:00.000Z",
+                     *         "updated_at": "2026-01-15T10:30:00.000Z",
+                     *         "sent_at": "2026-01-15T10:30:00.000Z",
+                     *         "conversation_id": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        type: "message.sent";
+                        /** Format: date-time */
+                        occurred_at: string;
+                        tenant: string;
+                        data: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Received (any 2xx). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Gone: the relay disables this endpoint. */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "message.delivered": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The carrier confirmed delivery to the handset.
+         * @description Signed per Standard Webhooks: verify webhook-signature with the endpoint secret (any Standard Webhooks or Svix library). Answer 2xx within 15 s; anything else is retried (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with jitter). 410 disables the endpoint.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id: the same on every retry and redelivery (de-duplicate on it). */
+                    "webhook-id": string;
+                    /** @description Unix seconds when this attempt was signed. */
+                    "webhook-timestamp": string;
+                    /** @description Space-separated 'v1,<base64 HMAC-SHA256>' signatures (two during a secret rotation), per Standard Webhooks. */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0194b3a2-8000-7abc-8def-0123456789ab",
+                     *       "type": "message.delivered",
+                     *       "occurred_at": "2026-01-15T10:30:00.000Z",
+                     *       "tenant": "0194b3a2-6c1e-7d40-9a2b-1f2e3d4c5b6a",
+                     *       "data": {
+                     *         "id": "0194b3a2-7000-7abc-8def-0123456789ab",
+                     *         "direction": "outbound",
+                     *         "channel": "sms",
+                     *         "to": "+14155552671",
+                     *         "from": "+15005550006",
+                     *         "messaging_service_sid": null,
+                     *         "body": "Your technician is on the way.",
+                     *         "media_urls": [],
+                     *         "status": "delivered",
+                     *         "segments": 1,
+                     *         "encoding": "GSM-7",
+                     *         "provider_sid": "SM0123456789abcdef0123456789abcdef",
+                     *         "error_code": null,
+                     *         "provider_code": null,
+                     *         "error_message": null,
+                     *         "price": null,
+                     *         "price_unit": null,
+                     *         "attempts": 1,
+                     *         "send_at": null,
+                     *         "hold_reason": null,
+                     *         "expires_at": null,
+                     *         "validity_period": 36000,
+                     *         "metadata": {
+                     *           "job_id": 123
+                     *         },
+                     *         "created_at": "2026-01-15T10:30:00.000Z",
+                     *         "updated_at": "2026-01-15T10:30:00.000Z",
+                     *         "sent_at": "2026-01-15T10:30:00.000Z",
+                     *         "conversation_id": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        type: "message.delivered";
+                        /** Format: date-time */
+                        occurred_at: string;
+                        tenant: string;
+                        data: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Received (any 2xx). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Gone: the relay disables this endpoint. */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "message.undelivered": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The carrier could not deliver the message.
+         * @description Signed per Standard Webhooks: verify webhook-signature with the endpoint secret (any Standard Webhooks or Svix library). Answer 2xx within 15 s; anything else is retried (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with jitter). 410 disables the endpoint.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id: the same on every retry and redelivery (de-duplicate on it). */
+                    "webhook-id": string;
+                    /** @description Unix seconds when this attempt was signed. */
+                    "webhook-timestamp": string;
+                    /** @description Space-separated 'v1,<base64 HMAC-SHA256>' signatures (two during a secret rotation), per Standard Webhooks. */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0194b3a2-8000-7abc-8def-0123456789ab",
+                     *       "type": "message.undelivered",
+                     *       "occurred_at": "2026-01-15T10:30:00.000Z",
+                     *       "tenant": "0194b3a2-6c1e-7d40-9a2b-1f2e3d4c5b6a",
+                     *       "data": {
+                     *         "id": "0194b3a2-7000-7abc-8def-0123456789ab",
+                     *         "direction": "outbound",
+                     *         "channel": "sms",
+                     *         "to": "+14155552671",
+                     *         "from": "+15005550006",
+                     *         "messaging_service_sid": null,
+                     *         "body": "Your technician is on the way.",
+                     *         "media_urls": [],
+                     *         "status": "undelivered",
+                     *         "segments": 1,
+                     *         "encoding": "GSM-7",
+                     *         "provider_sid": "SM0123456789abcdef0123456789abcdef",
+                     *         "error_code": "SMS_ERR_DELIVERY_FAILED",
+                     *         "provider_code": 30003,
+                     *         "error_message": "Unreachable destination handset",
+                     *         "price": null,
+                     *         "price_unit": null,
+                     *         "attempts": 1,
+                     *         "send_at": null,
+                     *         "hold_reason": null,
+                     *         "expires_at": null,
+                     *         "validity_period": 36000,
+                     *         "metadata": {
+                     *           "job_id": 123
+                     *         },
+                     *         "created_at": "2026-01-15T10:30:00.000Z",
+                     *         "updated_at": "2026-01-15T10:30:00.000Z",
+                     *         "sent_at": "2026-01-15T10:30:00.000Z",
+                     *         "conversation_id": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        type: "message.undelivered";
+                        /** Format: date-time */
+                        occurred_at: string;
+                        tenant: string;
+                        data: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Received (any 2xx). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Gone: the relay disables this endpoint. */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "message.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The message could not be sent (rejected, expired, opted out, out of attempts).
+         * @description Signed per Standard Webhooks: verify webhook-signature with the endpoint secret (any Standard Webhooks or Svix library). Answer 2xx within 15 s; anything else is retried (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with jitter). 410 disables the endpoint.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id: the same on every retry and redelivery (de-duplicate on it). */
+                    "webhook-id": string;
+                    /** @description Unix seconds when this attempt was signed. */
+                    "webhook-timestamp": string;
+                    /** @description Space-separated 'v1,<base64 HMAC-SHA256>' signatures (two during a secret rotation), per Standard Webhooks. */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0194b3a2-8000-7abc-8def-0123456789ab",
+                     *       "type": "message.failed",
+                     *       "occurred_at": "2026-01-15T10:30:00.000Z",
+                     *       "tenant": "0194b3a2-6c1e-7d40-9a2b-1f2e3d4c5b6a",
+                     *       "data": {
+                     *         "id": "0194b3a2-7000-7abc-8def-0123456789ab",
+                     *         "direction": "outbound",
+                     *         "channel": "sms",
+                     *         "to": "+14155552671",
+                     *         "from": "+15005550006",
+                     *         "messaging_service_sid": null,
+                     *         "body": "Your technician is on the way.",
+                     *         "media_urls": [],
+                     *         "status": "failed",
+                     *         "segments": 1,
+                     *         "encoding": "GSM-7",
+                     *         "provider_sid": "SM0123456789abcdef0123456789abcdef",
+                     *         "error_code": "SMS_ERR_PROVIDER_REJECTED",
+                     *         "provider_code": 21211,
+                     *         "error_message": null,
+                     *         "price": null,
+                     *         "price_unit": null,
+                     *         "attempts": 1,
+                     *         "send_at": null,
+                     *         "hold_reason": null,
+                     *         "expires_at": null,
+                     *         "validity_period": 36000,
+                     *         "metadata": {
+                     *           "job_id": 123
+                     *         },
+                     *         "created_at": "2026-01-15T10:30:00.000Z",
+                     *         "updated_at": "2026-01-15T10:30:00.000Z",
+                     *         "sent_at": null,
+                     *         "conversation_id": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        type: "message.failed";
+                        /** Format: date-time */
+                        occurred_at: string;
+                        tenant: string;
+                        data: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Received (any 2xx). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Gone: the relay disables this endpoint. */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "message.received": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An inbound message, with its conversation.
+         * @description Signed per Standard Webhooks: verify webhook-signature with the endpoint secret (any Standard Webhooks or Svix library). Answer 2xx within 15 s; anything else is retried (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with jitter). 410 disables the endpoint.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id: the same on every retry and redelivery (de-duplicate on it). */
+                    "webhook-id": string;
+                    /** @description Unix seconds when this attempt was signed. */
+                    "webhook-timestamp": string;
+                    /** @description Space-separated 'v1,<base64 HMAC-SHA256>' signatures (two during a secret rotation), per Standard Webhooks. */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0194b3a2-8000-7abc-8def-0123456789ab",
+                     *       "type": "message.received",
+                     *       "occurred_at": "2026-01-15T10:30:00.000Z",
+                     *       "tenant": "0194b3a2-6c1e-7d40-9a2b-1f2e3d4c5b6a",
+                     *       "data": {
+                     *         "id": "0194b3a2-7000-7abc-8def-0123456789ab",
+                     *         "direction": "inbound",
+                     *         "channel": "sms",
+                     *         "to": "+15005550006",
+                     *         "from": "+14155552671",
+                     *         "messaging_service_sid": null,
+                     *         "body": "DONE 123",
+                     *         "media_urls": [],
+                     *         "status": "received",
+                     *         "segments": 1,
+                     *         "encoding": "GSM-7",
+                     *         "provider_sid": "SM0123456789abcdef0123456789abcdef",
+                     *         "error_code": null,
+                     *         "provider_code": null,
+                     *         "error_message": null,
+                     *         "price": null,
+                     *         "price_unit": null,
+                     *         "attempts": 1,
+                     *         "send_at": null,
+                     *         "hold_reason": null,
+                     *         "expires_at": null,
+                     *         "validity_period": null,
+                     *         "metadata": {
+                     *           "num_media": 0,
+                     *           "media_content_types": [],
+                     *           "geo": {}
+                     *         },
+                     *         "created_at": "2026-01-15T10:30:00.000Z",
+                     *         "updated_at": "2026-01-15T10:30:00.000Z",
+                     *         "sent_at": null,
+                     *         "conversation_id": "0194b3a2-7300-7abc-8def-0123456789ab"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        type: "message.received";
+                        /** Format: date-time */
+                        occurred_at: string;
+                        tenant: string;
+                        data: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Received (any 2xx). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Gone: the relay disables this endpoint. */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "conversation.needs_attention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A human should look at a conversation (e.g. the contact revoked consent in free text).
+         * @description Signed per Standard Webhooks: verify webhook-signature with the endpoint secret (any Standard Webhooks or Svix library). Answer 2xx within 15 s; anything else is retried (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with jitter). 410 disables the endpoint.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id: the same on every retry and redelivery (de-duplicate on it). */
+                    "webhook-id": string;
+                    /** @description Unix seconds when this attempt was signed. */
+                    "webhook-timestamp": string;
+                    /** @description Space-separated 'v1,<base64 HMAC-SHA256>' signatures (two during a secret rotation), per Standard Webhooks. */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0194b3a2-8000-7abc-8def-0123456789ab",
+                     *       "type": "conversation.needs_attention",
+                     *       "occurred_at": "2026-01-15T10:30:00.000Z",
+                     *       "tenant": "0194b3a2-6c1e-7d40-9a2b-1f2e3d4c5b6a",
+                     *       "data": {
+                     *         "conversation_id": "0194b3a2-7300-7abc-8def-0123456789ab",
+                     *         "reason": "free_text_revocation",
+                     *         "contact": "+14155552671",
+                     *         "message_id": "0194b3a2-7200-7abc-8def-0123456789ab"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        type: "conversation.needs_attention";
+                        /** Format: date-time */
+                        occurred_at: string;
+                        tenant: string;
+                        data: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Received (any 2xx). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Gone: the relay disables this endpoint. */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "consent.opted_out": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A number opted out (keyword, free text, API, admin or the provider).
+         * @description Signed per Standard Webhooks: verify webhook-signature with the endpoint secret (any Standard Webhooks or Svix library). Answer 2xx within 15 s; anything else is retried (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with jitter). 410 disables the endpoint.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id: the same on every retry and redelivery (de-duplicate on it). */
+                    "webhook-id": string;
+                    /** @description Unix seconds when this attempt was signed. */
+                    "webhook-timestamp": string;
+                    /** @description Space-separated 'v1,<base64 HMAC-SHA256>' signatures (two during a secret rotation), per Standard Webhooks. */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0194b3a2-8000-7abc-8def-0123456789ab",
+                     *       "type": "consent.opted_out",
+                     *       "occurred_at": "2026-01-15T10:30:00.000Z",
+                     *       "tenant": "0194b3a2-6c1e-7d40-9a2b-1f2e3d4c5b6a",
+                     *       "data": {
+                     *         "phone": "+14155552671",
+                     *         "state": "opted_out",
+                     *         "source": "keyword",
+                     *         "actor": "contact",
+                     *         "detail": "STOP",
+                     *         "message_id": "0194b3a2-7200-7abc-8def-0123456789ab",
+                     *         "consent_event_id": "0194b3a2-7201-7abc-8def-0123456789ab",
+                     *         "created_at": "2026-01-15T10:30:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        type: "consent.opted_out";
+                        /** Format: date-time */
+                        occurred_at: string;
+                        tenant: string;
+                        data: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Received (any 2xx). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Gone: the relay disables this endpoint. */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "consent.opted_in": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A number opted in again.
+         * @description Signed per Standard Webhooks: verify webhook-signature with the endpoint secret (any Standard Webhooks or Svix library). Answer 2xx within 15 s; anything else is retried (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with jitter). 410 disables the endpoint.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id: the same on every retry and redelivery (de-duplicate on it). */
+                    "webhook-id": string;
+                    /** @description Unix seconds when this attempt was signed. */
+                    "webhook-timestamp": string;
+                    /** @description Space-separated 'v1,<base64 HMAC-SHA256>' signatures (two during a secret rotation), per Standard Webhooks. */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0194b3a2-8000-7abc-8def-0123456789ab",
+                     *       "type": "consent.opted_in",
+                     *       "occurred_at": "2026-01-15T10:30:00.000Z",
+                     *       "tenant": "0194b3a2-6c1e-7d40-9a2b-1f2e3d4c5b6a",
+                     *       "data": {
+                     *         "phone": "+14155552671",
+                     *         "state": "opted_in",
+                     *         "source": "keyword",
+                     *         "actor": "contact",
+                     *         "detail": "START",
+                     *         "message_id": "0194b3a2-7200-7abc-8def-0123456789ab",
+                     *         "consent_event_id": "0194b3a2-7201-7abc-8def-0123456789ab",
+                     *         "created_at": "2026-01-15T10:30:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        type: "consent.opted_in";
+                        /** Format: date-time */
+                        occurred_at: string;
+                        tenant: string;
+                        data: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Received (any 2xx). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Gone: the relay disables this endpoint. */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "verification.approved": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A verification code was confirmed.
+         * @description Signed per Standard Webhooks: verify webhook-signature with the endpoint secret (any Standard Webhooks or Svix library). Answer 2xx within 15 s; anything else is retried (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with jitter). 410 disables the endpoint.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id: the same on every retry and redelivery (de-duplicate on it). */
+                    "webhook-id": string;
+                    /** @description Unix seconds when this attempt was signed. */
+                    "webhook-timestamp": string;
+                    /** @description Space-separated 'v1,<base64 HMAC-SHA256>' signatures (two during a secret rotation), per Standard Webhooks. */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0194b3a2-8000-7abc-8def-0123456789ab",
+                     *       "type": "verification.approved",
+                     *       "occurred_at": "2026-01-15T10:30:00.000Z",
+                     *       "tenant": "0194b3a2-6c1e-7d40-9a2b-1f2e3d4c5b6a",
+                     *       "data": {
+                     *         "id": "0194b3a2-7100-7abc-8def-0123456789ab",
+                     *         "to": "+14155552671",
+                     *         "channel": "sms",
+                     *         "status": "approved",
+                     *         "locale": "en",
+                     *         "send_count": 1,
+                     *         "attempts_left": 4,
+                     *         "expires_at": "2026-01-15T10:40:00.000Z",
+                     *         "created_at": "2026-01-15T10:30:00.000Z",
+                     *         "updated_at": "2026-01-15T10:30:00.000Z",
+                     *         "approved_at": "2026-01-15T10:30:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        type: "verification.approved";
+                        /** Format: date-time */
+                        occurred_at: string;
+                        tenant: string;
+                        data: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Received (any 2xx). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Gone: the relay disables this endpoint. */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "verification.locked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A verification was locked after too many wrong codes.
+         * @description Signed per Standard Webhooks: verify webhook-signature with the endpoint secret (any Standard Webhooks or Svix library). Answer 2xx within 15 s; anything else is retried (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with jitter). 410 disables the endpoint.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id: the same on every retry and redelivery (de-duplicate on it). */
+                    "webhook-id": string;
+                    /** @description Unix seconds when this attempt was signed. */
+                    "webhook-timestamp": string;
+                    /** @description Space-separated 'v1,<base64 HMAC-SHA256>' signatures (two during a secret rotation), per Standard Webhooks. */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0194b3a2-8000-7abc-8def-0123456789ab",
+                     *       "type": "verification.locked",
+                     *       "occurred_at": "2026-01-15T10:30:00.000Z",
+                     *       "tenant": "0194b3a2-6c1e-7d40-9a2b-1f2e3d4c5b6a",
+                     *       "data": {
+                     *         "id": "0194b3a2-7100-7abc-8def-0123456789ab",
+                     *         "to": "+14155552671",
+                     *         "channel": "sms",
+                     *         "status": "max_attempts_reached",
+                     *         "locale": "en",
+                     *         "send_count": 1,
+                     *         "attempts_left": 0,
+                     *         "expires_at": "2026-01-15T10:40:00.000Z",
+                     *         "created_at": "2026-01-15T10:30:00.000Z",
+                     *         "updated_at": "2026-01-15T10:30:00.000Z",
+                     *         "approved_at": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        type: "verification.locked";
+                        /** Format: date-time */
+                        occurred_at: string;
+                        tenant: string;
+                        data: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Received (any 2xx). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Gone: the relay disables this endpoint. */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "usage.cap_threshold": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A tenant's daily cap reached its alert threshold (raised by the sending policy).
+         * @description Signed per Standard Webhooks: verify webhook-signature with the endpoint secret (any Standard Webhooks or Svix library). Answer 2xx within 15 s; anything else is retried (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with jitter). 410 disables the endpoint.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id: the same on every retry and redelivery (de-duplicate on it). */
+                    "webhook-id": string;
+                    /** @description Unix seconds when this attempt was signed. */
+                    "webhook-timestamp": string;
+                    /** @description Space-separated 'v1,<base64 HMAC-SHA256>' signatures (two during a secret rotation), per Standard Webhooks. */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0194b3a2-8000-7abc-8def-0123456789ab",
+                     *       "type": "usage.cap_threshold",
+                     *       "occurred_at": "2026-01-15T10:30:00.000Z",
+                     *       "tenant": "0194b3a2-6c1e-7d40-9a2b-1f2e3d4c5b6a",
+                     *       "data": {
+                     *         "cap": "daily",
+                     *         "limit": 1000,
+                     *         "used": 900,
+                     *         "threshold": 0.9,
+                     *         "day": "2026-01-15"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        type: "usage.cap_threshold";
+                        /** Format: date-time */
+                        occurred_at: string;
+                        tenant: string;
+                        data: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Received (any 2xx). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Gone: the relay disables this endpoint. */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "usage.cap_reached": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A tenant's daily cap was reached: sends are held.
+         * @description Signed per Standard Webhooks: verify webhook-signature with the endpoint secret (any Standard Webhooks or Svix library). Answer 2xx within 15 s; anything else is retried (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with jitter). 410 disables the endpoint.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id: the same on every retry and redelivery (de-duplicate on it). */
+                    "webhook-id": string;
+                    /** @description Unix seconds when this attempt was signed. */
+                    "webhook-timestamp": string;
+                    /** @description Space-separated 'v1,<base64 HMAC-SHA256>' signatures (two during a secret rotation), per Standard Webhooks. */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0194b3a2-8000-7abc-8def-0123456789ab",
+                     *       "type": "usage.cap_reached",
+                     *       "occurred_at": "2026-01-15T10:30:00.000Z",
+                     *       "tenant": "0194b3a2-6c1e-7d40-9a2b-1f2e3d4c5b6a",
+                     *       "data": {
+                     *         "cap": "daily",
+                     *         "limit": 1000,
+                     *         "used": 1000,
+                     *         "day": "2026-01-15"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        type: "usage.cap_reached";
+                        /** Format: date-time */
+                        occurred_at: string;
+                        tenant: string;
+                        data: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Received (any 2xx). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Gone: the relay disables this endpoint. */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign.completed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A campaign sent to its whole audience (raised by campaigns).
+         * @description Signed per Standard Webhooks: verify webhook-signature with the endpoint secret (any Standard Webhooks or Svix library). Answer 2xx within 15 s; anything else is retried (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with jitter). 410 disables the endpoint.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id: the same on every retry and redelivery (de-duplicate on it). */
+                    "webhook-id": string;
+                    /** @description Unix seconds when this attempt was signed. */
+                    "webhook-timestamp": string;
+                    /** @description Space-separated 'v1,<base64 HMAC-SHA256>' signatures (two during a secret rotation), per Standard Webhooks. */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0194b3a2-8000-7abc-8def-0123456789ab",
+                     *       "type": "campaign.completed",
+                     *       "occurred_at": "2026-01-15T10:30:00.000Z",
+                     *       "tenant": "0194b3a2-6c1e-7d40-9a2b-1f2e3d4c5b6a",
+                     *       "data": {
+                     *         "id": "0194b3a2-7400-7abc-8def-0123456789ab",
+                     *         "status": "completed",
+                     *         "recipients": 250
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        type: "campaign.completed";
+                        /** Format: date-time */
+                        occurred_at: string;
+                        tenant: string;
+                        data: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Received (any 2xx). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Gone: the relay disables this endpoint. */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook_endpoint.disabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An alert: the relay disabled a webhook endpoint ('gone' after a 410, 'failing' after failures for too long).
+         * @description Signed per Standard Webhooks: verify webhook-signature with the endpoint secret (any Standard Webhooks or Svix library). Answer 2xx within 15 s; anything else is retried (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with jitter). 410 disables the endpoint.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id: the same on every retry and redelivery (de-duplicate on it). */
+                    "webhook-id": string;
+                    /** @description Unix seconds when this attempt was signed. */
+                    "webhook-timestamp": string;
+                    /** @description Space-separated 'v1,<base64 HMAC-SHA256>' signatures (two during a secret rotation), per Standard Webhooks. */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "0194b3a2-8000-7abc-8def-0123456789ab",
+                     *       "type": "webhook_endpoint.disabled",
+                     *       "occurred_at": "2026-01-15T10:30:00.000Z",
+                     *       "tenant": "0194b3a2-6c1e-7d40-9a2b-1f2e3d4c5b6a",
+                     *       "data": {
+                     *         "id": "0194b3a2-7500-7abc-8def-0123456789ab",
+                     *         "url": "https://app.example.com/hooks/sms",
+                     *         "event_types": [
+                     *           "*"
+                     *         ],
+                     *         "enabled": false,
+                     *         "description": null,
+                     *         "disabled_reason": "failing",
+                     *         "previous_secret_expires_at": null,
+                     *         "created_at": "2026-01-15T10:30:00.000Z",
+                     *         "updated_at": "2026-01-15T10:30:00.000Z",
+                     *         "reason": "failing"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        type: "webhook_endpoint.disabled";
+                        /** Format: date-time */
+                        occurred_at: string;
+                        tenant: string;
+                        data: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Received (any 2xx). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Gone: the relay disables this endpoint. */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "SMS_ERR_VALIDATION" | "SMS_ERR_MALFORMED_BODY" | "SMS_ERR_MALFORMED_URL" | "SMS_ERR_MALFORMED_REQUEST" | "SMS_ERR_HEADERS_TOO_LARGE" | "SMS_ERR_REQUEST_TIMEOUT" | "SMS_ERR_UNSUPPORTED_MEDIA_TYPE" | "SMS_ERR_BODY_REQUIRED" | "SMS_ERR_BODY_TOO_LONG" | "SMS_ERR_TOO_MANY_MEDIA" | "SMS_ERR_INVALID_PHONE" | "SMS_ERR_NOT_MOBILE" | "SMS_ERR_NO_SENDER" | "SMS_ERR_INVALID_SEND_AT" | "SMS_ERR_INVALID_VALIDITY" | "SMS_ERR_PAYLOAD_TOO_LARGE" | "SMS_ERR_UNAUTHENTICATED" | "SMS_ERR_FORBIDDEN" | "SMS_ERR_INVALID_SIGNATURE" | "SMS_ERR_NOT_FOUND" | "SMS_ERR_ROUTE_NOT_FOUND" | "SMS_ERR_METHOD_NOT_ALLOWED" | "SMS_ERR_IDEMPOTENCY_CONFLICT" | "SMS_ERR_IDEMPOTENCY_MISMATCH" | "SMS_ERR_INVALID_STATE" | "SMS_ERR_RECIPIENT_OPTED_OUT" | "SMS_ERR_DELIVERY_FAILED" | "SMS_ERR_INVALID_WEBHOOK" | "SMS_ERR_RATE_LIMITED" | "SMS_ERR_COUNTRY_NOT_ALLOWED" | "SMS_ERR_EXPIRED" | "SMS_ERR_PROVIDER_REJECTED" | "SMS_ERR_PROVIDER_UNAVAILABLE" | "SMS_ERR_MAX_ATTEMPTS" | "SMS_ERR_SENDING_DISABLED" | "SMS_ERR_VERIFICATION_NOT_FOUND" | "SMS_ERR_VERIFY_NOT_CONFIGURED" | "SMS_ERR_EMULATOR_LOOPBACK_ONLY" | "SMS_ERR_EMULATOR_TOKEN_REQUIRED" | "SMS_ERR_TENANT_HEADER_FORBIDDEN" | "SMS_ERR_TENANT_NOT_FOUND" | "SMS_ERR_TENANT_EXISTS" | "SMS_ERR_SCOPE_NOT_GRANTABLE" | "SMS_ERR_TWILIO_CREDENTIALS_INVALID" | "SMS_ERR_MASTER_KEY_REQUIRED" | "SMS_ERR_PUBLIC_URL_INVALID" | "SMS_ERR_SENDER_NOT_OWNED" | "SMS_ERR_TEMPLATE_EXISTS" | "SMS_ERR_UNKNOWN_TEMPLATE" | "SMS_ERR_TEMPLATE_SYNTAX" | "SMS_ERR_TEMPLATE_UNKNOWN_VARIABLE" | "SMS_ERR_TEMPLATE_UNKNOWN_FILTER" | "SMS_ERR_TEMPLATE_LIMIT" | "SMS_ERR_TEMPLATE_RENDER" | "SMS_ERR_BODY_AND_TEMPLATE" | "SMS_ERR_TOO_MANY_SEGMENTS" | "SMS_ERR_FOOTER_NO_ROOM" | "SMS_ERR_METRICS_LOOPBACK_ONLY" | "SMS_ERR_METRICS_TOKEN_REQUIRED" | "SMS_ERR_UNEXPECTED_RESPONSE" | "SMS_ERR_NOT_READY" | "SMS_ERR_INTERNAL";
+                code: "SMS_ERR_VALIDATION" | "SMS_ERR_MALFORMED_BODY" | "SMS_ERR_MALFORMED_URL" | "SMS_ERR_MALFORMED_REQUEST" | "SMS_ERR_HEADERS_TOO_LARGE" | "SMS_ERR_REQUEST_TIMEOUT" | "SMS_ERR_UNSUPPORTED_MEDIA_TYPE" | "SMS_ERR_BODY_REQUIRED" | "SMS_ERR_BODY_TOO_LONG" | "SMS_ERR_TOO_MANY_MEDIA" | "SMS_ERR_INVALID_PHONE" | "SMS_ERR_NOT_MOBILE" | "SMS_ERR_NO_SENDER" | "SMS_ERR_INVALID_SEND_AT" | "SMS_ERR_INVALID_VALIDITY" | "SMS_ERR_PAYLOAD_TOO_LARGE" | "SMS_ERR_UNAUTHENTICATED" | "SMS_ERR_FORBIDDEN" | "SMS_ERR_INVALID_SIGNATURE" | "SMS_ERR_NOT_FOUND" | "SMS_ERR_ROUTE_NOT_FOUND" | "SMS_ERR_METHOD_NOT_ALLOWED" | "SMS_ERR_IDEMPOTENCY_CONFLICT" | "SMS_ERR_IDEMPOTENCY_MISMATCH" | "SMS_ERR_INVALID_STATE" | "SMS_ERR_RECIPIENT_OPTED_OUT" | "SMS_ERR_DELIVERY_FAILED" | "SMS_ERR_INVALID_WEBHOOK" | "SMS_ERR_RATE_LIMITED" | "SMS_ERR_COUNTRY_NOT_ALLOWED" | "SMS_ERR_EXPIRED" | "SMS_ERR_PROVIDER_REJECTED" | "SMS_ERR_PROVIDER_UNAVAILABLE" | "SMS_ERR_MAX_ATTEMPTS" | "SMS_ERR_SENDING_DISABLED" | "SMS_ERR_VERIFICATION_NOT_FOUND" | "SMS_ERR_VERIFY_NOT_CONFIGURED" | "SMS_ERR_EMULATOR_LOOPBACK_ONLY" | "SMS_ERR_EMULATOR_TOKEN_REQUIRED" | "SMS_ERR_TENANT_HEADER_FORBIDDEN" | "SMS_ERR_TENANT_NOT_FOUND" | "SMS_ERR_TENANT_EXISTS" | "SMS_ERR_SCOPE_NOT_GRANTABLE" | "SMS_ERR_TWILIO_CREDENTIALS_INVALID" | "SMS_ERR_MASTER_KEY_REQUIRED" | "SMS_ERR_PUBLIC_URL_INVALID" | "SMS_ERR_SENDER_NOT_OWNED" | "SMS_ERR_TEMPLATE_EXISTS" | "SMS_ERR_UNKNOWN_TEMPLATE" | "SMS_ERR_TEMPLATE_SYNTAX" | "SMS_ERR_TEMPLATE_UNKNOWN_VARIABLE" | "SMS_ERR_TEMPLATE_UNKNOWN_FILTER" | "SMS_ERR_TEMPLATE_LIMIT" | "SMS_ERR_TEMPLATE_RENDER" | "SMS_ERR_BODY_AND_TEMPLATE" | "SMS_ERR_TOO_MANY_SEGMENTS" | "SMS_ERR_FOOTER_NO_ROOM" | "SMS_ERR_METRICS_LOOPBACK_ONLY" | "SMS_ERR_METRICS_TOKEN_REQUIRED" | "SMS_ERR_UNEXPECTED_RESPONSE" | "SMS_ERR_WEBHOOK_URL_REFUSED" | "SMS_ERR_NOT_READY" | "SMS_ERR_INTERNAL";
                 message: string;
                 details?: unknown;
             };
@@ -6894,6 +9481,20 @@ export interface components {
             updated_at: string;
             /** Format: date-time */
             sent_at?: string | null;
+        };
+        Event: {
+            /** @description Time-ordered UUID (v7); the webhook-id header of its deliveries: de-duplicate on it. */
+            id: string;
+            /** @enum {string} */
+            type: "message.sent" | "message.delivered" | "message.undelivered" | "message.failed" | "message.received" | "conversation.needs_attention" | "consent.opted_out" | "consent.opted_in" | "verification.approved" | "verification.locked" | "usage.cap_threshold" | "usage.cap_reached" | "campaign.completed" | "webhook_endpoint.disabled";
+            /** Format: date-time */
+            occurred_at: string;
+            /** @description The tenant's id. */
+            tenant: string;
+            /** @description The resource as the API returns it (messages: the Message with its conversation_id). */
+            data: {
+                [key: string]: unknown;
+            };
         };
     };
     responses: never;

@@ -104,6 +104,12 @@ export const ERRORS = {
     retryable: true,
     message: 'The answer was not an smsrelay response (raised by the typed client, e.g. for a proxy error page).',
   },
+  // --- events and webhooks ---
+  SMS_ERR_WEBHOOK_URL_REFUSED: {
+    status: 422,
+    retryable: false,
+    message: 'This URL cannot receive webhooks (https required; private, loopback and cloud metadata addresses refused).',
+  },
   SMS_ERR_NOT_READY: { status: 503, retryable: true, message: 'The service is not ready.' },
   SMS_ERR_INTERNAL: { status: 500, retryable: true, message: 'Internal error.' },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;

@@ -10,12 +10,15 @@ import type { TenantConfigService } from '../services/tenant-config.js';
 import type { TestSendService } from '../services/test-send.js';
 import type { ConsentService } from '../services/consent.js';
 import type { ConversationsService } from '../services/conversations.js';
+import type { EventSource, EventsService } from '../services/events.js';
+import type { WebhookEndpointsService } from '../services/webhook-endpoints.js';
 import type { MessagesService } from '../services/messages.js';
 import type { TemplatesService } from '../services/templates.js';
 import type { TenantsService } from '../services/tenants.js';
 import type { VerificationsService } from '../services/verifications.js';
 import { NO_METRICS, type HealthRepository, type Metrics } from '../ports.js';
 import { scopeChecker } from './auth.js';
+import { eventWebhooks } from './event-docs.js';
 import { clientErrorHandler, errorSchema, installErrorHandling, toAppError } from './errors.js';
 import { healthRoutes } from './routes/health.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
@@ -24,6 +27,8 @@ import { settingsRoutes } from './routes/settings.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { consentRoutes } from './routes/consents.js';
 import { conversationRoutes } from './routes/conversations.js';
+import { eventRoutes, eventSchema } from './routes/events.js';
+import { webhookEndpointRoutes } from './routes/webhook-endpoints.js';
 import { messageRoutes } from './routes/messages.js';
 import { metricsRoutes, type MetricsRoutesOptions } from './routes/metrics.js';
 import { webhookRoutes, type WebhookDeps } from './routes/webhooks.js';
@@ -55,6 +60,8 @@ export interface HttpDeps {
   metrics?: Metrics;
   /** GET /metrics (absent: not served). */
   metricsEndpoint?: MetricsRoutesOptions;
+  /** The event log, the live stream and webhook endpoints (absent: not served). */
+  events?: { events: EventsService; endpoints: WebhookEndpointsService; feed: EventSource; heartbeatMs: number };
   /** Requests another component serves on the same port (the embedded emulator); returns true if handled. */
   mount?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
@@ -95,6 +102,7 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
   installBodyChecks(app);
   app.addSchema(errorSchema);
   app.addSchema(messageSchema);
+  app.addSchema(eventSchema);
   await app.register(formbody);
   await app.register(swagger, {
     openapi: {
@@ -102,6 +110,7 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
       info: { title: 'smsrelay', version: d.version, description: 'Self-hostable SMS service on Twilio.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An smsrelay API key.' } } },
       security: [{ bearer: [] }],
+      webhooks: eventWebhooks(),
     },
     refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
@@ -125,6 +134,10 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
     await app.register(auditRoutes, { audit: d.admin.audit, requireScope });
   }
   if (d.templates) await app.register(templateRoutes, { templates: d.templates, requireScope });
+  if (d.events) {
+    await app.register(eventRoutes, { events: d.events.events, feed: d.events.feed, heartbeatMs: d.events.heartbeatMs, requireScope });
+    await app.register(webhookEndpointRoutes, { endpoints: d.events.endpoints, requireScope });
+  }
   await app.ready();
   return app;
 }

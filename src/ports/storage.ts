@@ -6,6 +6,7 @@ import type { AuditRepository } from './audit.js';
 import type { ConsentRepository } from './consent.js';
 import type { ConversationsRepository, InboundRepository } from './conversations.js';
 import type { CountersRepository } from './counters.js';
+import type { EventsRepository, WebhookEndpointsRepository } from './events.js';
 import type { MessagesRepository } from './messages.js';
 import type { ReconcileRepository } from './reconcile.js';
 import type { TemplatesRepository } from './templates.js';
@@ -67,4 +68,6 @@ export interface Repositories {
   reconcile: ReconcileRepository;
   audit: AuditRepository;
   templates: TemplatesRepository;
+  events: EventsRepository;
+  webhookEndpoints: WebhookEndpointsRepository;
 }

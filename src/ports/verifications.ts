@@ -91,7 +91,8 @@ export interface VerificationsRepository {
    */
   approve(tx: Tx, id: string, codeHash: string | null, now: number): Promise<boolean>;
   /** pending → max_attempts_reached. */
-  lockOut(tx: Tx, id: string, now: number): Promise<void>;
+  /** false when it was no longer pending. */
+  lockOut(tx: Tx, id: string, now: number): Promise<boolean>;
   /** pending and unexpired → canceled; false when it was not. */
   cancel(tx: Tx, id: string, now: number): Promise<boolean>;
 

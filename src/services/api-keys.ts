@@ -15,6 +15,8 @@ export const SCOPES = [
   'verify:write',
   'templates:read',
   'templates:write',
+  'events:read',
+  'webhooks:write',
   'tenants:admin',
 ] as const;
 export const PLATFORM_SCOPE = 'tenants:admin';

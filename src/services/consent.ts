@@ -4,7 +4,8 @@ import { AppError } from '../core/errors.js';
 import { decodeCursor, page, pageLimit } from '../core/pagination.js';
 import { normalizeE164 } from '../core/phone.js';
 import { SEND } from '../core/policy.js';
-import type { Clock, ConsentRepository, ConversationsRepository, MessageRecord, Policy, Random, Tx, UnitOfWork } from '../ports.js';
+import type { Clock, ConsentRepository, ConversationsRepository, EventsPort, MessageRecord, Policy, Random, Tx, UnitOfWork } from '../ports.js';
+import { newEvent } from './events.js';
 import type { Tenant } from './tenants.js';
 
 export type ConsentAction = 'opt_out' | 'opt_in';
@@ -53,6 +54,8 @@ export interface ConsentServiceDeps {
   write: UnitOfWork['write'];
   clock: Clock;
   random: Random;
+  /** consent.opted_out / consent.opted_in, in the transaction of the change. */
+  events: EventsPort;
 }
 
 /** What the worker's checks need of a message. */
@@ -173,8 +176,20 @@ export class ConsentService {
       c.action === 'opt_out'
         ? await this.d.consent.suppress(tx, { tenant_id: c.tenantId, phone: c.phone, source: c.source, reason: c.detail, event_id: eventId, created_at: c.now })
         : await this.d.consent.unsuppress(tx, c.tenantId, c.phone);
-    if (changed)
+    if (changed) {
       await this.d.conversations.setConsentStatus(tx, c.tenantId, [c.phone, `whatsapp:${c.phone}`], c.action === 'opt_out' ? 'opted_out' : 'active', c.now);
+      const data = {
+        phone: c.phone,
+        state: c.action === 'opt_out' ? 'opted_out' : 'opted_in',
+        source: c.source,
+        actor: c.actor,
+        detail: c.detail,
+        message_id: c.messageId,
+        consent_event_id: eventId,
+        created_at: new Date(c.now).toISOString(),
+      };
+      await this.d.events.append(tx, [newEvent(this.d.random, c.tenantId, c.action === 'opt_out' ? 'consent.opted_out' : 'consent.opted_in', c.now, data)]);
+    }
     return { changed, eventId };
   }
 

@@ -10,6 +10,7 @@ import type {
   Clock,
   ConsentRepository,
   ConversationsRepository,
+  EventsPort,
   InboundRepository,
   MessageRecord,
   MessagesRepository,
@@ -18,6 +19,7 @@ import type {
   UnitOfWork,
 } from '../ports.js';
 import { consentKey, type ConsentService } from './consent.js';
+import { newEvent } from './events.js';
 import { field, type WebhookParams } from './webhooks.js';
 
 export interface InboundResult {
@@ -39,6 +41,8 @@ export interface InboundDeps {
   clock: Clock;
   random: Random;
   consent: ConsentService;
+  /** conversation.needs_attention (message.received is written with the message by insertReceived). */
+  events: EventsPort;
   /** Auto-reply, keyword lists and replies come from the tenant's settings document. */
   settings: { get(tenantId: string): Promise<TenantSettings> };
 }
@@ -148,6 +152,10 @@ export class InboundService {
       // Same SID already stored (another tenant's copy, or a row that predates the webhook log).
       if (!inserted) return null;
       await this.d.inbound.linkInboundWebhook(tx, tenantId, sid, messageId);
+      if (revocation) {
+        const data = { conversation_id: conversationId, reason: 'free_text_revocation', contact: from, message_id: messageId };
+        await this.d.events.append(tx, [newEvent(this.d.random, tenantId, 'conversation.needs_attention', now, data)]);
+      }
 
       const phone = consentKey(from);
       let changed = false;

@@ -13,7 +13,8 @@ import type { VerifyConfig } from '../config.js';
 import { AppError } from '../core/errors.js';
 import { DEFAULT_CODE_LENGTH, MAX_CODE_LENGTH, MIN_CODE_LENGTH, OTP_LOCALES, resolveLocale, type OtpLocale } from '../core/otp.js';
 import { maskPhone, normalizeRecipient } from '../core/phone.js';
-import type { Clock, CountersRepository, Random, Tx, UnitOfWork, VerificationRecord, VerificationsRepository } from '../ports.js';
+import type { Clock, CountersRepository, EventsPort, Random, Tx, UnitOfWork, VerificationRecord, VerificationsRepository } from '../ports.js';
+import { newEvent } from './events.js';
 import type { Tenant } from './tenants.js';
 import type { VerifyBackend } from './verifications/backend.js';
 import { SendLimits, startRules, type LimitName } from './verifications/limits.js';
@@ -94,6 +95,8 @@ export interface VerificationsServiceDeps {
   config: VerifyConfig;
   rejectFixedLine: boolean;
   backends: { local: VerifyBackend; twilio: VerifyBackend };
+  /** verification.approved / verification.locked, in the transaction of the change. */
+  events: EventsPort;
 }
 
 type Refusal = LimitName | 'prefix_blocked' | 'max_sends' | 'max_attempts';
@@ -310,13 +313,22 @@ export class VerificationsService {
 
     if (outcome === 'approved') {
       // A resend in between replaced the code: the one just matched is no longer valid.
-      const won = await this.d.write((tx) => this.d.verifications.approve(tx, claimed.id, claimed.code_hash, now));
+      const approved = { ...claimed, status: 'approved', approved_at: now, updated_at: now };
+      const won = await this.d.write(async (tx) => {
+        if (!(await this.d.verifications.approve(tx, claimed.id, claimed.code_hash, now))) return false;
+        await this.d.events.append(tx, [newEvent(this.d.random, tenant.id, 'verification.approved', now, { ...this.resource(approved) })]);
+        return true;
+      });
       if (!won) throw notFound(claimed.id);
       return { id: claimed.id, status: 'approved', attempts_left: left };
     }
     if (outcome === 'gone') throw notFound(claimed.id);
     if (outcome === 'wrong' && left > 0) return { id: claimed.id, status: 'pending', attempts_left: left };
-    await this.d.write((tx) => this.d.verifications.lockOut(tx, claimed.id, now));
+    const locked = { ...claimed, status: 'max_attempts_reached', updated_at: now };
+    await this.d.write(async (tx) => {
+      if (await this.d.verifications.lockOut(tx, claimed.id, now))
+        await this.d.events.append(tx, [newEvent(this.d.random, tenant.id, 'verification.locked', now, { ...this.resource(locked) })]);
+    });
     return { id: claimed.id, status: 'max_attempts_reached', attempts_left: 0 };
   }
 

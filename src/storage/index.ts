@@ -1,11 +1,12 @@
 // The storage adapter's entry: builds every repository over one database and one group commit.
-import type { BatchWrite, Repositories, UnitOfWork } from '../ports.js';
+import { systemRandom, type BatchWrite, type Repositories, type UnitOfWork } from '../ports.js';
 import type { Db } from './db.js';
 import { apiKeysRepository } from './repositories/api-keys.js';
 import { auditRepository } from './repositories/audit.js';
 import { consentRepository } from './repositories/consent.js';
 import { conversationsRepository } from './repositories/conversations.js';
 import { countersRepository } from './repositories/counters.js';
+import { eventsRepository, webhookEndpointsRepository } from './repositories/events.js';
 import { healthRepository } from './repositories/health.js';
 import { settingsRepository } from './repositories/settings.js';
 import { inboundRepository } from './repositories/inbound.js';
@@ -18,7 +19,8 @@ import { webhookEventsRepository } from './repositories/webhook-events.js';
 import { asTx } from './tx.js';
 import { WriteBatcher, type BatchOp, type StorageWrite } from './write-batcher.js';
 
-export function createRepositories(db: Db): Repositories {
+/** `newId` makes the ids of the events the storage raises itself (message status events): the Random port's. */
+export function createRepositories(db: Db, newId: () => string = systemRandom.id): Repositories {
   // One group commit shared by every repository (see write-batcher.ts).
   const batcher = new WriteBatcher(db.kysely, db.maxWriters);
   const write: StorageWrite = (fn, single) => batcher.run((trx) => fn(asTx(trx)), single);
@@ -44,11 +46,13 @@ export function createRepositories(db: Db): Repositories {
     consent: consentRepository(db.kysely),
     verifications: verificationsRepository(db),
     counters: countersRepository(db),
-    messages: messagesRepository(db, write),
+    messages: messagesRepository(db, write, newId),
     tenants: tenantsRepository(db.kysely),
     webhookEvents: webhookEventsRepository(db),
     reconcile: reconcileRepository(db.kysely),
     audit: auditRepository(db.kysely),
     templates: templatesRepository(db),
+    events: eventsRepository(db, write),
+    webhookEndpoints: webhookEndpointsRepository(db, write),
   };
 }

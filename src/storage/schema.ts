@@ -2,7 +2,18 @@
 // bigint) in both databases: one representation, comparable and indexable, no driver-specific
 // Date handling. JSON columns are text.
 import type { ColumnType, Generated } from 'kysely';
-import type { ApiKeyRecord, AuditRecord, MessageRecord, NewMessageEventRecord, TemplateVersionRecord, TenantRecord } from '../ports.js';
+import type {
+  ApiKeyRecord,
+  AuditRecord,
+  EventRecord,
+  MessageRecord,
+  NewMessageEventRecord,
+  TemplateVersionRecord,
+  TenantRecord,
+  WebhookAttemptRecord,
+  WebhookDeliveryRecord,
+  WebhookEndpointRecord,
+} from '../ports.js';
 import type { ConversationTables } from './schema-conversations.js';
 import type { VerifyTables } from './schema-verify.js';
 
@@ -45,9 +56,18 @@ export interface TemplatesTable {
 
 export type TemplateVersionsTable = TemplateVersionRecord;
 
+/** The events outbox (migration 0011); fanout_pending defaults to 1. */
+export interface EventsTable extends EventRecord {
+  fanout_pending: ColumnType<number, number | undefined, number>;
+}
+
 export interface Database extends ConversationTables, VerifyTables {
   templates: TemplatesTable;
   template_versions: TemplateVersionsTable;
+  events: EventsTable;
+  webhook_endpoints: WebhookEndpointRecord;
+  webhook_deliveries: WebhookDeliveryRecord;
+  webhook_attempts: WebhookAttemptRecord;
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
   messages: MessagesTable;

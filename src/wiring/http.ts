@@ -12,6 +12,7 @@ import type { TenantConfigService } from '../services/tenant-config.js';
 import type { TestSendService } from '../services/test-send.js';
 import type { TenantsService } from '../services/tenants.js';
 import type { VerificationsService } from '../services/verifications.js';
+import type { EventsWiring } from './events.js';
 import type { Messaging } from './messaging.js';
 import type { ProviderHub } from './provider.js';
 
@@ -29,6 +30,7 @@ export interface WebHostDeps {
   tenantConfig: TenantConfigService;
   testSend: TestSendService;
   metrics: PrometheusMetrics;
+  events: EventsWiring;
 }
 
 export class WebHost {
@@ -63,6 +65,12 @@ export class WebHost {
         templates: messaging.templates,
         metrics: this.d.metrics,
         metricsEndpoint: { exposition: this.d.metrics, token: config.metrics.token },
+        events: {
+          events: this.d.events.service,
+          endpoints: this.d.events.endpoints,
+          feed: this.d.events.feed,
+          heartbeatMs: config.events.heartbeatMs,
+        },
       });
     }
     return this.built;

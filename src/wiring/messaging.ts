@@ -59,6 +59,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
     write: repos.write,
     clock,
     random,
+    events: repos.events,
   });
   const policy = createPolicy([consent.policy, ...d.policies]);
   const templates = new TemplatesService({ templates: repos.templates, engine: liquidTemplates(), clock, settings });
@@ -102,6 +103,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
     clock,
     random,
     consent,
+    events: repos.events,
     settings,
   });
   const conversations = new ConversationsService({ conversations: repos.conversations, write: repos.write, messages, clock });

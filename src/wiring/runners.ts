@@ -8,6 +8,7 @@ import type { ConsentService } from '../services/consent.js';
 import type { SettingsService } from '../services/settings.js';
 import type { StatusCallbacksService } from '../services/status-callbacks.js';
 import { Dispatcher } from '../worker/dispatcher.js';
+import type { EventDelivery } from '../worker/event-delivery.js';
 import { PeriodicRunner } from '../worker/periodic.js';
 import { Reconciler } from '../worker/reconciler.js';
 import type { ProviderHub } from './provider.js';
@@ -26,6 +27,8 @@ export interface RunnersDeps {
   consent: ConsentService;
   statusCallbacks: StatusCallbacksService;
   metrics: Metrics;
+  /** The webhook delivery worker (started and stopped with the others). */
+  eventDelivery: EventDelivery;
 }
 
 export class Runners {
@@ -44,6 +47,13 @@ export class Runners {
       intervalMs: HOUSEKEEPING_MS,
       runAtStart: true,
       run: () => repos.messages.deleteExpiredIdempotencyKeys(clock.now().getTime()),
+    });
+    // Events are kept for the event log and redelivery, then deleted (oldest first, in bounded batches).
+    this.periodic.add({
+      name: 'event retention',
+      intervalMs: HOUSEKEEPING_MS,
+      runAtStart: false,
+      run: () => repos.events.deleteOlderThan(clock.now().getTime() - d.config.events.retentionDays * 86_400_000, 10_000),
     });
     d.hub.onProvider((providerFor) => this.build(providerFor));
   }
@@ -67,11 +77,13 @@ export class Runners {
     this.wanted = true;
     this.periodic.start();
     this.dispatcher?.start();
+    this.d.eventDelivery.start();
   }
 
   async stop(): Promise<void> {
     await this.periodic.stop();
     await this.dispatcher?.stop();
+    await this.d.eventDelivery.stop();
   }
 
   private build(providerFor: ProviderFor): void {

@@ -27,6 +27,7 @@ export function createVerifications(d: VerificationsDeps): VerificationsService 
   const { config, repos, random } = d;
   return new VerificationsService({
     write: repos.write,
+    events: repos.events,
     verifications: repos.verifications,
     counters: repos.counters,
     settings: d.settings,

@@ -1,10 +1,12 @@
 // The messages aggregate in SQL: outbox, event history, idempotency keys and the one writer of
 // message status. The hot paths are set-based: a batch costs one statement per table (rows.ts).
 import { sql } from 'kysely';
+import { MESSAGE_EVENT_STATUSES } from '../../core/events.js';
 import { rounds } from '../../core/rounds.js';
 import { canTransition, isMessageStatus, MESSAGE_STATUSES } from '../../core/status.js';
 import type {
   AcceptItem,
+  EventRecord,
   IdempotencyOutcome,
   MessageEventRecord,
   MessageRecord,
@@ -18,6 +20,7 @@ import type {
 import type { Db } from '../db.js';
 import { Params, rowsSource, run, type Columns, type ColumnType } from '../rows.js';
 import { kx } from '../tx.js';
+import { appendEvents } from './events.js';
 import type { StorageWrite } from '../write-batcher.js';
 
 type Col = keyof MessageRecord;
@@ -127,6 +130,23 @@ interface Moved {
   channel: string;
 }
 
+// Status moves that raise `message.<status>` events for the host application (the events outbox).
+const EVENT_STATUSES: ReadonlySet<string> = new Set(MESSAGE_EVENT_STATUSES);
+const EVENT_STATUS_LIST = MESSAGE_EVENT_STATUSES.map((s) => `'${s}'`).join(', ');
+// A message event's data is the row as committed (rendered as the API resource when read), without
+// the body of a sensitive message: the outbox never holds a verification code.
+const SNAPSHOT_SQL = `json_build_object(${MESSAGE_COLUMNS.map((c) => `'${c}', ${c === 'body' ? 'CASE WHEN sensitive = 1 THEN NULL ELSE body END' : c}`).join(', ')})::text`;
+
+function snapshot(row: MessageRecord): string {
+  const out: Record<string, unknown> = {};
+  for (const c of MESSAGE_COLUMNS) out[c] = c === 'body' && row.sensitive ? null : row[c];
+  return JSON.stringify(out);
+}
+
+function messageEvent(id: string, row: MessageRecord, at: number): EventRecord {
+  return { id, tenant_id: row.tenant_id, type: `message.${row.status}`, occurred_at: at, data: snapshot(row) };
+}
+
 /** Every event row is built here: status, error and provider code follow the move that caused it. */
 function eventRow(
   move: Pick<StatusMove, 'set' | 'at' | 'event' | 'record'>,
@@ -161,7 +181,7 @@ function shapeOf(m: StatusMove): string {
   ].join('|');
 }
 
-export function messagesRepository(db: Db, write: StorageWrite): MessagesRepository {
+export function messagesRepository(db: Db, write: StorageWrite, newId: () => string): MessagesRepository {
   const k = db.kysely;
   const dialect = db.dialect;
   // SQLite has no data-modifying CTEs: there the events of applied moves are a statement of their own.
@@ -193,11 +213,12 @@ export function messagesRepository(db: Db, write: StorageWrite): MessagesReposit
       .executeTakeFirst();
     if (Number(r.numInsertedOrUpdatedRows ?? 0) === 0) return false;
     await insertEvents(tx, [firstEvent(m)]);
+    await appendEvents(db, tx, [messageEvent(newId(), m.row, m.row.created_at)]);
     return true;
   }
 
   /** One UPDATE … FROM <rows> for moves of one shape (same target kind, guards and columns). */
-  async function applyShape(tx: Tx, unsorted: StatusMove[]): Promise<Moved[]> {
+  async function applyShape(tx: Tx, unsorted: StatusMove[], outbox: EventRecord[]): Promise<Moved[]> {
     // Rows in one order, so that concurrent batches (other connections, other processes) lock them in the same order.
     const moves = [...unsorted].sort((a, b) => (targetKey(a) < targetKey(b) ? -1 : 1));
     const m0 = moves[0]!;
@@ -207,11 +228,14 @@ export function messagesRepository(db: Db, write: StorageWrite): MessagesReposit
     const from = m0.leasedBy !== undefined ? null : fromList(m0.set.status);
     if (from === '') return [];
     const setCols = Object.keys(m0.set) as Col[];
+    // Whether moves of this shape may raise message events (a worker's leased outcome may be sent or failed).
+    const raises = m0.leasedBy !== undefined || EVENT_STATUSES.has(m0.set.status);
     const src: [string, ColumnType][] = [['t', 'text']];
     if (tenantGuard) src.push(['g', 'text']);
     if (m0.leasedBy !== undefined) src.push(['w', 'text']);
     src.push(['at', 'bigint'], ...setCols.map((c) => [`s_${c}`, typeOf(c)] as [string, ColumnType]));
     if (foldEvents) src.push(...MOVED_EVENT_SOURCE);
+    if (foldEvents && raises) src.push(['ev', 'text']);
     const rows = moves.map((m) => {
       const t = m.target;
       const r: unknown[] = ['id' in t ? t.id : t.providerSid];
@@ -220,6 +244,7 @@ export function messagesRepository(db: Db, write: StorageWrite): MessagesReposit
       r.push(m.at, ...setCols.map((c) => (m.set as Partial<MessageRecord>)[c]));
       // The event of an applied move depends on the message only through its id and tenant (RETURNING).
       if (foldEvents) r.push(...eventRow(m, { id: '', tenant_id: '', status: '' }, true).slice(2, 7));
+      if (foldEvents && raises) r.push(newId());
       return r;
     });
     const where = [bySid ? 'm.provider_sid = v.t' : 'm.id = v.t'];
@@ -233,16 +258,28 @@ export function messagesRepository(db: Db, write: StorageWrite): MessagesReposit
       );
     }
     const p = new Params(dialect);
+    // Column names are unqualified: the row source's columns (t, g, w, at, s_*, e_*, ev) never clash with them.
+    const returning = raises ? MESSAGE_COLUMNS.join(', ') : 'id, tenant_id, to_addr, status, provider_sid, category, channel';
     const update =
       `UPDATE messages AS m SET ${setCols.map((c) => `${c} = v.s_${c}`).join(', ')} FROM ${rowsSource(dialect, src, rows, p)}` +
-      ` WHERE ${where.join(' AND ')} RETURNING id, tenant_id, to_addr, status, provider_sid, category, channel`;
-    // PostgreSQL writes the applied moves' events in the same statement (a data-modifying CTE).
+      ` WHERE ${where.join(' AND ')} RETURNING ${returning}`;
+    // PostgreSQL writes the applied moves' events (history and outbox) in the same statement (data-modifying CTEs).
     const text = foldEvents
-      ? `WITH moved AS (${update}, ${MOVED_EVENT_SOURCE.map(([n]) => `v.${n}`).join(', ')}, v.at), ` +
+      ? `WITH moved AS (${update}, ${MOVED_EVENT_SOURCE.map(([n]) => `v.${n}`).join(', ')}, v.at${raises ? ', v.ev' : ''}), ` +
         `ev AS (INSERT INTO message_events (${EVENT_COLUMNS}) SELECT id, tenant_id, ${MOVED_EVENT_SOURCE.map(([n]) => n).join(', ')}, at FROM moved) ` +
+        (raises
+          ? `, oe AS (INSERT INTO events (id, tenant_id, type, occurred_at, data) SELECT ev, tenant_id, 'message.' || status, at, ${SNAPSHOT_SQL} FROM moved WHERE status IN (${EVENT_STATUS_LIST})) `
+          : '') +
         `SELECT id, tenant_id, to_addr, status, provider_sid, category, channel FROM moved`
       : update;
-    return (await run<Moved>(tx, text, p.values)).rows;
+    const moved = (await run<Moved>(tx, text, p.values)).rows;
+    // SQLite: the round's outbox events are one INSERT after its statements (transitionRound).
+    if (!foldEvents && raises) {
+      const at = new Map(moves.map((m) => [targetKey(m), m.at]));
+      for (const r of moved as unknown as MessageRecord[])
+        if (EVENT_STATUSES.has(r.status)) outbox.push(messageEvent(newId(), r, at.get(`i:${r.id}`) ?? at.get(`s:${r.provider_sid}`) ?? r.updated_at));
+    }
+    return moved;
   }
 
   async function transitionRound(tx: Tx, moves: StatusMove[], round: number[], results: MoveResult[]): Promise<void> {
@@ -263,10 +300,12 @@ export function messagesRepository(db: Db, write: StorageWrite): MessagesReposit
       if (list) list.push(i);
       else shapes.set(shape, [i]);
     }
+    const outbox: EventRecord[] = [];
     for (const idx of shapes.values()) {
       const moved = await applyShape(
         tx,
         idx.map((i) => moves[i]!),
+        outbox,
       );
       const byKey = new Map<string, Moved>();
       for (const r of moved) {
@@ -296,6 +335,7 @@ export function messagesRepository(db: Db, write: StorageWrite): MessagesReposit
       if (r.message && (r.moved ? !foldEvents : moves[i]!.record === 'always')) events.push(eventRow(moves[i]!, r.message, r.moved));
     }
     await insertEvents(tx, events);
+    await appendEvents(db, tx, outbox);
   }
 
   async function transition(tx: Tx, moves: StatusMove[]): Promise<MoveResult[]> {

@@ -71,12 +71,13 @@ export function verificationsRepository(db: Db): VerificationsRepository {
       return Number((await q.executeTakeFirst()).numUpdatedRows) > 0;
     },
     async lockOut(tx, id, now) {
-      await kx(tx)
+      const r = await kx(tx)
         .updateTable('verifications')
         .set({ status: 'max_attempts_reached', updated_at: now })
         .where('id', '=', id)
         .where('status', '=', 'pending')
-        .execute();
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
     },
     async cancel(tx, id, now) {
       const u = await kx(tx)
