@@ -5,6 +5,7 @@ export * from './ports/consent.js';
 export * from './ports/conversations.js';
 export * from './ports/counters.js';
 export * from './ports/messages.js';
+export * from './ports/pacing.js';
 export * from './ports/policy.js';
 export * from './ports/provider.js';
 export * from './ports/reconcile.js';

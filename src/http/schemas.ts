@@ -72,6 +72,11 @@ export const sendBodySchema = {
       enum: [...SENDABLE_CATEGORIES, null],
       description: 'transactional (default) or marketing: the sending policies (consent, quiet hours, limits) differ by category.',
     },
+    recipient_timezone: {
+      type: ['string', 'null'],
+      maxLength: 64,
+      description: "The recipient's IANA time zone for quiet hours (default: the contact's stored zone, else the number's zones).",
+    },
   },
 } as const;
 

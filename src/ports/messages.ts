@@ -41,6 +41,8 @@ export interface MessageRecord {
   /** The template (and its version) the body was rendered from. */
   template_name: string | null;
   template_version: number | null;
+  /** The recipient's IANA time zone given on the send request (quiet hours); null: from the number. */
+  recipient_timezone: string | null;
   sensitive: number;
   created_at: number;
   updated_at: number;

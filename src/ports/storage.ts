@@ -6,6 +6,7 @@ import type { ConsentRepository } from './consent.js';
 import type { ConversationsRepository, InboundRepository } from './conversations.js';
 import type { CountersRepository } from './counters.js';
 import type { MessagesRepository } from './messages.js';
+import type { SenderPaceRepository } from './pacing.js';
 import type { ReconcileRepository } from './reconcile.js';
 import type { TenantsRepository } from './tenants.js';
 import type { UnitOfWork } from './tx.js';
@@ -61,4 +62,5 @@ export interface Repositories {
   tenants: TenantsRepository;
   webhookEvents: WebhookEventsRepository;
   reconcile: ReconcileRepository;
+  pacing: SenderPaceRepository;
 }

@@ -3,6 +3,7 @@ import { type Category, DEFAULT_CATEGORY, SENDABLE_CATEGORIES } from '../core/ca
 import { AppError } from '../core/errors.js';
 import { decodeCursor, page, pageLimit } from '../core/pagination.js';
 import { normalizeRecipient, type Channel } from '../core/phone.js';
+import { isTimeZone } from '../core/quiet-hours.js';
 import { countSegments, MAX_BODY_CHARS } from '../core/segments.js';
 import type { TenantSettings } from '../core/settings.js';
 import type { AcceptItem, BatchWrite, Clock, IdempotencyOutcome, MessageRecord, MessagesRepository, Policy, Random, UnitOfWork } from '../ports.js';
@@ -21,6 +22,8 @@ export interface SendInput {
   metadata?: Record<string, unknown> | null;
   /** transactional (default) or marketing; policies differ by category. */
   category?: string | null;
+  /** The recipient's IANA time zone (quiet hours); by default the contact's stored zone, else the number's. */
+  recipient_timezone?: string | null;
 }
 
 export interface SendOptions {
@@ -196,6 +199,10 @@ export class MessagesService {
       throw bad('category', `category must be one of ${SENDABLE_CATEGORIES.map((c) => `'${c}'`).join(', ')}`);
     }
     const { from, messagingServiceSid } = this.resolveSender(tenant, input, channel);
+    const recipientTimezone = input.recipient_timezone ?? null;
+    if (recipientTimezone !== null && !isTimeZone(recipientTimezone)) {
+      throw new AppError('SMS_ERR_INVALID_TIMEZONE', undefined, { field: 'recipient_timezone' });
+    }
 
     const now = this.d.clock.now().getTime();
     let sendAt: number | null = null;
@@ -223,7 +230,7 @@ export class MessagesService {
     const carried: Channel = channel === 'whatsapp' ? 'whatsapp' : media.length > 0 ? 'mms' : 'sms';
     // The policy comes last, so a malformed request is told about its errors first.
     const decision = await this.d.policy.decide(
-      { tenantId: tenant.id, to: to.address, channel: carried, category, body, segments: seg?.segments ?? 0 },
+      { tenantId: tenant.id, to: to.address, channel: carried, category, body, segments: seg?.segments ?? 0, recipientTimezone },
       { stage: 'accept', now, settings: await this.d.settings.get(tenant.id) },
     );
     if (decision.action === 'refuse') throw new AppError(decision.code, decision.message, decision.details ?? { field: 'to' });
@@ -268,6 +275,7 @@ export class MessagesService {
       category,
       template_name: null,
       template_version: null,
+      recipient_timezone: recipientTimezone,
       created_at: now,
       updated_at: now,
       sent_at: null,

@@ -10,6 +10,7 @@ import { settingsRepository } from './repositories/settings.js';
 import { inboundRepository } from './repositories/inbound.js';
 import { verificationsRepository } from './repositories/verifications.js';
 import { messagesRepository } from './repositories/messages.js';
+import { pacingRepository } from './repositories/pacing.js';
 import { reconcileRepository } from './repositories/reconcile.js';
 import { tenantsRepository } from './repositories/tenants.js';
 import { webhookEventsRepository } from './repositories/webhook-events.js';
@@ -46,5 +47,6 @@ export function createRepositories(db: Db): Repositories {
     tenants: tenantsRepository(db.kysely),
     webhookEvents: webhookEventsRepository(db),
     reconcile: reconcileRepository(db.kysely),
+    pacing: pacingRepository(db),
   };
 }

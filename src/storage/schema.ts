@@ -2,7 +2,7 @@
 // bigint) in both databases: one representation, comparable and indexable, no driver-specific
 // Date handling. JSON columns are text.
 import type { ColumnType, Generated } from 'kysely';
-import type { ApiKeyRecord, MessageRecord, NewMessageEventRecord, TenantRecord } from '../ports.js';
+import type { ApiKeyRecord, MessageRecord, NewMessageEventRecord, SenderPaceRecord, TenantRecord } from '../ports.js';
 import type { ConversationTables } from './schema-conversations.js';
 import type { VerifyTables } from './schema-verify.js';
 
@@ -39,4 +39,5 @@ export interface Database extends ConversationTables, VerifyTables {
   messages: MessagesTable;
   message_events: MessageEventsTable;
   idempotency_keys: IdempotencyKeysTable;
+  sender_pace: SenderPaceRecord;
 }

@@ -10,6 +10,7 @@ import { ConversationsService } from '../services/conversations.js';
 import { InboundService } from '../services/inbound.js';
 import { MessagesService } from '../services/messages.js';
 import { createPolicy } from '../services/policy.js';
+import { quietHoursPolicy, type QuietHoursDeps } from '../services/quiet-hours.js';
 import type { SettingsService } from '../services/settings.js';
 import { StatusCallbacksService } from '../services/status-callbacks.js';
 import type { Tenant } from '../services/tenants.js';
@@ -33,6 +34,8 @@ export interface MessagingDeps {
   hub: Pick<ProviderHub, 'tenantAccounts' | 'defaultAccount'>;
   /** Told when a message is queued (wakes the dispatcher). */
   onEnqueued(): void;
+  /** The contact's stored time zone for quiet hours (the contacts feature provides it). */
+  contactTimezone?: QuietHoursDeps['contactTimezone'];
 }
 
 export interface Messaging {
@@ -54,7 +57,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
     clock,
     random,
   });
-  const policy = createPolicy([consent.policy, ...d.policies]);
+  const policy = createPolicy([consent.policy, quietHoursPolicy({ contactTimezone: d.contactTimezone }), ...d.policies]);
   const messages = new MessagesService({
     messages: repos.messages,
     write: repos.write,

@@ -85,6 +85,7 @@ export class Runners {
       policy,
       settings,
       onRejected: (row, code) => consent.onProviderRejected(row, code),
+      pacing: { reserve: repos.pacing.reserve, defaults: config.worker.pacingDefaults ?? config.provider === 'twilio' },
     });
     this.reconcilerRunner = new Reconciler({
       reconcile: repos.reconcile,

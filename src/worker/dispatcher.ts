@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { WorkerConfig } from '../config.js';
 import { ERRORS } from '../core/errors.js';
+import { defaultRate, paceCostMs, senderKey } from '../core/pacing.js';
 import { maskPhone } from '../core/phone.js';
 import type { TenantSettings } from '../core/settings.js';
 import { canTransition, isMessageStatus } from '../core/status.js';
@@ -12,6 +13,7 @@ import {
   type MessageChanges,
   type MessageRecord,
   type MessagesRepository,
+  type SenderPaceRepository,
   type Policy,
   type Provider,
   type ProviderFor,
@@ -34,7 +36,15 @@ export interface DispatcherDeps {
   settings: { get(tenantId: string): Promise<TenantSettings> };
   /** Told about permanent provider refusals (a 21610 answer means the recipient opted out). */
   onRejected?: (row: MessageRecord, providerCode: number | null) => Promise<void>;
+  /**
+   * Sender pacing, shared by every worker through the database: senders in the tenant's
+   * `sender_rates` are paced, and with `defaults` every other sender at its type's rate (core/pacing.ts).
+   */
+  pacing?: { reserve: SenderPaceRepository['reserve']; defaults: boolean };
 }
+
+/** How far ahead a worker takes a sender's slot and waits for it; a later slot holds the message instead. */
+const PACE_HORIZON_MS = 1000;
 
 /** What an attempt changes on its message, written back under this worker's lease. */
 interface Outcome {
@@ -60,6 +70,8 @@ export class Dispatcher {
   private flushing: Promise<void> = Promise.resolve();
   private idleWaiters: (() => void)[] = [];
   private readonly random: () => number;
+  /** Per tenant and sender: after when this worker holds the next message it could not pace now. */
+  private readonly paceBacklog = new Map<string, number>();
 
   constructor(private readonly d: DispatcherDeps) {
     this.random = d.random ?? Math.random;
@@ -178,7 +190,16 @@ export class Dispatcher {
     // at the provider (otherwise it is settled first).
     if (row.in_flight_since === claimedAt) {
       const decision = await this.d.policy.decide(
-        { id: row.id, tenantId: row.tenant_id, to: row.to_addr, channel: row.channel, category: row.category, body: row.body, segments: row.segments },
+        {
+          id: row.id,
+          tenantId: row.tenant_id,
+          to: row.to_addr,
+          channel: row.channel,
+          category: row.category,
+          body: row.body,
+          segments: row.segments,
+          recipientTimezone: row.recipient_timezone,
+        },
         { stage: 'dispatch', now, settings: await this.d.settings.get(row.tenant_id) },
       );
       if (decision.action === 'refuse') return this.record(this.fail(row, now, decision.code, null, decision.message ?? ERRORS[decision.code].message));
@@ -197,7 +218,40 @@ export class Dispatcher {
     if (row.attempts >= row.max_attempts) {
       return this.record(this.fail(row, now, 'SMS_ERR_MAX_ATTEMPTS', row.provider_code, `Gave up after ${row.attempts} attempts.`));
     }
-    await this.attempt(row);
+    if (await this.paced(row)) await this.attempt(row);
+  }
+
+  /**
+   * Takes the sender's next send slot (segments at the sender's rate) and waits for it; false when
+   * the slot is beyond the horizon: then the message is held until about when its sender is free,
+   * without counting an attempt. Claims of many messages of one sender are thus paced one by one,
+   * and a wait does not take a concurrency slot that other senders' messages could use.
+   */
+  private async paced(row: MessageRecord): Promise<boolean> {
+    const pacing = this.d.pacing;
+    const key = senderKey({ from: row.from_addr, messagingServiceSid: row.messaging_service_sid });
+    if (!pacing || key === null) return true;
+    const rate = (await this.d.settings.get(row.tenant_id)).sender_rates[key] ?? (pacing.defaults ? defaultRate(key) : null);
+    if (rate === null) return true;
+    const cost = paceCostMs(row.segments, rate);
+    const now = this.d.clock.now().getTime();
+    const slot = await pacing.reserve(row.tenant_id, key, now, cost, PACE_HORIZON_MS);
+    if (!slot.granted) {
+      // This worker's held messages of one sender come back one slot apart, not all at once.
+      const backlogKey = `${row.tenant_id}\u0000${key}`;
+      const until = Math.max(slot.at, this.paceBacklog.get(backlogKey) ?? 0);
+      if (this.paceBacklog.size >= 10_000) for (const [k, t] of this.paceBacklog) if (t < now) this.paceBacklog.delete(k);
+      this.paceBacklog.set(backlogKey, until + cost);
+      this.record(this.hold(row, now, until, 'pacing'));
+      return false;
+    }
+    if (slot.at > now) {
+      this.active--;
+      this.pump();
+      await new Promise((r) => setTimeout(r, slot.at - now));
+      this.active++;
+    }
+    return true;
   }
 
   /** Returns an outcome when the provider already has the message or cannot be asked; null to send. */

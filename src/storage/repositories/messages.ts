@@ -73,6 +73,7 @@ const MESSAGE_COLUMNS = [
   'category',
   'template_name',
   'template_version',
+  'recipient_timezone',
   'sensitive',
   'created_at',
   'updated_at',
