@@ -4,9 +4,9 @@
 // instant allowed in every zone. Wall-clock ↔ instant conversion is Luxon's (IANA zones through
 // Intl, DST gaps and overlaps handled), not hand-written offset arithmetic.
 import { DateTime } from 'luxon';
-import { US_AREA_CODES } from './data/us-area-codes.js';
-import { PHONE_TIMEZONES } from './data/phone-timezones.js';
-import { US_STATE_QUIET_HOURS } from './data/us-state-quiet-hours.js';
+import { US_AREA_CODES } from './datasets/us-area-codes.js';
+import { PHONE_TIMEZONES } from './datasets/phone-timezones.js';
+import { US_STATE_QUIET_HOURS } from './datasets/us-state-quiet-hours.js';
 
 /** Allowed sending hours in local time, "HH:MM" 24-hour; end is exclusive; start > end spans midnight. */
 export interface QuietWindow {
