@@ -72,6 +72,8 @@ export class Dispatcher {
   private readonly random: () => number;
   /** Per tenant and sender: after when this worker holds the next message it could not pace now. */
   private readonly paceBacklog = new Map<string, number>();
+  /** Per tenant and sender: when the sender is next free, as this worker last learnt from the database. */
+  private readonly senderFree = new Map<string, number>();
 
   constructor(private readonly d: DispatcherDeps) {
     this.random = d.random ?? Math.random;
@@ -234,24 +236,53 @@ export class Dispatcher {
     const rate = (await this.d.settings.get(row.tenant_id)).sender_rates[key] ?? (pacing.defaults ? defaultRate(key) : null);
     if (rate === null) return true;
     const cost = paceCostMs(row.segments, rate);
-    const now = this.d.clock.now().getTime();
-    const slot = await pacing.reserve(row.tenant_id, key, now, cost, PACE_HORIZON_MS);
-    if (!slot.granted) {
-      // This worker's held messages of one sender come back one slot apart, not all at once.
-      const backlogKey = `${row.tenant_id}\u0000${key}`;
-      const until = Math.max(slot.at, this.paceBacklog.get(backlogKey) ?? 0);
-      if (this.paceBacklog.size >= 10_000) for (const [k, t] of this.paceBacklog) if (t < now) this.paceBacklog.delete(k);
-      this.paceBacklog.set(backlogKey, until + cost);
-      this.record(this.hold(row, now, until, 'pacing'));
-      return false;
+    const senderKeyOf = `${row.tenant_id}\u0000${key}`;
+    // A slot missed by more than half its length (this process was busy) is left empty and another
+    // taken (once): sending that late would crowd the next slots' messages into one second.
+    for (let tries = 0; ; tries++) {
+      // One reservation per sender at a time in this worker, so that a claim of many messages of one
+      // sender asks the database once per slot, not all at once (with a stale "now").
+      const { slot, now } = await this.oneAtATime(senderKeyOf, async () => {
+        const now = this.d.clock.now().getTime();
+        if (this.senderFree.size >= 10_000) this.forgetPast(now);
+        // Known to be busy beyond the horizon (this worker's last answer): held without asking the database.
+        const busyUntil = this.senderFree.get(senderKeyOf) ?? 0;
+        const slot =
+          busyUntil > now + PACE_HORIZON_MS ? { granted: false, at: busyUntil } : await pacing.reserve(row.tenant_id, key, now, cost, PACE_HORIZON_MS);
+        this.senderFree.set(senderKeyOf, Math.max(busyUntil, slot.granted ? slot.at + cost : slot.at));
+        return { slot, now };
+      });
+      if (!slot.granted) {
+        // This worker's held messages of one sender come back one slot apart, not all at once.
+        const until = Math.max(slot.at, this.paceBacklog.get(senderKeyOf) ?? 0);
+        this.paceBacklog.set(senderKeyOf, until + cost);
+        this.record(this.hold(row, now, until, 'pacing'));
+        return false;
+      }
+      if (slot.at > now) {
+        this.active--;
+        this.pump();
+        await new Promise((r) => setTimeout(r, slot.at - now));
+        this.active++;
+      }
+      if (this.d.clock.now().getTime() - slot.at < cost / 2 || tries >= 1) return true;
     }
-    if (slot.at > now) {
-      this.active--;
-      this.pump();
-      await new Promise((r) => setTimeout(r, slot.at - now));
-      this.active++;
-    }
-    return true;
+  }
+
+  private readonly paceTurns = new Map<string, Promise<unknown>>();
+
+  private oneAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const result = (this.paceTurns.get(key) ?? Promise.resolve()).then(fn);
+    const turn = result.catch(() => undefined);
+    this.paceTurns.set(key, turn);
+    void turn.then(() => {
+      if (this.paceTurns.get(key) === turn) this.paceTurns.delete(key);
+    });
+    return result;
+  }
+
+  private forgetPast(now: number): void {
+    for (const map of [this.senderFree, this.paceBacklog]) for (const [k, t] of map) if (t < now) map.delete(k);
   }
 
   /** Returns an outcome when the provider already has the message or cannot be asked; null to send. */
