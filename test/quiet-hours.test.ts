@@ -65,6 +65,7 @@ describe.each(backends)('quiet hours on $name', (backend) => {
   it('recipient_timezone overrides the number, on both sides of the date line; an unknown zone is a 422 naming the field', async () => {
     setNow('2025-06-10T12:00:00Z'); // San Francisco 05:00; Kiritimati 11 June 02:00; Pago Pago 10 June 01:00
     expect((await send({ to: '+14155550105', recipient_timezone: 'Pacific/Kiritimati' })).body).toMatchObject({
+      recipient_timezone: 'Pacific/Kiritimati',
       status: 'scheduled',
       send_at: '2025-06-10T18:00:00.000Z',
     });

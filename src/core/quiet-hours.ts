@@ -40,15 +40,19 @@ export function quietWindowErrors(v: unknown): { field: string; message: string 
   return errors;
 }
 
-/** True when the IANA zone name is known to this runtime's Intl. */
+const knownZones = new Set<string>();
+
+/** True when the IANA zone name is known to this runtime's Intl (valid names are remembered: a few hundred at most). */
 export function isTimeZone(zone: unknown): zone is string {
   if (typeof zone !== 'string' || zone.length === 0 || zone.length > 64) return false;
+  if (knownZones.has(zone)) return true;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
   } catch {
     return false;
   }
+  if (knownZones.size < 1000) knownZones.add(zone);
+  return true;
 }
 
 const minutes = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));

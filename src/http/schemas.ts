@@ -43,6 +43,7 @@ export const messageSchema = {
       properties: { name: { type: 'string' }, version: { type: 'integer' } },
       description: 'The template (and version) the body was rendered from.',
     },
+    recipient_timezone: nullable('string', { description: "The recipient's IANA time zone given on the send request (quiet hours)." }),
     created_at: { type: 'string', format: 'date-time' },
     updated_at: { type: 'string', format: 'date-time' },
     sent_at: nullable('string', { format: 'date-time' }),

@@ -28,6 +28,8 @@ export interface MessageResource {
   category: string;
   /** The template the body was rendered from. */
   template: { name: string; version: number } | null;
+  /** The recipient's time zone given on the send request (quiet hours). */
+  recipient_timezone: string | null;
   created_at: string;
   updated_at: string;
   sent_at: string | null;
@@ -65,6 +67,7 @@ export function toMessageResource(r: MessageRecord): MessageResource {
     metadata: r.metadata ? (JSON.parse(r.metadata) as Record<string, unknown>) : null,
     category: r.category,
     template: r.template_name !== null && r.template_version !== null ? { name: r.template_name, version: r.template_version } : null,
+    recipient_timezone: r.recipient_timezone,
     created_at: iso(r.created_at)!,
     updated_at: iso(r.updated_at)!,
     sent_at: iso(r.sent_at),
