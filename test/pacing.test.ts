@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmulator, type EmulatorInstance } from '../src/emulator/index.js';
 import { createLogger, createSmsRelay, type SmsRelay } from '../src/main.js';
 import { backends } from './support/backends.js';
-import { waitFor } from './support/relay.js';
+import { startRelay, waitFor, type TestRelay } from './support/relay.js';
 
 const PACED = '+15005550006';
 const OTHER = '+14155550199';
@@ -82,5 +82,27 @@ describe.each(backends)('sender pacing on $name', (backend) => {
     expect(rows.every((m) => m.attempts === 1)).toBe(true);
     const events = await Promise.all(paced.map((id) => a.messages.events(a.defaultTenant, id)));
     expect(events.flat().some((e) => e.status === 'scheduled' && (e.data as { reason?: string } | null)?.reason === 'pacing')).toBe(true);
+  });
+});
+
+describe.each(backends)('default sender rates on $name', (backend) => {
+  let t: TestRelay;
+  beforeAll(async () => {
+    // Defaults are on with real Twilio; forced on here against the embedded emulator.
+    t = await startRelay(backend, 'pacing_defaults', { worker: { pacingDefaults: true } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('a US long code is paced at 1 segment per second unless configured', async () => {
+    const since = new Date();
+    for (let i = 0; i < 3; i++) await t.api('/v1/messages', { body: { to: `+1415555${4000 + i}`, body: `slow ${i}` } });
+    const times = await waitFor(() => {
+      const m = t.relay.emulator!.messages({ since }).filter((x) => x.to.startsWith('+1415555400'));
+      return m.length === 3 ? m.map((x) => x.dateCreated.getTime()).sort((a, b) => a - b) : null;
+    }, 8000);
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(900);
+    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(900);
   });
 });

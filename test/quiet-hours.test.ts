@@ -38,11 +38,16 @@ describe.each(backends)('quiet hours on $name', (backend) => {
     expect((await send({ to })).body).toMatchObject({ status: 'scheduled', hold_reason: 'quiet_hours', send_at: '2025-06-11T12:00:00.000Z' });
   });
 
-  it('DST: the night before spring-forward and fall-back opens at 08:00 local time (America/New_York)', async () => {
+  it('DST: the night before spring-forward and fall-back opens at 08:00 local time (America/New_York, Europe/Berlin)', async () => {
     setNow('2025-03-08T22:00:00-05:00');
     expect((await send({ to: '+12125550102' })).body.send_at).toBe('2025-03-09T12:00:00.000Z');
     setNow('2025-11-01T23:00:00-04:00');
     expect((await send({ to: '+12125550102' })).body.send_at).toBe('2025-11-02T13:00:00.000Z');
+    // A German mobile number: Europe/Berlin from the number itself.
+    setNow('2025-03-29T22:00:00+01:00');
+    expect((await send({ to: '+4915112345678' })).body.send_at).toBe('2025-03-30T06:00:00.000Z');
+    setNow('2025-10-25T21:30:00+02:00');
+    expect((await send({ to: '+4915112345678' })).body.send_at).toBe('2025-10-26T07:00:00.000Z');
   });
 
   it('Florida area code: 08:00–20:00 (state rule as data) where New York still allows 20:30', async () => {
