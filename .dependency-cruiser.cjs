@@ -12,7 +12,7 @@ module.exports = {
       severity: 'error',
       comment: 'core/ is the pure domain: no I/O, no adapters, no frameworks.',
       from: { path: '^src/core/' },
-      to: { pathNot: ['^src/core/', '^node_modules/libphonenumber-js/', '^(node:)?crypto$'] },
+      to: { pathNot: ['^src/core/', '^node_modules/libphonenumber-js/', '^node_modules/luxon/', '^(node:)?crypto$'] },
     },
     {
       name: 'core-no-io',

@@ -27,6 +27,8 @@ export interface WorkerConfig {
   backoffMaxMs: number;
   /** How long after an ambiguous outcome the provider is asked whether the message exists. */
   settleDelayMs: number;
+  /** Pace senders not in `sender_rates` at their type's rate; null: only with real Twilio (the emulator has no limit). */
+  pacingDefaults: boolean | null;
 }
 
 /** A sliding-window limit: at most `max` events per `windowS` seconds. */
@@ -338,6 +340,7 @@ export function loadConfig(env: Env): Config {
       backoffBaseMs: int(env, 'SMSRELAY_BACKOFF_BASE_MS', 1000, 1, 3_600_000),
       backoffMaxMs: int(env, 'SMSRELAY_BACKOFF_MAX_MS', 300_000, 1, 86_400_000),
       settleDelayMs: int(env, 'SMSRELAY_SETTLE_DELAY_MS', 2000, 0, 3_600_000),
+      pacingDefaults: str(env, 'SMSRELAY_PACING_DEFAULTS') === null ? null : bool(env, 'SMSRELAY_PACING_DEFAULTS', false),
     },
     verify: loadVerifyConfig(env, verifyServiceSid),
     reconciler: {

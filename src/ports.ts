@@ -7,6 +7,7 @@ export * from './ports/conversations.js';
 export * from './ports/counters.js';
 export * from './ports/messages.js';
 export * from './ports/metrics.js';
+export * from './ports/pacing.js';
 export * from './ports/policy.js';
 export * from './ports/provider.js';
 export * from './ports/reconcile.js';

@@ -43,6 +43,8 @@ describe.each(backends)('metrics after a mixed run on $name', (backend) => {
   let t: TestRelay;
   beforeAll(async () => {
     t = await startRelay(backend, 'metrics', {}, { relay: { policies: [holdPolicy] } });
+    // Marketing's default quiet hours would hold the marketing sends below at night.
+    await t.relay.settings.update(t.relay.defaultTenant.id, { quiet_hours: { marketing: null } });
   });
   afterAll(() => t?.close());
 

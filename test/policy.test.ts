@@ -26,6 +26,8 @@ describe.each(backends)('sending policy on $name', (backend) => {
 
   beforeAll(async () => {
     t = await startRelay(backend, 'policy', {}, { relay: { policies: [rule] } });
+    // Marketing sends below must not depend on the time of day (quiet hours: test/quiet-hours.test.ts).
+    await t.relay.settings.update(t.relay.defaultTenant.id, { quiet_hours: { marketing: null } });
   });
   afterAll(async () => {
     await t?.close();

@@ -248,6 +248,8 @@ export interface paths {
                         } | null;
                         /** @description The recipient's language (BCP 47): a template's locale and the opt-out footer's. */
                         locale?: string | null;
+                        /** @description The recipient's IANA time zone for quiet hours (default: the contact's stored zone, else the number's zones). */
+                        recipient_timezone?: string | null;
                     };
                 };
             };
@@ -4340,6 +4342,16 @@ export interface paths {
                             };
                             /** @enum {string} */
                             footer_when_no_room?: "send" | "refuse";
+                            /** @description Allowed sending hours per category in the recipient's time, {start, end, state_rules?} or null. */
+                            quiet_hours?: {
+                                [key: string]: {
+                                    [key: string]: unknown;
+                                } | null;
+                            };
+                            /** @description Segments per second per sender. */
+                            sender_rates?: {
+                                [key: string]: number;
+                            };
                             /** @description The tenant's own Twilio account; null: the installation's. */
                             twilio_account_sid?: string | null;
                             /** @description Last 4 characters of the stored auth token (never the token). */
@@ -4488,6 +4500,16 @@ export interface paths {
                         };
                         /** @enum {string} */
                         footer_when_no_room?: "send" | "refuse";
+                        /** @description Allowed sending hours per category in the recipient's time, {start, end, state_rules?} or null. */
+                        quiet_hours?: {
+                            [key: string]: {
+                                [key: string]: unknown;
+                            } | null;
+                        };
+                        /** @description Segments per second per sender. */
+                        sender_rates?: {
+                            [key: string]: number;
+                        };
                         twilio_account_sid?: string | null;
                         /** @description Write-only. */
                         twilio_auth_token?: string | null;
@@ -4546,6 +4568,16 @@ export interface paths {
                             };
                             /** @enum {string} */
                             footer_when_no_room?: "send" | "refuse";
+                            /** @description Allowed sending hours per category in the recipient's time, {start, end, state_rules?} or null. */
+                            quiet_hours?: {
+                                [key: string]: {
+                                    [key: string]: unknown;
+                                } | null;
+                            };
+                            /** @description Segments per second per sender. */
+                            sender_rates?: {
+                                [key: string]: number;
+                            };
                             /** @description The tenant's own Twilio account; null: the installation's. */
                             twilio_account_sid?: string | null;
                             /** @description Last 4 characters of the stored auth token (never the token). */
@@ -4827,6 +4859,16 @@ export interface paths {
                             };
                             /** @enum {string} */
                             footer_when_no_room?: "send" | "refuse";
+                            /** @description Allowed sending hours per category in the recipient's time, {start, end, state_rules?} or null. */
+                            quiet_hours?: {
+                                [key: string]: {
+                                    [key: string]: unknown;
+                                } | null;
+                            };
+                            /** @description Segments per second per sender. */
+                            sender_rates?: {
+                                [key: string]: number;
+                            };
                             /** @description The tenant's own Twilio account; null: the installation's. */
                             twilio_account_sid?: string | null;
                             /** @description Last 4 characters of the stored auth token (never the token). */
@@ -4970,6 +5012,16 @@ export interface paths {
                         };
                         /** @enum {string} */
                         footer_when_no_room?: "send" | "refuse";
+                        /** @description Allowed sending hours per category in the recipient's time, {start, end, state_rules?} or null. */
+                        quiet_hours?: {
+                            [key: string]: {
+                                [key: string]: unknown;
+                            } | null;
+                        };
+                        /** @description Segments per second per sender. */
+                        sender_rates?: {
+                            [key: string]: number;
+                        };
                         twilio_account_sid?: string | null;
                         /** @description Write-only. */
                         twilio_auth_token?: string | null;
@@ -5028,6 +5080,16 @@ export interface paths {
                             };
                             /** @enum {string} */
                             footer_when_no_room?: "send" | "refuse";
+                            /** @description Allowed sending hours per category in the recipient's time, {start, end, state_rules?} or null. */
+                            quiet_hours?: {
+                                [key: string]: {
+                                    [key: string]: unknown;
+                                } | null;
+                            };
+                            /** @description Segments per second per sender. */
+                            sender_rates?: {
+                                [key: string]: number;
+                            };
                             /** @description The tenant's own Twilio account; null: the installation's. */
                             twilio_account_sid?: string | null;
                             /** @description Last 4 characters of the stored auth token (never the token). */
@@ -9416,7 +9478,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "SMS_ERR_VALIDATION" | "SMS_ERR_MALFORMED_BODY" | "SMS_ERR_MALFORMED_URL" | "SMS_ERR_MALFORMED_REQUEST" | "SMS_ERR_HEADERS_TOO_LARGE" | "SMS_ERR_REQUEST_TIMEOUT" | "SMS_ERR_UNSUPPORTED_MEDIA_TYPE" | "SMS_ERR_BODY_REQUIRED" | "SMS_ERR_BODY_TOO_LONG" | "SMS_ERR_TOO_MANY_MEDIA" | "SMS_ERR_INVALID_PHONE" | "SMS_ERR_NOT_MOBILE" | "SMS_ERR_NO_SENDER" | "SMS_ERR_INVALID_SEND_AT" | "SMS_ERR_INVALID_VALIDITY" | "SMS_ERR_PAYLOAD_TOO_LARGE" | "SMS_ERR_UNAUTHENTICATED" | "SMS_ERR_FORBIDDEN" | "SMS_ERR_INVALID_SIGNATURE" | "SMS_ERR_NOT_FOUND" | "SMS_ERR_ROUTE_NOT_FOUND" | "SMS_ERR_METHOD_NOT_ALLOWED" | "SMS_ERR_IDEMPOTENCY_CONFLICT" | "SMS_ERR_IDEMPOTENCY_MISMATCH" | "SMS_ERR_INVALID_STATE" | "SMS_ERR_RECIPIENT_OPTED_OUT" | "SMS_ERR_DELIVERY_FAILED" | "SMS_ERR_INVALID_WEBHOOK" | "SMS_ERR_RATE_LIMITED" | "SMS_ERR_COUNTRY_NOT_ALLOWED" | "SMS_ERR_EXPIRED" | "SMS_ERR_PROVIDER_REJECTED" | "SMS_ERR_PROVIDER_UNAVAILABLE" | "SMS_ERR_MAX_ATTEMPTS" | "SMS_ERR_SENDING_DISABLED" | "SMS_ERR_VERIFICATION_NOT_FOUND" | "SMS_ERR_VERIFY_NOT_CONFIGURED" | "SMS_ERR_EMULATOR_LOOPBACK_ONLY" | "SMS_ERR_EMULATOR_TOKEN_REQUIRED" | "SMS_ERR_TENANT_HEADER_FORBIDDEN" | "SMS_ERR_TENANT_NOT_FOUND" | "SMS_ERR_TENANT_EXISTS" | "SMS_ERR_SCOPE_NOT_GRANTABLE" | "SMS_ERR_TWILIO_CREDENTIALS_INVALID" | "SMS_ERR_MASTER_KEY_REQUIRED" | "SMS_ERR_PUBLIC_URL_INVALID" | "SMS_ERR_SENDER_NOT_OWNED" | "SMS_ERR_TEMPLATE_EXISTS" | "SMS_ERR_UNKNOWN_TEMPLATE" | "SMS_ERR_TEMPLATE_SYNTAX" | "SMS_ERR_TEMPLATE_UNKNOWN_VARIABLE" | "SMS_ERR_TEMPLATE_UNKNOWN_FILTER" | "SMS_ERR_TEMPLATE_LIMIT" | "SMS_ERR_TEMPLATE_RENDER" | "SMS_ERR_BODY_AND_TEMPLATE" | "SMS_ERR_TOO_MANY_SEGMENTS" | "SMS_ERR_FOOTER_NO_ROOM" | "SMS_ERR_METRICS_LOOPBACK_ONLY" | "SMS_ERR_METRICS_TOKEN_REQUIRED" | "SMS_ERR_UNEXPECTED_RESPONSE" | "SMS_ERR_WEBHOOK_URL_REFUSED" | "SMS_ERR_NOT_READY" | "SMS_ERR_INTERNAL";
+                code: "SMS_ERR_VALIDATION" | "SMS_ERR_MALFORMED_BODY" | "SMS_ERR_MALFORMED_URL" | "SMS_ERR_MALFORMED_REQUEST" | "SMS_ERR_HEADERS_TOO_LARGE" | "SMS_ERR_REQUEST_TIMEOUT" | "SMS_ERR_UNSUPPORTED_MEDIA_TYPE" | "SMS_ERR_BODY_REQUIRED" | "SMS_ERR_BODY_TOO_LONG" | "SMS_ERR_TOO_MANY_MEDIA" | "SMS_ERR_INVALID_PHONE" | "SMS_ERR_NOT_MOBILE" | "SMS_ERR_NO_SENDER" | "SMS_ERR_INVALID_SEND_AT" | "SMS_ERR_INVALID_VALIDITY" | "SMS_ERR_INVALID_TIMEZONE" | "SMS_ERR_PAYLOAD_TOO_LARGE" | "SMS_ERR_UNAUTHENTICATED" | "SMS_ERR_FORBIDDEN" | "SMS_ERR_INVALID_SIGNATURE" | "SMS_ERR_NOT_FOUND" | "SMS_ERR_ROUTE_NOT_FOUND" | "SMS_ERR_METHOD_NOT_ALLOWED" | "SMS_ERR_IDEMPOTENCY_CONFLICT" | "SMS_ERR_IDEMPOTENCY_MISMATCH" | "SMS_ERR_INVALID_STATE" | "SMS_ERR_RECIPIENT_OPTED_OUT" | "SMS_ERR_DELIVERY_FAILED" | "SMS_ERR_INVALID_WEBHOOK" | "SMS_ERR_RATE_LIMITED" | "SMS_ERR_COUNTRY_NOT_ALLOWED" | "SMS_ERR_EXPIRED" | "SMS_ERR_PROVIDER_REJECTED" | "SMS_ERR_PROVIDER_UNAVAILABLE" | "SMS_ERR_MAX_ATTEMPTS" | "SMS_ERR_SENDING_DISABLED" | "SMS_ERR_VERIFICATION_NOT_FOUND" | "SMS_ERR_VERIFY_NOT_CONFIGURED" | "SMS_ERR_EMULATOR_LOOPBACK_ONLY" | "SMS_ERR_EMULATOR_TOKEN_REQUIRED" | "SMS_ERR_TENANT_HEADER_FORBIDDEN" | "SMS_ERR_TENANT_NOT_FOUND" | "SMS_ERR_TENANT_EXISTS" | "SMS_ERR_SCOPE_NOT_GRANTABLE" | "SMS_ERR_TWILIO_CREDENTIALS_INVALID" | "SMS_ERR_MASTER_KEY_REQUIRED" | "SMS_ERR_PUBLIC_URL_INVALID" | "SMS_ERR_SENDER_NOT_OWNED" | "SMS_ERR_TEMPLATE_EXISTS" | "SMS_ERR_UNKNOWN_TEMPLATE" | "SMS_ERR_TEMPLATE_SYNTAX" | "SMS_ERR_TEMPLATE_UNKNOWN_VARIABLE" | "SMS_ERR_TEMPLATE_UNKNOWN_FILTER" | "SMS_ERR_TEMPLATE_LIMIT" | "SMS_ERR_TEMPLATE_RENDER" | "SMS_ERR_BODY_AND_TEMPLATE" | "SMS_ERR_TOO_MANY_SEGMENTS" | "SMS_ERR_FOOTER_NO_ROOM" | "SMS_ERR_METRICS_LOOPBACK_ONLY" | "SMS_ERR_METRICS_TOKEN_REQUIRED" | "SMS_ERR_UNEXPECTED_RESPONSE" | "SMS_ERR_WEBHOOK_URL_REFUSED" | "SMS_ERR_NOT_READY" | "SMS_ERR_INTERNAL";
                 message: string;
                 details?: unknown;
             };
@@ -9475,6 +9537,8 @@ export interface components {
             } | null;
             /** @description Length of the body before the length policy (on_too_long: truncate) cut it. */
             truncated_from?: number | null;
+            /** @description The recipient's IANA time zone given on the send request (quiet hours). */
+            recipient_timezone?: string | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */

@@ -18,6 +18,7 @@ export const ERRORS = {
   SMS_ERR_NO_SENDER: { status: 422, retryable: false, message: 'No sender is configured: set a from number or a Messaging Service SID.' },
   SMS_ERR_INVALID_SEND_AT: { status: 400, retryable: false, message: 'send_at must be an ISO-8601 time in the future.' },
   SMS_ERR_INVALID_VALIDITY: { status: 400, retryable: false, message: 'validity_period must be an integer between 1 and 36000 seconds.' },
+  SMS_ERR_INVALID_TIMEZONE: { status: 422, retryable: false, message: 'recipient_timezone must be an IANA time zone such as America/New_York.' },
   SMS_ERR_PAYLOAD_TOO_LARGE: { status: 413, retryable: false, message: 'The request body is too large.' },
   SMS_ERR_UNAUTHENTICATED: { status: 401, retryable: false, message: 'Missing or invalid API key.' },
   SMS_ERR_FORBIDDEN: { status: 403, retryable: false, message: 'The API key lacks the scope this operation needs.' },

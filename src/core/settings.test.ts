@@ -65,3 +65,33 @@ describe('timezone setting', () => {
     expect(resolveSettings({ timezone: 'Asia/Kolkata' }, defaults).timezone).toBe('Asia/Kolkata');
   });
 });
+
+describe('quiet hours and sender pacing settings', () => {
+  it('marketing defaults to 08:00–21:00 with state rules, transactional to none', () => {
+    expect(BUILTIN_SETTINGS.quiet_hours).toEqual({ transactional: null, marketing: { start: '08:00', end: '21:00', state_rules: true } });
+    expect(BUILTIN_SETTINGS.sender_rates).toEqual({});
+  });
+
+  it('a malformed window or rate is named down to its part; otp cannot be configured', () => {
+    const fields = settingsErrors({
+      quiet_hours: { marketing: { start: '25:00', end: '21:00' }, transactional: { start: '08:00' }, otp: null, promo: null },
+      sender_rates: { '+14155550100': -1 },
+    }).map((e) => e.field);
+    expect(fields).toEqual([
+      'quiet_hours.marketing.start',
+      'quiet_hours.transactional.end',
+      'quiet_hours.otp',
+      'quiet_hours.promo',
+      'sender_rates.+14155550100',
+    ]);
+    expect(settingsErrors({ quiet_hours: { transactional: { start: '22:00', end: '07:00' }, marketing: null }, sender_rates: { '12345': 50 } })).toEqual([]);
+    expect(settingsErrors({ quiet_hours: 'night' }).map((e) => e.field)).toEqual(['quiet_hours']);
+  });
+
+  it('stored values resolve as a whole; invalid stored ones fall back to the default', () => {
+    const r = resolveSettings({ quiet_hours: { transactional: { start: '09:00', end: '17:00' } }, sender_rates: { '+14155550100': 10 } }, defaults);
+    expect(r.quiet_hours).toEqual({ transactional: { start: '09:00', end: '17:00' } });
+    expect(r.sender_rates).toEqual({ '+14155550100': 10 });
+    expect(resolveSettings({ quiet_hours: { marketing: { start: '99:00', end: '1' } } }, defaults).quiet_hours).toEqual(defaults.quiet_hours);
+  });
+});

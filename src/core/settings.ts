@@ -7,6 +7,8 @@ import { CATEGORIES } from './categories.js';
 import { AppError } from './errors.js';
 import { DEFAULT_KEYWORDS, DEFAULT_REPLIES } from './keywords.js';
 import { canonicalLocale } from './locales.js';
+import { senderRatesErrors } from './pacing.js';
+import { isTimeZone, quietWindowErrors, type QuietHoursSetting } from './quiet-hours.js';
 import { isStorableText } from './text.js';
 
 export type KeywordKinds = 'opt_out' | 'opt_in' | 'help';
@@ -46,7 +48,43 @@ export interface TenantSettings {
   opt_out_footer: BodyRules['opt_out_footer'];
   /** When the footer does not fit max_segments: send without it, or refuse (422). */
   footer_when_no_room: BodyRules['footer_when_no_room'];
+  // --- quiet hours and sender pacing ---
+  /**
+   * Allowed sending hours per category in the recipient's local time (null: any time). A category
+   * left out keeps its default (DEFAULT_QUIET_HOURS); verification codes (otp) are always exempt.
+   */
+  quiet_hours: Partial<Record<QuietCategory, QuietHoursSetting | null>>;
+  /** Segments per second per sender (number, short code, sender ID or MG SID), over the defaults by sender type. */
+  sender_rates: Record<string, number>;
 }
+
+// --- quiet hours and sender pacing ---
+export type QuietCategory = 'transactional' | 'marketing';
+/** Marketing: 08:00–21:00, the TCPA's federal window (47 C.F.R. § 64.1200(c)(1)), narrowed by state rules; transactional: off. */
+export const DEFAULT_QUIET_HOURS: Record<QuietCategory, QuietHoursSetting | null> = {
+  transactional: null,
+  marketing: { start: '08:00', end: '21:00', state_rules: true },
+};
+function quietHoursErrors(v: unknown): FieldError[] {
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    return [{ field: 'quiet_hours', message: 'must be an object by category (transactional, marketing)' }];
+  const errors: FieldError[] = [];
+  for (const [cat, w] of Object.entries(v)) {
+    if (cat === 'otp') errors.push({ field: 'quiet_hours.otp', message: 'cannot be set: verification codes are always exempt from quiet hours' });
+    else if (cat !== 'transactional' && cat !== 'marketing') errors.push({ field: `quiet_hours.${cat}`, message: 'is not a known category' });
+    else if (w !== null) for (const e of quietWindowErrors(w)) errors.push({ field: `quiet_hours.${cat}${e.field ? `.${e.field}` : ''}`, message: e.message });
+  }
+  return errors;
+}
+/** Settings whose value is a map: each problem names its entry. */
+const NESTED_CHECKS: Record<string, (v: unknown) => FieldError[]> = {
+  quiet_hours: quietHoursErrors,
+  sender_rates: (v) => senderRatesErrors(v).map((e) => ({ field: `sender_rates${e.field}`, message: e.message })),
+};
+const nestedCheck =
+  (key: string): Check =>
+  (v) =>
+    NESTED_CHECKS[key]!(v)[0]?.message ?? null;
 
 export type SettingsPatch = {
   [K in keyof TenantSettings]?: TenantSettings[K] extends Record<KeywordKinds, infer V> ? Partial<Record<KeywordKinds, V>> : TenantSettings[K];
@@ -74,6 +112,9 @@ export const BUILTIN_SETTINGS: Omit<TenantSettings, 'default_region' | 'verify_b
   on_too_long: { transactional: 'reject', marketing: 'reject', otp: 'reject' },
   opt_out_footer: { en: 'Reply STOP to unsubscribe.' },
   footer_when_no_room: 'send',
+  // --- quiet hours and sender pacing ---
+  quiet_hours: { ...DEFAULT_QUIET_HOURS },
+  sender_rates: {},
 };
 
 const KINDS: readonly KeywordKinds[] = ['opt_out', 'opt_in', 'help'];
@@ -128,17 +169,10 @@ const CHECKS: Record<Exclude<keyof TenantSettings, 'keywords' | 'replies'>, Chec
       ? null
       : 'must map 1-50 canonical BCP 47 locale tags (e.g. en, es-MX) to non-empty texts of at most 160 characters',
   footer_when_no_room: oneOf('send', 'refuse'),
+  // --- quiet hours and sender pacing ---
+  quiet_hours: nestedCheck('quiet_hours'),
+  sender_rates: nestedCheck('sender_rates'),
 };
-
-function isTimeZone(v: string): boolean {
-  if (v.length === 0 || v.length > 64) return false;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: v });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Category-keyed maps of the body settings: any subset of the categories; the others keep their defaults. */
 function byCategory(ok: (v: unknown) => boolean, what: string): Check {
@@ -175,6 +209,10 @@ export function settingsErrors(input: unknown): FieldError[] {
         const m = check(v);
         if (m) errors.push({ field: `${key}.${kind}`, message: m });
       }
+      continue;
+    }
+    if (NESTED_CHECKS[key]) {
+      errors.push(...NESTED_CHECKS[key](value));
       continue;
     }
     const check = CHECKS[key as keyof typeof CHECKS];

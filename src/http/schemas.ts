@@ -44,6 +44,7 @@ export const messageSchema = {
       description: 'The template (and version) the body was rendered from.',
     },
     truncated_from: nullable('integer', { description: 'Length of the body before the length policy (on_too_long: truncate) cut it.' }),
+    recipient_timezone: nullable('string', { description: "The recipient's IANA time zone given on the send request (quiet hours)." }),
     created_at: { type: 'string', format: 'date-time' },
     updated_at: { type: 'string', format: 'date-time' },
     sent_at: nullable('string', { format: 'date-time' }),
@@ -85,6 +86,11 @@ export const sendBodySchema = {
       },
     },
     locale: { type: ['string', 'null'], maxLength: 35, description: "The recipient's language (BCP 47): a template's locale and the opt-out footer's." },
+    recipient_timezone: {
+      type: ['string', 'null'],
+      maxLength: 64,
+      description: "The recipient's IANA time zone for quiet hours (default: the contact's stored zone, else the number's zones).",
+    },
   },
 } as const;
 

@@ -43,6 +43,8 @@ export interface MessageRecord {
   template_version: number | null;
   /** Length (UTF-16 units) of the body before the length policy truncated it; null when it was not. */
   truncated_from: number | null;
+  /** The recipient's IANA time zone given on the send request (quiet hours); null: from the number. */
+  recipient_timezone: string | null;
   sensitive: number;
   created_at: number;
   updated_at: number;

@@ -14,6 +14,8 @@ export interface PolicyMessage {
   category: string;
   body: string | null;
   segments: number;
+  /** The recipient's IANA time zone given on the send request (null or absent: look it up). */
+  recipientTimezone?: string | null;
 }
 
 export interface PolicyContext {

@@ -8,6 +8,7 @@ import type { ConversationsRepository, InboundRepository } from './conversations
 import type { CountersRepository } from './counters.js';
 import type { EventsRepository, WebhookEndpointsRepository } from './events.js';
 import type { MessagesRepository } from './messages.js';
+import type { SenderPaceRepository } from './pacing.js';
 import type { ReconcileRepository } from './reconcile.js';
 import type { TemplatesRepository } from './templates.js';
 import type { TenantsRepository } from './tenants.js';
@@ -70,4 +71,5 @@ export interface Repositories {
   templates: TemplatesRepository;
   events: EventsRepository;
   webhookEndpoints: WebhookEndpointsRepository;
+  pacing: SenderPaceRepository;
 }

@@ -142,6 +142,7 @@ export class InboundService {
         template_name: null,
         template_version: null,
         truncated_from: null,
+        recipient_timezone: null,
         metadata: JSON.stringify({ num_media: media.length, media_content_types: mediaTypes, geo, ...(optOutType ? { opt_out_type: optOutType } : {}) }),
         created_at: now,
         updated_at: now,

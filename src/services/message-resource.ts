@@ -30,6 +30,8 @@ export interface MessageResource {
   template: { name: string; version: number } | null;
   /** Length of the body before the length policy truncated it (null: not truncated). */
   truncated_from: number | null;
+  /** The recipient's time zone given on the send request (quiet hours). */
+  recipient_timezone: string | null;
   created_at: string;
   updated_at: string;
   sent_at: string | null;
@@ -68,6 +70,7 @@ export function toMessageResource(r: MessageRecord): MessageResource {
     category: r.category,
     template: r.template_name !== null && r.template_version !== null ? { name: r.template_name, version: r.template_version } : null,
     truncated_from: r.truncated_from,
+    recipient_timezone: r.recipient_timezone,
     created_at: iso(r.created_at)!,
     updated_at: iso(r.updated_at)!,
     sent_at: iso(r.sent_at),

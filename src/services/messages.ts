@@ -7,6 +7,7 @@ import { decodeCursor, page, pageLimit } from '../core/pagination.js';
 import { maskPhone, normalizeRecipient, type Channel } from '../core/phone.js';
 import { shapeBody } from '../core/body.js';
 import { canonicalLocale } from '../core/locales.js';
+import { isTimeZone } from '../core/quiet-hours.js';
 import { countSegments, MAX_BODY_CHARS } from '../core/segments.js';
 import type { TenantSettings } from '../core/settings.js';
 import {
@@ -42,6 +43,8 @@ export interface SendInput {
   template?: { name: string; locale?: string | null; variables?: Record<string, unknown> | null } | null;
   /** The recipient's language (BCP 47): picks a template's locale and the opt-out footer's. */
   locale?: string | null;
+  /** The recipient's IANA time zone (quiet hours); by default the contact's stored zone, else the number's. */
+  recipient_timezone?: string | null;
 }
 
 export interface SendOptions {
@@ -249,6 +252,10 @@ export class MessagesService {
       throw bad('category', `category must be one of ${SENDABLE_CATEGORIES.map((c) => `'${c}'`).join(', ')}`);
     }
     const { from, messagingServiceSid } = this.resolveSender(tenant, input, channel);
+    const recipientTimezone = input.recipient_timezone ?? null;
+    if (recipientTimezone !== null && !isTimeZone(recipientTimezone)) {
+      throw new AppError('SMS_ERR_INVALID_TIMEZONE', undefined, { field: 'recipient_timezone' });
+    }
 
     const now = this.d.clock.now().getTime();
     let sendAt: number | null = null;
@@ -294,7 +301,7 @@ export class MessagesService {
     const seg = sent ? countSegments(sent) : null;
     // The policy comes last, so a malformed request is told about its errors first.
     const decision = await this.d.policy.decide(
-      { tenantId: tenant.id, to: to.address, channel: carried, category, body: sent, segments: seg?.segments ?? 0 },
+      { tenantId: tenant.id, to: to.address, channel: carried, category, body: sent, segments: seg?.segments ?? 0, recipientTimezone },
       { stage: 'accept', now, settings },
     );
     if (decision.action === 'refuse') {
@@ -343,6 +350,7 @@ export class MessagesService {
       template_name: rendered?.name ?? null,
       template_version: rendered?.version ?? null,
       truncated_from: truncatedFrom,
+      recipient_timezone: recipientTimezone,
       created_at: now,
       updated_at: now,
       sent_at: null,

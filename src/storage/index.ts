@@ -12,6 +12,7 @@ import { settingsRepository } from './repositories/settings.js';
 import { inboundRepository } from './repositories/inbound.js';
 import { verificationsRepository } from './repositories/verifications.js';
 import { messagesRepository } from './repositories/messages.js';
+import { pacingRepository } from './repositories/pacing.js';
 import { reconcileRepository } from './repositories/reconcile.js';
 import { templatesRepository } from './repositories/templates.js';
 import { tenantsRepository } from './repositories/tenants.js';
@@ -54,5 +55,6 @@ export function createRepositories(db: Db, newId: () => string = systemRandom.id
     templates: templatesRepository(db),
     events: eventsRepository(db, write),
     webhookEndpoints: webhookEndpointsRepository(db, write),
+    pacing: pacingRepository(db),
   };
 }

@@ -8,6 +8,7 @@ import type {
   EventRecord,
   MessageRecord,
   NewMessageEventRecord,
+  SenderPaceRecord,
   TemplateVersionRecord,
   TenantRecord,
   WebhookAttemptRecord,
@@ -74,4 +75,5 @@ export interface Database extends ConversationTables, VerifyTables {
   message_events: MessageEventsTable;
   idempotency_keys: IdempotencyKeysTable;
   audit_log: AuditRecord;
+  sender_pace: SenderPaceRecord;
 }

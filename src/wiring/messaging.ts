@@ -12,6 +12,7 @@ import { ConversationsService } from '../services/conversations.js';
 import { InboundService } from '../services/inbound.js';
 import { MessagesService } from '../services/messages.js';
 import { createPolicy } from '../services/policy.js';
+import { quietHoursPolicy, type QuietHoursDeps } from '../services/quiet-hours.js';
 import type { SettingsService } from '../services/settings.js';
 import { StatusCallbacksService } from '../services/status-callbacks.js';
 import { TemplatesService } from '../services/templates.js';
@@ -38,6 +39,8 @@ export interface MessagingDeps {
   onEnqueued(): void;
   metrics: Metrics;
   logger: Logger;
+  /** The contact's stored time zone for quiet hours (the contacts feature provides it). */
+  contactTimezone?: QuietHoursDeps['contactTimezone'];
 }
 
 export interface Messaging {
@@ -61,7 +64,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
     random,
     events: repos.events,
   });
-  const policy = createPolicy([consent.policy, ...d.policies]);
+  const policy = createPolicy([consent.policy, quietHoursPolicy({ contactTimezone: d.contactTimezone }), ...d.policies]);
   const templates = new TemplatesService({ templates: repos.templates, engine: liquidTemplates(), clock, settings });
   const messages = new MessagesService({
     messages: repos.messages,

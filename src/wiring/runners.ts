@@ -100,6 +100,7 @@ export class Runners {
       settings,
       onRejected: (row, code) => consent.onProviderRejected(row, code),
       metrics: this.d.metrics,
+      pacing: { reserve: repos.pacing.reserve, defaults: config.worker.pacingDefaults ?? config.provider === 'twilio' },
     });
     this.reconcilerRunner = new Reconciler({
       reconcile: repos.reconcile,

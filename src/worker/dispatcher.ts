@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { WorkerConfig } from '../config.js';
 import { ERRORS } from '../core/errors.js';
 import { maskPhonesIn, messageFields } from '../core/log-fields.js';
+import { defaultRate, paceCostMs, senderKey } from '../core/pacing.js';
 import { maskPhone } from '../core/phone.js';
 import type { TenantSettings } from '../core/settings.js';
 import { canTransition, isMessageStatus } from '../core/status.js';
@@ -16,6 +17,7 @@ import {
   type MessagesRepository,
   type Metrics,
   type MoveResult,
+  type SenderPaceRepository,
   type Policy,
   type Provider,
   type ProviderFor,
@@ -39,7 +41,15 @@ export interface DispatcherDeps {
   /** Told about permanent provider refusals (a 21610 answer means the recipient opted out). */
   onRejected?: (row: MessageRecord, providerCode: number | null) => Promise<void>;
   metrics?: Metrics;
+  /**
+   * Sender pacing, shared by every worker through the database: senders in the tenant's
+   * `sender_rates` are paced, and with `defaults` every other sender at its type's rate (core/pacing.ts).
+   */
+  pacing?: { reserve: SenderPaceRepository['reserve']; defaults: boolean };
 }
+
+/** How far ahead a worker takes a sender's slot and waits for it; a later slot holds the message instead. */
+const PACE_HORIZON_MS = 1000;
 
 /** What an attempt changes on its message, written back under this worker's lease. */
 interface Outcome {
@@ -66,6 +76,10 @@ export class Dispatcher {
   private idleWaiters: (() => void)[] = [];
   private readonly random: () => number;
   private readonly metrics: Metrics;
+  /** Per tenant and sender: after when this worker holds the next message it could not pace now. */
+  private readonly paceBacklog = new Map<string, number>();
+  /** Per tenant and sender: when the sender is next free, as this worker last learnt from the database. */
+  private readonly senderFree = new Map<string, number>();
 
   constructor(private readonly d: DispatcherDeps) {
     this.random = d.random ?? Math.random;
@@ -185,7 +199,16 @@ export class Dispatcher {
     // at the provider (otherwise it is settled first).
     if (row.in_flight_since === claimedAt) {
       const decision = await this.d.policy.decide(
-        { id: row.id, tenantId: row.tenant_id, to: row.to_addr, channel: row.channel, category: row.category, body: row.body, segments: row.segments },
+        {
+          id: row.id,
+          tenantId: row.tenant_id,
+          to: row.to_addr,
+          channel: row.channel,
+          category: row.category,
+          body: row.body,
+          segments: row.segments,
+          recipientTimezone: row.recipient_timezone,
+        },
         { stage: 'dispatch', now, settings: await this.d.settings.get(row.tenant_id) },
       );
       if (decision.action === 'refuse') {
@@ -207,7 +230,69 @@ export class Dispatcher {
     if (row.attempts >= row.max_attempts) {
       return this.record(this.fail(row, now, 'SMS_ERR_MAX_ATTEMPTS', row.provider_code, `Gave up after ${row.attempts} attempts.`));
     }
-    await this.attempt(row);
+    if (await this.paced(row)) await this.attempt(row);
+  }
+
+  /**
+   * Takes the sender's next send slot (segments at the sender's rate) and waits for it; false when
+   * the slot is beyond the horizon: then the message is held until about when its sender is free,
+   * without counting an attempt. Claims of many messages of one sender are thus paced one by one,
+   * and a wait does not take a concurrency slot that other senders' messages could use.
+   */
+  private async paced(row: MessageRecord): Promise<boolean> {
+    const pacing = this.d.pacing;
+    const key = senderKey({ from: row.from_addr, messagingServiceSid: row.messaging_service_sid });
+    if (!pacing || key === null) return true;
+    const rate = (await this.d.settings.get(row.tenant_id)).sender_rates[key] ?? (pacing.defaults ? defaultRate(key) : null);
+    if (rate === null) return true;
+    const cost = paceCostMs(row.segments, rate);
+    const senderKeyOf = `${row.tenant_id}\u0000${key}`;
+    // A slot missed by more than half its length (this process was busy) is left empty and another
+    // taken (once): sending that late would crowd the next slots' messages into one second.
+    for (let tries = 0; ; tries++) {
+      // One reservation per sender at a time in this worker, so that a claim of many messages of one
+      // sender asks the database once per slot, not all at once (with a stale "now").
+      const { slot, now } = await this.oneAtATime(senderKeyOf, async () => {
+        const now = this.d.clock.now().getTime();
+        if (this.senderFree.size >= 10_000) this.forgetPast(now);
+        // Known to be busy beyond the horizon (this worker's last answer): held without asking the database.
+        const busyUntil = this.senderFree.get(senderKeyOf) ?? 0;
+        const slot =
+          busyUntil > now + PACE_HORIZON_MS ? { granted: false, at: busyUntil } : await pacing.reserve(row.tenant_id, key, now, cost, PACE_HORIZON_MS);
+        this.senderFree.set(senderKeyOf, Math.max(busyUntil, slot.granted ? slot.at + cost : slot.at));
+        return { slot, now };
+      });
+      if (!slot.granted) {
+        // This worker's held messages of one sender come back one slot apart, not all at once.
+        const until = Math.max(slot.at, this.paceBacklog.get(senderKeyOf) ?? 0);
+        this.paceBacklog.set(senderKeyOf, until + cost);
+        this.record(this.hold(row, now, until, 'pacing'));
+        return false;
+      }
+      if (slot.at > now) {
+        this.active--;
+        this.pump();
+        await new Promise((r) => setTimeout(r, slot.at - now));
+        this.active++;
+      }
+      if (this.d.clock.now().getTime() - slot.at < cost / 2 || tries >= 1) return true;
+    }
+  }
+
+  private readonly paceTurns = new Map<string, Promise<unknown>>();
+
+  private oneAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const result = (this.paceTurns.get(key) ?? Promise.resolve()).then(fn);
+    const turn = result.catch(() => undefined);
+    this.paceTurns.set(key, turn);
+    void turn.then(() => {
+      if (this.paceTurns.get(key) === turn) this.paceTurns.delete(key);
+    });
+    return result;
+  }
+
+  private forgetPast(now: number): void {
+    for (const map of [this.senderFree, this.paceBacklog]) for (const [k, t] of map) if (t < now) map.delete(k);
   }
 
   /** Returns an outcome when the provider already has the message or cannot be asked; null to send. */

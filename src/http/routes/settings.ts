@@ -31,6 +31,12 @@ const settingsProperties = {
   on_too_long: { type: 'object', additionalProperties: { type: 'string', enum: ['reject', 'truncate'] } },
   opt_out_footer: { type: 'object', additionalProperties: { type: 'string' }, description: 'Marketing footer per locale.' },
   footer_when_no_room: { type: 'string', enum: ['send', 'refuse'] },
+  quiet_hours: {
+    type: 'object',
+    additionalProperties: { type: ['object', 'null'], additionalProperties: true },
+    description: "Allowed sending hours per category in the recipient's time, {start, end, state_rules?} or null.",
+  },
+  sender_rates: { type: 'object', additionalProperties: { type: 'number' }, description: 'Segments per second per sender.' },
 } as const;
 
 const configSchema = {

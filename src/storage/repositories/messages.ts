@@ -78,6 +78,7 @@ const MESSAGE_COLUMNS = [
   'template_name',
   'template_version',
   'truncated_from',
+  'recipient_timezone',
   'sensitive',
   'created_at',
   'updated_at',
