@@ -102,6 +102,13 @@ describe.each(backends)('webhooks on $name', (backend) => {
     const ids = new Set(rx.received.filter((r) => r.path === '/flaky').map((r) => r.headers['webhook-id']));
     expect(ids.size).toBe(1);
     expect(deliveries('/flaky')[0]!.data.id).toBe(id);
+    // The metrics count each attempt by outcome; the backlog gauge is read from the deliveries table.
+    const text = await t.relay.metrics.render();
+    const count = (outcome: string) =>
+      Number(new RegExp(`^smsrelay_event_delivery_duration_seconds_count\\{outcome="${outcome}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    expect(count('retry')).toBeGreaterThanOrEqual(3);
+    expect(count('delivered')).toBeGreaterThanOrEqual(1);
+    expect(text).toMatch(/^smsrelay_event_backlog\{measure="pending"\} \d+/m);
   });
 
   it('signs with both secrets for 24 hours after a rotation', async () => {

@@ -137,7 +137,7 @@ export class PrometheusMetrics implements Metrics {
     });
     new Gauge({
       name: PREFIX + 'event_backlog',
-      help: 'Events not yet delivered to their endpoints (absent until the events feature registers its reader).',
+      help: 'Webhook deliveries not yet made (pending) and the age of the oldest in seconds.',
       labelNames: ['measure'],
       registers,
       async collect() {

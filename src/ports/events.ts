@@ -157,4 +157,6 @@ export interface WebhookEndpointsRepository {
   disable(tenantId: string, id: string, reason: string, now: number, alert: EventRecord | null): Promise<boolean>;
   /** Redelivery: a pending delivery of the event to each of its tenant's matching enabled endpoints (or reset ones). */
   redeliver(event: EventRecord, endpoints: WebhookEndpointRecord[], now: number, newId: () => string): Promise<number>;
+  /** Deliveries still to make (every tenant) and the creation time of the oldest: the metrics' backlog gauge. */
+  backlog(): Promise<{ pending: number; oldestCreatedAt: number | null }>;
 }

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Cipher } from '../core/cipher.js';
 import { matchesEventType } from '../core/events.js';
-import type { Clock, Random, Repositories } from '../ports.js';
+import type { Clock, Metrics, Random, Repositories } from '../ports.js';
 import { webhookTransport } from '../providers/webhook-http.js';
 import { EventsService, toEventResource, type EventResource } from '../services/events.js';
 import { WebhookEndpointsService } from '../services/webhook-endpoints.js';
@@ -19,6 +19,7 @@ export interface EventsWiringDeps {
   random: Random;
   cipher: Cipher | null;
   version: string;
+  metrics: Metrics;
 }
 
 export type EventHandler = (event: EventResource) => void | Promise<void>;
@@ -48,6 +49,11 @@ export function createEvents(d: EventsWiringDeps): EventsWiring {
     random,
     logger,
     config: config.events,
+    metrics: d.metrics,
+  });
+  d.metrics.eventBacklog(async () => {
+    const b = await repos.webhookEndpoints.backlog();
+    return { pending: b.pending, oldestAgeSeconds: b.oldestCreatedAt === null ? 0 : Math.max(0, (clock.now().getTime() - b.oldestCreatedAt) / 1000) };
   });
   const feed = new EventFeed({ events: repos.events, logger, pollIntervalMs: config.events.pollIntervalMs });
   return {

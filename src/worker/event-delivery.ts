@@ -10,6 +10,7 @@ import { Webhook } from 'standardwebhooks';
 import type { EventsConfig } from '../config.js';
 import { matchesEventType, retryDelay } from '../core/events.js';
 import type {
+  Metrics,
   ClaimedDelivery,
   Clock,
   DeliveryOutcome,
@@ -31,6 +32,7 @@ export interface EventDeliveryDeps {
   random: Random;
   logger: Logger;
   config: EventsConfig;
+  metrics?: Metrics;
 }
 
 const FANOUT_BATCH = 500;
@@ -183,6 +185,7 @@ export class EventDelivery {
       status: success ? 'succeeded' : delay === null ? 'failed' : 'pending',
       nextAttemptAt: delay === null ? null : now + delay,
     });
+    this.d.metrics?.eventDelivery(success ? 'delivered' : delay === null ? 'failed' : 'retry', r.latencyMs / 1000);
     await this.flush();
     if (gone) await this.disable(endpoint, 'gone', now);
     else if (!success && endpoint.failing_since !== null && now - endpoint.failing_since >= this.d.config.disableAfterMs)

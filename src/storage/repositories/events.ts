@@ -148,6 +148,15 @@ export function webhookEndpointsRepository(db: Db, write: StorageWrite): Webhook
     },
     get: (tenantId, id) => k.selectFrom('webhook_endpoints').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst(),
     list: (tenantId) => k.selectFrom('webhook_endpoints').selectAll().where('tenant_id', '=', tenantId).orderBy('id').execute(),
+    // The pending rows are the webhook_deliveries_due partial index's: few, unless endpoints are failing.
+    async backlog() {
+      const r = await k
+        .selectFrom('webhook_deliveries')
+        .select((eb) => [eb.fn.countAll<number | string>().as('n'), eb.fn.min('created_at').as('oldest')])
+        .where('status', '=', 'pending')
+        .executeTakeFirst();
+      return { pending: Number(r?.n ?? 0), oldestCreatedAt: r?.oldest == null ? null : Number(r.oldest) };
+    },
     async update(tenantId, id, set) {
       const r = await k.updateTable('webhook_endpoints').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).returningAll().executeTakeFirst();
       return r;
