@@ -23,6 +23,7 @@ import { migrateToLatest } from './storage/migrate.js';
 import type { Dispatcher } from './worker/dispatcher.js';
 import type { Reconciler } from './worker/reconciler.js';
 import { WebHost } from './wiring/http.js';
+import { Data } from './wiring/data.js';
 import { createMessaging } from './wiring/messaging.js';
 import { ProviderHub } from './wiring/provider.js';
 import { Runners } from './wiring/runners.js';
@@ -92,6 +93,7 @@ export function resolveConfig(overrides: DeepPartial<Config> | Config = {}): Con
     twilio,
     worker: { ...base.worker, ...(o.worker as Partial<Config['worker']>) },
     reconciler: { ...base.reconciler, ...(o.reconciler as Partial<Config['reconciler']>) },
+    data: { ...base.data, ...(o.data as Partial<Config['data']>) },
     inbound: { ...base.inbound, ...(o.inbound as Partial<Config['inbound']>) },
     emulator: { ...base.emulator, ...(o.emulator as Partial<Config['emulator']>) },
     verify: { ...base.verify, ...(o.verify as Partial<Config['verify']>) },
@@ -123,6 +125,8 @@ export interface SmsRelay {
   /** Drops cached webhook credentials (after tenants' Twilio credentials changed). */
   readonly webhookAuth: WebhookAuth;
   readonly provider: Provider | null;
+  /** Usage and cost, lookups, contacts and privacy. */
+  readonly data: Data;
   /** Default-tenant shortcuts for embedding. */
   send(input: SendInput, opts?: SendOptions): ReturnType<MessagesService['send']>;
   get(id: string): ReturnType<MessagesService['get']>;
@@ -165,8 +169,9 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const messaging = createMessaging({ ...common, cipher, defaultTenant, hub, policies: opts.policies ?? [], onEnqueued: () => runners.wake() });
   const { messages, consent, statusCallbacks } = messaging;
   const verifications = createVerifications({ ...common, messages, provider: () => hub.current() });
-  const runners = new Runners({ ...common, hub, policy: messaging.policy, consent, statusCallbacks });
-  const web = new WebHost({ config, logger, version: VERSION, repos, apiKeys, tenants, verifications, messaging, hub });
+  const data = new Data({ config, logger, repos, clock });
+  const runners = new Runners({ ...common, hub, policy: messaging.policy, consent, statusCallbacks, data });
+  const web = new WebHost({ config, logger, version: VERSION, repos, apiKeys, tenants, verifications, messaging, hub, data });
 
   return {
     config,
@@ -193,6 +198,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     get provider() {
       return hub.current();
     },
+    data,
     send: (input, o) => messages.send(defaultTenant, input, o),
     get: (id) => messages.get(defaultTenant, id),
     list: (q = {}) => messages.list(defaultTenant, q),

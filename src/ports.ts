@@ -14,3 +14,5 @@ export * from './ports/tenants.js';
 export * from './ports/verifications.js';
 export * from './ports/verify-provider.js';
 export * from './ports/webhook-events.js';
+export * from './ports/usage.js';
+export * from './ports/contacts.js';

@@ -9,6 +9,7 @@ import type { ConsentService } from '../services/consent.js';
 import type { ConversationsService } from '../services/conversations.js';
 import type { MessagesService } from '../services/messages.js';
 import type { TenantsService } from '../services/tenants.js';
+import type { UsageService } from '../services/usage.js';
 import type { VerificationsService } from '../services/verifications.js';
 import type { HealthRepository } from '../ports.js';
 import { scopeChecker } from './auth.js';
@@ -19,6 +20,7 @@ import { conversationRoutes } from './routes/conversations.js';
 import { messageRoutes } from './routes/messages.js';
 import { webhookRoutes, type WebhookDeps } from './routes/webhooks.js';
 import { seedCompatRoutes } from './routes/seed-compat.js';
+import { usageRoutes } from './routes/usage.js';
 import { verificationRoutes } from './routes/verifications.js';
 import { messageSchema } from './schemas.js';
 import { buildValidator, installBodyChecks } from './strict.js';
@@ -37,6 +39,8 @@ export interface HttpDeps {
   webhooks?: WebhookDeps;
   conversations?: ConversationsService;
   consent?: ConsentService;
+  // --- usage, lookups, contacts, privacy ---
+  usage: UsageService;
   /** Requests another component serves on the same port (the embedded emulator); returns true if handled. */
   mount?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
@@ -91,6 +95,7 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
   if (d.webhooks) await app.register(webhookRoutes, d.webhooks);
   if (d.conversations) await app.register(conversationRoutes, { conversations: d.conversations, requireScope });
   if (d.consent) await app.register(consentRoutes, { consent: d.consent, requireScope });
+  await app.register(usageRoutes, { usage: d.usage, requireScope });
   await app.ready();
   return app;
 }

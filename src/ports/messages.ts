@@ -42,6 +42,12 @@ export interface MessageRecord {
   template_name: string | null;
   template_version: number | null;
   sensitive: number;
+  /** 1 when `price` is an estimate (core/pricing.ts), not the provider's; storage defaults it to 0. */
+  price_estimated?: number;
+  /** The other party's ISO country, fixed when usage first counts the message. */
+  country?: string | null;
+  /** When retention or an erasure redacted the body and media URLs. */
+  redacted_at?: number | null;
   created_at: number;
   updated_at: number;
   sent_at: number | null;

@@ -8,6 +8,8 @@ import type { CountersRepository } from './counters.js';
 import type { MessagesRepository } from './messages.js';
 import type { ReconcileRepository } from './reconcile.js';
 import type { TenantsRepository } from './tenants.js';
+import type { ContactsRepository } from './contacts.js';
+import type { UsageRepository } from './usage.js';
 import type { UnitOfWork } from './tx.js';
 import type { VerificationsRepository } from './verifications.js';
 import type { WebhookEventsRepository } from './webhook-events.js';
@@ -61,4 +63,7 @@ export interface Repositories {
   tenants: TenantsRepository;
   webhookEvents: WebhookEventsRepository;
   reconcile: ReconcileRepository;
+  // --- usage, lookups, contacts, privacy ---
+  usage: UsageRepository;
+  contacts: ContactsRepository;
 }

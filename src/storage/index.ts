@@ -13,6 +13,8 @@ import { messagesRepository } from './repositories/messages.js';
 import { reconcileRepository } from './repositories/reconcile.js';
 import { tenantsRepository } from './repositories/tenants.js';
 import { webhookEventsRepository } from './repositories/webhook-events.js';
+import { contactsRepository } from './repositories/contacts.js';
+import { usageRepository } from './repositories/usage.js';
 import { asTx } from './tx.js';
 import { WriteBatcher, type BatchOp, type StorageWrite } from './write-batcher.js';
 
@@ -46,5 +48,8 @@ export function createRepositories(db: Db): Repositories {
     tenants: tenantsRepository(db.kysely),
     webhookEvents: webhookEventsRepository(db),
     reconcile: reconcileRepository(db.kysely),
+    // --- usage, lookups, contacts, privacy ---
+    usage: usageRepository(db),
+    contacts: contactsRepository(db.kysely),
   };
 }

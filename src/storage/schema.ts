@@ -2,7 +2,7 @@
 // bigint) in both databases: one representation, comparable and indexable, no driver-specific
 // Date handling. JSON columns are text.
 import type { ColumnType, Generated } from 'kysely';
-import type { ApiKeyRecord, MessageRecord, NewMessageEventRecord, TenantRecord } from '../ports.js';
+import type { ApiKeyRecord, ContactRecord, MessageRecord, NewMessageEventRecord, TenantRecord } from '../ports.js';
 import type { ConversationTables } from './schema-conversations.js';
 import type { VerifyTables } from './schema-verify.js';
 
@@ -14,9 +14,35 @@ export type TenantsTable = TenantRecord;
 export type ApiKeysTable = ApiKeyRecord;
 
 /** `sensitive` may be left out of an insert (default 0). */
-export interface MessagesTable extends Omit<MessageRecord, 'sensitive'> {
+export interface MessagesTable extends Omit<MessageRecord, 'sensitive' | 'price_estimated'> {
   sensitive: ColumnType<number, number | undefined, number>;
+  price_estimated: ColumnType<number, number | undefined, number>;
+  /** What the usage rollup counts for the message (storage/repositories/usage.ts). */
+  usage_status: ColumnType<string | null, string | null | undefined, string | null>;
+  usage_price: ColumnType<string | null, string | null | undefined, string | null>;
 }
+
+export interface UsageRollupTable {
+  tenant_id: string;
+  bucket: Ms;
+  status: string;
+  channel: string;
+  country: string;
+  category: string;
+  messages: number;
+  segments: number;
+  cost_actual: number;
+  cost_estimated: number;
+}
+
+export interface LookupCacheTable {
+  tenant_id: string;
+  phone: string;
+  data: string;
+  fetched_at: Ms;
+}
+
+export type ContactsTable = ContactRecord;
 
 export interface MessageEventsTable extends NewMessageEventRecord {
   id: Generated<number>;
@@ -39,4 +65,7 @@ export interface Database extends ConversationTables, VerifyTables {
   messages: MessagesTable;
   message_events: MessageEventsTable;
   idempotency_keys: IdempotencyKeysTable;
+  usage_rollup: UsageRollupTable;
+  lookup_cache: LookupCacheTable;
+  contacts: ContactsTable;
 }

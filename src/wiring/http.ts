@@ -8,6 +8,7 @@ import type { Repositories } from '../ports.js';
 import type { ApiKeysService } from '../services/api-keys.js';
 import type { TenantsService } from '../services/tenants.js';
 import type { VerificationsService } from '../services/verifications.js';
+import type { Data } from './data.js';
 import type { Messaging } from './messaging.js';
 import type { ProviderHub } from './provider.js';
 
@@ -21,6 +22,7 @@ export interface WebHostDeps {
   verifications: VerificationsService;
   messaging: Messaging;
   hub: ProviderHub;
+  data: Data;
 }
 
 export class WebHost {
@@ -51,6 +53,7 @@ export class WebHost {
         webhooks: { auth: messaging.webhookAuth, statusCallbacks: messaging.statusCallbacks, inbound: messaging.inbound, publicUrl: config.publicUrl },
         conversations: messaging.conversations,
         consent: messaging.consent,
+        usage: this.d.data.usage,
       });
     }
     return this.built;

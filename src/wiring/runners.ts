@@ -9,6 +9,7 @@ import type { StatusCallbacksService } from '../services/status-callbacks.js';
 import { Dispatcher } from '../worker/dispatcher.js';
 import { PeriodicRunner } from '../worker/periodic.js';
 import { Reconciler } from '../worker/reconciler.js';
+import type { Data } from './data.js';
 import type { ProviderHub } from './provider.js';
 
 const HOUSEKEEPING_MS = 10 * 60 * 1000;
@@ -24,6 +25,8 @@ export interface RunnersDeps {
   settings: SettingsService;
   consent: ConsentService;
   statusCallbacks: StatusCallbacksService;
+  /** Usage, prices and retention loops. */
+  data: Pick<Data, 'tasks' | 'providerTasks'>;
 }
 
 export class Runners {
@@ -43,6 +46,7 @@ export class Runners {
       runAtStart: true,
       run: () => repos.messages.deleteExpiredIdempotencyKeys(clock.now().getTime()),
     });
+    for (const task of d.data.tasks()) this.periodic.add(task);
     d.hub.onProvider((providerFor) => this.build(providerFor));
   }
 
@@ -97,6 +101,7 @@ export class Runners {
       statusCallbacks,
     });
     for (const task of this.reconcilerRunner.tasks()) this.periodic.add(task);
+    for (const task of this.d.data.providerTasks(providerFor)) this.periodic.add(task);
     if (this.wanted) this.dispatcher.start();
   }
 }

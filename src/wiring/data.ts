@@ -1,0 +1,50 @@
+// Usage and cost, lookups, contacts and privacy: their services, and the timed loops the worker
+// runs for them (the usage aggregator, the price pass once a provider exists, retention).
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { DEFAULT_RATE_TABLE } from '../core/pricing.js';
+import type { Clock, ProviderFor, Repositories } from '../ports.js';
+import { UsageService } from '../services/usage.js';
+import type { PeriodicTask } from '../worker/periodic.js';
+import { PricePass } from '../worker/prices.js';
+
+export interface DataDeps {
+  config: Config;
+  logger: Logger;
+  repos: Repositories;
+  clock: Clock;
+}
+
+export class Data {
+  readonly usage: UsageService;
+  private pass: PricePass | null = null;
+
+  constructor(private readonly d: DataDeps) {
+    this.usage = new UsageService({ usage: d.repos.usage, write: d.repos.write, clock: d.clock });
+  }
+
+  /** The price pass; null until a provider exists. */
+  get prices(): PricePass | null {
+    return this.pass;
+  }
+
+  /** Loops that need no provider. */
+  tasks(): PeriodicTask[] {
+    return [{ name: 'usage: counting changed messages', intervalMs: this.d.config.data.usageIntervalMs, run: () => this.usage.aggregate() }];
+  }
+
+  /** Loops that ask the provider, built once it exists. */
+  providerTasks(providerFor: ProviderFor): PeriodicTask[] {
+    const { config, logger, repos, clock } = this.d;
+    this.pass = new PricePass({
+      usage: repos.usage,
+      write: repos.write,
+      providerFor,
+      clock,
+      rates: DEFAULT_RATE_TABLE,
+      config: { intervalMs: config.data.priceIntervalMs, delayMs: config.data.priceDelayMs, batchSize: config.data.priceBatchSize },
+      logger,
+    });
+    return [this.pass.task()];
+  }
+}
