@@ -66,6 +66,7 @@ export interface Database extends ConversationTables, VerifyTables {
   message_events: MessageEventsTable;
   idempotency_keys: IdempotencyKeysTable;
   usage_rollup: UsageRollupTable;
+  usage_rollup_day: UsageRollupTable;
   lookup_cache: LookupCacheTable;
   contacts: ContactsTable;
 }

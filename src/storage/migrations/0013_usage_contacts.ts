@@ -28,21 +28,24 @@ export async function up(db: Kysely<any>): Promise<void> {
   // Retention's queue: messages not redacted yet, oldest first per tenant.
   await db.schema.createIndex('messages_unredacted').on('messages').columns(['tenant_id', 'created_at']).where(sql.ref('redacted_at'), 'is', null).execute();
 
-  // Counts per tenant, hour, status, channel, country ('' unknown) and category; costs in millionths of the unit.
-  await db.schema
-    .createTable('usage_rollup')
-    .addColumn('tenant_id', 'text', (c) => c.notNull())
-    .addColumn('bucket', 'bigint', (c) => c.notNull())
-    .addColumn('status', 'text', (c) => c.notNull())
-    .addColumn('channel', 'text', (c) => c.notNull())
-    .addColumn('country', 'text', (c) => c.notNull())
-    .addColumn('category', 'text', (c) => c.notNull())
-    .addColumn('messages', 'bigint', (c) => c.notNull())
-    .addColumn('segments', 'bigint', (c) => c.notNull())
-    .addColumn('cost_actual', 'bigint', (c) => c.notNull())
-    .addColumn('cost_estimated', 'bigint', (c) => c.notNull())
-    .addPrimaryKeyConstraint('usage_rollup_pk', ['tenant_id', 'bucket', 'status', 'channel', 'country', 'category'])
-    .execute();
+  // Counts per tenant, hour, status, channel, country ('' unknown) and category; costs in millionths
+  // of the unit. The same per day too, so a month by day reads 24 times fewer rows.
+  for (const table of ['usage_rollup', 'usage_rollup_day']) {
+    await db.schema
+      .createTable(table)
+      .addColumn('tenant_id', 'text', (c) => c.notNull())
+      .addColumn('bucket', 'bigint', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('channel', 'text', (c) => c.notNull())
+      .addColumn('country', 'text', (c) => c.notNull())
+      .addColumn('category', 'text', (c) => c.notNull())
+      .addColumn('messages', 'bigint', (c) => c.notNull())
+      .addColumn('segments', 'bigint', (c) => c.notNull())
+      .addColumn('cost_actual', 'bigint', (c) => c.notNull())
+      .addColumn('cost_estimated', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint(`${table}_pk`, ['tenant_id', 'bucket', 'status', 'channel', 'country', 'category'])
+      .execute();
+  }
 
   // Twilio Lookup answers, per tenant (its account paid for them) and number, reused for 30 days.
   await db.schema

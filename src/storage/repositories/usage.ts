@@ -4,6 +4,7 @@
 // commit in order). A message is marked counted with a conditional UPDATE that only matches the
 // state that was read, in the same transaction as its rollup delta: each change is counted once.
 import { CompiledQuery } from 'kysely';
+import { DAY_MS } from '../../core/usage.js';
 import type { PriceUpdate, RollupDelta, UncountedMessage, UsageRepository, UsageRow } from '../../ports.js';
 import type { Db } from '../db.js';
 import { Params, rowsSource, run, type Columns } from '../rows.js';
@@ -93,12 +94,20 @@ export function usageRepository(db: Db): UsageRepository {
         .sort((a, b) => (a.slice(0, 6).join('\u0000') < b.slice(0, 6).join('\u0000') ? -1 : 1));
       const p = new Params(dialect);
       const cols = ROLLUP_SOURCE.map(([n]) => n).join(', ');
-      const add = ['messages', 'segments', 'cost_actual', 'cost_estimated'].map((c) => `${c} = usage_rollup.${c} + excluded.${c}`).join(', ');
+      const src = rowsSource(dialect, ROLLUP_SOURCE, rows, p);
+      const conflict = (table: string) =>
+        ` ON CONFLICT (tenant_id, bucket, status, channel, country, category) DO UPDATE SET ${['messages', 'segments', 'cost_actual', 'cost_estimated']
+          .map((c) => `${c} = ${table}.${c} + excluded.${c}`)
+          .join(', ')}`;
+      await run(tx, `INSERT INTO usage_rollup (${cols}) SELECT ${cols} FROM ${src} WHERE true${conflict('usage_rollup')}`, p.values);
+      // The day table gets the same deltas summed per day (one row per key and statement, as ON CONFLICT needs).
+      const q = new Params(dialect);
+      const day = `bucket - bucket % ${DAY_MS}`;
       await run(
         tx,
-        `INSERT INTO usage_rollup (${cols}) SELECT ${cols} FROM ${rowsSource(dialect, ROLLUP_SOURCE, rows, p)} WHERE true` +
-          ` ON CONFLICT (tenant_id, bucket, status, channel, country, category) DO UPDATE SET ${add}`,
-        p.values,
+        `INSERT INTO usage_rollup_day (${cols}) SELECT tenant_id, ${day}, status, channel, country, category, SUM(messages), SUM(segments), SUM(cost_actual), SUM(cost_estimated)` +
+          ` FROM ${rowsSource(dialect, ROLLUP_SOURCE, rows, q)} WHERE true GROUP BY tenant_id, ${day}, status, channel, country, category${conflict('usage_rollup_day')}`,
+        q.values,
       );
     },
 
@@ -109,7 +118,7 @@ export function usageRepository(db: Db): UsageRepository {
       const group = q.groupBy ? GROUP_COLUMNS[q.groupBy] : `''`;
       const text =
         `SELECT ${period} AS period, ${group} AS grp, status, SUM(messages) AS messages, SUM(segments) AS segments,` +
-        ' SUM(cost_actual) AS cost_actual, SUM(cost_estimated) AS cost_estimated FROM usage_rollup' +
+        ` SUM(cost_actual) AS cost_actual, SUM(cost_estimated) AS cost_estimated FROM ${q.periodMs % DAY_MS === 0 ? 'usage_rollup_day' : 'usage_rollup'}` +
         ` WHERE tenant_id = ${p.add(q.tenantId)} AND bucket >= ${p.add(q.since)} AND bucket < ${p.add(q.until)}` +
         ` GROUP BY ${period}, ${q.groupBy ? `${group}, ` : ''}status`;
       const r = await select<Record<string, unknown>>(text, p.values);
