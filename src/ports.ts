@@ -16,3 +16,4 @@ export * from './ports/verify-provider.js';
 export * from './ports/webhook-events.js';
 export * from './ports/usage.js';
 export * from './ports/contacts.js';
+export * from './ports/lookups.js';

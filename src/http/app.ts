@@ -9,6 +9,7 @@ import type { ConsentService } from '../services/consent.js';
 import type { ConversationsService } from '../services/conversations.js';
 import type { MessagesService } from '../services/messages.js';
 import type { TenantsService } from '../services/tenants.js';
+import type { LookupsService } from '../services/lookups.js';
 import type { UsageService } from '../services/usage.js';
 import type { VerificationsService } from '../services/verifications.js';
 import type { HealthRepository } from '../ports.js';
@@ -20,6 +21,7 @@ import { conversationRoutes } from './routes/conversations.js';
 import { messageRoutes } from './routes/messages.js';
 import { webhookRoutes, type WebhookDeps } from './routes/webhooks.js';
 import { seedCompatRoutes } from './routes/seed-compat.js';
+import { lookupRoutes } from './routes/lookups.js';
 import { usageRoutes } from './routes/usage.js';
 import { verificationRoutes } from './routes/verifications.js';
 import { messageSchema } from './schemas.js';
@@ -41,6 +43,7 @@ export interface HttpDeps {
   consent?: ConsentService;
   // --- usage, lookups, contacts, privacy ---
   usage: UsageService;
+  lookups: LookupsService;
   /** Requests another component serves on the same port (the embedded emulator); returns true if handled. */
   mount?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
@@ -96,6 +99,7 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
   if (d.conversations) await app.register(conversationRoutes, { conversations: d.conversations, requireScope });
   if (d.consent) await app.register(consentRoutes, { consent: d.consent, requireScope });
   await app.register(usageRoutes, { usage: d.usage, requireScope });
+  await app.register(lookupRoutes, { lookups: d.lookups, requireScope });
   await app.ready();
   return app;
 }

@@ -10,6 +10,7 @@ import type { ReconcileRepository } from './reconcile.js';
 import type { TenantsRepository } from './tenants.js';
 import type { ContactsRepository } from './contacts.js';
 import type { UsageRepository } from './usage.js';
+import type { LookupCacheRepository } from './lookups.js';
 import type { UnitOfWork } from './tx.js';
 import type { VerificationsRepository } from './verifications.js';
 import type { WebhookEventsRepository } from './webhook-events.js';
@@ -66,4 +67,5 @@ export interface Repositories {
   // --- usage, lookups, contacts, privacy ---
   usage: UsageRepository;
   contacts: ContactsRepository;
+  lookups: LookupCacheRepository;
 }

@@ -15,6 +15,7 @@ import { tenantsRepository } from './repositories/tenants.js';
 import { webhookEventsRepository } from './repositories/webhook-events.js';
 import { contactsRepository } from './repositories/contacts.js';
 import { usageRepository } from './repositories/usage.js';
+import { lookupCacheRepository } from './repositories/lookups.js';
 import { asTx } from './tx.js';
 import { WriteBatcher, type BatchOp, type StorageWrite } from './write-batcher.js';
 
@@ -51,5 +52,6 @@ export function createRepositories(db: Db): Repositories {
     // --- usage, lookups, contacts, privacy ---
     usage: usageRepository(db),
     contacts: contactsRepository(db.kysely),
+    lookups: lookupCacheRepository(db.kysely),
   };
 }

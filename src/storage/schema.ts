@@ -2,7 +2,7 @@
 // bigint) in both databases: one representation, comparable and indexable, no driver-specific
 // Date handling. JSON columns are text.
 import type { ColumnType, Generated } from 'kysely';
-import type { ApiKeyRecord, ContactRecord, MessageRecord, NewMessageEventRecord, TenantRecord } from '../ports.js';
+import type { ApiKeyRecord, ContactRecord, LookupCacheRecord, MessageRecord, NewMessageEventRecord, TenantRecord } from '../ports.js';
 import type { ConversationTables } from './schema-conversations.js';
 import type { VerifyTables } from './schema-verify.js';
 
@@ -35,12 +35,7 @@ export interface UsageRollupTable {
   cost_estimated: number;
 }
 
-export interface LookupCacheTable {
-  tenant_id: string;
-  phone: string;
-  data: string;
-  fetched_at: Ms;
-}
+export type LookupCacheTable = LookupCacheRecord;
 
 export type ContactsTable = ContactRecord;
 

@@ -4,23 +4,35 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { DEFAULT_RATE_TABLE } from '../core/pricing.js';
 import type { Clock, ProviderFor, Repositories } from '../ports.js';
+import { phoneFacts } from '../providers/phone-facts.js';
+import { LookupsService } from '../services/lookups.js';
 import { UsageService } from '../services/usage.js';
 import type { PeriodicTask } from '../worker/periodic.js';
 import { PricePass } from '../worker/prices.js';
+import type { ProviderHub } from './provider.js';
 
 export interface DataDeps {
   config: Config;
   logger: Logger;
   repos: Repositories;
   clock: Clock;
+  hub: Pick<ProviderHub, 'forTenant'>;
 }
 
 export class Data {
   readonly usage: UsageService;
+  readonly lookups: LookupsService;
   private pass: PricePass | null = null;
 
   constructor(private readonly d: DataDeps) {
     this.usage = new UsageService({ usage: d.repos.usage, write: d.repos.write, clock: d.clock });
+    this.lookups = new LookupsService({
+      cache: d.repos.lookups,
+      facts: phoneFacts,
+      write: d.repos.write,
+      clock: d.clock,
+      providerFor: () => d.hub.forTenant(),
+    });
   }
 
   /** The price pass; null until a provider exists. */

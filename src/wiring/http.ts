@@ -54,6 +54,7 @@ export class WebHost {
         conversations: messaging.conversations,
         consent: messaging.consent,
         usage: this.d.data.usage,
+        lookups: this.d.data.lookups,
       });
     }
     return this.built;
