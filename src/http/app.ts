@@ -9,6 +9,7 @@ import type { ConsentService } from '../services/consent.js';
 import type { ConversationsService } from '../services/conversations.js';
 import type { MessagesService } from '../services/messages.js';
 import type { TenantsService } from '../services/tenants.js';
+import type { ContactsService } from '../services/contacts.js';
 import type { LookupsService } from '../services/lookups.js';
 import type { UsageService } from '../services/usage.js';
 import type { VerificationsService } from '../services/verifications.js';
@@ -21,6 +22,7 @@ import { conversationRoutes } from './routes/conversations.js';
 import { messageRoutes } from './routes/messages.js';
 import { webhookRoutes, type WebhookDeps } from './routes/webhooks.js';
 import { seedCompatRoutes } from './routes/seed-compat.js';
+import { contactRoutes } from './routes/contacts.js';
 import { lookupRoutes } from './routes/lookups.js';
 import { usageRoutes } from './routes/usage.js';
 import { verificationRoutes } from './routes/verifications.js';
@@ -44,6 +46,7 @@ export interface HttpDeps {
   // --- usage, lookups, contacts, privacy ---
   usage: UsageService;
   lookups: LookupsService;
+  contacts: ContactsService;
   /** Requests another component serves on the same port (the embedded emulator); returns true if handled. */
   mount?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
@@ -100,6 +103,7 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
   if (d.consent) await app.register(consentRoutes, { consent: d.consent, requireScope });
   await app.register(usageRoutes, { usage: d.usage, requireScope });
   await app.register(lookupRoutes, { lookups: d.lookups, requireScope });
+  await app.register(contactRoutes, { contacts: d.contacts, requireScope });
   await app.ready();
   return app;
 }

@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import { DEFAULT_RATE_TABLE } from '../core/pricing.js';
 import type { Clock, ProviderFor, Repositories } from '../ports.js';
 import { phoneFacts } from '../providers/phone-facts.js';
+import { ContactsService } from '../services/contacts.js';
 import { LookupsService } from '../services/lookups.js';
 import { UsageService } from '../services/usage.js';
 import type { PeriodicTask } from '../worker/periodic.js';
@@ -22,10 +23,12 @@ export interface DataDeps {
 export class Data {
   readonly usage: UsageService;
   readonly lookups: LookupsService;
+  readonly contacts: ContactsService;
   private pass: PricePass | null = null;
 
   constructor(private readonly d: DataDeps) {
     this.usage = new UsageService({ usage: d.repos.usage, write: d.repos.write, clock: d.clock });
+    this.contacts = new ContactsService({ contacts: d.repos.contacts, write: d.repos.write, clock: d.clock });
     this.lookups = new LookupsService({
       cache: d.repos.lookups,
       facts: phoneFacts,

@@ -55,6 +55,7 @@ export class WebHost {
         consent: messaging.consent,
         usage: this.d.data.usage,
         lookups: this.d.data.lookups,
+        contacts: this.d.data.contacts,
       });
     }
     return this.built;
