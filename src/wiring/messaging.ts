@@ -6,7 +6,7 @@ import type { Clock, Policy, Random, Repositories } from '../ports.js';
 import { twilioSignatures } from '../providers/twilio-signatures.js';
 import { twimlReplies } from '../providers/twiml.js';
 import { ConsentService } from '../services/consent.js';
-import { ConversationsService } from '../services/conversations.js';
+import { blockedContactPolicy, ConversationsService } from '../services/conversations.js';
 import { InboundService } from '../services/inbound.js';
 import { MessagesService } from '../services/messages.js';
 import { createPolicy } from '../services/policy.js';
@@ -54,7 +54,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
     clock,
     random,
   });
-  const policy = createPolicy([consent.policy, ...d.policies]);
+  const policy = createPolicy([consent.policy, blockedContactPolicy(repos.conversations), ...d.policies]);
   const messages = new MessagesService({
     messages: repos.messages,
     write: repos.write,
@@ -92,7 +92,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
     consent,
     settings,
   });
-  const conversations = new ConversationsService({ conversations: repos.conversations, write: repos.write, messages, clock });
+  const conversations = new ConversationsService({ conversations: repos.conversations, write: repos.write, messages, suppressions: repos.consent, clock });
   const webhookAuth = new WebhookAuth({
     tenants: repos.tenants,
     cipher: d.cipher,
