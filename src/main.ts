@@ -169,7 +169,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const messaging = createMessaging({ ...common, cipher, defaultTenant, hub, policies: opts.policies ?? [], onEnqueued: () => runners.wake() });
   const { messages, consent, statusCallbacks } = messaging;
   const verifications = createVerifications({ ...common, messages, provider: () => hub.current() });
-  const data = new Data({ config, logger, repos, clock, hub });
+  const data = new Data({ config, logger, repos, clock, random, hub, settings, messages });
   const runners = new Runners({ ...common, hub, policy: messaging.policy, consent, statusCallbacks, data });
   const web = new WebHost({ config, logger, version: VERSION, repos, apiKeys, tenants, verifications, messaging, hub, data });
 

@@ -17,3 +17,4 @@ export * from './ports/webhook-events.js';
 export * from './ports/usage.js';
 export * from './ports/contacts.js';
 export * from './ports/lookups.js';
+export * from './ports/privacy.js';

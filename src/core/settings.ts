@@ -29,6 +29,9 @@ export interface TenantSettings {
   verify_allowed_countries: string[] | null;
   /** `{app}` in the verification text. */
   verify_app_name: string;
+  // --- usage, lookups, contacts, privacy ---
+  /** Message bodies and media URLs are redacted this many days after creation (null: kept). */
+  retention_days: number | null;
 }
 
 export type SettingsPatch = {
@@ -48,6 +51,8 @@ export const BUILTIN_SETTINGS: Omit<TenantSettings, 'default_region' | 'verify_b
   replies: { ...DEFAULT_REPLIES },
   verify_service_sid: null,
   verify_allowed_countries: null,
+  // --- usage, lookups, contacts, privacy ---
+  retention_days: null,
 };
 
 const KINDS: readonly KeywordKinds[] = ['opt_out', 'opt_in', 'help'];
@@ -86,6 +91,10 @@ const CHECKS: Record<Exclude<keyof TenantSettings, 'keywords' | 'replies'>, Chec
       : "must be a non-empty list of ISO 3166 alpha-2 codes or '*'",
   ),
   verify_app_name: text(30),
+  // --- usage, lookups, contacts, privacy ---
+  retention_days: nullable((v) =>
+    Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 3650 ? null : 'must be a whole number of days from 1 to 3650, or null',
+  ),
 };
 
 const keywordList: Check = (v) =>

@@ -11,6 +11,7 @@ import type { MessagesService } from '../services/messages.js';
 import type { TenantsService } from '../services/tenants.js';
 import type { ContactsService } from '../services/contacts.js';
 import type { LookupsService } from '../services/lookups.js';
+import type { PrivacyService } from '../services/privacy.js';
 import type { UsageService } from '../services/usage.js';
 import type { VerificationsService } from '../services/verifications.js';
 import type { HealthRepository } from '../ports.js';
@@ -47,6 +48,7 @@ export interface HttpDeps {
   usage: UsageService;
   lookups: LookupsService;
   contacts: ContactsService;
+  privacy: PrivacyService;
   /** Requests another component serves on the same port (the embedded emulator); returns true if handled. */
   mount?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
@@ -103,7 +105,7 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
   if (d.consent) await app.register(consentRoutes, { consent: d.consent, requireScope });
   await app.register(usageRoutes, { usage: d.usage, requireScope });
   await app.register(lookupRoutes, { lookups: d.lookups, requireScope });
-  await app.register(contactRoutes, { contacts: d.contacts, requireScope });
+  await app.register(contactRoutes, { contacts: d.contacts, privacy: d.privacy, requireScope });
   await app.ready();
   return app;
 }

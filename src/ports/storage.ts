@@ -11,6 +11,7 @@ import type { TenantsRepository } from './tenants.js';
 import type { ContactsRepository } from './contacts.js';
 import type { UsageRepository } from './usage.js';
 import type { LookupCacheRepository } from './lookups.js';
+import type { PrivacyRepository } from './privacy.js';
 import type { UnitOfWork } from './tx.js';
 import type { VerificationsRepository } from './verifications.js';
 import type { WebhookEventsRepository } from './webhook-events.js';
@@ -68,4 +69,5 @@ export interface Repositories {
   usage: UsageRepository;
   contacts: ContactsRepository;
   lookups: LookupCacheRepository;
+  privacy: PrivacyRepository;
 }

@@ -16,6 +16,7 @@ import { webhookEventsRepository } from './repositories/webhook-events.js';
 import { contactsRepository } from './repositories/contacts.js';
 import { usageRepository } from './repositories/usage.js';
 import { lookupCacheRepository } from './repositories/lookups.js';
+import { privacyRepository } from './repositories/privacy.js';
 import { asTx } from './tx.js';
 import { WriteBatcher, type BatchOp, type StorageWrite } from './write-batcher.js';
 
@@ -53,5 +54,6 @@ export function createRepositories(db: Db): Repositories {
     usage: usageRepository(db),
     contacts: contactsRepository(db.kysely),
     lookups: lookupCacheRepository(db.kysely),
+    privacy: privacyRepository(db.kysely),
   };
 }

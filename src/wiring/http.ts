@@ -56,6 +56,7 @@ export class WebHost {
         usage: this.d.data.usage,
         lookups: this.d.data.lookups,
         contacts: this.d.data.contacts,
+        privacy: this.d.data.privacy,
       });
     }
     return this.built;

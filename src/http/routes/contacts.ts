@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ContactInput } from '../../core/contacts.js';
 import type { ContactListInput, ContactsService } from '../../services/contacts.js';
+import type { PrivacyService } from '../../services/privacy.js';
 import type { RequireScope } from '../auth.js';
 import { errorResponses } from '../schemas.js';
 
@@ -29,6 +30,7 @@ const phoneParams = {
 
 export interface ContactRoutesOptions {
   contacts: ContactsService;
+  privacy: PrivacyService;
   requireScope: RequireScope;
 }
 
@@ -104,5 +106,49 @@ export const contactRoutes: FastifyPluginAsync<ContactRoutesOptions> = async (ap
       await d.contacts.delete(req.tenant, req.params.phone);
       return reply.code(204).send();
     },
+  );
+
+  app.post<{ Params: { phone: string } }>(
+    '/v1/contacts/:phone/erase',
+    {
+      onRequest: write,
+      schema: {
+        tags,
+        summary: 'Erase a number (right to erasure)',
+        description:
+          'Cancels messages still waiting for it, redacts the bodies and media URLs of its messages and replaces the number by a keyed hash ' +
+          'in messages, conversations and contacts. The consent ledger (proof of opt-in/opt-out) and the usage counts are kept.',
+        params: phoneParams,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              replacement: { type: 'string' },
+              messages: { type: 'integer' },
+              conversations: { type: 'integer' },
+              contacts: { type: 'integer' },
+              canceled: { type: 'integer' },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (req) => d.privacy.erase(req.tenant, req.params.phone),
+  );
+
+  app.get<{ Params: { phone: string } }>(
+    '/v1/contacts/:phone/export',
+    {
+      onRequest: read,
+      schema: {
+        tags,
+        summary: 'Everything held about a number (right of access), as JSON',
+        description: 'The contact, conversations, messages (newest 10,000, with their events), the consent ledger and any cached lookup.',
+        params: phoneParams,
+        response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses },
+      },
+    },
+    async (req) => d.privacy.export(req.tenant, req.params.phone),
   );
 };
