@@ -54,8 +54,8 @@ export interface ConversationsRepository {
   upsertForInbound(tx: Tx, row: ConversationRecord): Promise<{ id: string; status: string }>;
   /** Sets the status and/or external reference; false when the tenant has no such conversation. */
   update(tx: Tx, tenantId: string, id: string, changes: { status?: string; external_ref?: string | null }, now: number): Promise<boolean>;
-  /** Whether a conversation with any of these contact addresses is blocked. */
-  isBlocked(tenantId: string, contactAddrs: string[]): Promise<boolean>;
+  /** The blocked conversations' contacts among these tenants and contact addresses. */
+  blockedAmong(tenantIds: string[], contactAddrs: string[]): Promise<{ tenant_id: string; contact_addr: string }[]>;
   /** The contact's active or opted-out conversations (any channel) take `status`; blocked and closed ones stay. */
   setConsentStatus(tx: Tx, tenantId: string, contactAddrs: string[], status: 'active' | 'opted_out', now: number): Promise<void>;
   /** An active conversation shows an opt-out that was recorded elsewhere (API, provider). */

@@ -4,6 +4,7 @@ import { AppError } from '../core/errors.js';
 import { decodeCursor, page, pageLimit } from '../core/pagination.js';
 import { SEND } from '../core/policy.js';
 import type { Clock, ConsentRepository, ConversationRecord, ConversationsRepository, Policy, UnitOfWork } from '../ports.js';
+import { BatchedCheck, pairKey } from './batched-check.js';
 import { consentKey } from './consent.js';
 import { toMessageResource, type MessageResource } from './message-resource.js';
 import type { MessagesService, SendResult } from './messages.js';
@@ -166,12 +167,16 @@ export class ConversationsService {
   }
 }
 
-/** A sending-policy rule: messages to a contact whose conversation is blocked are refused (on accept and at dispatch). */
-export function blockedContactPolicy(conversations: Pick<ConversationsRepository, 'isBlocked'>): Policy {
+/**
+ * A sending-policy rule: messages to a contact whose conversation is blocked are refused (on accept
+ * and at dispatch). A number is blocked on every channel: its SMS and WhatsApp threads are one contact.
+ */
+export function blockedContactPolicy(conversations: Pick<ConversationsRepository, 'blockedAmong'>): Policy {
+  const check = new BatchedCheck(async (tenantIds, numbers) => {
+    const rows = await conversations.blockedAmong(tenantIds, [...numbers, ...numbers.map((n) => `${WHATSAPP}${n}`)]);
+    return new Set(rows.map((r) => pairKey(r.tenant_id, consentKey(r.contact_addr))));
+  });
   return {
-    async decide(m) {
-      const number = m.to.startsWith(WHATSAPP) ? m.to.slice(WHATSAPP.length) : m.to;
-      return (await conversations.isBlocked(m.tenantId, [number, `${WHATSAPP}${number}`])) ? { action: 'refuse', code: 'SMS_ERR_CONVERSATION_BLOCKED' } : SEND;
-    },
+    decide: async (m) => ((await check.has(m.tenantId, consentKey(m.to))) ? { action: 'refuse', code: 'SMS_ERR_CONVERSATION_BLOCKED' } : SEND),
   };
 }

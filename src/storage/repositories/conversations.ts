@@ -61,17 +61,14 @@ export function conversationsRepository(k: Kysely<Database>): ConversationsRepos
       return Number(r.numUpdatedRows) > 0;
     },
 
-    async isBlocked(tenantId, contactAddrs) {
-      const r = await k
+    blockedAmong: (tenantIds, contactAddrs) =>
+      k
         .selectFrom('conversations')
-        .select('id')
-        .where('tenant_id', '=', tenantId)
+        .select(['tenant_id', 'contact_addr'])
+        .where('tenant_id', 'in', tenantIds)
         .where('contact_addr', 'in', contactAddrs)
         .where('status', '=', 'blocked')
-        .limit(1)
-        .executeTakeFirst();
-      return r !== undefined;
-    },
+        .execute(),
 
     async setConsentStatus(tx, tenantId, contactAddrs, status, now) {
       await kx(tx)
