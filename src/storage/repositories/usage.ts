@@ -3,7 +3,7 @@
 // depends on the order in which concurrent transactions commit (PostgreSQL's serial ids do not
 // commit in order). A message is marked counted with a conditional UPDATE that only matches the
 // state that was read, in the same transaction as its rollup delta: each change is counted once.
-import { CompiledQuery } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import { DAY_MS } from '../../core/usage.js';
 import type { PriceUpdate, RollupDelta, UncountedMessage, UsageRepository, UsageRow } from '../../ports.js';
 import type { Db } from '../db.js';
@@ -140,8 +140,7 @@ export function usageRepository(db: Db): UsageRepository {
         .selectFrom('messages')
         .select(['id', 'tenant_id', 'provider_sid', 'direction', 'to_addr', 'from_addr', 'channel', 'segments'])
         // Spelled out, not bound, as in the partial index messages_unpriced (SQLite uses it only then).
-        .where((eb) => eb.and([eb('price', 'is', null), eb('provider_sid', 'is not', null)]))
-        .where(({ eb, ref }) => eb(ref('status'), 'in', ['sent', 'delivered', 'undelivered', 'failed']))
+        .where(sql<boolean>`price IS NULL AND provider_sid IS NOT NULL AND status IN ('sent', 'delivered', 'undelivered', 'failed')`)
         .where('updated_at', '<', updatedBefore)
         .orderBy('updated_at')
         .limit(limit)
