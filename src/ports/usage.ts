@@ -41,7 +41,7 @@ export interface UsageQuery {
   /** Hour-aligned epoch ms, until exclusive. */
   since: number;
   until: number;
-  /** Period length: one hour or one day (periods start at UTC midnight). */
+  /** Period length: HOUR_MS (the hourly rollup) or DAY_MS (the daily one, periods start at UTC midnight). */
   periodMs: number;
   groupBy: 'status' | 'channel' | 'country' | 'category' | null;
 }
