@@ -81,10 +81,9 @@ export class UsageDeltas {
   }
 }
 
-/** Final outcomes for the delivery rate: delivered / (delivered + undelivered + failed). */
-export function deliveryRate(byStatus: ReadonlyMap<string, number>): number | null {
-  const delivered = byStatus.get('delivered') ?? 0;
-  const settled = delivered + (byStatus.get('undelivered') ?? 0) + (byStatus.get('failed') ?? 0);
+/** delivered / (delivered + undelivered + failed); null when nothing is final. */
+export function deliveryRate(delivered: number, notDelivered: number): number | null {
+  const settled = delivered + notDelivered;
   return settled === 0 ? null : delivered / settled;
 }
 

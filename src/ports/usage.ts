@@ -50,11 +50,13 @@ export interface UsageRow {
   period: number;
   /** The group_by value ('' when not grouped). */
   group: string;
-  status: string;
   messages: number;
   segments: number;
   cost_actual: number;
   cost_estimated: number;
+  /** Final outcomes, for the delivery rate: delivered, and undelivered or failed. */
+  delivered: number;
+  not_delivered: number;
 }
 
 /** A final message at the provider whose price is not known yet. */

@@ -2,7 +2,7 @@
 // timer by the worker, off the send path) and the usage report read from the rollup alone.
 import { AppError } from '../core/errors.js';
 import { contribution, countryOfAddress, DAY_MS, deliveryRate, formatMicros, HOUR_MS, hourOf, UsageDeltas, type CountedMessage } from '../core/usage.js';
-import type { Clock, CountMark, UncountedMessage, UnitOfWork, UsageRepository } from '../ports.js';
+import type { Clock, CountMark, UncountedMessage, UnitOfWork, UsageRepository, UsageRow } from '../ports.js';
 import type { Tenant } from './tenants.js';
 
 export const USAGE_GROUPS = ['status', 'channel', 'country', 'category'] as const;
@@ -141,20 +141,22 @@ class Acc {
   segments = 0;
   actual = 0;
   estimated = 0;
-  readonly byStatus = new Map<string, number>();
-  add(r: { status: string; messages: number; segments: number; cost_actual: number; cost_estimated: number }): void {
+  delivered = 0;
+  notDelivered = 0;
+  add(r: UsageRow): void {
     this.messages += r.messages;
     this.segments += r.segments;
     this.actual += r.cost_actual;
     this.estimated += r.cost_estimated;
-    this.byStatus.set(r.status, (this.byStatus.get(r.status) ?? 0) + r.messages);
+    this.delivered += r.delivered;
+    this.notDelivered += r.not_delivered;
   }
   view(): Amounts {
     return {
       messages: this.messages,
       segments: this.segments,
       cost: { actual: formatMicros(this.actual), estimated: formatMicros(this.estimated) },
-      delivery_rate: deliveryRate(this.byStatus),
+      delivery_rate: deliveryRate(this.delivered, this.notDelivered),
     };
   }
 }

@@ -114,24 +114,28 @@ export function usageRepository(db: Db): UsageRepository {
 
     async report(q) {
       const p = new Params(dialect);
-      // Hour buckets in the hourly table, day buckets in the daily one: the bucket is the period.
-      const period = 'bucket';
       const group = q.groupBy ? GROUP_COLUMNS[q.groupBy] : `''`;
+      // Hour buckets in the hourly table, day buckets in the daily one: the bucket is the period.
+      // The final outcomes the delivery rate needs are summed here, so rows are per period and group only.
       const text =
-        `SELECT ${period} AS period, ${group} AS grp, status, SUM(messages) AS messages, SUM(segments) AS segments,` +
-        ` SUM(cost_actual) AS cost_actual, SUM(cost_estimated) AS cost_estimated FROM ${q.periodMs % DAY_MS === 0 ? 'usage_rollup_day' : 'usage_rollup'}` +
+        `SELECT bucket AS period, ${group} AS grp, SUM(messages) AS messages, SUM(segments) AS segments,` +
+        ' SUM(cost_actual) AS cost_actual, SUM(cost_estimated) AS cost_estimated,' +
+        ` SUM(CASE WHEN status = 'delivered' THEN messages ELSE 0 END) AS delivered,` +
+        ` SUM(CASE WHEN status IN ('undelivered', 'failed') THEN messages ELSE 0 END) AS not_delivered` +
+        ` FROM ${q.periodMs === DAY_MS ? 'usage_rollup_day' : 'usage_rollup'}` +
         ` WHERE tenant_id = ${p.add(q.tenantId)} AND bucket >= ${p.add(q.since)} AND bucket < ${p.add(q.until)}` +
-        ` GROUP BY ${period}, ${q.groupBy ? `${group}, ` : ''}status`;
+        ` GROUP BY bucket${q.groupBy ? `, ${group}` : ''}`;
       const r = await select<Record<string, unknown>>(text, p.values);
       return r.rows.map(
         (x): UsageRow => ({
           period: num(x.period),
           group: String(x.grp ?? ''),
-          status: String(x.status),
           messages: num(x.messages),
           segments: num(x.segments),
           cost_actual: num(x.cost_actual),
           cost_estimated: num(x.cost_estimated),
+          delivered: num(x.delivered),
+          not_delivered: num(x.not_delivered),
         }),
       );
     },
