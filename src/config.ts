@@ -67,6 +67,18 @@ export interface ReconcilerConfig {
   attachIntervalMs: number;
 }
 
+// --- usage, lookups, contacts, privacy ---
+export interface DataConfig {
+  /** How often the usage rollup counts changed messages. */
+  usageIntervalMs: number;
+  /** How long after its last change a final message without a price is fetched for it. */
+  priceDelayMs: number;
+  priceIntervalMs: number;
+  priceBatchSize: number;
+  /** How often retention redacts old messages (per-tenant `retention_days`). */
+  retentionIntervalMs: number;
+}
+
 export interface InboundConfig {
   /** Auto-reply text of the default tenant (null: off). Other tenants set it in their settings. */
   autoReply: string | null;
@@ -130,6 +142,7 @@ export interface Config {
   worker: WorkerConfig;
   verify: VerifyConfig;
   reconciler: ReconcilerConfig;
+  data: DataConfig;
   inbound: InboundConfig;
   emulator: EmulatorConfig;
   metrics: MetricsConfig;
@@ -349,6 +362,13 @@ export function loadConfig(env: Env): Config {
       intervalMs: int(env, 'SMSRELAY_RECONCILE_INTERVAL_MS', 30_000, 10, 3_600_000),
       batchSize: int(env, 'SMSRELAY_RECONCILE_BATCH_SIZE', 100, 1, 1000),
       attachIntervalMs: int(env, 'SMSRELAY_CALLBACK_ATTACH_MS', 1000, 10, 600_000),
+    },
+    data: {
+      usageIntervalMs: int(env, 'SMSRELAY_USAGE_INTERVAL_MS', 5000, 10, 3_600_000),
+      priceDelayMs: int(env, 'SMSRELAY_PRICE_DELAY_SECONDS', 60, 0, 86_400) * 1000,
+      priceIntervalMs: int(env, 'SMSRELAY_PRICE_INTERVAL_MS', 30_000, 10, 3_600_000),
+      priceBatchSize: int(env, 'SMSRELAY_PRICE_BATCH_SIZE', 100, 1, 1000),
+      retentionIntervalMs: int(env, 'SMSRELAY_RETENTION_INTERVAL_MS', 600_000, 10, 86_400_000),
     },
     inbound: {
       autoReply: str(env, 'SMSRELAY_AUTO_REPLY'),

@@ -32,6 +32,7 @@ import type { Dispatcher } from './worker/dispatcher.js';
 import type { Reconciler } from './worker/reconciler.js';
 import { WebHost } from './wiring/http.js';
 import { createEvents, type EventHandler } from './wiring/events.js';
+import { Data } from './wiring/data.js';
 import { createMessaging } from './wiring/messaging.js';
 import { createMetrics } from './wiring/metrics.js';
 import { ProviderHub } from './wiring/provider.js';
@@ -107,6 +108,7 @@ export function resolveConfig(overrides: DeepPartial<Config> | Config = {}): Con
     twilio,
     worker: { ...base.worker, ...(o.worker as Partial<Config['worker']>) },
     reconciler: { ...base.reconciler, ...(o.reconciler as Partial<Config['reconciler']>) },
+    data: { ...base.data, ...(o.data as Partial<Config['data']>) },
     inbound: { ...base.inbound, ...(o.inbound as Partial<Config['inbound']>) },
     emulator: { ...base.emulator, ...(o.emulator as Partial<Config['emulator']>) },
     verify: { ...base.verify, ...(o.verify as Partial<Config['verify']>) },
@@ -156,6 +158,8 @@ export interface SmsRelay {
    * 'message.*', '*') once it is committed; returns a function that unsubscribes.
    */
   on(pattern: string, handler: EventHandler): () => void;
+  /** Usage and cost, lookups, contacts and privacy. */
+  readonly data: Data;
   /** Default-tenant shortcuts for embedding. */
   send(input: SendInput, opts?: SendOptions): ReturnType<MessagesService['send']>;
   get(id: string): ReturnType<MessagesService['get']>;
@@ -207,8 +211,9 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const messaging = createMessaging({ ...common, cipher, defaultTenant, hub, policies: opts.policies ?? [], onEnqueued: () => runners.wake() });
   const { messages, consent, statusCallbacks } = messaging;
   const verifications = createVerifications({ ...common, messages, provider: () => hub.current() });
+  const data = new Data({ config, logger, repos, clock, random, hub, settings, messages });
   const events = createEvents({ ...common, cipher, version: VERSION });
-  const runners = new Runners({ ...common, hub, policy: messaging.policy, consent, statusCallbacks, eventDelivery: events.delivery });
+  const runners = new Runners({ ...common, hub, policy: messaging.policy, consent, statusCallbacks, eventDelivery: events.delivery, data });
   const tenantConfig = new TenantConfigService({
     settings,
     tenants,
@@ -235,6 +240,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     testSend,
     metrics,
     events,
+    data,
   });
 
   return {
@@ -266,6 +272,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     get provider() {
       return hub.current();
     },
+    data,
     send: (input, o) => messages.send(defaultTenant, input, o),
     get: (id) => messages.get(defaultTenant, id),
     list: (q = {}) => messages.list(defaultTenant, q),

@@ -19,3 +19,7 @@ export * from './ports/verify-provider.js';
 export * from './ports/webhook-events.js';
 export * from './ports/templates.js';
 export * from './ports/events.js';
+export * from './ports/usage.js';
+export * from './ports/contacts.js';
+export * from './ports/lookups.js';
+export * from './ports/privacy.js';

@@ -67,6 +67,14 @@ describe.each(backends)('quiet hours on $name', (backend) => {
     expect((await send({ to: '+12085550104' })).body.status).toBe('pending');
   });
 
+  it("a stored contact's time zone wins over the number's; recipient_timezone over the contact's", async () => {
+    const to = '+12125550110';
+    expect((await t.api(`/v1/contacts/${encodeURIComponent(to)}`, { method: 'PUT', body: { time_zone: 'Asia/Tokyo' } })).status).toBeLessThan(300);
+    setNow('2025-06-10T12:00:00-04:00'); // New York noon; Tokyo 01:00 the next day
+    expect((await send({ to })).body).toMatchObject({ status: 'scheduled', hold_reason: 'quiet_hours', send_at: '2025-06-10T23:00:00.000Z' });
+    expect((await send({ to, recipient_timezone: 'America/New_York' })).body.status).toBe('pending');
+  });
+
   it('recipient_timezone overrides the number, on both sides of the date line; an unknown zone is a 422 naming the field', async () => {
     setNow('2025-06-10T12:00:00Z'); // San Francisco 05:00; Kiritimati 11 June 02:00; Pago Pago 10 June 01:00
     expect((await send({ to: '+14155550105', recipient_timezone: 'Pacific/Kiritimati' })).body).toMatchObject({

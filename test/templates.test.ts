@@ -138,6 +138,11 @@ describe.each(backends)('templates on $name', (backend) => {
     expect(fr.body.body).toBe('Hello Al: order 1.');
     const viaRequest = await t.api('/v1/messages', { body: { to, locale: 'es-AR', template: { name: 'greeting', variables: { name: 'Al', order: 1 } } } });
     expect(viaRequest.body.body).toMatch(/^Hola Al/);
+    // Without a locale on the request, the stored contact's locale picks the text.
+    const contact = '+14155550409';
+    expect((await t.api(`/v1/contacts/${encodeURIComponent(contact)}`, { method: 'PUT', body: { locale: 'es-MX' } })).status).toBeLessThan(300);
+    const viaContact = await t.api('/v1/messages', { body: { to: contact, template: { name: 'greeting', variables: { name: 'Al', order: 1 } } } });
+    expect(viaContact.body.body).toMatch(/^Hola Al/);
 
     // The template's category applies unless the request sets one.
     await t.api('/v1/templates', { body: { name: 'promo', category: 'marketing', locales: { en: 'Sale: {{ pct }}% off' } } });

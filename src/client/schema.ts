@@ -1296,6 +1296,8 @@ export interface paths {
                                 /** @description Set when a human should look, e.g. the contact revoked consent in free text. */
                                 needs_attention?: boolean;
                                 attention_reason?: string | null;
+                                /** @description The host application's entity, e.g. lead:42. */
+                                external_ref?: string | null;
                                 /** Format: date-time */
                                 last_message_at?: string;
                                 /** Format: date-time */
@@ -1426,6 +1428,8 @@ export interface paths {
                             /** @description Set when a human should look, e.g. the contact revoked consent in free text. */
                             needs_attention?: boolean;
                             attention_reason?: string | null;
+                            /** @description The host application's entity, e.g. lead:42. */
+                            external_ref?: string | null;
                             /** Format: date-time */
                             last_message_at?: string;
                             /** Format: date-time */
@@ -2809,6 +2813,7 @@ export interface paths {
                     status?: "active" | "opted_out" | "blocked" | "closed";
                     unread?: boolean;
                     needs_attention?: boolean;
+                    external_ref?: string;
                     limit?: number;
                     cursor?: string;
                 };
@@ -2835,6 +2840,8 @@ export interface paths {
                                 /** @description Set when a human should look, e.g. the contact revoked consent in free text. */
                                 needs_attention?: boolean;
                                 attention_reason?: string | null;
+                                /** @description The host application's entity, e.g. lead:42. */
+                                external_ref?: string | null;
                                 /** Format: date-time */
                                 last_message_at?: string;
                                 /** Format: date-time */
@@ -2965,6 +2972,8 @@ export interface paths {
                             /** @description Set when a human should look, e.g. the contact revoked consent in free text. */
                             needs_attention?: boolean;
                             attention_reason?: string | null;
+                            /** @description The host application's entity, e.g. lead:42. */
+                            external_ref?: string | null;
                             /** Format: date-time */
                             last_message_at?: string;
                             /** Format: date-time */
@@ -3055,7 +3064,132 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Link the host application's entity, close, block or reopen a conversation
+         * @description status 'blocked': inbound messages are still stored, auto-replies stop and sends to the contact are refused (422 SMS_ERR_CONVERSATION_BLOCKED). 'closed': closed until the contact writes again. 'active': reopened (opted_out when the contact opted out).
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status?: "active" | "closed" | "blocked";
+                        external_ref?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id?: string;
+                            contact?: string;
+                            our_number?: string;
+                            /** @enum {string} */
+                            status?: "active" | "opted_out" | "blocked" | "closed";
+                            unread_count?: number;
+                            /** @description Set when a human should look, e.g. the contact revoked consent in free text. */
+                            needs_attention?: boolean;
+                            attention_reason?: string | null;
+                            /** @description The host application's entity, e.g. lead:42. */
+                            external_ref?: string | null;
+                            /** Format: date-time */
+                            last_message_at?: string;
+                            /** Format: date-time */
+                            last_read_at?: string | null;
+                            /** Format: date-time */
+                            created_at?: string;
+                            /** Format: date-time */
+                            updated_at?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/v1/conversations/{id}/messages": {
@@ -3320,6 +3454,8 @@ export interface paths {
                             /** @description Set when a human should look, e.g. the contact revoked consent in free text. */
                             needs_attention?: boolean;
                             attention_reason?: string | null;
+                            /** @description The host application's entity, e.g. lead:42. */
+                            external_ref?: string | null;
                             /** Format: date-time */
                             last_message_at?: string;
                             /** Format: date-time */
@@ -5441,7 +5577,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         name: string;
-                        scopes: ("admin" | "messages:read" | "messages:write" | "verify:read" | "verify:write" | "templates:read" | "templates:write" | "events:read" | "webhooks:write" | "tenants:admin")[];
+                        scopes: ("admin" | "messages:read" | "messages:write" | "verify:read" | "verify:write" | "templates:read" | "templates:write" | "events:read" | "webhooks:write" | "tenants:admin" | "usage:read" | "lookups:read" | "contacts:read" | "contacts:write")[];
                     };
                 };
             };
@@ -8207,6 +8343,1029 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Message counts, segments, cost and delivery rate per day or hour
+         * @description Served from the usage rollup (counted by the worker every few seconds). Bounds are widened to whole periods (UTC). Defaults: the last 30 days by day, the last 24 hours by hour.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    since?: string;
+                    until?: string;
+                    granularity?: "day" | "hour";
+                    group_by?: "status" | "channel" | "country" | "category";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: date-time */
+                            since?: string;
+                            /** Format: date-time */
+                            until?: string;
+                            granularity?: string;
+                            group_by?: string | null;
+                            price_unit?: string;
+                            totals?: {
+                                messages?: number;
+                                segments?: number;
+                                /** @description Actual: prices the provider reported. Estimated: core/pricing.ts estimates where it reported none (flagged price_estimated on the message). */
+                                cost?: {
+                                    actual?: string;
+                                    estimated?: string;
+                                };
+                                /** @description delivered / (delivered + undelivered + failed); null when none is final. */
+                                delivery_rate?: number | null;
+                            };
+                            data?: {
+                                /** Format: date-time */
+                                period_start?: string;
+                                group?: string;
+                                messages?: number;
+                                segments?: number;
+                                /** @description Actual: prices the provider reported. Estimated: core/pricing.ts estimates where it reported none (flagged price_estimated on the message). */
+                                cost?: {
+                                    actual?: string;
+                                    estimated?: string;
+                                };
+                                /** @description delivered / (delivered + undelivered + failed); null when none is final. */
+                                delivery_rate?: number | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/lookups/{phone}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Facts about a phone number
+         * @description Offline, from libphonenumber's metadata: validity, E.164, national format, country, number type, time zones and the range's original carrier. With fields=line_type_intelligence: Twilio Lookup v2's line type and current carrier (a paid request, cached per number for 30 days).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    fields?: "line_type_intelligence";
+                };
+                header?: never;
+                path: {
+                    phone: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            input?: string;
+                            valid?: boolean;
+                            e164?: string | null;
+                            national_format?: string | null;
+                            country?: string | null;
+                            number_type?: string | null;
+                            time_zones?: string[];
+                            carrier?: string | null;
+                            line_type_intelligence?: {
+                                type?: string | null;
+                                carrier_name?: string | null;
+                                mobile_country_code?: string | null;
+                                mobile_network_code?: string | null;
+                                error_code?: number | null;
+                                /** Format: date-time */
+                                fetched_at?: string;
+                                cached?: boolean;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List contacts by number */
+        get: {
+            parameters: {
+                query?: {
+                    external_ref?: string;
+                    /** @description Part of the name or number (case-insensitive). */
+                    q?: string;
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data?: {
+                                /** @description E.164. */
+                                phone?: string;
+                                name?: string | null;
+                                /** @description BCP 47, canonicalized (pt-br → pt-BR). */
+                                locale?: string | null;
+                                /** @description IANA time zone. */
+                                time_zone?: string | null;
+                                /** @description The host application's id, e.g. lead:42. */
+                                external_ref?: string | null;
+                                fields?: {
+                                    [key: string]: unknown;
+                                };
+                                /** Format: date-time */
+                                created_at?: string;
+                                /** Format: date-time */
+                                updated_at?: string;
+                            }[];
+                            next_cursor?: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contacts/{phone}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a contact */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    phone: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description E.164. */
+                            phone?: string;
+                            name?: string | null;
+                            /** @description BCP 47, canonicalized (pt-br → pt-BR). */
+                            locale?: string | null;
+                            /** @description IANA time zone. */
+                            time_zone?: string | null;
+                            /** @description The host application's id, e.g. lead:42. */
+                            external_ref?: string | null;
+                            fields?: {
+                                [key: string]: unknown;
+                            };
+                            /** Format: date-time */
+                            created_at?: string;
+                            /** Format: date-time */
+                            updated_at?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /**
+         * Create or replace a contact
+         * @description The whole contact: fields left out are cleared. 201 when created, 200 when replaced.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    phone: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name?: string | null;
+                        locale?: string | null;
+                        time_zone?: string | null;
+                        external_ref?: string | null;
+                        /** @description Custom fields: at most 50 keys and 8 KiB as JSON. */
+                        fields?: {
+                            [key: string]: unknown;
+                        } | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description E.164. */
+                            phone?: string;
+                            name?: string | null;
+                            /** @description BCP 47, canonicalized (pt-br → pt-BR). */
+                            locale?: string | null;
+                            /** @description IANA time zone. */
+                            time_zone?: string | null;
+                            /** @description The host application's id, e.g. lead:42. */
+                            external_ref?: string | null;
+                            fields?: {
+                                [key: string]: unknown;
+                            };
+                            /** Format: date-time */
+                            created_at?: string;
+                            /** Format: date-time */
+                            updated_at?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description E.164. */
+                            phone?: string;
+                            name?: string | null;
+                            /** @description BCP 47, canonicalized (pt-br → pt-BR). */
+                            locale?: string | null;
+                            /** @description IANA time zone. */
+                            time_zone?: string | null;
+                            /** @description The host application's id, e.g. lead:42. */
+                            external_ref?: string | null;
+                            fields?: {
+                                [key: string]: unknown;
+                            };
+                            /** Format: date-time */
+                            created_at?: string;
+                            /** Format: date-time */
+                            updated_at?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Delete a contact */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    phone: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contacts/{phone}/erase": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Erase a number (right to erasure)
+         * @description Cancels messages still waiting for it, redacts the bodies and media URLs of its messages and replaces the number by a keyed hash in messages, conversations and contacts. The consent ledger (proof of opt-in/opt-out) and the usage counts are kept.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    phone: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            replacement?: string;
+                            messages?: number;
+                            conversations?: number;
+                            contacts?: number;
+                            canceled?: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contacts/{phone}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything held about a number (right of access), as JSON
+         * @description The contact, conversations, messages (newest 10,000, with their events), the consent ledger and any cached lookup.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    phone: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "message.sent": {
@@ -9478,7 +10637,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "SMS_ERR_VALIDATION" | "SMS_ERR_MALFORMED_BODY" | "SMS_ERR_MALFORMED_URL" | "SMS_ERR_MALFORMED_REQUEST" | "SMS_ERR_HEADERS_TOO_LARGE" | "SMS_ERR_REQUEST_TIMEOUT" | "SMS_ERR_UNSUPPORTED_MEDIA_TYPE" | "SMS_ERR_BODY_REQUIRED" | "SMS_ERR_BODY_TOO_LONG" | "SMS_ERR_TOO_MANY_MEDIA" | "SMS_ERR_INVALID_PHONE" | "SMS_ERR_NOT_MOBILE" | "SMS_ERR_NO_SENDER" | "SMS_ERR_INVALID_SEND_AT" | "SMS_ERR_INVALID_VALIDITY" | "SMS_ERR_INVALID_TIMEZONE" | "SMS_ERR_PAYLOAD_TOO_LARGE" | "SMS_ERR_UNAUTHENTICATED" | "SMS_ERR_FORBIDDEN" | "SMS_ERR_INVALID_SIGNATURE" | "SMS_ERR_NOT_FOUND" | "SMS_ERR_ROUTE_NOT_FOUND" | "SMS_ERR_METHOD_NOT_ALLOWED" | "SMS_ERR_IDEMPOTENCY_CONFLICT" | "SMS_ERR_IDEMPOTENCY_MISMATCH" | "SMS_ERR_INVALID_STATE" | "SMS_ERR_RECIPIENT_OPTED_OUT" | "SMS_ERR_DELIVERY_FAILED" | "SMS_ERR_INVALID_WEBHOOK" | "SMS_ERR_RATE_LIMITED" | "SMS_ERR_COUNTRY_NOT_ALLOWED" | "SMS_ERR_EXPIRED" | "SMS_ERR_PROVIDER_REJECTED" | "SMS_ERR_PROVIDER_UNAVAILABLE" | "SMS_ERR_MAX_ATTEMPTS" | "SMS_ERR_SENDING_DISABLED" | "SMS_ERR_VERIFICATION_NOT_FOUND" | "SMS_ERR_VERIFY_NOT_CONFIGURED" | "SMS_ERR_EMULATOR_LOOPBACK_ONLY" | "SMS_ERR_EMULATOR_TOKEN_REQUIRED" | "SMS_ERR_TENANT_HEADER_FORBIDDEN" | "SMS_ERR_TENANT_NOT_FOUND" | "SMS_ERR_TENANT_EXISTS" | "SMS_ERR_SCOPE_NOT_GRANTABLE" | "SMS_ERR_TWILIO_CREDENTIALS_INVALID" | "SMS_ERR_MASTER_KEY_REQUIRED" | "SMS_ERR_PUBLIC_URL_INVALID" | "SMS_ERR_SENDER_NOT_OWNED" | "SMS_ERR_TEMPLATE_EXISTS" | "SMS_ERR_UNKNOWN_TEMPLATE" | "SMS_ERR_TEMPLATE_SYNTAX" | "SMS_ERR_TEMPLATE_UNKNOWN_VARIABLE" | "SMS_ERR_TEMPLATE_UNKNOWN_FILTER" | "SMS_ERR_TEMPLATE_LIMIT" | "SMS_ERR_TEMPLATE_RENDER" | "SMS_ERR_BODY_AND_TEMPLATE" | "SMS_ERR_TOO_MANY_SEGMENTS" | "SMS_ERR_FOOTER_NO_ROOM" | "SMS_ERR_METRICS_LOOPBACK_ONLY" | "SMS_ERR_METRICS_TOKEN_REQUIRED" | "SMS_ERR_UNEXPECTED_RESPONSE" | "SMS_ERR_WEBHOOK_URL_REFUSED" | "SMS_ERR_NOT_READY" | "SMS_ERR_INTERNAL";
+                code: "SMS_ERR_VALIDATION" | "SMS_ERR_MALFORMED_BODY" | "SMS_ERR_MALFORMED_URL" | "SMS_ERR_MALFORMED_REQUEST" | "SMS_ERR_HEADERS_TOO_LARGE" | "SMS_ERR_REQUEST_TIMEOUT" | "SMS_ERR_UNSUPPORTED_MEDIA_TYPE" | "SMS_ERR_BODY_REQUIRED" | "SMS_ERR_BODY_TOO_LONG" | "SMS_ERR_TOO_MANY_MEDIA" | "SMS_ERR_INVALID_PHONE" | "SMS_ERR_NOT_MOBILE" | "SMS_ERR_NO_SENDER" | "SMS_ERR_INVALID_SEND_AT" | "SMS_ERR_INVALID_VALIDITY" | "SMS_ERR_INVALID_TIMEZONE" | "SMS_ERR_PAYLOAD_TOO_LARGE" | "SMS_ERR_UNAUTHENTICATED" | "SMS_ERR_FORBIDDEN" | "SMS_ERR_INVALID_SIGNATURE" | "SMS_ERR_NOT_FOUND" | "SMS_ERR_ROUTE_NOT_FOUND" | "SMS_ERR_METHOD_NOT_ALLOWED" | "SMS_ERR_IDEMPOTENCY_CONFLICT" | "SMS_ERR_IDEMPOTENCY_MISMATCH" | "SMS_ERR_INVALID_STATE" | "SMS_ERR_RECIPIENT_OPTED_OUT" | "SMS_ERR_DELIVERY_FAILED" | "SMS_ERR_INVALID_WEBHOOK" | "SMS_ERR_RATE_LIMITED" | "SMS_ERR_COUNTRY_NOT_ALLOWED" | "SMS_ERR_EXPIRED" | "SMS_ERR_PROVIDER_REJECTED" | "SMS_ERR_PROVIDER_UNAVAILABLE" | "SMS_ERR_MAX_ATTEMPTS" | "SMS_ERR_SENDING_DISABLED" | "SMS_ERR_VERIFICATION_NOT_FOUND" | "SMS_ERR_VERIFY_NOT_CONFIGURED" | "SMS_ERR_EMULATOR_LOOPBACK_ONLY" | "SMS_ERR_EMULATOR_TOKEN_REQUIRED" | "SMS_ERR_TENANT_HEADER_FORBIDDEN" | "SMS_ERR_TENANT_NOT_FOUND" | "SMS_ERR_TENANT_EXISTS" | "SMS_ERR_SCOPE_NOT_GRANTABLE" | "SMS_ERR_TWILIO_CREDENTIALS_INVALID" | "SMS_ERR_MASTER_KEY_REQUIRED" | "SMS_ERR_PUBLIC_URL_INVALID" | "SMS_ERR_SENDER_NOT_OWNED" | "SMS_ERR_TEMPLATE_EXISTS" | "SMS_ERR_UNKNOWN_TEMPLATE" | "SMS_ERR_TEMPLATE_SYNTAX" | "SMS_ERR_TEMPLATE_UNKNOWN_VARIABLE" | "SMS_ERR_TEMPLATE_UNKNOWN_FILTER" | "SMS_ERR_TEMPLATE_LIMIT" | "SMS_ERR_TEMPLATE_RENDER" | "SMS_ERR_BODY_AND_TEMPLATE" | "SMS_ERR_TOO_MANY_SEGMENTS" | "SMS_ERR_FOOTER_NO_ROOM" | "SMS_ERR_METRICS_LOOPBACK_ONLY" | "SMS_ERR_METRICS_TOKEN_REQUIRED" | "SMS_ERR_UNEXPECTED_RESPONSE" | "SMS_ERR_WEBHOOK_URL_REFUSED" | "SMS_ERR_LOOKUP_UNAVAILABLE" | "SMS_ERR_CONVERSATION_BLOCKED" | "SMS_ERR_NOT_READY" | "SMS_ERR_INTERNAL";
                 message: string;
                 details?: unknown;
             };
@@ -9514,6 +10673,8 @@ export interface components {
             error_message?: string | null;
             price?: string | null;
             price_unit?: string | null;
+            /** @description True when `price` is an estimate from the rate table: the provider reported no price. */
+            price_estimated?: boolean;
             attempts?: number;
             /** Format: date-time */
             send_at?: string | null;

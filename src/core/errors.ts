@@ -111,6 +111,13 @@ export const ERRORS = {
     retryable: false,
     message: 'This URL cannot receive webhooks (https required; private, loopback and cloud metadata addresses refused).',
   },
+  // --- usage, lookups, contacts, privacy ---
+  SMS_ERR_LOOKUP_UNAVAILABLE: {
+    status: 422,
+    retryable: false,
+    message: 'Line type intelligence needs Twilio (or the emulator): sending is disabled, or the provider has no Lookup.',
+  },
+  SMS_ERR_CONVERSATION_BLOCKED: { status: 422, retryable: false, message: 'The conversation with this number is blocked: messages to it are refused.' },
   SMS_ERR_NOT_READY: { status: 503, retryable: true, message: 'The service is not ready.' },
   SMS_ERR_INTERNAL: { status: 500, retryable: true, message: 'Internal error.' },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;

@@ -56,6 +56,9 @@ export interface TenantSettings {
   quiet_hours: Partial<Record<QuietCategory, QuietHoursSetting | null>>;
   /** Segments per second per sender (number, short code, sender ID or MG SID), over the defaults by sender type. */
   sender_rates: Record<string, number>;
+  // --- usage, lookups, contacts, privacy ---
+  /** Message bodies and media URLs are redacted this many days after creation (null: kept). */
+  retention_days: number | null;
 }
 
 // --- quiet hours and sender pacing ---
@@ -115,6 +118,8 @@ export const BUILTIN_SETTINGS: Omit<TenantSettings, 'default_region' | 'verify_b
   // --- quiet hours and sender pacing ---
   quiet_hours: { ...DEFAULT_QUIET_HOURS },
   sender_rates: {},
+  // --- usage, lookups, contacts, privacy ---
+  retention_days: null,
 };
 
 const KINDS: readonly KeywordKinds[] = ['opt_out', 'opt_in', 'help'];
@@ -172,6 +177,10 @@ const CHECKS: Record<Exclude<keyof TenantSettings, 'keywords' | 'replies'>, Chec
   // --- quiet hours and sender pacing ---
   quiet_hours: nestedCheck('quiet_hours'),
   sender_rates: nestedCheck('sender_rates'),
+  // --- usage, lookups, contacts, privacy ---
+  retention_days: nullable((v) =>
+    Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 3650 ? null : 'must be a whole number of days from 1 to 3650, or null',
+  ),
 };
 
 /** Category-keyed maps of the body settings: any subset of the categories; the others keep their defaults. */

@@ -42,6 +42,8 @@ export class EmulatorServer implements Emulator {
   private readonly messagesPath: string;
   private readonly createRoute: Route;
   private readonly listRoute: Route;
+  /** Lookup v2 fetches per number (tests check that a cached lookup is paid for once). */
+  private readonly lookups = new Map<string, number>();
   private server: http.Server | null = null;
   /** Chaos 'hang' answers held open until close(). */
   private readonly hanging = new Set<ServerResponse>();
@@ -170,11 +172,16 @@ export class EmulatorServer implements Emulator {
     return out;
   }
 
+  lookupCount(phoneNumber: string): number {
+    return this.lookups.get(phoneNumber) ?? 0;
+  }
+
   createCount(to: string, body?: string): number {
     return this.admin.count(this.core.recipient(to)?.address ?? to, body);
   }
 
   reset(): void {
+    this.lookups.clear();
     this.core.reset();
   }
 
@@ -301,7 +308,14 @@ export class EmulatorServer implements Emulator {
       if (parts.length !== 4 || !parts[3]) throw notFound(path);
       if (method !== 'GET') throw notAllowed();
       const number = safeDecode(parts[3]);
-      return { op: 'FetchPhoneNumber', endpoint: 'lookup', run: (q) => lookupPhoneNumber(number, q, this.base(req)) };
+      return {
+        op: 'FetchPhoneNumber',
+        endpoint: 'lookup',
+        run: (q) => {
+          this.lookups.set(number, (this.lookups.get(number) ?? 0) + 1);
+          return lookupPhoneNumber(number, q, this.base(req));
+        },
+      };
     }
     if (product === 'verify') {
       // ['', 'v2', 'Services', VA?, 'Verifications' | 'VerificationCheck', ref?]

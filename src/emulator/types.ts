@@ -201,6 +201,8 @@ export interface Emulator {
   messages(filter?: { to?: string; since?: Date }): EmulatedMessage[];
   /** Messages API creates that produced a message to `to` (with this exact body when given). */
   createCount(to: string, body?: string): number;
+  /** Lookup v2 fetches answered for this number (as written in the request path). */
+  lookupCount(phoneNumber: string): number;
   /** Forgets messages, counts, opt-outs, verifications and queues; keeps configuration, scripts and chaos. */
   reset(): void;
   setChaos(c: ChaosUpdate): void;

@@ -15,6 +15,10 @@ import type { WebhookEndpointsService } from '../services/webhook-endpoints.js';
 import type { MessagesService } from '../services/messages.js';
 import type { TemplatesService } from '../services/templates.js';
 import type { TenantsService } from '../services/tenants.js';
+import type { ContactsService } from '../services/contacts.js';
+import type { LookupsService } from '../services/lookups.js';
+import type { PrivacyService } from '../services/privacy.js';
+import type { UsageService } from '../services/usage.js';
 import type { VerificationsService } from '../services/verifications.js';
 import { NO_METRICS, type HealthRepository, type Metrics } from '../ports.js';
 import { scopeChecker } from './auth.js';
@@ -35,6 +39,9 @@ import { webhookRoutes, type WebhookDeps } from './routes/webhooks.js';
 import { crmCompatRoutes } from './routes/crm-compat.js';
 import { seedCompatRoutes } from './routes/seed-compat.js';
 import { templateRoutes } from './routes/templates.js';
+import { contactRoutes } from './routes/contacts.js';
+import { lookupRoutes } from './routes/lookups.js';
+import { usageRoutes } from './routes/usage.js';
 import { verificationRoutes } from './routes/verifications.js';
 import { messageSchema } from './schemas.js';
 import { buildValidator, installBodyChecks } from './strict.js';
@@ -62,6 +69,11 @@ export interface HttpDeps {
   metricsEndpoint?: MetricsRoutesOptions;
   /** The event log, the live stream and webhook endpoints (absent: not served). */
   events?: { events: EventsService; endpoints: WebhookEndpointsService; feed: EventSource; heartbeatMs: number };
+  // --- usage, lookups, contacts, privacy ---
+  usage: UsageService;
+  lookups: LookupsService;
+  contacts: ContactsService;
+  privacy: PrivacyService;
   /** Requests another component serves on the same port (the embedded emulator); returns true if handled. */
   mount?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
@@ -138,6 +150,9 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
     await app.register(eventRoutes, { events: d.events.events, feed: d.events.feed, heartbeatMs: d.events.heartbeatMs, requireScope });
     await app.register(webhookEndpointRoutes, { endpoints: d.events.endpoints, requireScope });
   }
+  await app.register(usageRoutes, { usage: d.usage, requireScope });
+  await app.register(lookupRoutes, { lookups: d.lookups, requireScope });
+  await app.register(contactRoutes, { contacts: d.contacts, privacy: d.privacy, requireScope });
   await app.ready();
   return app;
 }

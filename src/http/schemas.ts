@@ -31,6 +31,7 @@ export const messageSchema = {
     error_message: nullable('string'),
     price: nullable('string'),
     price_unit: nullable('string'),
+    price_estimated: { type: 'boolean', description: 'True when `price` is an estimate from the rate table: the provider reported no price.' },
     attempts: { type: 'integer' },
     send_at: nullable('string', { format: 'date-time' }),
     hold_reason: nullable('string', { description: 'Why the sending policy held the message: it is `scheduled` until `send_at`.' }),

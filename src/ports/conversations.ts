@@ -27,6 +27,7 @@ export interface ConversationListQuery {
   status?: string;
   unread?: boolean;
   needsAttention?: boolean;
+  externalRef?: string;
   /** Most recent activity first; only rows after this (last_message_at, id) position. */
   after: { lastMessageAt: number; id: string } | null;
   limit: number;
@@ -48,9 +49,13 @@ export interface ConversationsRepository {
   /**
    * Inserts the conversation, or, when (tenant, our number, contact) has one, counts one more unread
    * message in it at `row.last_message_at` (raising its attention flag when `row` raises it).
-   * Returns the conversation's id.
+   * A closed conversation opens again. Returns the conversation's id and status.
    */
-  upsertForInbound(tx: Tx, row: ConversationRecord): Promise<string>;
+  upsertForInbound(tx: Tx, row: ConversationRecord): Promise<{ id: string; status: string }>;
+  /** Sets the status and/or external reference; false when the tenant has no such conversation. */
+  update(tx: Tx, tenantId: string, id: string, changes: { status?: string; external_ref?: string | null }, now: number): Promise<boolean>;
+  /** The blocked conversations' contacts among these tenants and contact addresses. */
+  blockedAmong(tenantIds: string[], contactAddrs: string[]): Promise<{ tenant_id: string; contact_addr: string }[]>;
   /** The contact's active or opted-out conversations (any channel) take `status`; blocked and closed ones stay. */
   setConsentStatus(tx: Tx, tenantId: string, contactAddrs: string[], status: 'active' | 'opted_out', now: number): Promise<void>;
   /** An active conversation shows an opt-out that was recorded elsewhere (API, provider). */

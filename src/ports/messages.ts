@@ -46,6 +46,12 @@ export interface MessageRecord {
   /** The recipient's IANA time zone given on the send request (quiet hours); null: from the number. */
   recipient_timezone: string | null;
   sensitive: number;
+  /** 1 when `price` is an estimate (core/pricing.ts), not the provider's; storage defaults it to 0. */
+  price_estimated?: number;
+  /** The other party's ISO country, fixed when usage first counts the message. */
+  country?: string | null;
+  /** When retention or an erasure redacted the body and media URLs. */
+  redacted_at?: number | null;
   created_at: number;
   updated_at: number;
   sent_at: number | null;

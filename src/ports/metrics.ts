@@ -13,7 +13,7 @@ export interface MessageLabels {
 /** Where a policy decision was taken. */
 export type DecisionStage = 'accept' | 'dispatch';
 
-export type ProviderOperation = 'send' | 'fetch' | 'list';
+export type ProviderOperation = 'send' | 'fetch' | 'list' | 'lookup';
 
 /** How an ambiguous send (request out, no answer) was settled before anything was sent again. */
 export type Settlement = 'found' | 'not_found' | 'unreachable';

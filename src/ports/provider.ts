@@ -59,6 +59,21 @@ export interface ProviderListQuery {
   sentAfter: Date;
 }
 
+/** Twilio Lookup v2's line_type_intelligence package. */
+export interface LineTypeInfo {
+  /** mobile, landline, nonFixedVoip, tollFree, … (null when the provider could not tell). */
+  type: string | null;
+  carrier_name: string | null;
+  mobile_country_code: string | null;
+  mobile_network_code: string | null;
+  error_code: number | null;
+}
+
+export interface LookupProvider {
+  /** A paid Lookup v2 request for one E.164 number. */
+  lineType(e164: string): Promise<LineTypeInfo>;
+}
+
 export interface Provider {
   readonly name: string;
   send(req: ProviderSendRequest): Promise<ProviderMessage>;
@@ -67,6 +82,8 @@ export interface Provider {
   list(query: ProviderListQuery): Promise<ProviderMessage[]>;
   /** Twilio Verify on the same account, when this provider has it. */
   readonly verify?: VerifyProvider;
+  /** Twilio Lookup v2 on the same account, when this provider has it. */
+  readonly lookup?: LookupProvider;
 }
 
 /**

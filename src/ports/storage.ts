@@ -13,6 +13,10 @@ import type { ReconcileRepository } from './reconcile.js';
 import type { TemplatesRepository } from './templates.js';
 import type { TenantsRepository } from './tenants.js';
 import type { Tx, UnitOfWork } from './tx.js';
+import type { ContactsRepository } from './contacts.js';
+import type { UsageRepository } from './usage.js';
+import type { LookupCacheRepository } from './lookups.js';
+import type { PrivacyRepository } from './privacy.js';
 import type { VerificationsRepository } from './verifications.js';
 import type { WebhookEventsRepository } from './webhook-events.js';
 
@@ -72,4 +76,9 @@ export interface Repositories {
   events: EventsRepository;
   webhookEndpoints: WebhookEndpointsRepository;
   pacing: SenderPaceRepository;
+  // --- usage, lookups, contacts, privacy ---
+  usage: UsageRepository;
+  contacts: ContactsRepository;
+  lookups: LookupCacheRepository;
+  privacy: PrivacyRepository;
 }

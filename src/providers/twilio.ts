@@ -4,7 +4,7 @@ import { TwilioHttpClient } from './twilio-http.js';
 import { classify } from './twilio-errors.js';
 import { twilioVerify } from './twilio-verify.js';
 import { TwilioAccount } from './twilio-account.js';
-import type { AccountCheck, Provider, ProviderListQuery, ProviderMessage, ProviderSendRequest, VerifyProvider } from '../ports.js';
+import type { AccountCheck, LookupProvider, Provider, ProviderListQuery, ProviderMessage, ProviderSendRequest, VerifyProvider } from '../ports.js';
 
 export interface TwilioProviderOptions {
   accountSid: string;
@@ -46,6 +46,24 @@ export class TwilioProvider implements Provider {
     });
     this.verify = twilioVerify(this.client);
   }
+
+  readonly lookup: LookupProvider = {
+    lineType: async (e164) => {
+      try {
+        const r = await this.client.lookups.v2.phoneNumbers(e164).fetch({ fields: 'line_type_intelligence' });
+        const l = r.lineTypeIntelligence ?? {};
+        return {
+          type: l.type ?? null,
+          carrier_name: l.carrierName ?? null,
+          mobile_country_code: l.mobileCountryCode ?? null,
+          mobile_network_code: l.mobileNetworkCode ?? null,
+          error_code: l.errorCode ?? null,
+        };
+      } catch (e) {
+        throw classify(e);
+      }
+    },
+  };
 
   /** The underlying client, for features beyond the ports (Lookup; tests creating Verify services). */
   get twilio(): twilio.Twilio {

@@ -18,6 +18,11 @@ export const SCOPES = [
   'events:read',
   'webhooks:write',
   'tenants:admin',
+  // --- usage, lookups, contacts, privacy ---
+  'usage:read',
+  'lookups:read',
+  'contacts:read',
+  'contacts:write',
 ] as const;
 export const PLATFORM_SCOPE = 'tenants:admin';
 export type Scope = (typeof SCOPES)[number] | (string & {});

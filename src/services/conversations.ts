@@ -2,7 +2,10 @@
 // from the conversation's number (through the normal send path, so consent is enforced there).
 import { AppError } from '../core/errors.js';
 import { decodeCursor, page, pageLimit } from '../core/pagination.js';
-import type { Clock, ConversationRecord, ConversationsRepository, UnitOfWork } from '../ports.js';
+import { SEND } from '../core/policy.js';
+import type { Clock, ConsentRepository, ConversationRecord, ConversationsRepository, Policy, UnitOfWork } from '../ports.js';
+import { BatchedCheck, pairKey } from './batched-check.js';
+import { consentKey } from './consent.js';
 import { toMessageResource, type MessageResource } from './message-resource.js';
 import type { MessagesService, SendResult } from './messages.js';
 import type { Tenant } from './tenants.js';
@@ -15,6 +18,8 @@ export interface ConversationResource {
   unread_count: number;
   needs_attention: boolean;
   attention_reason: string | null;
+  /** The host application's entity, e.g. lead:42. */
+  external_ref: string | null;
   last_message_at: string;
   last_read_at: string | null;
   created_at: string;
@@ -23,11 +28,19 @@ export interface ConversationResource {
 
 export interface ConversationListInput {
   status?: string;
+  external_ref?: string;
   unread?: boolean;
   needs_attention?: boolean;
   limit?: number;
   cursor?: string;
 }
+
+export interface ConversationUpdate {
+  status?: 'active' | 'closed' | 'blocked';
+  external_ref?: string | null;
+}
+
+const WHATSAPP = 'whatsapp:';
 
 export interface ReplyInput {
   body?: string | null;
@@ -39,6 +52,7 @@ export interface ConversationsDeps {
   conversations: ConversationsRepository;
   write: UnitOfWork['write'];
   messages: MessagesService;
+  suppressions: Pick<ConsentRepository, 'isSuppressed'>;
   clock: Clock;
 }
 
@@ -54,6 +68,7 @@ export function toConversationResource(r: ConversationRecord): ConversationResou
     unread_count: r.unread_count,
     needs_attention: r.needs_attention === 1,
     attention_reason: r.attention_reason,
+    external_ref: r.external_ref,
     last_message_at: iso(r.last_message_at)!,
     last_read_at: iso(r.last_read_at),
     created_at: iso(r.created_at)!,
@@ -73,6 +88,7 @@ export class ConversationsService {
       status: q.status,
       unread: q.unread,
       needsAttention: q.needs_attention,
+      externalRef: q.external_ref,
       after: after && { lastMessageAt: after[0], id: after[1] },
       limit: limit + 1,
     });
@@ -122,10 +138,45 @@ export class ConversationsService {
     );
   }
 
+  /**
+   * Links the host application's entity and/or moves the conversation: close, block (inbound is
+   * still stored, auto-replies stop, sends to the contact are refused) or reopen ('active'; an
+   * opted-out contact's conversation reopens as opted_out).
+   */
+  async update(tenant: Tenant, id: string, input: ConversationUpdate): Promise<ConversationResource> {
+    const c = await this.row(tenant, id);
+    const now = this.d.clock.now().getTime();
+    await this.d.write(async (tx) => {
+      const changes: { status?: string; external_ref?: string | null } = {};
+      if (input.external_ref !== undefined) changes.external_ref = input.external_ref;
+      if (input.status !== undefined && input.status !== c.status && !(input.status === 'active' && c.status === 'opted_out')) changes.status = input.status;
+      if (Object.keys(changes).length > 0) await this.d.conversations.update(tx, tenant.id, c.id, changes, now);
+      if (changes.status === 'active' && (await this.d.suppressions.isSuppressed(tx, tenant.id, consentKey(c.contact_addr)))) {
+        await this.d.conversations.markOptedOutIfActive(tx, c.id);
+      }
+    });
+    // audit: conversation status / external_ref changed by the calling key
+    return this.get(tenant, id);
+  }
+
   async markRead(tenant: Tenant, id: string): Promise<ConversationResource> {
     const c = await this.row(tenant, id);
     const now = this.d.clock.now().getTime();
     await this.d.write((tx) => this.d.conversations.markRead(tx, tenant.id, c.id, now));
     return this.get(tenant, id);
   }
+}
+
+/**
+ * A sending-policy rule: messages to a contact whose conversation is blocked are refused (on accept
+ * and at dispatch). A number is blocked on every channel: its SMS and WhatsApp threads are one contact.
+ */
+export function blockedContactPolicy(conversations: Pick<ConversationsRepository, 'blockedAmong'>): Policy {
+  const check = new BatchedCheck(async (tenantIds, numbers) => {
+    const rows = await conversations.blockedAmong(tenantIds, [...numbers, ...numbers.map((n) => `${WHATSAPP}${n}`)]);
+    return new Set(rows.map((r) => pairKey(r.tenant_id, consentKey(r.contact_addr))));
+  });
+  return {
+    decide: async (m) => ((await check.has(m.tenantId, consentKey(m.to))) ? { action: 'refuse', code: 'SMS_ERR_CONVERSATION_BLOCKED' } : SEND),
+  };
 }

@@ -91,7 +91,7 @@ export class InboundService {
 
     const r = await this.d.write(async (tx) => {
       if (!(await this.d.inbound.logInboundWebhook(tx, { id: this.d.random.id(), tenantId, messageSid: sid, idempotencyToken, now }))) return null;
-      const conversationId = await this.d.conversations.upsertForInbound(tx, {
+      const conversation = await this.d.conversations.upsertForInbound(tx, {
         id: this.d.random.id(),
         tenant_id: tenantId,
         contact_addr: from,
@@ -137,7 +137,7 @@ export class InboundService {
         expires_at: null,
         validity_period: null,
         idempotency_key: null,
-        conversation_id: conversationId,
+        conversation_id: conversation.id,
         category: 'transactional',
         template_name: null,
         template_version: null,
@@ -154,7 +154,7 @@ export class InboundService {
       if (!inserted) return null;
       await this.d.inbound.linkInboundWebhook(tx, tenantId, sid, messageId);
       if (revocation) {
-        const data = { conversation_id: conversationId, reason: 'free_text_revocation', contact: from, message_id: messageId };
+        const data = { conversation_id: conversation.id, reason: 'free_text_revocation', contact: from, message_id: messageId };
         await this.d.events.append(tx, [newEvent(this.d.random, tenantId, 'conversation.needs_attention', now, data)]);
       }
 
@@ -174,12 +174,13 @@ export class InboundService {
       }
       const suppressed = await this.d.suppressions.isSuppressed(tx, tenantId, phone);
       // A thread that starts after an opt-out (by API, or the provider's 21610) shows it too.
-      if (suppressed && !changed) await this.d.conversations.markOptedOutIfActive(tx, conversationId);
-      return { messageId, conversationId, changed, suppressed };
+      if (suppressed && !changed) await this.d.conversations.markOptedOutIfActive(tx, conversation.id);
+      return { messageId, conversationId: conversation.id, changed, suppressed, blocked: conversation.status === 'blocked' };
     });
 
     if (r === null) return { twiml: this.d.twiml.empty(), duplicate: true, messageId: null, conversationId: null, keyword, revocation };
-    const reply = this.replyFor(settings, keyword, revocation, r.changed, r.suppressed, optOutType !== undefined);
+    // A blocked conversation still stores what the contact sends (and its consent keywords), and answers nothing.
+    const reply = r.blocked ? null : this.replyFor(settings, keyword, revocation, r.changed, r.suppressed, optOutType !== undefined);
     return {
       twiml: reply === null ? this.d.twiml.empty() : this.d.twiml.message(reply),
       duplicate: false,

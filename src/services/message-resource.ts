@@ -19,6 +19,8 @@ export interface MessageResource {
   error_message: string | null;
   price: string | null;
   price_unit: string | null;
+  /** True when `price` is an estimate (the provider reported none). */
+  price_estimated: boolean;
   attempts: number;
   send_at: string | null;
   hold_reason: string | null;
@@ -61,6 +63,7 @@ export function toMessageResource(r: MessageRecord): MessageResource {
     error_message: r.error_message,
     price: r.price,
     price_unit: r.price_unit,
+    price_estimated: r.price_estimated === 1,
     attempts: r.attempts,
     send_at: iso(r.send_at),
     hold_reason: r.hold_reason,

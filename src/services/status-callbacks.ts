@@ -309,7 +309,7 @@ export class StatusCallbacksService {
             error_message: ps.errorMessage ?? (ps.errorCode ? `Twilio error ${ps.errorCode}` : null),
           }
         : {}),
-      ...(ps.price ? { price: ps.price, price_unit: ps.priceUnit ?? null } : {}),
+      ...(ps.price ? { price: ps.price, price_unit: ps.priceUnit ?? null, price_estimated: 0 } : {}),
     };
   }
 

@@ -17,6 +17,10 @@ import { reconcileRepository } from './repositories/reconcile.js';
 import { templatesRepository } from './repositories/templates.js';
 import { tenantsRepository } from './repositories/tenants.js';
 import { webhookEventsRepository } from './repositories/webhook-events.js';
+import { contactsRepository } from './repositories/contacts.js';
+import { usageRepository } from './repositories/usage.js';
+import { lookupCacheRepository } from './repositories/lookups.js';
+import { privacyRepository } from './repositories/privacy.js';
 import { asTx } from './tx.js';
 import { WriteBatcher, type BatchOp, type StorageWrite } from './write-batcher.js';
 
@@ -56,5 +60,10 @@ export function createRepositories(db: Db, newId: () => string = systemRandom.id
     events: eventsRepository(db, write),
     webhookEndpoints: webhookEndpointsRepository(db, write),
     pacing: pacingRepository(db),
+    // --- usage, lookups, contacts, privacy ---
+    usage: usageRepository(db),
+    contacts: contactsRepository(db.kysely),
+    lookups: lookupCacheRepository(db.kysely),
+    privacy: privacyRepository(db.kysely),
   };
 }

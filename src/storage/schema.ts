@@ -5,7 +5,9 @@ import type { ColumnType, Generated } from 'kysely';
 import type {
   ApiKeyRecord,
   AuditRecord,
+  ContactRecord,
   EventRecord,
+  LookupCacheRecord,
   MessageRecord,
   NewMessageEventRecord,
   SenderPaceRecord,
@@ -26,9 +28,30 @@ export type TenantsTable = TenantRecord;
 export type ApiKeysTable = ApiKeyRecord;
 
 /** `sensitive` may be left out of an insert (default 0). */
-export interface MessagesTable extends Omit<MessageRecord, 'sensitive'> {
+export interface MessagesTable extends Omit<MessageRecord, 'sensitive' | 'price_estimated'> {
   sensitive: ColumnType<number, number | undefined, number>;
+  price_estimated: ColumnType<number, number | undefined, number>;
+  /** What the usage rollup counts for the message (storage/repositories/usage.ts). */
+  usage_status: ColumnType<string | null, string | null | undefined, string | null>;
+  usage_price: ColumnType<string | null, string | null | undefined, string | null>;
 }
+
+export interface UsageRollupTable {
+  tenant_id: string;
+  bucket: Ms;
+  status: string;
+  channel: string;
+  country: string;
+  category: string;
+  messages: number;
+  segments: number;
+  cost_actual: number;
+  cost_estimated: number;
+}
+
+export type LookupCacheTable = LookupCacheRecord;
+
+export type ContactsTable = ContactRecord;
 
 export interface MessageEventsTable extends NewMessageEventRecord {
   id: Generated<number>;
@@ -76,4 +99,8 @@ export interface Database extends ConversationTables, VerifyTables {
   idempotency_keys: IdempotencyKeysTable;
   audit_log: AuditRecord;
   sender_pace: SenderPaceRecord;
+  usage_rollup: UsageRollupTable;
+  usage_rollup_day: UsageRollupTable;
+  lookup_cache: LookupCacheTable;
+  contacts: ContactsTable;
 }

@@ -13,6 +13,7 @@ import type { TestSendService } from '../services/test-send.js';
 import type { TenantsService } from '../services/tenants.js';
 import type { VerificationsService } from '../services/verifications.js';
 import type { EventsWiring } from './events.js';
+import type { Data } from './data.js';
 import type { Messaging } from './messaging.js';
 import type { ProviderHub } from './provider.js';
 
@@ -31,6 +32,7 @@ export interface WebHostDeps {
   testSend: TestSendService;
   metrics: PrometheusMetrics;
   events: EventsWiring;
+  data: Data;
 }
 
 export class WebHost {
@@ -71,6 +73,10 @@ export class WebHost {
           feed: this.d.events.feed,
           heartbeatMs: config.events.heartbeatMs,
         },
+        usage: this.d.data.usage,
+        lookups: this.d.data.lookups,
+        contacts: this.d.data.contacts,
+        privacy: this.d.data.privacy,
       });
     }
     return this.built;

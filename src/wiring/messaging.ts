@@ -8,11 +8,11 @@ import { twilioSignatures } from '../providers/twilio-signatures.js';
 import { liquidTemplates } from '../providers/liquid.js';
 import { twimlReplies } from '../providers/twiml.js';
 import { ConsentService } from '../services/consent.js';
-import { ConversationsService } from '../services/conversations.js';
+import { blockedContactPolicy, ConversationsService } from '../services/conversations.js';
 import { InboundService } from '../services/inbound.js';
 import { MessagesService } from '../services/messages.js';
 import { createPolicy } from '../services/policy.js';
-import { quietHoursPolicy, type QuietHoursDeps } from '../services/quiet-hours.js';
+import { quietHoursPolicy } from '../services/quiet-hours.js';
 import type { SettingsService } from '../services/settings.js';
 import { StatusCallbacksService } from '../services/status-callbacks.js';
 import { TemplatesService } from '../services/templates.js';
@@ -39,8 +39,6 @@ export interface MessagingDeps {
   onEnqueued(): void;
   metrics: Metrics;
   logger: Logger;
-  /** The contact's stored time zone for quiet hours (the contacts feature provides it). */
-  contactTimezone?: QuietHoursDeps['contactTimezone'];
 }
 
 export interface Messaging {
@@ -64,8 +62,11 @@ export function createMessaging(d: MessagingDeps): Messaging {
     random,
     events: repos.events,
   });
-  const policy = createPolicy([consent.policy, quietHoursPolicy({ contactTimezone: d.contactTimezone }), ...d.policies]);
-  const templates = new TemplatesService({ templates: repos.templates, engine: liquidTemplates(), clock, settings });
+  // A stored contact gives quiet hours its time zone and templates its locale (when the send does not).
+  const contactTimezone = async (tenantId: string, phone: string) => (await repos.contacts.get(tenantId, phone))?.time_zone ?? null;
+  const contactLocale = async (tenantId: string, phone: string) => (await repos.contacts.get(tenantId, phone))?.locale ?? null;
+  const policy = createPolicy([consent.policy, blockedContactPolicy(repos.conversations), quietHoursPolicy({ contactTimezone }), ...d.policies]);
+  const templates = new TemplatesService({ templates: repos.templates, engine: liquidTemplates(), clock, settings, contactLocale });
   const messages = new MessagesService({
     messages: repos.messages,
     write: repos.write,
@@ -109,7 +110,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
     events: repos.events,
     settings,
   });
-  const conversations = new ConversationsService({ conversations: repos.conversations, write: repos.write, messages, clock });
+  const conversations = new ConversationsService({ conversations: repos.conversations, write: repos.write, messages, suppressions: repos.consent, clock });
   const webhookAuth = new WebhookAuth({
     tenants: repos.tenants,
     cipher: d.cipher,

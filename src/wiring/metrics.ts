@@ -35,5 +35,6 @@ export function measuredProvider(p: Provider, metrics: Metrics): Provider {
     fetch: (sid) => timed('fetch', () => p.fetch(sid)),
     list: (q) => timed('list', () => p.list(q)),
     ...(p.verify ? { verify: p.verify } : {}),
+    ...(p.lookup ? { lookup: { lineType: (e164: string) => timed('lookup', () => p.lookup!.lineType(e164)) } } : {}),
   };
 }

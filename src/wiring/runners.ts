@@ -11,6 +11,7 @@ import { Dispatcher } from '../worker/dispatcher.js';
 import type { EventDelivery } from '../worker/event-delivery.js';
 import { PeriodicRunner } from '../worker/periodic.js';
 import { Reconciler } from '../worker/reconciler.js';
+import type { Data } from './data.js';
 import type { ProviderHub } from './provider.js';
 
 const HOUSEKEEPING_MS = 10 * 60 * 1000;
@@ -29,6 +30,8 @@ export interface RunnersDeps {
   metrics: Metrics;
   /** The webhook delivery worker (started and stopped with the others). */
   eventDelivery: EventDelivery;
+  /** Usage, prices and retention loops. */
+  data: Pick<Data, 'tasks' | 'providerTasks'>;
 }
 
 export class Runners {
@@ -55,6 +58,7 @@ export class Runners {
       runAtStart: false,
       run: () => repos.events.deleteOlderThan(clock.now().getTime() - d.config.events.retentionDays * 86_400_000, 10_000),
     });
+    for (const task of d.data.tasks()) this.periodic.add(task);
     d.hub.onProvider((providerFor) => this.build(providerFor));
   }
 
@@ -113,6 +117,7 @@ export class Runners {
       statusCallbacks,
     });
     for (const task of this.reconcilerRunner.tasks()) this.periodic.add(task);
+    for (const task of this.d.data.providerTasks(providerFor)) this.periodic.add(task);
     if (this.wanted) this.dispatcher.start();
   }
 }

@@ -49,7 +49,7 @@ export function createVerifications(d: VerificationsDeps): VerificationsService 
  * into data/verify-secret (mode 0600). Lazy, so installs that never send a code write no file.
  * Several processes sharing a database need the same secret: set SMSRELAY_VERIFY_SECRET there.
  */
-function verifySecret(config: Config, random: Random): () => Buffer {
+export function verifySecret(config: Config, random: Random): () => Buffer {
   let secret: Buffer | null = config.verify.secret ? Buffer.from(config.verify.secret) : null;
   return () => {
     if (secret) return secret;

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { ConversationListInput, ConversationsService, ReplyInput } from '../../services/conversations.js';
+import type { ConversationListInput, ConversationsService, ConversationUpdate, ReplyInput } from '../../services/conversations.js';
 import type { RequireScope } from '../auth.js';
 import { errorResponses, idParams } from '../schemas.js';
 
@@ -13,6 +13,7 @@ export const conversationSchema = {
     unread_count: { type: 'integer' },
     needs_attention: { type: 'boolean', description: 'Set when a human should look, e.g. the contact revoked consent in free text.' },
     attention_reason: { type: ['string', 'null'] },
+    external_ref: { type: ['string', 'null'], description: "The host application's entity, e.g. lead:42." },
     last_message_at: { type: 'string', format: 'date-time' },
     last_read_at: { type: ['string', 'null'], format: 'date-time' },
     created_at: { type: 'string', format: 'date-time' },
@@ -46,6 +47,7 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
             status: { type: 'string', enum: ['active', 'opted_out', 'blocked', 'closed'] },
             unread: { type: 'boolean' },
             needs_attention: { type: 'boolean' },
+            external_ref: { type: 'string', maxLength: 200 },
             limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
             cursor: { type: 'string', maxLength: 200 },
           },
@@ -118,5 +120,31 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
       schema: { tags, summary: 'Mark a conversation read (unread count to 0)', params: idParams, response: { 200: conversationSchema, ...errorResponses } },
     },
     async (req) => d.conversations.markRead(req.tenant, req.params.id),
+  );
+
+  app.patch<{ Params: { id: string }; Body: ConversationUpdate }>(
+    '/v1/conversations/:id',
+    {
+      onRequest: write,
+      schema: {
+        tags,
+        summary: "Link the host application's entity, close, block or reopen a conversation",
+        description:
+          "status 'blocked': inbound messages are still stored, auto-replies stop and sends to the contact are refused (422 SMS_ERR_CONVERSATION_BLOCKED). " +
+          "'closed': closed until the contact writes again. 'active': reopened (opted_out when the contact opted out).",
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          properties: {
+            status: { type: 'string', enum: ['active', 'closed', 'blocked'] },
+            external_ref: { type: ['string', 'null'], minLength: 1, maxLength: 200 },
+          },
+        },
+        response: { 200: conversationSchema, ...errorResponses },
+      },
+    },
+    async (req) => d.conversations.update(req.tenant, req.params.id, req.body),
   );
 };

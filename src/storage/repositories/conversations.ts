@@ -11,6 +11,7 @@ export function conversationsRepository(k: Kysely<Database>): ConversationsRepos
       if (q.unread === true) query = query.where('unread_count', '>', 0);
       if (q.unread === false) query = query.where('unread_count', '=', 0);
       if (q.needsAttention !== undefined) query = query.where('needs_attention', '=', q.needsAttention ? 1 : 0);
+      if (q.externalRef !== undefined) query = query.where('external_ref', '=', q.externalRef);
       const after = q.after;
       if (after) {
         query = query.where((eb) =>
@@ -39,15 +40,35 @@ export function conversationsRepository(k: Kysely<Database>): ConversationsRepos
         .onConflict((oc) =>
           oc.columns(['tenant_id', 'our_addr', 'contact_addr']).doUpdateSet({
             unread_count: sql<number>`conversations.unread_count + 1`,
+            status: sql<string>`CASE WHEN conversations.status = 'closed' THEN 'active' ELSE conversations.status END`,
             last_message_at: now,
             updated_at: now,
             ...(row.needs_attention ? { needs_attention: 1, attention_reason: row.attention_reason } : {}),
           }),
         )
-        .returning(['id'])
+        .returning(['id', 'status'])
         .executeTakeFirstOrThrow();
-      return r.id;
+      return r;
     },
+
+    async update(tx, tenantId, id, changes, now) {
+      const r = await kx(tx)
+        .updateTable('conversations')
+        .set({ ...changes, updated_at: now })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    },
+
+    blockedAmong: (tenantIds, contactAddrs) =>
+      k
+        .selectFrom('conversations')
+        .select(['tenant_id', 'contact_addr'])
+        .where('tenant_id', 'in', tenantIds)
+        .where('contact_addr', 'in', contactAddrs)
+        .where('status', '=', 'blocked')
+        .execute(),
 
     async setConsentStatus(tx, tenantId, contactAddrs, status, now) {
       await kx(tx)

@@ -38,6 +38,8 @@ const BIGINT: ReadonlySet<Col> = new Set<Col>([
   'expires_at',
   'validity_period',
   'sensitive',
+  'price_estimated',
+  'redacted_at',
   'created_at',
   'updated_at',
   'sent_at',
