@@ -208,10 +208,10 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
 
   const common = { config, logger, repos, clock, random, settings, metrics };
   // `runners` is built below; nothing is enqueued before this function returns.
-  const messaging = createMessaging({ ...common, cipher, defaultTenant, hub, policies: opts.policies ?? [], onEnqueued: () => runners.wake() });
+  const messaging = createMessaging({ ...common, cipher, audit, defaultTenant, hub, policies: opts.policies ?? [], onEnqueued: () => runners.wake() });
   const { messages, consent, statusCallbacks } = messaging;
   const verifications = createVerifications({ ...common, messages, provider: () => hub.current() });
-  const data = new Data({ config, logger, repos, clock, random, hub, settings, messages });
+  const data = new Data({ config, logger, repos, clock, random, hub, settings, messages, audit });
   const events = createEvents({ ...common, cipher, version: VERSION });
   const runners = new Runners({ ...common, hub, policy: messaging.policy, consent, statusCallbacks, eventDelivery: events.delivery, data });
   const tenantConfig = new TenantConfigService({

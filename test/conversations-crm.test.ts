@@ -36,6 +36,8 @@ describe.each(backends)('conversation states on $name', (backend) => {
     expect(list.body.data.map((x: any) => x.id)).toEqual([c.id]);
     expect((await t.api('/v1/conversations?external_ref=lead%3A43')).body.data).toEqual([]);
     expect((await patch(c.id, { external_ref: null })).body.external_ref).toBeNull();
+    const audited = (await t.api('/v1/audit-log')).body.data.filter((e: any) => e.action === 'conversation.update' && e.target === c.id);
+    expect(audited.map((e: any) => e.changes)).toEqual(expect.arrayContaining([{ external_ref: 'lead:42' }, { external_ref: null }]));
   });
 
   it('blocks: inbound is stored, no auto-reply, sends are refused; reopening lifts it', async () => {

@@ -97,6 +97,12 @@ describe.each(backends)('privacy on $name', (backend) => {
     expect(er.body.replacement).toMatch(/^erased:[0-9a-f]{32}$/);
     // Keyed: the same number gives the same replacement, and it is not a plain hash of the number.
     expect(t.relay.data.privacy.replacementOf(n)).toBe(er.body.replacement);
+    // Audited by key, naming the replacement and never the number.
+    const log = (await t.api('/v1/audit-log')).body.data;
+    const entry = log.find((e: any) => e.action === 'contact.erase');
+    expect(entry).toMatchObject({ target: er.body.replacement, changes: { messages: 3, conversations: 1 } });
+    expect(entry.actor_key_id).toBeTruthy();
+    expect(JSON.stringify(log)).not.toContain(n);
 
     const m = await message(out.id);
     expect(m).toMatchObject({ to: er.body.replacement, body: null, status: 'delivered' });

@@ -1,5 +1,6 @@
 // Two-way conversations: the inbox (threads with unread counts), a thread's messages and replies
 // from the conversation's number (through the normal send path, so consent is enforced there).
+import type { Actor, AuditLog } from './audit.js';
 import { AppError } from '../core/errors.js';
 import { decodeCursor, page, pageLimit } from '../core/pagination.js';
 import { SEND } from '../core/policy.js';
@@ -54,6 +55,7 @@ export interface ConversationsDeps {
   messages: MessagesService;
   suppressions: Pick<ConsentRepository, 'isSuppressed'>;
   clock: Clock;
+  audit: Pick<AuditLog, 'record'>;
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -143,19 +145,21 @@ export class ConversationsService {
    * still stored, auto-replies stop, sends to the contact are refused) or reopen ('active'; an
    * opted-out contact's conversation reopens as opted_out).
    */
-  async update(tenant: Tenant, id: string, input: ConversationUpdate): Promise<ConversationResource> {
+  async update(tenant: Tenant, id: string, input: ConversationUpdate, actor: Actor): Promise<ConversationResource> {
     const c = await this.row(tenant, id);
     const now = this.d.clock.now().getTime();
     await this.d.write(async (tx) => {
       const changes: { status?: string; external_ref?: string | null } = {};
       if (input.external_ref !== undefined) changes.external_ref = input.external_ref;
       if (input.status !== undefined && input.status !== c.status && !(input.status === 'active' && c.status === 'opted_out')) changes.status = input.status;
-      if (Object.keys(changes).length > 0) await this.d.conversations.update(tx, tenant.id, c.id, changes, now);
+      if (Object.keys(changes).length > 0) {
+        await this.d.conversations.update(tx, tenant.id, c.id, changes, now);
+        await this.d.audit.record(tx, { tenantId: tenant.id, actor, action: 'conversation.update', target: c.id, changes });
+      }
       if (changes.status === 'active' && (await this.d.suppressions.isSuppressed(tx, tenant.id, consentKey(c.contact_addr)))) {
         await this.d.conversations.markOptedOutIfActive(tx, c.id);
       }
     });
-    // audit: conversation status / external_ref changed by the calling key
     return this.get(tenant, id);
   }
 

@@ -1,6 +1,7 @@
 // Privacy: per-tenant retention (bodies and media URLs redacted after `retention_days`), a number's
 // erasure (bodies redacted, the number replaced by a keyed hash; consent proof and usage counts
 // kept) and the export of everything held about a number.
+import type { Actor, AuditLog } from './audit.js';
 import { createHmac } from 'node:crypto';
 import { AppError } from '../core/errors.js';
 import { countryOfAddress } from '../core/usage.js';
@@ -24,6 +25,7 @@ export interface PrivacyDeps {
   settings: Pick<SettingsService, 'get'>;
   contacts: Pick<ContactsService, 'e164'>;
   messages: Pick<MessagesService, 'cancel'>;
+  audit: Pick<AuditLog, 'record'>;
   /** Every tenant's id (retention runs per tenant). */
   tenantIds(): Promise<string[]>;
   /** The installation's HMAC secret (the erased number's replacement is keyed with it, so it cannot be recomputed without it). */
@@ -80,7 +82,7 @@ export class PrivacyService {
     return `erased:${createHmac('sha256', this.d.secret()).update(`erase\u0000${e164}`).digest('hex').slice(0, 32)}`;
   }
 
-  async erase(tenant: Tenant, phone: string): Promise<ErasureResult> {
+  async erase(tenant: Tenant, phone: string, actor: Actor): Promise<ErasureResult> {
     const e164 = this.d.contacts.e164(tenant, phone);
     // Messages still waiting would otherwise go out to a hash: they are canceled first.
     let canceled = 0;
@@ -95,10 +97,12 @@ export class PrivacyService {
     }
     const replacement = this.replacementOf(e164);
     const now = this.d.clock.now().getTime();
-    const counts = await this.d.write((tx) =>
-      this.d.privacy.erase(tx, { tenantId: tenant.id, phone: e164, replacement, country: countryOfAddress(e164), now }),
-    );
-    // audit: erasure of a number (record the replacement and the counts, never the number) by the calling key
+    const counts = await this.d.write(async (tx) => {
+      const c = await this.d.privacy.erase(tx, { tenantId: tenant.id, phone: e164, replacement, country: countryOfAddress(e164), now });
+      // The audit entry names the replacement, never the number it erased.
+      await this.d.audit.record(tx, { tenantId: tenant.id, actor, action: 'contact.erase', target: replacement, changes: { ...c, canceled } });
+      return c;
+    });
     return { ...counts, replacement, canceled };
   }
 

@@ -1,5 +1,6 @@
 // Usage and cost, lookups, contacts and privacy: their services, and the timed loops the worker
 // runs for them (the usage aggregator, the price pass once a provider exists, retention).
+import type { AuditLog } from '../services/audit.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { DEFAULT_RATE_TABLE } from '../core/pricing.js';
@@ -25,6 +26,7 @@ export interface DataDeps {
   hub: Pick<ProviderHub, 'forTenant'>;
   settings: SettingsService;
   messages: MessagesService;
+  audit: AuditLog;
 }
 
 export class Data {
@@ -44,6 +46,7 @@ export class Data {
       settings: d.settings,
       contacts: this.contacts,
       messages: d.messages,
+      audit: d.audit,
       tenantIds: async () => (await d.repos.tenants.list()).map((t) => t.id),
       // The installation's HMAC secret (SMSRELAY_VERIFY_SECRET, else data/verify-secret).
       secret: verifySecret(d.config, d.random),

@@ -1,5 +1,6 @@
 // The messaging services: consent and the sending policy, messages, status callbacks, inbound,
 // conversations and webhook authentication.
+import type { AuditLog } from '../services/audit.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Cipher } from '../core/cipher.js';
@@ -26,6 +27,7 @@ export interface MessagingDeps {
   clock: Clock;
   random: Random;
   cipher: Cipher | null;
+  audit: AuditLog;
   settings: SettingsService;
   defaultTenant: Tenant;
   /** The embedding application's sending-policy rules, asked after consent. */
@@ -110,7 +112,14 @@ export function createMessaging(d: MessagingDeps): Messaging {
     events: repos.events,
     settings,
   });
-  const conversations = new ConversationsService({ conversations: repos.conversations, write: repos.write, messages, suppressions: repos.consent, clock });
+  const conversations = new ConversationsService({
+    conversations: repos.conversations,
+    write: repos.write,
+    messages,
+    suppressions: repos.consent,
+    clock,
+    audit: d.audit,
+  });
   const webhookAuth = new WebhookAuth({
     tenants: repos.tenants,
     cipher: d.cipher,

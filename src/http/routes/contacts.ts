@@ -134,7 +134,7 @@ export const contactRoutes: FastifyPluginAsync<ContactRoutesOptions> = async (ap
         },
       },
     },
-    async (req) => d.privacy.erase(req.tenant, req.params.phone),
+    async (req) => d.privacy.erase(req.tenant, req.params.phone, req.actor),
   );
 
   app.get<{ Params: { phone: string } }>(

@@ -145,6 +145,6 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
         response: { 200: conversationSchema, ...errorResponses },
       },
     },
-    async (req) => d.conversations.update(req.tenant, req.params.id, req.body),
+    async (req) => d.conversations.update(req.tenant, req.params.id, req.body, req.actor),
   );
 };
