@@ -4488,6 +4488,8 @@ export interface paths {
                             sender_rates?: {
                                 [key: string]: number;
                             };
+                            /** @description Message bodies and media URLs are redacted this many days after creation (null: kept). */
+                            retention_days?: number | null;
                             /** @description The tenant's own Twilio account; null: the installation's. */
                             twilio_account_sid?: string | null;
                             /** @description Last 4 characters of the stored auth token (never the token). */
@@ -4646,6 +4648,8 @@ export interface paths {
                         sender_rates?: {
                             [key: string]: number;
                         };
+                        /** @description Message bodies and media URLs are redacted this many days after creation (null: kept). */
+                        retention_days?: number | null;
                         twilio_account_sid?: string | null;
                         /** @description Write-only. */
                         twilio_auth_token?: string | null;
@@ -4714,6 +4718,8 @@ export interface paths {
                             sender_rates?: {
                                 [key: string]: number;
                             };
+                            /** @description Message bodies and media URLs are redacted this many days after creation (null: kept). */
+                            retention_days?: number | null;
                             /** @description The tenant's own Twilio account; null: the installation's. */
                             twilio_account_sid?: string | null;
                             /** @description Last 4 characters of the stored auth token (never the token). */
@@ -5005,6 +5011,8 @@ export interface paths {
                             sender_rates?: {
                                 [key: string]: number;
                             };
+                            /** @description Message bodies and media URLs are redacted this many days after creation (null: kept). */
+                            retention_days?: number | null;
                             /** @description The tenant's own Twilio account; null: the installation's. */
                             twilio_account_sid?: string | null;
                             /** @description Last 4 characters of the stored auth token (never the token). */
@@ -5158,6 +5166,8 @@ export interface paths {
                         sender_rates?: {
                             [key: string]: number;
                         };
+                        /** @description Message bodies and media URLs are redacted this many days after creation (null: kept). */
+                        retention_days?: number | null;
                         twilio_account_sid?: string | null;
                         /** @description Write-only. */
                         twilio_auth_token?: string | null;
@@ -5226,6 +5236,8 @@ export interface paths {
                             sender_rates?: {
                                 [key: string]: number;
                             };
+                            /** @description Message bodies and media URLs are redacted this many days after creation (null: kept). */
+                            retention_days?: number | null;
                             /** @description The tenant's own Twilio account; null: the installation's. */
                             twilio_account_sid?: string | null;
                             /** @description Last 4 characters of the stored auth token (never the token). */

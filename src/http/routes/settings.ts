@@ -37,6 +37,7 @@ const settingsProperties = {
     description: "Allowed sending hours per category in the recipient's time, {start, end, state_rules?} or null.",
   },
   sender_rates: { type: 'object', additionalProperties: { type: 'number' }, description: 'Segments per second per sender.' },
+  retention_days: { type: ['integer', 'null'], description: 'Message bodies and media URLs are redacted this many days after creation (null: kept).' },
 } as const;
 
 const configSchema = {
