@@ -64,6 +64,15 @@ export interface ReconcilerConfig {
   attachIntervalMs: number;
 }
 
+// --- sending limits and caps ---
+/** Defaults of the settings document's limits (see core/settings.ts). */
+export interface PolicyConfig {
+  /** TWILIO_MAX_DAILY_SENDS: the default tenant's daily cap (null: none). */
+  dailyCap: number | null;
+  /** REMINDER_COOLDOWN_MINUTES: every tenant's default cooldown per recipient (transactional, marketing). */
+  cooldownMinutes: number;
+}
+
 export interface InboundConfig {
   /** Auto-reply text of the default tenant (null: off). Other tenants set it in their settings. */
   autoReply: string | null;
@@ -99,6 +108,7 @@ export interface Config {
   verify: VerifyConfig;
   reconciler: ReconcilerConfig;
   inbound: InboundConfig;
+  policy: PolicyConfig;
   emulator: EmulatorConfig;
   /** 32-byte key (hex or base64) that encrypts tenants' Twilio auth tokens (AES-256-GCM). */
   masterKey: string | null;
@@ -292,6 +302,10 @@ export function loadConfig(env: Env): Config {
       intervalMs: int(env, 'SMSRELAY_RECONCILE_INTERVAL_MS', 30_000, 10, 3_600_000),
       batchSize: int(env, 'SMSRELAY_RECONCILE_BATCH_SIZE', 100, 1, 1000),
       attachIntervalMs: int(env, 'SMSRELAY_CALLBACK_ATTACH_MS', 1000, 10, 600_000),
+    },
+    policy: {
+      dailyCap: str(env, 'TWILIO_MAX_DAILY_SENDS') === null ? null : int(env, 'TWILIO_MAX_DAILY_SENDS', 0, 0, 1_000_000_000),
+      cooldownMinutes: int(env, 'REMINDER_COOLDOWN_MINUTES', 0, 0, 7 * 24 * 60),
     },
     inbound: {
       autoReply: str(env, 'SMSRELAY_AUTO_REPLY'),

@@ -93,6 +93,7 @@ export function resolveConfig(overrides: DeepPartial<Config> | Config = {}): Con
     worker: { ...base.worker, ...(o.worker as Partial<Config['worker']>) },
     reconciler: { ...base.reconciler, ...(o.reconciler as Partial<Config['reconciler']>) },
     inbound: { ...base.inbound, ...(o.inbound as Partial<Config['inbound']>) },
+    policy: { ...base.policy, ...(o.policy as Partial<Config['policy']>) },
     emulator: { ...base.emulator, ...(o.emulator as Partial<Config['emulator']>) },
     verify: { ...base.verify, ...(o.verify as Partial<Config['verify']>) },
   };

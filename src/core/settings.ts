@@ -2,6 +2,7 @@
 // Stored values win; a key that is absent (or, in rows written by older versions, malformed)
 // takes the installation's default, so the environment keeps supplying the default tenant's values
 // at read time and a process start never has to write them.
+import { CATEGORIES, type Category } from './categories.js';
 import { AppError } from './errors.js';
 import { DEFAULT_KEYWORDS, DEFAULT_REPLIES } from './keywords.js';
 import { isStorableText } from './text.js';
@@ -29,6 +30,28 @@ export interface TenantSettings {
   verify_allowed_countries: string[] | null;
   /** `{app}` in the verification text. */
   verify_app_name: string;
+  // --- sending limits, caps, consent mode, destination countries ---
+  /** Rolling limit per recipient and category: at most `max` messages in any `per_seconds`; null: none. */
+  recipient_limits: Record<Category, RecipientLimit | null>;
+  /** Minimum seconds between two messages to one recipient, per category (0: none; OTP is exempt). */
+  recipient_cooldown_seconds: Record<Category, number>;
+  /** Over a recipient limit or cooldown: 'refuse' (429 with Retry-After) or 'defer' (hold until allowed). */
+  over_limit: Record<Category, 'refuse' | 'defer'>;
+  /** Messages per calendar day (in `timezone`) across all categories; null: no cap. */
+  daily_cap: number | null;
+  /** Fraction of the cap at which the day's threshold alert is raised. */
+  daily_cap_alert_at: number;
+  /** The tenant's IANA time zone: its days (daily cap, counts) start at midnight there. */
+  timezone: string;
+  /** opt_out: send unless the number opted out; opt_in: send only to numbers with a recorded opt-in. */
+  consent_mode: Record<Category, 'opt_in' | 'opt_out'>;
+  /** Destination countries of every send (ISO codes, '*' for all); null: the tenant's region only. */
+  allowed_countries: string[] | null;
+}
+
+export interface RecipientLimit {
+  max: number;
+  per_seconds: number;
 }
 
 export type SettingsPatch = {
@@ -48,6 +71,17 @@ export const BUILTIN_SETTINGS: Omit<TenantSettings, 'default_region' | 'verify_b
   replies: { ...DEFAULT_REPLIES },
   verify_service_sid: null,
   verify_allowed_countries: null,
+  // --- sending limits, caps, consent mode, destination countries ---
+  // The seed's "5 per hour per phone" guarded marketing-like reminders; transactional traffic is
+  // not throttled unless a tenant configures it (an upgrade must not start refusing sends).
+  recipient_limits: { transactional: null, marketing: { max: 5, per_seconds: 3600 }, otp: null },
+  recipient_cooldown_seconds: { transactional: 0, marketing: 0, otp: 0 },
+  over_limit: { transactional: 'refuse', marketing: 'refuse', otp: 'refuse' },
+  daily_cap: null,
+  daily_cap_alert_at: 0.9,
+  timezone: 'UTC',
+  consent_mode: { transactional: 'opt_out', marketing: 'opt_in', otp: 'opt_out' },
+  allowed_countries: null,
 };
 
 const KINDS: readonly KeywordKinds[] = ['opt_out', 'opt_in', 'help'];
@@ -70,6 +104,49 @@ const text =
   (v) =>
     typeof v === 'string' && v.trim() !== '' && v.length <= max && isStorableText(v) ? null : `must be a non-empty string of at most ${max} characters`;
 
+/** A map by category: any subset of the categories, each value checked (a patch merges by category). */
+const byCategory =
+  (c: Check): Check =>
+  (v) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return `must be an object by category (${CATEGORIES.join(', ')})`;
+    for (const [k, x] of Object.entries(v)) {
+      if (!(CATEGORIES as readonly string[]).includes(k)) return `has an unknown category '${k.slice(0, 40)}' (expected ${CATEGORIES.join(', ')})`;
+      const m = c(x);
+      if (m) return `.${k} ${m}`;
+    }
+    return null;
+  };
+const intIn =
+  (min: number, max: number): Check =>
+  (v) =>
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? null : `must be an integer from ${min} to ${max}`;
+const countryList: Check = (v) =>
+  Array.isArray(v) && v.length > 0 && v.length <= 250 && v.every((c) => typeof c === 'string' && (c === '*' || /^[A-Z]{2}$/.test(c)))
+    ? null
+    : "must be a non-empty list of ISO 3166 alpha-2 codes or '*'";
+const timeZone: Check = (v) => {
+  if (typeof v !== 'string' || v.length === 0 || v.length > 64) return 'must be an IANA time zone such as Europe/Paris';
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: v });
+    return null;
+  } catch {
+    return 'must be an IANA time zone such as Europe/Paris';
+  }
+};
+const recipientLimit: Check = (v) => {
+  if (v === null) return null;
+  if (typeof v !== 'object' || Array.isArray(v) || Object.keys(v).some((k) => k !== 'max' && k !== 'per_seconds')) return 'must be {max, per_seconds} or null';
+  const { max, per_seconds } = v as Record<string, unknown>;
+  return intIn(1, 1_000_000)(max)
+    ? `max ${intIn(1, 1_000_000)(max)}`
+    : intIn(1, 31 * 86_400)(per_seconds)
+      ? `per_seconds ${intIn(1, 31 * 86_400)(per_seconds)}`
+      : null;
+};
+
+/** Keys whose value is a map by category: stored and patched per category, over the defaults. */
+const PER_CATEGORY = new Set<string>(['recipient_limits', 'recipient_cooldown_seconds', 'over_limit', 'consent_mode']);
+
 // Hand-written rather than a schema library: a dozen keys, each with a message the API returns as is.
 const CHECKS: Record<Exclude<keyof TenantSettings, 'keywords' | 'replies'>, Check> = {
   from_number: nullable(matches(/^(\+[1-9]\d{3,14}|(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11})$/, 'an E.164 number or an alphanumeric sender ID (1-11 characters)')),
@@ -86,6 +163,15 @@ const CHECKS: Record<Exclude<keyof TenantSettings, 'keywords' | 'replies'>, Chec
       : "must be a non-empty list of ISO 3166 alpha-2 codes or '*'",
   ),
   verify_app_name: text(30),
+  // --- sending limits, caps, consent mode, destination countries ---
+  recipient_limits: byCategory(recipientLimit),
+  recipient_cooldown_seconds: byCategory(intIn(0, 7 * 86_400)),
+  over_limit: byCategory(oneOf('refuse', 'defer')),
+  daily_cap: nullable(intIn(0, 1_000_000_000)),
+  daily_cap_alert_at: (v) => (typeof v === 'number' && v > 0 && v <= 1 ? null : 'must be a number above 0 and at most 1'),
+  timezone: timeZone,
+  consent_mode: byCategory(oneOf('opt_in', 'opt_out')),
+  allowed_countries: nullable(countryList),
 };
 
 const keywordList: Check = (v) =>
@@ -118,7 +204,10 @@ export function settingsErrors(input: unknown): FieldError[] {
     }
     const check = CHECKS[key as keyof typeof CHECKS];
     const m = check ? check(value) : 'is not a known field';
-    if (m) errors.push({ field: key, message: m });
+    // A map by category names the entry at fault: `recipient_limits.marketing`.
+    const sub = m?.startsWith('.') ? /^\.(\w+) ([\s\S]*)$/.exec(m) : null;
+    if (sub) errors.push({ field: `${key}.${sub[1]}`, message: sub[2]! });
+    else if (m) errors.push({ field: key, message: m });
   }
   return errors;
 }
@@ -139,7 +228,8 @@ export function resolveSettings(stored: Record<string, unknown>, defaults: Tenan
   const out: TenantSettings = { ...defaults, keywords: { ...defaults.keywords }, replies: { ...defaults.replies } };
   for (const key of Object.keys(CHECKS) as (keyof typeof CHECKS)[]) {
     const v = stored[key];
-    if (v !== undefined && CHECKS[key](v) === null) (out as unknown as Record<string, unknown>)[key] = v;
+    if (v === undefined || CHECKS[key](v) !== null) continue;
+    (out as unknown as Record<string, unknown>)[key] = PER_CATEGORY.has(key) ? { ...(defaults[key] as object), ...(v as object) } : v;
   }
   for (const group of ['keywords', 'replies'] as const) {
     const g = stored[group];
@@ -157,7 +247,7 @@ export function resolveSettings(stored: Record<string, unknown>, defaults: Tenan
 export function applyPatch(stored: Record<string, unknown>, patch: SettingsPatch): Record<string, unknown> {
   const next: Record<string, unknown> = { ...stored };
   for (const [key, value] of Object.entries(patch)) {
-    if (key === 'keywords' || key === 'replies') next[key] = { ...((stored[key] as object) ?? {}), ...(value as object) };
+    if (key === 'keywords' || key === 'replies' || PER_CATEGORY.has(key)) next[key] = { ...((stored[key] as object) ?? {}), ...(value as object) };
     else next[key] = value;
   }
   return next;

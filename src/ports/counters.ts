@@ -1,6 +1,7 @@
-// The counters port: sliding-window event counts (verification send limits). Callers count and
-// record inside one transaction after `lock`, so "count, then record" cannot interleave with
-// another request for the same keys, in this process or another.
+// The counters port: sliding-window event counts (verification send limits, per-recipient limits).
+// Callers count and record inside one transaction after `lock`, so "count, then record" cannot
+// interleave with another request for the same keys, in this process or another. Per-day totals
+// (daily cap, refusals and holds by reason) are single atomic upserts instead: no lock needed.
 import type { Tx } from './tx.js';
 
 export interface CountersRepository {
@@ -12,4 +13,17 @@ export interface CountersRepository {
   nthNewest(tx: Tx, key: string, n: number): Promise<number | null>;
   /** One event at `at` for each key. */
   record(tx: Tx, keys: string[], at: number): Promise<void>;
+
+  /**
+   * Adds `by` to a tenant's count of `name` on `day` in one atomic statement and returns the new
+   * count; with `max`, only while the result stays at or below it (null: it would go over, nothing changed).
+   */
+  increment(tx: Tx, c: { tenantId: string; day: string; name: string; by?: number; max?: number | null }): Promise<number | null>;
+  /** A tenant's counts of one day. */
+  countsOfDay(tenantId: string, day: string): Promise<{ name: string; count: number }[]>;
+  /** Whether this message was already counted against its limits. */
+  isCounted(tx: Tx, messageId: string): Promise<boolean>;
+  markCounted(tx: Tx, c: { tenantId: string; messageId: string; at: number }): Promise<void>;
+  /** Forgets marks older than `before` (messages long sent or expired). */
+  pruneCounted(before: number): Promise<number>;
 }

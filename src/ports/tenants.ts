@@ -12,6 +12,8 @@ export interface TenantRecord {
   default_region: string | null;
   /** JSON text. */
   settings: string;
+  /** 1: sends; 0: disabled (sends refused, queued messages held). */
+  enabled: number;
   created_at: number;
   updated_at: number;
 }
@@ -26,4 +28,6 @@ export interface TenantsRepository {
   list(): Promise<TenantRecord[]>;
   /** The active tenant that owns a Twilio account. */
   activeByAccountSid(accountSid: string): Promise<TenantRecord | undefined>;
+  /** Whether a row was changed. */
+  setEnabled(id: string, enabled: boolean, now: number): Promise<boolean>;
 }

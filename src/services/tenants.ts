@@ -97,6 +97,7 @@ export class TenantsService {
       whatsapp_from: null,
       default_region: t.defaultRegion ?? null,
       settings: JSON.stringify(t.settings ?? {}),
+      enabled: 1,
       created_at: now,
       updated_at: now,
     });
@@ -121,6 +122,7 @@ export class TenantsService {
       whatsapp_from: null,
       default_region: null,
       settings: '{}',
+      enabled: 1,
       created_at: now,
       updated_at: now,
     });
@@ -163,6 +165,26 @@ export class TenantsService {
     if (!r) return undefined;
     this.cache.set(id, { row: r, until: now + CACHE_MS });
     return this.view(r);
+  }
+
+  /**
+   * A disabled tenant's sends are refused and its queued messages held (not failed) until it is
+   * enabled again. Other processes see the change within the tenant cache time.
+   */
+  async setEnabled(id: string, enabled: boolean): Promise<void> {
+    if (!(await this.d.tenants.setEnabled(id, enabled, this.now()))) throw new AppError('SMS_ERR_NOT_FOUND', 'No such tenant.');
+    this.cache.delete(id);
+  }
+
+  /** Read on every send (the policy's first check): from the tenant cache. */
+  async isEnabled(id: string): Promise<boolean> {
+    const hit = this.cache.get(id);
+    const now = this.now();
+    if (hit && hit.until > now) return hit.row.enabled !== 0;
+    const r = await this.d.tenants.byId(id);
+    if (!r) return false;
+    this.cache.set(id, { row: r, until: now + CACHE_MS });
+    return r.enabled !== 0;
   }
 
   private async view(r: TenantRecord): Promise<Tenant> {

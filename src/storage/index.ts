@@ -4,6 +4,7 @@ import type { Db } from './db.js';
 import { apiKeysRepository } from './repositories/api-keys.js';
 import { consentRepository } from './repositories/consent.js';
 import { conversationsRepository } from './repositories/conversations.js';
+import { alertsRepository } from './repositories/alerts.js';
 import { countersRepository } from './repositories/counters.js';
 import { healthRepository } from './repositories/health.js';
 import { settingsRepository } from './repositories/settings.js';
@@ -42,6 +43,7 @@ export function createRepositories(db: Db): Repositories {
     consent: consentRepository(db.kysely),
     verifications: verificationsRepository(db),
     counters: countersRepository(db),
+    alerts: alertsRepository(db.kysely),
     messages: messagesRepository(db, write),
     tenants: tenantsRepository(db.kysely),
     webhookEvents: webhookEventsRepository(db),

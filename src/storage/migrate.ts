@@ -7,6 +7,7 @@ import * as m0004 from './migrations/0004_default_tenant_env.js';
 import * as m0005 from './migrations/0005_mms_channel.js';
 import * as m0006 from './migrations/0006_hold_reason.js';
 import * as m0007 from './migrations/0007_message_category.js';
+import * as m0009 from './migrations/0009_sending_limits.js';
 
 // Forward-only: migrations are listed statically (no filesystem scan) so the compiled package and
 // the test runner see the same set. Add new ones at the end; never edit a released one.
@@ -18,6 +19,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0005_mms_channel': m0005,
   '0006_hold_reason': m0006,
   '0007_message_category': m0007,
+  '0009_sending_limits': m0009,
 };
 
 // On PostgreSQL the migration tables are pinned to the current schema: otherwise Kysely finds

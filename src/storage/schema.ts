@@ -4,12 +4,14 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { ApiKeyRecord, MessageRecord, NewMessageEventRecord, TenantRecord } from '../ports.js';
 import type { ConversationTables } from './schema-conversations.js';
+import type { LimitsTables } from './schema-limits.js';
 import type { VerifyTables } from './schema-verify.js';
 
 export type { Ms } from './columns.js';
 import type { Ms } from './columns.js';
 
-export type TenantsTable = TenantRecord;
+/** `enabled` has a column default (rows written before migration 0009 are enabled). */
+export type TenantsTable = Omit<TenantRecord, 'enabled'> & { enabled: Generated<number> };
 
 export type ApiKeysTable = ApiKeyRecord;
 
@@ -33,7 +35,7 @@ export interface IdempotencyKeysTable {
   expires_at: Ms;
 }
 
-export interface Database extends ConversationTables, VerifyTables {
+export interface Database extends ConversationTables, VerifyTables, LimitsTables {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
   messages: MessagesTable;

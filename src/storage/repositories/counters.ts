@@ -1,4 +1,5 @@
-// Sliding-window events in verify_rate_events: one row per key per accepted event.
+// Sliding-window events in verify_rate_events: one row per key per accepted event. Per-day totals
+// in policy_counters, each changed by one INSERT … ON CONFLICT DO UPDATE … RETURNING (both databases).
 import { sql } from 'kysely';
 import type { CountersRepository } from '../../ports.js';
 import type { Db } from '../db.js';
@@ -35,6 +36,47 @@ export function countersRepository(db: Db): CountersRepository {
           .insertInto('verify_rate_events')
           .values(keys.map((key) => ({ key, at })))
           .execute();
+    },
+    async increment(tx, c) {
+      const by = c.by ?? 1;
+      const max = c.max ?? null;
+      if (max !== null && by > max) return null;
+      // The conflict update row-locks the counter (PostgreSQL re-evaluates the WHERE on the latest
+      // version), so concurrent increments from any process never pass `max`.
+      const row = await kx(tx)
+        .insertInto('policy_counters')
+        .values({ tenant_id: c.tenantId, day: c.day, name: c.name, count: by })
+        .onConflict((oc) => {
+          const up = oc.columns(['tenant_id', 'day', 'name']).doUpdateSet({ count: sql`policy_counters.count + ${by}` });
+          return max === null ? up : up.where(sql<boolean>`policy_counters.count + ${by} <= ${max}`);
+        })
+        .returning('count')
+        .executeTakeFirst();
+      return row ? Number(row.count) : null;
+    },
+    async countsOfDay(tenantId, day) {
+      const rows = await db.kysely
+        .selectFrom('policy_counters')
+        .select(['name', 'count'])
+        .where('tenant_id', '=', tenantId)
+        .where('day', '=', day)
+        .orderBy('name')
+        .execute();
+      return rows.map((r) => ({ name: r.name, count: Number(r.count) }));
+    },
+    async isCounted(tx, messageId) {
+      return (await kx(tx).selectFrom('policy_counted').select('message_id').where('message_id', '=', messageId).executeTakeFirst()) !== undefined;
+    },
+    async markCounted(tx, c) {
+      await kx(tx)
+        .insertInto('policy_counted')
+        .values({ message_id: c.messageId, tenant_id: c.tenantId, created_at: c.at })
+        .onConflict((oc) => oc.column('message_id').doNothing())
+        .execute();
+    },
+    async pruneCounted(before) {
+      const r = await db.kysely.deleteFrom('policy_counted').where('created_at', '<', before).executeTakeFirst();
+      return Number(r.numDeletedRows);
     },
   };
 }

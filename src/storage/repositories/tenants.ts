@@ -21,5 +21,13 @@ export function tenantsRepository(k: Kysely<Database>): TenantsRepository {
     list: () => k.selectFrom('tenants').selectAll().orderBy('created_at').orderBy('id').execute(),
     activeByAccountSid: (accountSid) =>
       k.selectFrom('tenants').selectAll().where('twilio_account_sid', '=', accountSid).where('status', '=', 'active').executeTakeFirst(),
+    async setEnabled(id, enabled, now) {
+      const r = await k
+        .updateTable('tenants')
+        .set({ enabled: enabled ? 1 : 0, updated_at: now })
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    },
   };
 }
