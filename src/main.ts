@@ -163,7 +163,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
 
   const common = { config, logger, repos, clock, random, settings };
   // `runners` is built below; nothing is enqueued before this function returns.
-  const messaging = createMessaging({ ...common, cipher, defaultTenant, hub, policies: opts.policies ?? [], onEnqueued: () => runners.wake() });
+  const messaging = createMessaging({ ...common, cipher, tenants, defaultTenant, hub, policies: opts.policies ?? [], onEnqueued: () => runners.wake() });
   const { messages, consent, statusCallbacks } = messaging;
   const verifications = createVerifications({ ...common, messages, provider: () => hub.current() });
   const runners = new Runners({ ...common, hub, policy: messaging.policy, consent, statusCallbacks });

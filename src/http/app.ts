@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
 import type { ApiKeysService } from '../services/api-keys.js';
+import type { AlertsService } from '../services/alerts.js';
 import type { ConsentService } from '../services/consent.js';
 import type { ConversationsService } from '../services/conversations.js';
 import type { MessagesService } from '../services/messages.js';
@@ -13,6 +14,7 @@ import type { VerificationsService } from '../services/verifications.js';
 import type { HealthRepository } from '../ports.js';
 import { scopeChecker } from './auth.js';
 import { clientErrorHandler, errorSchema, installErrorHandling, toAppError } from './errors.js';
+import { alertRoutes } from './routes/alerts.js';
 import { healthRoutes } from './routes/health.js';
 import { consentRoutes } from './routes/consents.js';
 import { conversationRoutes } from './routes/conversations.js';
@@ -37,6 +39,8 @@ export interface HttpDeps {
   webhooks?: WebhookDeps;
   conversations?: ConversationsService;
   consent?: ConsentService;
+  /** Alerts and the sending policy's counts (absent: not served). */
+  alerts?: AlertsService;
   /** Requests another component serves on the same port (the embedded emulator); returns true if handled. */
   mount?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
@@ -91,6 +95,7 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
   if (d.webhooks) await app.register(webhookRoutes, d.webhooks);
   if (d.conversations) await app.register(conversationRoutes, { conversations: d.conversations, requireScope });
   if (d.consent) await app.register(consentRoutes, { consent: d.consent, requireScope });
+  if (d.alerts) await app.register(alertRoutes, { alerts: d.alerts, requireScope });
   await app.ready();
   return app;
 }

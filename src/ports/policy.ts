@@ -5,7 +5,7 @@ import type { TenantSettings } from '../core/settings.js';
 
 /** What a rule may look at: the message as accepted (or as claimed for dispatch). */
 export interface PolicyMessage {
-  /** Absent on accept (the message has no id yet). */
+  /** The message's id (on accept, the id it will have: counters count each message once). */
   id?: string;
   tenantId: string;
   to: string;
@@ -14,6 +14,8 @@ export interface PolicyMessage {
   category: string;
   body: string | null;
   segments: number;
+  /** On accept: when the caller scheduled it (null: now). Counting rules count it when it is sent. */
+  sendAt?: number | null;
 }
 
 export interface PolicyContext {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { AppError } from '../core/errors.js';
 import type { ApiKeysRepository, Clock, Random } from '../ports.js';
 
-export const SCOPES = ['admin', 'messages:read', 'messages:write', 'verify:read', 'verify:write'] as const;
+export const SCOPES = ['admin', 'messages:read', 'messages:write', 'verify:read', 'verify:write', 'alerts:read'] as const;
 export type Scope = (typeof SCOPES)[number] | (string & {});
 
 export interface ApiKeyInfo {

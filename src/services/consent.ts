@@ -8,7 +8,8 @@ import type { Clock, ConsentRepository, ConversationsRepository, MessageRecord, 
 import type { Tenant } from './tenants.js';
 
 export type ConsentAction = 'opt_out' | 'opt_in';
-export type ConsentSource = 'keyword' | 'free_text' | 'api' | 'admin' | 'provider';
+/** web_form: an opt-in the host application collected on a form and recorded through the API. */
+export type ConsentSource = 'keyword' | 'free_text' | 'api' | 'web_form' | 'admin' | 'provider';
 
 export interface ConsentChange {
   tenantId: string;
@@ -210,15 +211,17 @@ export class ConsentService {
   /** Opt in or out by API; `actor` is the API key id. */
   async set(
     tenant: Tenant,
-    input: { phone: string; action: ConsentAction; reason?: string | null },
+    input: { phone: string; action: ConsentAction; reason?: string | null; source?: 'api' | 'web_form' },
     actor: string,
   ): Promise<{ changed: boolean; consent: ConsentResource }> {
     const phone = this.phone(tenant, input.phone);
     if (input.action !== 'opt_out' && input.action !== 'opt_in')
       throw new AppError('SMS_ERR_VALIDATION', "action must be 'opt_out' or 'opt_in'.", { field: 'action' });
+    const source = input.source ?? 'api';
+    if (source !== 'api' && source !== 'web_form') throw new AppError('SMS_ERR_VALIDATION', "source must be 'api' or 'web_form'.", { field: 'source' });
     const now = this.d.clock.now().getTime();
     const { changed } = await this.d.write((tx) =>
-      this.record(tx, { tenantId: tenant.id, phone, action: input.action, source: 'api', actor, detail: input.reason ?? null, messageId: null, now }),
+      this.record(tx, { tenantId: tenant.id, phone, action: input.action, source, actor, detail: input.reason ?? null, messageId: null, now }),
     );
     return { changed, consent: await this.get(tenant, phone) };
   }

@@ -4,6 +4,7 @@ import { AppError } from '../core/errors.js';
 import { decodeCursor, page, pageLimit } from '../core/pagination.js';
 import { normalizeRecipient, type Channel } from '../core/phone.js';
 import { countSegments, MAX_BODY_CHARS } from '../core/segments.js';
+import { type Decision, SEND } from '../core/policy.js';
 import type { TenantSettings } from '../core/settings.js';
 import type { AcceptItem, BatchWrite, Clock, IdempotencyOutcome, MessageRecord, MessagesRepository, Policy, Random, UnitOfWork } from '../ports.js';
 import { toMessageResource, type MessageResource } from './message-resource.js';
@@ -128,9 +129,12 @@ export class MessagesService {
   private async accept(tenant: Tenant, input: SendInput, idempotencyKey: string | undefined, opts: SendOptions): Promise<SendResult> {
     const requestHash = idempotencyKey === undefined ? '' : createHash('sha256').update(canonical(input)).digest('hex');
     // Validation happens before any write, so a rejected request leaves nothing behind.
+    // A replay must answer what the first request got, not be judged (and counted) by the policy again.
+    const replaying =
+      idempotencyKey !== undefined && (await this.d.messages.idempotencyHash(tenant.id, idempotencyKey, this.d.clock.now().getTime())) === requestHash;
     let row: MessageRecord;
     try {
-      row = { ...(await this.buildRow(tenant, input, idempotencyKey, opts.category)), sensitive: opts.sensitive ? 1 : 0 };
+      row = { ...(await this.buildRow(tenant, input, idempotencyKey, opts.category, replaying)), sensitive: opts.sensitive ? 1 : 0 };
     } catch (e) {
       if (idempotencyKey === undefined) throw e;
       // An invalid request under a key that was already used for a different body is a mismatch first.
@@ -169,6 +173,7 @@ export class MessagesService {
     input: SendInput,
     idempotencyKey: string | undefined,
     internalCategory: Category | undefined,
+    replaying = false,
   ): Promise<Omit<MessageRecord, 'sensitive'>> {
     if (input === null || typeof input !== 'object') throw bad('body', 'The request body must be a JSON object.');
     const channel: Channel = input.channel ?? 'sms';
@@ -222,10 +227,13 @@ export class MessagesService {
     // media as an MMS. The request's 'sms' or 'mms' only says "to a phone number, not WhatsApp".
     const carried: Channel = channel === 'whatsapp' ? 'whatsapp' : media.length > 0 ? 'mms' : 'sms';
     // The policy comes last, so a malformed request is told about its errors first.
-    const decision = await this.d.policy.decide(
-      { tenantId: tenant.id, to: to.address, channel: carried, category, body, segments: seg?.segments ?? 0 },
-      { stage: 'accept', now, settings: await this.d.settings.get(tenant.id) },
-    );
+    const id = this.d.random.id();
+    const decision: Decision = replaying
+      ? SEND
+      : await this.d.policy.decide(
+          { id, tenantId: tenant.id, to: to.address, channel: carried, category, body, segments: seg?.segments ?? 0, sendAt },
+          { stage: 'accept', now, settings: await this.d.settings.get(tenant.id) },
+        );
     if (decision.action === 'refuse') throw new AppError(decision.code, decision.message, decision.details ?? { field: 'to' });
     let holdReason: string | null = null;
     if (decision.action === 'hold' && decision.until > (sendAt ?? now)) {
@@ -234,7 +242,7 @@ export class MessagesService {
     }
     const status = !this.d.sendingEnabled ? 'canceled' : sendAt !== null ? 'scheduled' : 'pending';
     return {
-      id: this.d.random.id(),
+      id,
       tenant_id: tenant.id,
       direction: 'outbound',
       channel: carried,

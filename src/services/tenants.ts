@@ -12,6 +12,8 @@ export interface Tenant {
   whatsappFrom: string | null;
   /** ISO 3166 alpha-2 region of national-format numbers (the settings document always has one). */
   defaultRegion: string;
+  /** false: sends are refused and queued messages held (setEnabled). */
+  enabled: boolean;
 }
 
 /**
@@ -28,6 +30,7 @@ export function toTenant(r: TenantRecord, s: TenantSettings): Tenant {
     messagingServiceSid: s.messaging_service_sid,
     whatsappFrom: s.whatsapp_from,
     defaultRegion: s.default_region,
+    enabled: r.enabled !== 0,
   };
 }
 

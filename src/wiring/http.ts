@@ -51,6 +51,7 @@ export class WebHost {
         webhooks: { auth: messaging.webhookAuth, statusCallbacks: messaging.statusCallbacks, inbound: messaging.inbound, publicUrl: config.publicUrl },
         conversations: messaging.conversations,
         consent: messaging.consent,
+        alerts: messaging.alerts,
       });
     }
     return this.built;

@@ -2,17 +2,20 @@
 // conversations and webhook authentication.
 import type { Config } from '../config.js';
 import type { Cipher } from '../core/cipher.js';
+import type { Logger } from 'pino';
 import type { Clock, Policy, Random, Repositories } from '../ports.js';
 import { twilioSignatures } from '../providers/twilio-signatures.js';
 import { twimlReplies } from '../providers/twiml.js';
+import { AlertsService } from '../services/alerts.js';
 import { ConsentService } from '../services/consent.js';
 import { ConversationsService } from '../services/conversations.js';
 import { InboundService } from '../services/inbound.js';
+import { SendingLimits } from '../services/limits.js';
 import { MessagesService } from '../services/messages.js';
 import { createPolicy } from '../services/policy.js';
 import type { SettingsService } from '../services/settings.js';
 import { StatusCallbacksService } from '../services/status-callbacks.js';
-import type { Tenant } from '../services/tenants.js';
+import type { Tenant, TenantsService } from '../services/tenants.js';
 import { WebhookAuth } from '../services/webhooks.js';
 import type { ProviderHub } from './provider.js';
 
@@ -23,6 +26,8 @@ export interface MessagingDeps {
   random: Random;
   cipher: Cipher | null;
   settings: SettingsService;
+  logger: Logger;
+  tenants: Pick<TenantsService, 'isEnabled'>;
   defaultTenant: Tenant;
   /** The embedding application's sending-policy rules, asked after consent. */
   policies: Policy[];
@@ -38,6 +43,7 @@ export interface MessagingDeps {
 export interface Messaging {
   consent: ConsentService;
   policy: Policy;
+  alerts: AlertsService;
   messages: MessagesService;
   statusCallbacks: StatusCallbacksService;
   inbound: InboundService;
@@ -54,7 +60,18 @@ export function createMessaging(d: MessagingDeps): Messaging {
     clock,
     random,
   });
-  const policy = createPolicy([consent.policy, ...d.policies]);
+  const limits = new SendingLimits({
+    counters: repos.counters,
+    alerts: repos.alerts,
+    consent: repos.consent,
+    write: repos.write,
+    random,
+    logger: d.logger,
+    tenantEnabled: (id) => d.tenants.isEnabled(id),
+  });
+  // The checks that count nothing first; the meter (limits, daily cap) last, after the application's rules.
+  const policy = createPolicy([consent.policy, limits.checks, ...d.policies], { meter: limits.meter, observe: (dec, m, ctx) => limits.observe(dec, m, ctx) });
+  const alerts = new AlertsService({ alerts: repos.alerts, counters: repos.counters, clock, settings });
   const messages = new MessagesService({
     messages: repos.messages,
     write: repos.write,
@@ -100,5 +117,5 @@ export function createMessaging(d: MessagingDeps): Messaging {
     signatures: twilioSignatures,
     clock,
   });
-  return { consent, policy, messages, statusCallbacks, inbound, conversations, webhookAuth };
+  return { consent, policy, alerts, messages, statusCallbacks, inbound, conversations, webhookAuth };
 }
