@@ -117,7 +117,8 @@ describe.each(backends)('sending limits on $name', (backend) => {
   });
 
   it("over_limit 'defer' holds the message until allowed; the worker sends it then, counted once", async () => {
-    // A day of its own: messages of earlier tests (not due at this time) cannot count on it.
+    // A day of its own, once earlier tests' messages are out (one dispatched at this time would count on it).
+    await waitFor(async () => (await t.api('/v1/messages?status=pending')).body.data.length === 0);
     setClock('2026-08-10T12:00:00Z');
     await settings({ recipient_limits: { transactional: { max: 1, per_seconds: 60 } }, over_limit: { transactional: 'defer' }, daily_cap: 100 });
     const to = fresh();
