@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import { dayOf, nextMidnight } from '../core/calendar.js';
 import type { Category } from '../core/categories.js';
+import { isMetered } from '../core/limits.js';
 import { countryOf, maskPhone } from '../core/phone.js';
 import { type Decision, SEND } from '../core/policy.js';
 import type { AlertsRepository, ConsentRepository, CountersRepository, Policy, PolicyContext, PolicyMessage, Random, Tx, UnitOfWork } from '../ports.js';
@@ -75,7 +76,7 @@ export class SendingLimits {
       const category = m.category as Category;
       const limit = s.recipient_limits[category] ?? null;
       const cooldownS = category === 'otp' ? 0 : (s.recipient_cooldown_seconds[category] ?? 0);
-      if (limit === null && cooldownS === 0 && s.daily_cap === null) return SEND;
+      if (!isMetered(s, category)) return SEND;
       const decision = await this.d.write((tx) => this.count(tx, m, ctx, limit, cooldownS));
       if (decision.alerts.length) {
         for (const a of decision.alerts) this.d.logger.warn({ tenant: m.tenantId, alert: a.kind, ...a.data }, a.message);

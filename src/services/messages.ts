@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type Category, DEFAULT_CATEGORY, SENDABLE_CATEGORIES } from '../core/categories.js';
 import { AppError } from '../core/errors.js';
+import { isMetered } from '../core/limits.js';
 import { decodeCursor, page, pageLimit } from '../core/pagination.js';
 import { normalizeRecipient, type Channel } from '../core/phone.js';
 import { countSegments, MAX_BODY_CHARS } from '../core/segments.js';
@@ -129,12 +130,9 @@ export class MessagesService {
   private async accept(tenant: Tenant, input: SendInput, idempotencyKey: string | undefined, opts: SendOptions): Promise<SendResult> {
     const requestHash = idempotencyKey === undefined ? '' : createHash('sha256').update(canonical(input)).digest('hex');
     // Validation happens before any write, so a rejected request leaves nothing behind.
-    // A replay must answer what the first request got, not be judged (and counted) by the policy again.
-    const replaying =
-      idempotencyKey !== undefined && (await this.d.messages.idempotencyHash(tenant.id, idempotencyKey, this.d.clock.now().getTime())) === requestHash;
     let row: MessageRecord;
     try {
-      row = { ...(await this.buildRow(tenant, input, idempotencyKey, opts.category, replaying)), sensitive: opts.sensitive ? 1 : 0 };
+      row = { ...(await this.buildRow(tenant, input, idempotencyKey, opts.category, requestHash)), sensitive: opts.sensitive ? 1 : 0 };
     } catch (e) {
       if (idempotencyKey === undefined) throw e;
       // An invalid request under a key that was already used for a different body is a mismatch first.
@@ -173,7 +171,7 @@ export class MessagesService {
     input: SendInput,
     idempotencyKey: string | undefined,
     internalCategory: Category | undefined,
-    replaying = false,
+    requestHash: string,
   ): Promise<Omit<MessageRecord, 'sensitive'>> {
     if (input === null || typeof input !== 'object') throw bad('body', 'The request body must be a JSON object.');
     const channel: Channel = input.channel ?? 'sms';
@@ -228,11 +226,16 @@ export class MessagesService {
     const carried: Channel = channel === 'whatsapp' ? 'whatsapp' : media.length > 0 ? 'mms' : 'sms';
     // The policy comes last, so a malformed request is told about its errors first.
     const id = this.d.random.id();
+    const settings = await this.d.settings.get(tenant.id);
+    // A replay answers what the first request got: judged (and counted by the limits) again, it
+    // could be refused or counted twice. Looked up only when limits count this message.
+    const replaying =
+      idempotencyKey !== undefined && isMetered(settings, category) && (await this.d.messages.idempotencyHash(tenant.id, idempotencyKey, now)) === requestHash;
     const decision: Decision = replaying
       ? SEND
       : await this.d.policy.decide(
           { id, tenantId: tenant.id, to: to.address, channel: carried, category, body, segments: seg?.segments ?? 0, sendAt },
-          { stage: 'accept', now, settings: await this.d.settings.get(tenant.id) },
+          { stage: 'accept', now, settings },
         );
     if (decision.action === 'refuse') throw new AppError(decision.code, decision.message, decision.details ?? { field: 'to' });
     let holdReason: string | null = null;
