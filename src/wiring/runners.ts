@@ -12,6 +12,7 @@ import { Reconciler } from '../worker/reconciler.js';
 import type { ProviderHub } from './provider.js';
 
 const HOUSEKEEPING_MS = 10 * 60 * 1000;
+const COUNTED_MARK_TTL_MS = 2 * 24 * 60 * 60 * 1000;
 
 export interface RunnersDeps {
   config: Config;
@@ -42,6 +43,14 @@ export class Runners {
       intervalMs: HOUSEKEEPING_MS,
       runAtStart: true,
       run: () => repos.messages.deleteExpiredIdempotencyKeys(clock.now().getTime()),
+    });
+    // A message is marked when counted against the sending limits so that dispatch does not count it
+    // again; it is dispatched within its validity (at most 10 h) after that, so older marks are spent.
+    this.periodic.add({
+      name: 'counted marks cleanup',
+      intervalMs: HOUSEKEEPING_MS,
+      runAtStart: true,
+      run: () => repos.counters.pruneCounted(clock.now().getTime() - COUNTED_MARK_TTL_MS),
     });
     d.hub.onProvider((providerFor) => this.build(providerFor));
   }
