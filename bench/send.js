@@ -150,6 +150,12 @@ function postMessages(url, extra = {}) {
   };
 }
 
+/** The policy really ran: every accepted message was counted against the daily cap. */
+async function assertCounted(base, accepted) {
+  const stats = await (await fetch(`${base}/v1/policy/stats`, { headers: auth })).json();
+  if (stats.sent !== accepted) throw new Error(`policy not in effect: ${stats.sent} messages counted, ${accepted} accepted`);
+}
+
 /** True once no message is left in smsrelay's outbox: each has had its provider call answered. */
 async function outboxEmpty(base) {
   const r = await fetch(`${base}/v1/messages?status=pending&limit=1`, { headers: auth });
@@ -181,6 +187,7 @@ async function caseC(db, emuBase, policy = null) {
   const res = await cannon(postMessages(base, { amount: N }));
   await drain(base);
   const elapsed = (Date.now() - t0) / 1000;
+  if (policy) await assertCounted(base, res['2xx']);
   await stop(child);
   await d.drop();
   await fetch(`${emuBase}/emulator/api/messages`, { method: 'DELETE' });

@@ -94,7 +94,8 @@ export class SendingLimits {
   ): Promise<{ decision: Decision; alerts: { kind: string; message: string; data: Record<string, unknown> }[] }> {
     const { now, settings: s } = ctx;
     const alerts: { kind: string; message: string; data: Record<string, unknown> }[] = [];
-    if (m.id !== undefined && (await this.d.counters.isCounted(tx, m.id))) return { decision: SEND, alerts };
+    // On accept the id is new: only a dispatch can meet a message counted before.
+    if (ctx.stage === 'dispatch' && m.id !== undefined && (await this.d.counters.isCounted(tx, m.id))) return { decision: SEND, alerts };
 
     const key = `r:${m.tenantId}:${m.category}:${bare(m.to)}`;
     if (limit !== null || cooldownS > 0) {
