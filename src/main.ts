@@ -9,6 +9,7 @@ import { Cipher } from './core/cipher.js';
 import type { Emulator } from './emulator/types.js';
 import { systemClock, systemRandom, type Clock, type Provider, type Policy, type Random, type Repositories } from './ports.js';
 import { ApiKeysService } from './services/api-keys.js';
+import type { AlertsService } from './services/alerts.js';
 import type { ConsentService } from './services/consent.js';
 import type { ConversationsService } from './services/conversations.js';
 import { SettingsService } from './services/settings.js';
@@ -120,6 +121,8 @@ export interface SmsRelay {
   readonly reconciler: Reconciler | null;
   readonly consent: ConsentService;
   readonly conversations: ConversationsService;
+  /** Alerts (daily cap threshold, cap reached) and the sending policy's counts of a day. */
+  readonly alerts: AlertsService;
   readonly statusCallbacks: StatusCallbacksService;
   /** Drops cached webhook credentials (after tenants' Twilio credentials changed). */
   readonly webhookAuth: WebhookAuth;
@@ -189,6 +192,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     },
     consent,
     conversations: messaging.conversations,
+    alerts: messaging.alerts,
     statusCallbacks,
     webhookAuth: messaging.webhookAuth,
     get provider() {
