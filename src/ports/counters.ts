@@ -14,6 +14,14 @@ export interface CountersRepository {
   /** One event at `at` for each key. */
   record(tx: Tx, keys: string[], at: number): Promise<void>;
 
+  /** Every event of these keys, newest first per key (call after pruning: a window's worth). */
+  eventsOf(tx: Tx, keys: string[]): Promise<Map<string, number[]>>;
+  /** Forgets the events of each key at or before its `before` (keys grouped by `before`). */
+  pruneEach(tx: Tx, entries: { key: string; before: number }[]): Promise<void>;
+  /** One event per entry. */
+  recordEach(tx: Tx, events: { key: string; at: number }[]): Promise<void>;
+  /** A tenant's count of `name` on `day` (0 if none), its row locked until `tx` ends. */
+  lockCount(tx: Tx, c: { tenantId: string; day: string; name: string }): Promise<number>;
   /**
    * Adds `by` to a tenant's count of `name` on `day` in one atomic statement and returns the new
    * count; with `max`, only while the result stays at or below it (null: it would go over, nothing changed).
@@ -21,9 +29,9 @@ export interface CountersRepository {
   increment(tx: Tx, c: { tenantId: string; day: string; name: string; by?: number; max?: number | null }): Promise<number | null>;
   /** A tenant's counts of one day. */
   countsOfDay(tenantId: string, day: string): Promise<{ name: string; count: number }[]>;
-  /** Whether this message was already counted against its limits. */
-  isCounted(tx: Tx, messageId: string): Promise<boolean>;
-  markCounted(tx: Tx, c: { tenantId: string; messageId: string; at: number }): Promise<void>;
+  /** Which of these messages were already counted against their limits. */
+  countedAmong(tx: Tx, messageIds: string[]): Promise<Set<string>>;
+  markCounted(tx: Tx, marks: { tenantId: string; messageId: string; at: number }[]): Promise<void>;
   /** Forgets marks older than `before` (messages long sent or expired). */
   pruneCounted(before: number): Promise<number>;
 }

@@ -7,13 +7,25 @@ import type { Category } from '../core/categories.js';
 import { isMetered } from '../core/limits.js';
 import { countryOf, maskPhone } from '../core/phone.js';
 import { type Decision, SEND } from '../core/policy.js';
-import type { AlertsRepository, ConsentRepository, CountersRepository, Policy, PolicyContext, PolicyMessage, Random, Tx, UnitOfWork } from '../ports.js';
+import type { RecipientLimit } from '../core/settings.js';
+import type {
+  AlertsRepository,
+  BatchWrite,
+  ConsentRepository,
+  CountersRepository,
+  Policy,
+  PolicyContext,
+  PolicyMessage,
+  Random,
+  UnitOfWork,
+} from '../ports.js';
 
 export interface LimitsDeps {
   counters: CountersRepository;
   alerts: AlertsRepository;
   consent: Pick<ConsentRepository, 'history'>;
   write: UnitOfWork['write'];
+  batch: UnitOfWork['batch'];
   random: Random;
   logger: Logger;
   /** Whether the tenant sends (TenantsService.isEnabled, cached). */
@@ -24,6 +36,22 @@ export interface LimitsDeps {
 export const DISABLED_RECHECK_MS = 60_000;
 
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+interface MeterItem {
+  m: PolicyMessage;
+  ctx: PolicyContext;
+}
+
+interface MeterResult {
+  decision: Decision;
+  alerts: { kind: string; message: string; data: Record<string, unknown> }[];
+}
+
+const capReached = (cap: number, day: string, tz: string) => ({
+  kind: 'usage.cap_reached',
+  message: `Daily cap of ${cap} messages reached; sends resume at midnight (${tz}).`,
+  data: { cap, day } as Record<string, unknown>,
+});
 const bare = (to: string) => (to.startsWith('whatsapp:') ? to.slice(9) : to);
 
 export class SendingLimits {
@@ -72,149 +100,157 @@ export class SendingLimits {
     decide: async (m, ctx) => {
       // A message scheduled for later is counted when it is dispatched (on the day it is sent).
       if (ctx.stage === 'accept' && m.sendAt != null && m.sendAt > ctx.now) return SEND;
-      const s = ctx.settings;
-      const category = m.category as Category;
-      const limit = s.recipient_limits[category] ?? null;
-      const cooldownS = category === 'otp' ? 0 : (s.recipient_cooldown_seconds[category] ?? 0);
-      if (!isMetered(s, category)) return SEND;
-      const decision = await this.d.write((tx) => this.count(tx, m, ctx, limit, cooldownS));
-      if (decision.alerts.length) {
-        for (const a of decision.alerts) this.d.logger.warn({ tenant: m.tenantId, alert: a.kind, ...a.data }, a.message);
-      }
-      return decision.decision;
+      if (!isMetered(ctx.settings, m.category)) return SEND;
+      const r = await this.d.batch(this.meterBatch, { m, ctx });
+      for (const a of r.alerts) this.d.logger.warn({ tenant: m.tenantId, alert: a.kind, ...a.data }, a.message);
+      return r.decision;
     },
   };
 
-  private async count(
-    tx: Tx,
-    m: PolicyMessage,
-    ctx: PolicyContext,
-    limit: { max: number; per_seconds: number } | null,
-    cooldownS: number,
-  ): Promise<{ decision: Decision; alerts: { kind: string; message: string; data: Record<string, unknown> }[] }> {
-    const { now, settings: s } = ctx;
-    const alerts: { kind: string; message: string; data: Record<string, unknown> }[] = [];
-    // On accept the id is new: only a dispatch can meet a message counted before.
-    if (ctx.stage === 'dispatch' && m.id !== undefined && (await this.d.counters.isCounted(tx, m.id))) return { decision: SEND, alerts };
+  /**
+   * The messages metered in one group commit, counted together in a few statements whatever their
+   * number (as the send path's inserts are): lock their recipients' windows, prune and read them,
+   * lock each tenant's day count, then judge the messages in order in memory and write the
+   * accepted events, counts and marks. The same order of locks everywhere, so no deadlock.
+   */
+  private readonly meterBatch: BatchWrite<MeterItem, MeterResult> = {
+    run: async (tx, items) => {
+      const c = this.d.counters;
+      const results: MeterResult[] = items.map(() => ({ decision: SEND, alerts: [] }));
+      const dispatchIds = items.flatMap((it) => (it.ctx.stage === 'dispatch' && it.m.id !== undefined ? [it.m.id] : []));
+      const counted = dispatchIds.length ? await c.countedAmong(tx, dispatchIds) : new Set<string>();
+      const work = items.map((it, i) => ({ ...it, i, ...this.limitsOf(it) })).filter((w) => !(w.m.id !== undefined && counted.has(w.m.id)));
 
-    const key = `r:${m.tenantId}:${m.category}:${bare(m.to)}`;
-    if (limit !== null || cooldownS > 0) {
-      await this.d.counters.lock(tx, [key]);
-      await this.d.counters.prune(tx, key, now - Math.max(limit?.per_seconds ?? 0, cooldownS) * 1000);
-      let retryAt = 0;
-      if (cooldownS > 0) {
-        const newest = await this.d.counters.nthNewest(tx, key, 1);
-        if (newest !== null && newest + cooldownS * 1000 > now) retryAt = newest + cooldownS * 1000;
+      const windowed = work.filter((w) => w.key !== null);
+      const keys = windowed.map((w) => w.key!);
+      if (keys.length) {
+        await c.lock(tx, keys);
+        await c.pruneEach(
+          tx,
+          windowed.map((w) => ({ key: w.key!, before: w.ctx.now - w.windowMs })),
+        );
       }
-      if (limit !== null) {
-        // The max-th newest event: while it is inside the window, the window is full.
-        const nth = await this.d.counters.nthNewest(tx, key, limit.max);
-        if (nth !== null && nth + limit.per_seconds * 1000 > now) retryAt = Math.max(retryAt, nth + limit.per_seconds * 1000);
-      }
-      if (retryAt > 0) {
-        // At dispatch the message was accepted already: it waits rather than fails.
-        if (ctx.stage === 'dispatch' || s.over_limit[m.category as Category] === 'defer') {
-          return { decision: { action: 'hold', until: retryAt, reason: 'recipient_limit' }, alerts };
+      const events = keys.length ? await c.eventsOf(tx, keys) : new Map<string, number[]>();
+
+      // Each tenant day's count, row-locked; then the messages in order against the memory copy.
+      const days = new Map<string, { tenantId: string; day: string; count: number; start: number; cap: number; alertAt: number; tz: string }>();
+      for (const w of work) {
+        const s = w.ctx.settings;
+        if (s.daily_cap === null) continue;
+        const day = dayOf(w.ctx.now, s.timezone);
+        const id = `${w.m.tenantId}\u0000${day}`;
+        if (!days.has(id)) {
+          const count = await c.lockCount(tx, { tenantId: w.m.tenantId, day, name: 'sent' });
+          days.set(id, { tenantId: w.m.tenantId, day, count, start: count, cap: s.daily_cap, alertAt: s.daily_cap_alert_at, tz: s.timezone });
         }
-        return {
-          decision: {
-            action: 'refuse',
-            code: 'SMS_ERR_RECIPIENT_THROTTLED',
-            message: `Too many ${m.category} messages to ${maskPhone(bare(m.to))}; retry after ${seconds(retryAt - now)} s.`,
-            details: { field: 'to', category: m.category, retry_after: seconds(retryAt - now) },
-          },
-          alerts,
-        };
       }
-    }
+      const newEvents: { key: string; at: number }[] = [];
+      const marks: { tenantId: string; messageId: string; at: number }[] = [];
+      const alerts: { tenantId: string; day: string; now: number; kind: string; message: string; data: Record<string, unknown>; i: number }[] = [];
+      for (const w of work) {
+        const { m, ctx } = w;
+        const now = ctx.now;
+        const s = ctx.settings;
+        if (w.key !== null) {
+          const list = (events.get(w.key) ?? []).filter((at) => at > now - w.windowMs);
+          let retryAt = 0;
+          if (w.cooldownS > 0 && list.length && list[0]! + w.cooldownS * 1000 > now) retryAt = list[0]! + w.cooldownS * 1000;
+          // The max-th newest event: while it is inside the window, the window is full.
+          const nth = w.limit ? list[w.limit.max - 1] : undefined;
+          if (w.limit && nth !== undefined && nth + w.limit.per_seconds * 1000 > now) retryAt = Math.max(retryAt, nth + w.limit.per_seconds * 1000);
+          if (retryAt > 0) {
+            results[w.i]!.decision = this.overLimit(m, ctx, retryAt);
+            continue;
+          }
+        }
+        if (s.daily_cap !== null) {
+          const d = days.get(`${m.tenantId}\u0000${dayOf(now, s.timezone)}`)!;
+          if (d.count + 1 > d.cap) {
+            const reset = nextMidnight(now, d.tz);
+            alerts.push({ tenantId: m.tenantId, day: d.day, now, i: w.i, ...capReached(d.cap, d.day, d.tz) });
+            results[w.i]!.decision =
+              ctx.stage === 'dispatch'
+                ? { action: 'hold', until: reset, reason: 'daily_cap' }
+                : {
+                    action: 'refuse',
+                    code: 'SMS_ERR_DAILY_CAP_REACHED',
+                    message: `The daily cap of ${d.cap} messages is reached; it resets at midnight ${d.tz} (${new Date(reset).toISOString()}).`,
+                    details: { cap: d.cap, day: d.day, resets_at: new Date(reset).toISOString(), retry_after: seconds(reset - now) },
+                  };
+            continue;
+          }
+          d.count++;
+          // Past the threshold: raised once a day (the unique index decides; tried once per batch).
+          if (d.count >= Math.ceil(d.cap * d.alertAt)) {
+            alerts.push({
+              tenantId: m.tenantId,
+              day: d.day,
+              now,
+              i: w.i,
+              kind: 'usage.cap_threshold',
+              message: `${d.count} of the daily cap of ${d.cap} messages sent (alert at ${Math.round(d.alertAt * 100)} %).`,
+              data: { cap: d.cap, count: d.count, day: d.day },
+            });
+          }
+          if (d.count === d.cap) alerts.push({ tenantId: m.tenantId, day: d.day, now, i: w.i, ...capReached(d.cap, d.day, d.tz) });
+        }
+        if (w.key !== null) {
+          events.set(w.key, [now, ...(events.get(w.key) ?? [])]);
+          newEvents.push({ key: w.key, at: now });
+        }
+        if (m.id !== undefined) marks.push({ tenantId: m.tenantId, messageId: m.id, at: now });
+      }
 
-    if (s.daily_cap !== null) {
-      const day = dayOf(now, s.timezone);
-      const cap = s.daily_cap;
-      const n = await this.d.counters.increment(tx, { tenantId: m.tenantId, day, name: 'sent', max: cap });
-      if (n === null) {
-        const reset = nextMidnight(now, s.timezone);
-        await this.alert(
-          tx,
-          alerts,
-          m.tenantId,
-          day,
-          now,
-          'usage.cap_reached',
-          `Daily cap of ${cap} messages reached; sends resume at midnight (${s.timezone}).`,
-          {
-            cap,
-            day,
-          },
-        );
-        return {
-          decision:
-            ctx.stage === 'dispatch'
-              ? { action: 'hold', until: reset, reason: 'daily_cap' }
-              : {
-                  action: 'refuse',
-                  code: 'SMS_ERR_DAILY_CAP_REACHED',
-                  message: `The daily cap of ${cap} messages is reached; it resets at midnight ${s.timezone} (${new Date(reset).toISOString()}).`,
-                  details: { cap, day, resets_at: new Date(reset).toISOString(), retry_after: seconds(reset - now) },
-                },
-          alerts,
-        };
+      for (const d of days.values()) if (d.count > d.start) await c.increment(tx, { tenantId: d.tenantId, day: d.day, name: 'sent', by: d.count - d.start });
+      await c.recordEach(tx, newEvents);
+      await c.markCounted(tx, marks);
+      // Once per tenant, kind and day (the unique index decides across processes); logged by the raiser.
+      const seen = new Set<string>();
+      for (const a of alerts) {
+        const id = `${a.tenantId}\u0000${a.kind}\u0000${a.day}`;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        const raised = await this.d.alerts.raise(tx, {
+          id: this.d.random.id(),
+          tenant_id: a.tenantId,
+          kind: a.kind,
+          day: a.day,
+          message: a.message,
+          data: JSON.stringify(a.data),
+          created_at: a.now,
+        });
+        if (raised) results[a.i]!.alerts.push({ kind: a.kind, message: a.message, data: a.data });
       }
-      if (n >= Math.ceil(cap * s.daily_cap_alert_at)) {
-        await this.alert(
-          tx,
-          alerts,
-          m.tenantId,
-          day,
-          now,
-          'usage.cap_threshold',
-          `${n} of the daily cap of ${cap} messages sent (alert at ${Math.round(s.daily_cap_alert_at * 100)} %).`,
-          {
-            cap,
-            count: n,
-            day,
-          },
-        );
-      }
-      if (n === cap) {
-        await this.alert(
-          tx,
-          alerts,
-          m.tenantId,
-          day,
-          now,
-          'usage.cap_reached',
-          `Daily cap of ${cap} messages reached; sends resume at midnight (${s.timezone}).`,
-          { cap, day },
-        );
-      }
-    }
-    if (limit !== null || cooldownS > 0) await this.d.counters.record(tx, [key], now);
-    if (m.id !== undefined) await this.d.counters.markCounted(tx, { tenantId: m.tenantId, messageId: m.id, at: now });
-    return { decision: SEND, alerts };
+      return results;
+    },
+  };
+
+  private limitsOf(it: MeterItem): { key: string | null; limit: RecipientLimit | null; cooldownS: number; windowMs: number } {
+    const { m, ctx } = it;
+    const category = m.category as Category;
+    const limit = ctx.settings.recipient_limits[category] ?? null;
+    const cooldownS = category === 'otp' ? 0 : (ctx.settings.recipient_cooldown_seconds[category] ?? 0);
+    const windowed = limit !== null || cooldownS > 0;
+    return {
+      key: windowed ? `r:${m.tenantId}:${m.category}:${bare(m.to)}` : null,
+      limit,
+      cooldownS,
+      windowMs: Math.max(limit?.per_seconds ?? 0, cooldownS) * 1000,
+    };
   }
 
-  /** Raises an alert once per tenant, kind and day; a new one is also logged (after commit). */
-  private async alert(
-    tx: Tx,
-    out: { kind: string; message: string; data: Record<string, unknown> }[],
-    tenantId: string,
-    day: string,
-    now: number,
-    kind: string,
-    message: string,
-    data: Record<string, unknown>,
-  ): Promise<void> {
-    const raised = await this.d.alerts.raise(tx, {
-      id: this.d.random.id(),
-      tenant_id: tenantId,
-      kind,
-      day,
-      message,
-      data: JSON.stringify(data),
-      created_at: now,
-    });
-    if (raised) out.push({ kind, message, data });
+  /** Over a recipient limit or cooldown: refused (429), or held when deferred or already accepted. */
+  private overLimit(m: PolicyMessage, ctx: PolicyContext, retryAt: number): Decision {
+    // At dispatch the message was accepted already: it waits rather than fails.
+    if (ctx.stage === 'dispatch' || ctx.settings.over_limit[m.category as Category] === 'defer') {
+      return { action: 'hold', until: retryAt, reason: 'recipient_limit' };
+    }
+    return {
+      action: 'refuse',
+      code: 'SMS_ERR_RECIPIENT_THROTTLED',
+      message: `Too many ${m.category} messages to ${maskPhone(bare(m.to))}; retry after ${seconds(retryAt - ctx.now)} s.`,
+      details: { field: 'to', category: m.category, retry_after: seconds(retryAt - ctx.now) },
+    };
   }
 
   /** Visibility: every refusal and hold is counted by reason on the tenant's day. */

@@ -65,6 +65,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
     alerts: repos.alerts,
     consent: repos.consent,
     write: repos.write,
+    batch: repos.batch,
     random,
     logger: d.logger,
     tenantEnabled: (id) => d.tenants.isEnabled(id),
