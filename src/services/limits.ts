@@ -24,7 +24,6 @@ export interface LimitsDeps {
   counters: CountersRepository;
   alerts: AlertsRepository;
   consent: Pick<ConsentRepository, 'history'>;
-  write: UnitOfWork['write'];
   batch: UnitOfWork['batch'];
   random: Random;
   logger: Logger;
@@ -257,6 +256,22 @@ export class SendingLimits {
   async observe(d: Decision, m: PolicyMessage, ctx: PolicyContext): Promise<void> {
     if (d.action === 'send') return;
     const name = d.action === 'refuse' ? `refused:${d.code}` : `held:${d.reason}`;
-    await this.d.write((tx) => this.d.counters.increment(tx, { tenantId: m.tenantId, day: dayOf(ctx.now, ctx.settings.timezone), name }));
+    await this.d.batch(this.observeBatch, { tenantId: m.tenantId, day: dayOf(ctx.now, ctx.settings.timezone), name });
   }
+
+  /** A burst of refusals (a cap reached under load) is one increment per reason, not one per request. */
+  private readonly observeBatch: BatchWrite<{ tenantId: string; day: string; name: string }, void> = {
+    run: async (tx, items) => {
+      const sums = new Map<string, { tenantId: string; day: string; name: string; by: number }>();
+      for (const it of items) {
+        const id = `${it.tenantId}\u0000${it.day}\u0000${it.name}`;
+        const cur = sums.get(id);
+        if (cur) cur.by++;
+        else sums.set(id, { ...it, by: 1 });
+      }
+      // In key order, so that concurrent batches lock the counter rows in one order.
+      for (const id of [...sums.keys()].sort()) await this.d.counters.increment(tx, sums.get(id)!);
+      return items.map(() => undefined);
+    },
+  };
 }

@@ -64,7 +64,6 @@ export function createMessaging(d: MessagingDeps): Messaging {
     counters: repos.counters,
     alerts: repos.alerts,
     consent: repos.consent,
-    write: repos.write,
     batch: repos.batch,
     random,
     logger: d.logger,
