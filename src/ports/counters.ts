@@ -1,7 +1,8 @@
 // The counters port: sliding-window event counts (verification send limits, per-recipient limits).
 // Callers count and record inside one transaction after `lock`, so "count, then record" cannot
 // interleave with another request for the same keys, in this process or another. Per-day totals
-// (daily cap, refusals and holds by reason) are single atomic upserts instead: no lock needed.
+// (daily cap, refusals and holds by reason) are rows changed by atomic upserts; `lockCount` holds
+// one until the transaction ends, so a batch can judge several messages against it.
 import type { Tx } from './tx.js';
 
 export interface CountersRepository {
@@ -22,11 +23,8 @@ export interface CountersRepository {
   recordEach(tx: Tx, events: { key: string; at: number }[]): Promise<void>;
   /** A tenant's count of `name` on `day` (0 if none), its row locked until `tx` ends. */
   lockCount(tx: Tx, c: { tenantId: string; day: string; name: string }): Promise<number>;
-  /**
-   * Adds `by` to a tenant's count of `name` on `day` in one atomic statement and returns the new
-   * count; with `max`, only while the result stays at or below it (null: it would go over, nothing changed).
-   */
-  increment(tx: Tx, c: { tenantId: string; day: string; name: string; by?: number; max?: number | null }): Promise<number | null>;
+  /** Adds `by` (default 1) to a tenant's count of `name` on `day` in one atomic statement. */
+  increment(tx: Tx, c: { tenantId: string; day: string; name: string; by?: number }): Promise<void>;
   /** A tenant's counts of one day. */
   countsOfDay(tenantId: string, day: string): Promise<{ name: string; count: number }[]>;
   /** Which of these messages were already counted against their limits. */

@@ -41,20 +41,11 @@ export function countersRepository(db: Db): CountersRepository {
     },
     async increment(tx, c) {
       const by = c.by ?? 1;
-      const max = c.max ?? null;
-      if (max !== null && by > max) return null;
-      // The conflict update row-locks the counter (PostgreSQL re-evaluates the WHERE on the latest
-      // version), so concurrent increments from any process never pass `max`.
-      const row = await kx(tx)
+      await kx(tx)
         .insertInto('policy_counters')
         .values({ tenant_id: c.tenantId, day: c.day, name: c.name, count: by })
-        .onConflict((oc) => {
-          const up = oc.columns(['tenant_id', 'day', 'name']).doUpdateSet({ count: sql`policy_counters.count + ${by}` });
-          return max === null ? up : up.where(sql<boolean>`policy_counters.count + ${by} <= ${max}`);
-        })
-        .returning('count')
-        .executeTakeFirst();
-      return row ? Number(row.count) : null;
+        .onConflict((oc) => oc.columns(['tenant_id', 'day', 'name']).doUpdateSet({ count: sql`policy_counters.count + ${by}` }))
+        .execute();
     },
     async countsOfDay(tenantId, day) {
       const rows = await db.kysely
