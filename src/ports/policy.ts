@@ -2,6 +2,7 @@
 // before each send. Rules (consent first; throttles, caps and quiet hours later) sit behind it.
 import type { Decision, PolicyStage } from '../core/policy.js';
 import type { TenantSettings } from '../core/settings.js';
+import type { Tx } from './tx.js';
 
 /** What a rule may look at: the message as accepted (or as claimed for dispatch). */
 export interface PolicyMessage {
@@ -26,4 +27,16 @@ export interface PolicyContext {
 
 export interface Policy {
   decide(message: PolicyMessage, ctx: PolicyContext): Promise<Decision>;
+}
+
+/**
+ * Counting rules (limits, caps), asked after every other rule said send. On accept the send path
+ * runs them inside its own transaction (the count and the message commit together); at dispatch
+ * the policy pipeline runs them. A meter counts its own refusals and holds.
+ */
+export interface PolicyMeter {
+  /** Whether this message is counted at all (no I/O): if not, `count` need not see it. */
+  meters(message: PolicyMessage, ctx: PolicyContext): boolean;
+  /** Judges and counts the messages in order, in `tx`: one decision each. */
+  count(tx: Tx, items: { message: PolicyMessage; ctx: PolicyContext }[]): Promise<Decision[]>;
 }

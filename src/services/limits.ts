@@ -16,7 +16,9 @@ import type {
   Policy,
   PolicyContext,
   PolicyMessage,
+  PolicyMeter,
   Random,
+  Tx,
   UnitOfWork,
 } from '../ports.js';
 
@@ -37,13 +39,8 @@ export const DISABLED_RECHECK_MS = 60_000;
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
 interface MeterItem {
-  m: PolicyMessage;
+  message: PolicyMessage;
   ctx: PolicyContext;
-}
-
-interface MeterResult {
-  decision: Decision;
-  alerts: { kind: string; message: string; data: Record<string, unknown> }[];
 }
 
 const capReached = (cap: number, day: string, tz: string) => ({
@@ -53,7 +50,7 @@ const capReached = (cap: number, day: string, tz: string) => ({
 });
 const bare = (to: string) => (to.startsWith('whatsapp:') ? to.slice(9) : to);
 
-export class SendingLimits {
+export class SendingLimits implements PolicyMeter {
   constructor(private readonly d: LimitsDeps) {}
 
   /** Checks that count nothing; they run before the embedding application's rules and the meter. */
@@ -94,17 +91,18 @@ export class SendingLimits {
     },
   };
 
-  /** Counts the message against its recipient's window and the tenant's day, once per message. */
+  /** The meter as a policy rule (at dispatch): its own group-committed transaction. */
   readonly meter: Policy = {
-    decide: async (m, ctx) => {
-      // A message scheduled for later is counted when it is dispatched (on the day it is sent).
-      if (ctx.stage === 'accept' && m.sendAt != null && m.sendAt > ctx.now) return SEND;
-      if (!isMetered(ctx.settings, m.category)) return SEND;
-      const r = await this.d.batch(this.meterBatch, { m, ctx });
-      for (const a of r.alerts) this.d.logger.warn({ tenant: m.tenantId, alert: a.kind, ...a.data }, a.message);
-      return r.decision;
-    },
+    decide: async (m, ctx) => (this.meters(m, ctx) ? this.d.batch(this.meterBatch, { message: m, ctx }) : SEND),
   };
+
+  /** A message scheduled for later is counted when it is dispatched (on the day it is sent). */
+  meters(m: PolicyMessage, ctx: PolicyContext): boolean {
+    if (ctx.stage === 'accept' && m.sendAt != null && m.sendAt > ctx.now) return false;
+    return isMetered(ctx.settings, m.category);
+  }
+
+  private readonly meterBatch: BatchWrite<MeterItem, Decision> = { run: (tx, items) => this.count(tx, items) };
 
   /**
    * The messages metered in one group commit, counted together in a few statements whatever their
@@ -112,120 +110,138 @@ export class SendingLimits {
    * lock each tenant's day count, then judge the messages in order in memory and write the
    * accepted events, counts and marks. The same order of locks everywhere, so no deadlock.
    */
-  private readonly meterBatch: BatchWrite<MeterItem, MeterResult> = {
-    run: async (tx, items) => {
-      const c = this.d.counters;
-      const results: MeterResult[] = items.map(() => ({ decision: SEND, alerts: [] }));
-      const dispatchIds = items.flatMap((it) => (it.ctx.stage === 'dispatch' && it.m.id !== undefined ? [it.m.id] : []));
-      const counted = dispatchIds.length ? await c.countedAmong(tx, dispatchIds) : new Set<string>();
-      const work = items.map((it, i) => ({ ...it, i, ...this.limitsOf(it) })).filter((w) => !(w.m.id !== undefined && counted.has(w.m.id)));
+  async count(tx: Tx, items: MeterItem[]): Promise<Decision[]> {
+    const c = this.d.counters;
+    const results: { decision: Decision; alerts: { kind: string; message: string; data: Record<string, unknown> }[] }[] = items.map(() => ({
+      decision: SEND,
+      alerts: [],
+    }));
+    const dispatchIds = items.flatMap((it) => (it.ctx.stage === 'dispatch' && it.message.id !== undefined ? [it.message.id] : []));
+    const counted = dispatchIds.length ? await c.countedAmong(tx, dispatchIds) : new Set<string>();
+    const work = items.map((it, i) => ({ m: it.message, ctx: it.ctx, i, ...this.limitsOf(it) })).filter((w) => !(w.m.id !== undefined && counted.has(w.m.id)));
 
-      const windowed = work.filter((w) => w.key !== null);
-      const keys = windowed.map((w) => w.key!);
-      if (keys.length) {
-        await c.lock(tx, keys);
-        await c.pruneEach(
-          tx,
-          windowed.map((w) => ({ key: w.key!, before: w.ctx.now - w.windowMs })),
-        );
-      }
-      const events = keys.length ? await c.eventsOf(tx, keys) : new Map<string, number[]>();
+    const windowed = work.filter((w) => w.key !== null);
+    const keys = windowed.map((w) => w.key!);
+    if (keys.length) {
+      await c.lock(tx, keys);
+      await c.pruneEach(
+        tx,
+        windowed.map((w) => ({ key: w.key!, before: w.ctx.now - w.windowMs })),
+      );
+    }
+    const events = keys.length ? await c.eventsOf(tx, keys) : new Map<string, number[]>();
 
-      // Each tenant day's count, row-locked; then the messages in order against the memory copy.
-      const days = new Map<string, { tenantId: string; day: string; count: number; start: number; cap: number; alertAt: number; tz: string }>();
-      for (const w of work) {
-        const s = w.ctx.settings;
-        if (s.daily_cap === null) continue;
-        const day = dayOf(w.ctx.now, s.timezone);
-        const id = `${w.m.tenantId}\u0000${day}`;
-        if (!days.has(id)) {
-          const count = await c.lockCount(tx, { tenantId: w.m.tenantId, day, name: 'sent' });
-          days.set(id, { tenantId: w.m.tenantId, day, count, start: count, cap: s.daily_cap, alertAt: s.daily_cap_alert_at, tz: s.timezone });
+    // Each tenant day's count, row-locked; then the messages in order against the memory copy.
+    const days = new Map<string, { tenantId: string; day: string; count: number; start: number; cap: number; alertAt: number; tz: string }>();
+    for (const w of work) {
+      const s = w.ctx.settings;
+      if (s.daily_cap === null) continue;
+      const day = dayOf(w.ctx.now, s.timezone);
+      const id = `${w.m.tenantId}\u0000${day}`;
+      if (!days.has(id)) {
+        const count = await c.lockCount(tx, { tenantId: w.m.tenantId, day, name: 'sent' });
+        days.set(id, { tenantId: w.m.tenantId, day, count, start: count, cap: s.daily_cap, alertAt: s.daily_cap_alert_at, tz: s.timezone });
+      }
+    }
+    const newEvents: { key: string; at: number }[] = [];
+    const marks: { tenantId: string; messageId: string; at: number }[] = [];
+    const alerts: { tenantId: string; day: string; now: number; kind: string; message: string; data: Record<string, unknown>; i: number }[] = [];
+    for (const w of work) {
+      const { m, ctx } = w;
+      const now = ctx.now;
+      const s = ctx.settings;
+      if (w.key !== null) {
+        const list = (events.get(w.key) ?? []).filter((at) => at > now - w.windowMs);
+        let retryAt = 0;
+        if (w.cooldownS > 0 && list.length && list[0]! + w.cooldownS * 1000 > now) retryAt = list[0]! + w.cooldownS * 1000;
+        // The max-th newest event: while it is inside the window, the window is full.
+        const nth = w.limit ? list[w.limit.max - 1] : undefined;
+        if (w.limit && nth !== undefined && nth + w.limit.per_seconds * 1000 > now) retryAt = Math.max(retryAt, nth + w.limit.per_seconds * 1000);
+        if (retryAt > 0) {
+          results[w.i]!.decision = this.overLimit(m, ctx, retryAt);
+          continue;
         }
       }
-      const newEvents: { key: string; at: number }[] = [];
-      const marks: { tenantId: string; messageId: string; at: number }[] = [];
-      const alerts: { tenantId: string; day: string; now: number; kind: string; message: string; data: Record<string, unknown>; i: number }[] = [];
-      for (const w of work) {
-        const { m, ctx } = w;
-        const now = ctx.now;
-        const s = ctx.settings;
-        if (w.key !== null) {
-          const list = (events.get(w.key) ?? []).filter((at) => at > now - w.windowMs);
-          let retryAt = 0;
-          if (w.cooldownS > 0 && list.length && list[0]! + w.cooldownS * 1000 > now) retryAt = list[0]! + w.cooldownS * 1000;
-          // The max-th newest event: while it is inside the window, the window is full.
-          const nth = w.limit ? list[w.limit.max - 1] : undefined;
-          if (w.limit && nth !== undefined && nth + w.limit.per_seconds * 1000 > now) retryAt = Math.max(retryAt, nth + w.limit.per_seconds * 1000);
-          if (retryAt > 0) {
-            results[w.i]!.decision = this.overLimit(m, ctx, retryAt);
-            continue;
-          }
+      if (s.daily_cap !== null) {
+        const d = days.get(`${m.tenantId}\u0000${dayOf(now, s.timezone)}`)!;
+        if (d.count + 1 > d.cap) {
+          const reset = nextMidnight(now, d.tz);
+          alerts.push({ tenantId: m.tenantId, day: d.day, now, i: w.i, ...capReached(d.cap, d.day, d.tz) });
+          results[w.i]!.decision =
+            ctx.stage === 'dispatch'
+              ? { action: 'hold', until: reset, reason: 'daily_cap' }
+              : {
+                  action: 'refuse',
+                  code: 'SMS_ERR_DAILY_CAP_REACHED',
+                  message: `The daily cap of ${d.cap} messages is reached; it resets at midnight ${d.tz} (${new Date(reset).toISOString()}).`,
+                  details: { cap: d.cap, day: d.day, resets_at: new Date(reset).toISOString(), retry_after: seconds(reset - now) },
+                };
+          continue;
         }
-        if (s.daily_cap !== null) {
-          const d = days.get(`${m.tenantId}\u0000${dayOf(now, s.timezone)}`)!;
-          if (d.count + 1 > d.cap) {
-            const reset = nextMidnight(now, d.tz);
-            alerts.push({ tenantId: m.tenantId, day: d.day, now, i: w.i, ...capReached(d.cap, d.day, d.tz) });
-            results[w.i]!.decision =
-              ctx.stage === 'dispatch'
-                ? { action: 'hold', until: reset, reason: 'daily_cap' }
-                : {
-                    action: 'refuse',
-                    code: 'SMS_ERR_DAILY_CAP_REACHED',
-                    message: `The daily cap of ${d.cap} messages is reached; it resets at midnight ${d.tz} (${new Date(reset).toISOString()}).`,
-                    details: { cap: d.cap, day: d.day, resets_at: new Date(reset).toISOString(), retry_after: seconds(reset - now) },
-                  };
-            continue;
-          }
-          d.count++;
-          // Past the threshold: raised once a day (the unique index decides; tried once per batch).
-          if (d.count >= Math.ceil(d.cap * d.alertAt)) {
-            alerts.push({
-              tenantId: m.tenantId,
-              day: d.day,
-              now,
-              i: w.i,
-              kind: 'usage.cap_threshold',
-              message: `${d.count} of the daily cap of ${d.cap} messages sent (alert at ${Math.round(d.alertAt * 100)} %).`,
-              data: { cap: d.cap, count: d.count, day: d.day },
-            });
-          }
-          if (d.count === d.cap) alerts.push({ tenantId: m.tenantId, day: d.day, now, i: w.i, ...capReached(d.cap, d.day, d.tz) });
+        d.count++;
+        // Past the threshold: raised once a day (the unique index decides; tried once per batch).
+        if (d.count >= Math.ceil(d.cap * d.alertAt)) {
+          alerts.push({
+            tenantId: m.tenantId,
+            day: d.day,
+            now,
+            i: w.i,
+            kind: 'usage.cap_threshold',
+            message: `${d.count} of the daily cap of ${d.cap} messages sent (alert at ${Math.round(d.alertAt * 100)} %).`,
+            data: { cap: d.cap, count: d.count, day: d.day },
+          });
         }
-        if (w.key !== null) {
-          events.set(w.key, [now, ...(events.get(w.key) ?? [])]);
-          newEvents.push({ key: w.key, at: now });
-        }
-        if (m.id !== undefined) marks.push({ tenantId: m.tenantId, messageId: m.id, at: now });
+        if (d.count === d.cap) alerts.push({ tenantId: m.tenantId, day: d.day, now, i: w.i, ...capReached(d.cap, d.day, d.tz) });
       }
+      if (w.key !== null) {
+        events.set(w.key, [now, ...(events.get(w.key) ?? [])]);
+        newEvents.push({ key: w.key, at: now });
+      }
+      if (m.id !== undefined) marks.push({ tenantId: m.tenantId, messageId: m.id, at: now });
+    }
 
-      for (const d of days.values()) if (d.count > d.start) await c.increment(tx, { tenantId: d.tenantId, day: d.day, name: 'sent', by: d.count - d.start });
-      await c.recordEach(tx, newEvents);
-      await c.markCounted(tx, marks);
-      // Once per tenant, kind and day (the unique index decides across processes); logged by the raiser.
-      const seen = new Set<string>();
-      for (const a of alerts) {
-        const id = `${a.tenantId}\u0000${a.kind}\u0000${a.day}`;
-        if (seen.has(id)) continue;
-        seen.add(id);
-        const raised = await this.d.alerts.raise(tx, {
-          id: this.d.random.id(),
-          tenant_id: a.tenantId,
-          kind: a.kind,
-          day: a.day,
-          message: a.message,
-          data: JSON.stringify(a.data),
-          created_at: a.now,
-        });
-        if (raised) results[a.i]!.alerts.push({ kind: a.kind, message: a.message, data: a.data });
-      }
-      return results;
-    },
-  };
+    for (const d of days.values()) if (d.count > d.start) await c.increment(tx, { tenantId: d.tenantId, day: d.day, name: 'sent', by: d.count - d.start });
+    await c.recordEach(tx, newEvents);
+    await c.markCounted(tx, marks);
+    // Once per tenant, kind and day (the unique index decides across processes); logged by the raiser.
+    const seen = new Set<string>();
+    for (const a of alerts) {
+      const id = `${a.tenantId}\u0000${a.kind}\u0000${a.day}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const raised = await this.d.alerts.raise(tx, {
+        id: this.d.random.id(),
+        tenant_id: a.tenantId,
+        kind: a.kind,
+        day: a.day,
+        message: a.message,
+        data: JSON.stringify(a.data),
+        created_at: a.now,
+      });
+      if (raised) this.d.logger.warn({ tenant: a.tenantId, alert: a.kind, ...a.data }, a.message);
+    }
+    // Visibility: the meter's own refusals and holds, counted by reason in the same transaction.
+    const tally = new Map<string, { tenantId: string; day: string; name: string; by: number }>();
+    for (const [i, r] of results.entries()) {
+      const d = r.decision;
+      if (d.action === 'send') continue;
+      const it = items[i]!;
+      const t = {
+        tenantId: it.message.tenantId,
+        day: dayOf(it.ctx.now, it.ctx.settings.timezone),
+        name: d.action === 'refuse' ? `refused:${d.code}` : `held:${d.reason}`,
+      };
+      const id = `${t.tenantId}\u0000${t.day}\u0000${t.name}`;
+      const cur = tally.get(id);
+      if (cur) cur.by++;
+      else tally.set(id, { ...t, by: 1 });
+    }
+    for (const id of [...tally.keys()].sort()) await c.increment(tx, tally.get(id)!);
+    return results.map((r) => r.decision);
+  }
 
   private limitsOf(it: MeterItem): { key: string | null; limit: RecipientLimit | null; cooldownS: number; windowMs: number } {
-    const { m, ctx } = it;
+    const { message: m, ctx } = it;
     const category = m.category as Category;
     const limit = ctx.settings.recipient_limits[category] ?? null;
     const cooldownS = category === 'otp' ? 0 : (ctx.settings.recipient_cooldown_seconds[category] ?? 0);

@@ -7,7 +7,20 @@ import { normalizeRecipient, type Channel } from '../core/phone.js';
 import { countSegments, MAX_BODY_CHARS } from '../core/segments.js';
 import { type Decision, SEND } from '../core/policy.js';
 import type { TenantSettings } from '../core/settings.js';
-import type { AcceptItem, BatchWrite, Clock, IdempotencyOutcome, MessageRecord, MessagesRepository, Policy, Random, UnitOfWork } from '../ports.js';
+import type {
+  AcceptItem,
+  BatchWrite,
+  Clock,
+  IdempotencyOutcome,
+  MessageRecord,
+  MessagesRepository,
+  Policy,
+  PolicyContext,
+  PolicyMessage,
+  PolicyMeter,
+  Random,
+  UnitOfWork,
+} from '../ports.js';
 import { toMessageResource, type MessageResource } from './message-resource.js';
 import type { Tenant } from './tenants.js';
 
@@ -65,8 +78,20 @@ export interface MessagesServiceDeps {
   onEnqueued?: () => void;
   /** The sending policy (consent first): decides send, hold or refuse on accept, and again at dispatch. */
   policy: Policy;
+  /** Counting rules (limits, caps), run inside the accept transaction for messages the policy lets through. */
+  meter?: PolicyMeter;
   settings: { get(tenantId: string): Promise<TenantSettings> };
 }
+
+/** One request in the accept batch: its write, and what the meter needs to judge and count it. */
+interface AcceptWork {
+  item: AcceptItem;
+  meter?: { message: PolicyMessage; ctx: PolicyContext };
+  /** Applies the meter's answer (send or hold) to the row and the stored answer. */
+  apply(decision: Decision): void;
+}
+
+type AcceptOutcome = IdempotencyOutcome | { kind: 'refused'; decision: Extract<Decision, { action: 'refuse' }> };
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 const MAX_SCHEDULE_AHEAD_MS = 365 * 24 * 60 * 60 * 1000;
@@ -104,11 +129,37 @@ export class MessagesService {
   /** Idempotency keys whose first request is still being processed in this process. */
   private readonly inFlightKeys = new Set<string>();
 
-  /** Requests accepted in the same group commit are written together (one statement per table). */
-  private readonly acceptBatch: BatchWrite<AcceptItem, IdempotencyOutcome>;
+  /**
+   * Requests accepted in the same group commit are written together (one statement per table),
+   * after the meter judged and counted the metered ones in the same transaction: a count and its
+   * message commit together, and a refused message is not written.
+   */
+  private readonly acceptBatch: BatchWrite<AcceptWork, AcceptOutcome>;
 
   constructor(private readonly d: MessagesServiceDeps) {
-    this.acceptBatch = { run: (tx, items) => d.messages.accept(tx, items) };
+    this.acceptBatch = {
+      run: async (tx, items) => {
+        const out: (AcceptOutcome | undefined)[] = new Array(items.length);
+        const metered = items.flatMap((it, i) => (it.meter ? [{ i, ...it.meter }] : []));
+        if (metered.length && d.meter) {
+          const decisions = await d.meter.count(tx, metered);
+          for (const [j, decision] of decisions.entries()) {
+            const { i } = metered[j]!;
+            if (decision.action === 'refuse') out[i] = { kind: 'refused', decision };
+            else items[i]!.apply(decision);
+          }
+        }
+        const rest = items.flatMap((it, i) => (out[i] === undefined ? [{ it, i }] : []));
+        const outcomes = rest.length
+          ? await d.messages.accept(
+              tx,
+              rest.map((r) => r.it.item),
+            )
+          : [];
+        for (const [k, r] of rest.entries()) out[r.i] = outcomes[k]!;
+        return out as AcceptOutcome[];
+      },
+    };
   }
 
   async send(tenant: Tenant, input: SendInput, opts: SendOptions = {}): Promise<SendResult> {
@@ -131,8 +182,11 @@ export class MessagesService {
     const requestHash = idempotencyKey === undefined ? '' : createHash('sha256').update(canonical(input)).digest('hex');
     // Validation happens before any write, so a rejected request leaves nothing behind.
     let row: MessageRecord;
+    let meter: AcceptWork['meter'];
     try {
-      row = { ...(await this.buildRow(tenant, input, idempotencyKey, opts.category, requestHash)), sensitive: opts.sensitive ? 1 : 0 };
+      const built = await this.buildRow(tenant, input, idempotencyKey, opts.category, requestHash);
+      row = { ...built.row, sensitive: opts.sensitive ? 1 : 0 };
+      meter = built.meter;
     } catch (e) {
       if (idempotencyKey === undefined) throw e;
       // An invalid request under a key that was already used for a different body is a mismatch first.
@@ -142,20 +196,45 @@ export class MessagesService {
       }
       throw e;
     }
-    const resource = toMessageResource(row);
-    const json = JSON.stringify(resource);
+    let resource = toMessageResource(row);
+    let json = JSON.stringify(resource);
     const now = row.created_at;
 
-    const item = {
+    const item: AcceptItem = {
       message: { row, event: { source: 'api' } },
       idempotency:
         idempotencyKey === undefined
           ? undefined
           : { tenantId: tenant.id, key: idempotencyKey, requestHash, status: 202, body: json, now, ttlMs: IDEMPOTENCY_TTL_MS },
     };
-    const outcome = await this.d.batch(this.acceptBatch, item);
+    const original = {
+      status: row.status,
+      send_at: row.send_at,
+      next_attempt_at: row.next_attempt_at,
+      hold_reason: row.hold_reason,
+      expires_at: row.expires_at,
+    };
+    // The meter's answer, set from the original each time (a failed batch is re-run).
+    const apply = (decision: Decision) => {
+      Object.assign(row, original);
+      if (decision.action === 'hold' && decision.until > now) {
+        Object.assign(row, {
+          status: 'scheduled',
+          send_at: decision.until,
+          next_attempt_at: decision.until,
+          hold_reason: decision.reason,
+          expires_at: decision.until + row.validity_period! * 1000,
+        });
+      }
+      resource = toMessageResource(row);
+      json = JSON.stringify(resource);
+      if (item.idempotency) item.idempotency.body = json;
+    };
+    const outcome = await this.d.batch(this.acceptBatch, { item, meter, apply });
 
     switch (outcome.kind) {
+      case 'refused':
+        throw new AppError(outcome.decision.code, outcome.decision.message, outcome.decision.details ?? { field: 'to' });
       case 'mismatch':
         throw new AppError('SMS_ERR_IDEMPOTENCY_MISMATCH');
       case 'replay':
@@ -172,7 +251,7 @@ export class MessagesService {
     idempotencyKey: string | undefined,
     internalCategory: Category | undefined,
     requestHash: string,
-  ): Promise<Omit<MessageRecord, 'sensitive'>> {
+  ): Promise<{ row: Omit<MessageRecord, 'sensitive'>; meter?: AcceptWork['meter'] }> {
     if (input === null || typeof input !== 'object') throw bad('body', 'The request body must be a JSON object.');
     const channel: Channel = input.channel ?? 'sms';
     if (channel !== 'sms' && channel !== 'mms' && channel !== 'whatsapp') throw bad('channel', "channel must be 'sms', 'mms' or 'whatsapp'");
@@ -231,12 +310,14 @@ export class MessagesService {
     // could be refused or counted twice. Looked up only when limits count this message.
     const replaying =
       idempotencyKey !== undefined && isMetered(settings, category) && (await this.d.messages.idempotencyHash(tenant.id, idempotencyKey, now)) === requestHash;
-    const decision: Decision = replaying
-      ? SEND
-      : await this.d.policy.decide(
-          { id, tenantId: tenant.id, to: to.address, channel: carried, category, body, segments: seg?.segments ?? 0, sendAt },
-          { stage: 'accept', now, settings },
-        );
+    const policyMessage: PolicyMessage = { id, tenantId: tenant.id, to: to.address, channel: carried, category, body, segments: seg?.segments ?? 0, sendAt };
+    const policyCtx: PolicyContext = { stage: 'accept', now, settings };
+    const decision: Decision = replaying ? SEND : await this.d.policy.decide(policyMessage, policyCtx);
+    // Counted with the insert (a message that is not sent now is counted when it is dispatched).
+    const meter =
+      decision.action === 'send' && !replaying && this.d.sendingEnabled && this.d.meter?.meters(policyMessage, policyCtx)
+        ? { message: policyMessage, ctx: policyCtx }
+        : undefined;
     if (decision.action === 'refuse') throw new AppError(decision.code, decision.message, decision.details ?? { field: 'to' });
     let holdReason: string | null = null;
     if (decision.action === 'hold' && decision.until > (sendAt ?? now)) {
@@ -244,7 +325,7 @@ export class MessagesService {
       holdReason = decision.reason;
     }
     const status = !this.d.sendingEnabled ? 'canceled' : sendAt !== null ? 'scheduled' : 'pending';
-    return {
+    const row: Omit<MessageRecord, 'sensitive'> = {
       id,
       tenant_id: tenant.id,
       direction: 'outbound',
@@ -283,6 +364,7 @@ export class MessagesService {
       updated_at: now,
       sent_at: null,
     };
+    return { row, meter };
   }
 
   private resolveSender(tenant: Tenant, input: SendInput, channel: Channel): { from: string | null; messagingServiceSid: string | null } {

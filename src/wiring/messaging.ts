@@ -3,7 +3,8 @@
 import type { Config } from '../config.js';
 import type { Cipher } from '../core/cipher.js';
 import type { Logger } from 'pino';
-import type { Clock, Policy, Random, Repositories } from '../ports.js';
+import type { Decision } from '../core/policy.js';
+import type { Clock, Policy, PolicyContext, PolicyMessage, Random, Repositories } from '../ports.js';
 import { twilioSignatures } from '../providers/twilio-signatures.js';
 import { twimlReplies } from '../providers/twiml.js';
 import { AlertsService } from '../services/alerts.js';
@@ -69,8 +70,12 @@ export function createMessaging(d: MessagingDeps): Messaging {
     logger: d.logger,
     tenantEnabled: (id) => d.tenants.isEnabled(id),
   });
-  // The checks that count nothing first; the meter (limits, daily cap) last, after the application's rules.
-  const policy = createPolicy([consent.policy, limits.checks, ...d.policies], { meter: limits.meter, observe: (dec, m, ctx) => limits.observe(dec, m, ctx) });
+  // The checks that count nothing first; the meter (limits, daily cap) last, after the application's
+  // rules: at dispatch in the pipeline, on accept inside the send path's transaction.
+  const rules = [consent.policy, limits.checks, ...d.policies];
+  const observe = (dec: Decision, m: PolicyMessage, ctx: PolicyContext) => limits.observe(dec, m, ctx);
+  const policy = createPolicy(rules, { meter: limits.meter, observe });
+  const acceptPolicy = createPolicy(rules, { observe });
   const alerts = new AlertsService({ alerts: repos.alerts, counters: repos.counters, clock, settings });
   const messages = new MessagesService({
     messages: repos.messages,
@@ -83,7 +88,8 @@ export function createMessaging(d: MessagingDeps): Messaging {
     defaultValidityPeriodS: config.defaultValidityPeriodS,
     sendingEnabled: config.provider !== 'disabled',
     onEnqueued: () => d.onEnqueued(),
-    policy,
+    policy: acceptPolicy,
+    meter: limits,
     settings,
   });
   const statusCallbacks = new StatusCallbacksService({
