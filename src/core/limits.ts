@@ -1,6 +1,5 @@
 // Whether a message is counted by the sending limits (a per-recipient window or cooldown of its
-// category, or the tenant's daily cap). Counting costs database work, so both the meter and the
-// send path (an idempotent replay must not be counted twice) ask this first.
+// category, or the tenant's daily cap). Counting costs database work, so the meter asks this first.
 import type { Category } from './categories.js';
 import type { TenantSettings } from './settings.js';
 

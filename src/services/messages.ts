@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { type Category, DEFAULT_CATEGORY, SENDABLE_CATEGORIES } from '../core/categories.js';
 import { AppError } from '../core/errors.js';
-import { isMetered } from '../core/limits.js';
 import { decodeCursor, page, pageLimit } from '../core/pagination.js';
 import { normalizeRecipient, type Channel } from '../core/phone.js';
 import { countSegments, MAX_BODY_CHARS } from '../core/segments.js';
-import { type Decision, SEND } from '../core/policy.js';
+import type { Decision } from '../core/policy.js';
 import type { TenantSettings } from '../core/settings.js';
 import type {
   AcceptItem,
@@ -140,7 +139,20 @@ export class MessagesService {
     this.acceptBatch = {
       run: async (tx, items) => {
         const out: (AcceptOutcome | undefined)[] = new Array(items.length);
-        const metered = items.flatMap((it, i) => (it.meter ? [{ i, ...it.meter }] : []));
+        let metered = items.flatMap((it, i) => (it.meter ? [{ i, ...it.meter }] : []));
+        // A request whose Idempotency-Key is already used is a replay (or a mismatch): answered by
+        // the accept below, never judged or counted again.
+        const keyed = metered.flatMap((x) => {
+          const idem = items[x.i]!.item.idempotency;
+          return idem ? [{ tenantId: idem.tenantId, key: idem.key }] : [];
+        });
+        if (keyed.length) {
+          const live = await d.messages.liveIdempotencyKeys(tx, keyed, d.clock.now().getTime());
+          metered = metered.filter((x) => {
+            const idem = items[x.i]!.item.idempotency;
+            return !idem || !live.has(`${idem.tenantId}\u0000${idem.key}`);
+          });
+        }
         if (metered.length && d.meter) {
           const decisions = await d.meter.count(tx, metered);
           for (const [j, decision] of decisions.entries()) {
@@ -184,7 +196,7 @@ export class MessagesService {
     let row: MessageRecord;
     let meter: AcceptWork['meter'];
     try {
-      const built = await this.buildRow(tenant, input, idempotencyKey, opts.category, requestHash);
+      const built = await this.buildRow(tenant, input, idempotencyKey, opts.category);
       row = { ...built.row, sensitive: opts.sensitive ? 1 : 0 };
       meter = built.meter;
     } catch (e) {
@@ -250,7 +262,6 @@ export class MessagesService {
     input: SendInput,
     idempotencyKey: string | undefined,
     internalCategory: Category | undefined,
-    requestHash: string,
   ): Promise<{ row: Omit<MessageRecord, 'sensitive'>; meter?: AcceptWork['meter'] }> {
     if (input === null || typeof input !== 'object') throw bad('body', 'The request body must be a JSON object.');
     const channel: Channel = input.channel ?? 'sms';
@@ -306,16 +317,12 @@ export class MessagesService {
     // The policy comes last, so a malformed request is told about its errors first.
     const id = this.d.random.id();
     const settings = await this.d.settings.get(tenant.id);
-    // A replay answers what the first request got: judged (and counted by the limits) again, it
-    // could be refused or counted twice. Looked up only when limits count this message.
-    const replaying =
-      idempotencyKey !== undefined && isMetered(settings, category) && (await this.d.messages.idempotencyHash(tenant.id, idempotencyKey, now)) === requestHash;
     const policyMessage: PolicyMessage = { id, tenantId: tenant.id, to: to.address, channel: carried, category, body, segments: seg?.segments ?? 0, sendAt };
     const policyCtx: PolicyContext = { stage: 'accept', now, settings };
-    const decision: Decision = replaying ? SEND : await this.d.policy.decide(policyMessage, policyCtx);
+    const decision = await this.d.policy.decide(policyMessage, policyCtx);
     // Counted with the insert (a message that is not sent now is counted when it is dispatched).
     const meter =
-      decision.action === 'send' && !replaying && this.d.sendingEnabled && this.d.meter?.meters(policyMessage, policyCtx)
+      decision.action === 'send' && this.d.sendingEnabled && this.d.meter?.meters(policyMessage, policyCtx)
         ? { message: policyMessage, ctx: policyCtx }
         : undefined;
     if (decision.action === 'refuse') throw new AppError(decision.code, decision.message, decision.details ?? { field: 'to' });
