@@ -23,6 +23,11 @@ export interface CountersRepository {
   recordEach(tx: Tx, events: { key: string; at: number }[]): Promise<void>;
   /** A tenant's count of `name` on `day` (0 if none), its row locked until `tx` ends. */
   lockCount(tx: Tx, c: { tenantId: string; day: string; name: string }): Promise<number>;
+  /**
+   * Adds `by` to a tenant's count of `name` on `day` in one atomic statement while the result stays
+   * at or below `max`; the new count, or null (nothing changed) when it would go over.
+   */
+  addUpTo(tx: Tx, c: { tenantId: string; day: string; name: string; by: number; max: number }): Promise<number | null>;
   /** Adds `by` (default 1) to a tenant's count of `name` on `day` in one atomic statement. */
   increment(tx: Tx, c: { tenantId: string; day: string; name: string; by?: number }): Promise<void>;
   /** A tenant's counts of one day. */

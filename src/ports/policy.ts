@@ -37,6 +37,17 @@ export interface Policy {
 export interface PolicyMeter {
   /** Whether this message is counted at all (no I/O): if not, `count` need not see it. */
   meters(message: PolicyMessage, ctx: PolicyContext): boolean;
-  /** Judges and counts the messages in order, in `tx`: one decision each. */
-  count(tx: Tx, items: { message: PolicyMessage; ctx: PolicyContext }[]): Promise<Decision[]>;
+  /**
+   * Judges and counts the messages in order, in `tx`: one decision each. With `capLater`, daily caps
+   * are left to `settle`.
+   */
+  count(tx: Tx, items: { message: PolicyMessage; ctx: PolicyContext }[], capLater?: boolean): Promise<Decision[]>;
+  /**
+   * The last step of the accept transaction, for the messages it wrote: takes their daily-cap slots
+   * (the counter row stays locked only until the commit right after). Throws the cap's AppError when
+   * they do not fit; the group commit then re-runs its requests one by one, so only those over the cap fail.
+   */
+  settle(tx: Tx, items: { message: PolicyMessage; ctx: PolicyContext }[]): Promise<void>;
+  /** Counts a refusal of the meter that rolled its transaction back. */
+  observe(decision: Decision, message: PolicyMessage, ctx: PolicyContext): Promise<void>;
 }

@@ -3,6 +3,7 @@
 // cap), which counts a message once, in one transaction, when it is sent now.
 import type { Logger } from 'pino';
 import { dayOf, nextMidnight } from '../core/calendar.js';
+import { AppError } from '../core/errors.js';
 import type { Category } from '../core/categories.js';
 import { isMetered } from '../core/limits.js';
 import { countryOf, maskPhone } from '../core/phone.js';
@@ -110,7 +111,7 @@ export class SendingLimits implements PolicyMeter {
    * lock each tenant's day count, then judge the messages in order in memory and write the
    * accepted events, counts and marks. The same order of locks everywhere, so no deadlock.
    */
-  async count(tx: Tx, items: MeterItem[]): Promise<Decision[]> {
+  async count(tx: Tx, items: MeterItem[], capLater = false): Promise<Decision[]> {
     const c = this.d.counters;
     const results: { decision: Decision; alerts: { kind: string; message: string; data: Record<string, unknown> }[] }[] = items.map(() => ({
       decision: SEND,
@@ -135,7 +136,7 @@ export class SendingLimits implements PolicyMeter {
     const days = new Map<string, { tenantId: string; day: string; count: number; start: number; cap: number; alertAt: number; tz: string }>();
     for (const w of work) {
       const s = w.ctx.settings;
-      if (s.daily_cap === null) continue;
+      if (s.daily_cap === null || capLater) continue;
       const day = dayOf(w.ctx.now, s.timezone);
       const id = `${w.m.tenantId}\u0000${day}`;
       if (!days.has(id)) {
@@ -162,7 +163,7 @@ export class SendingLimits implements PolicyMeter {
           continue;
         }
       }
-      if (s.daily_cap !== null) {
+      if (s.daily_cap !== null && !capLater) {
         const d = days.get(`${m.tenantId}\u0000${dayOf(now, s.timezone)}`)!;
         if (d.count + 1 > d.cap) {
           const reset = nextMidnight(now, d.tz);
@@ -238,6 +239,58 @@ export class SendingLimits implements PolicyMeter {
     }
     for (const id of [...tally.keys()].sort()) await c.increment(tx, tally.get(id)!);
     return results.map((r) => r.decision);
+  }
+
+  async settle(tx: Tx, items: MeterItem[]): Promise<void> {
+    const groups = new Map<string, { tenantId: string; day: string; by: number; cap: number; alertAt: number; tz: string; now: number }>();
+    for (const { message: m, ctx } of items) {
+      const s = ctx.settings;
+      if (s.daily_cap === null) continue;
+      const day = dayOf(ctx.now, s.timezone);
+      const id = `${m.tenantId}\u0000${day}`;
+      const g = groups.get(id);
+      if (g) g.by++;
+      else groups.set(id, { tenantId: m.tenantId, day, by: 1, cap: s.daily_cap, alertAt: s.daily_cap_alert_at, tz: s.timezone, now: ctx.now });
+    }
+    const raised: { tenantId: string; kind: string; message: string; data: Record<string, unknown> }[] = [];
+    // In key order, so that concurrent transactions lock the counter rows in one order.
+    for (const id of [...groups.keys()].sort()) {
+      const g = groups.get(id)!;
+      const n = await this.d.counters.addUpTo(tx, { tenantId: g.tenantId, day: g.day, name: 'sent', by: g.by, max: g.cap });
+      if (n === null) {
+        const reset = nextMidnight(g.now, g.tz);
+        throw new AppError(
+          'SMS_ERR_DAILY_CAP_REACHED',
+          `The daily cap of ${g.cap} messages is reached; it resets at midnight ${g.tz} (${new Date(reset).toISOString()}).`,
+          { cap: g.cap, day: g.day, resets_at: new Date(reset).toISOString(), retry_after: seconds(reset - g.now) },
+        );
+      }
+      const alerts = [
+        ...(n >= Math.ceil(g.cap * g.alertAt)
+          ? [
+              {
+                kind: 'usage.cap_threshold',
+                message: `${n} of the daily cap of ${g.cap} messages sent (alert at ${Math.round(g.alertAt * 100)} %).`,
+                data: { cap: g.cap, count: n, day: g.day } as Record<string, unknown>,
+              },
+            ]
+          : []),
+        ...(n >= g.cap ? [capReached(g.cap, g.day, g.tz)] : []),
+      ];
+      for (const a of alerts) {
+        const alert = {
+          id: this.d.random.id(),
+          tenant_id: g.tenantId,
+          day: g.day,
+          created_at: g.now,
+          kind: a.kind,
+          message: a.message,
+          data: JSON.stringify(a.data),
+        };
+        if (await this.d.alerts.raise(tx, alert)) raised.push({ tenantId: g.tenantId, ...a });
+      }
+    }
+    for (const a of raised) this.d.logger.warn({ tenant: a.tenantId, alert: a.kind, ...a.data }, a.message);
   }
 
   private limitsOf(it: MeterItem): { key: string | null; limit: RecipientLimit | null; cooldownS: number; windowMs: number } {

@@ -153,12 +153,14 @@ export class MessagesService {
             return !idem || !live.has(`${idem.tenantId}\u0000${idem.key}`);
           });
         }
+        const sent: typeof metered = [];
         if (metered.length && d.meter) {
-          const decisions = await d.meter.count(tx, metered);
+          const decisions = await d.meter.count(tx, metered, true);
           for (const [j, decision] of decisions.entries()) {
             const { i } = metered[j]!;
             if (decision.action === 'refuse') out[i] = { kind: 'refused', decision };
             else items[i]!.apply(decision);
+            if (decision.action === 'send') sent.push(metered[j]!);
           }
         }
         const rest = items.flatMap((it, i) => (out[i] === undefined ? [{ it, i }] : []));
@@ -169,6 +171,9 @@ export class MessagesService {
             )
           : [];
         for (const [k, r] of rest.entries()) out[r.i] = outcomes[k]!;
+        // Last, so that the daily cap's counter row is locked only until the commit.
+        const written = sent.filter((x) => out[x.i]!.kind === 'new');
+        if (written.length) await d.meter!.settle(tx, written);
         return out as AcceptOutcome[];
       },
     };
@@ -242,7 +247,16 @@ export class MessagesService {
       json = JSON.stringify(resource);
       if (item.idempotency) item.idempotency.body = json;
     };
-    const outcome = await this.d.batch(this.acceptBatch, { item, meter, apply });
+    let outcome: AcceptOutcome;
+    try {
+      outcome = await this.d.batch(this.acceptBatch, { item, meter, apply });
+    } catch (e) {
+      // The daily cap refused it in the transaction, which rolled back: count the refusal now.
+      if (meter && e instanceof AppError && e.code === 'SMS_ERR_DAILY_CAP_REACHED') {
+        await this.d.meter!.observe({ action: 'refuse', code: e.code }, meter.message, meter.ctx);
+      }
+      throw e;
+    }
 
     switch (outcome.kind) {
       case 'refused':

@@ -39,6 +39,23 @@ export function countersRepository(db: Db): CountersRepository {
           .values(keys.map((key) => ({ key, at })))
           .execute();
     },
+    async addUpTo(tx, c) {
+      if (c.by > c.max) return null;
+      // The conflict update row-locks the counter (PostgreSQL re-evaluates the WHERE on the latest
+      // version), so concurrent additions from any process never pass `max`.
+      const row = await kx(tx)
+        .insertInto('policy_counters')
+        .values({ tenant_id: c.tenantId, day: c.day, name: c.name, count: c.by })
+        .onConflict((oc) =>
+          oc
+            .columns(['tenant_id', 'day', 'name'])
+            .doUpdateSet({ count: sql`policy_counters.count + ${c.by}` })
+            .where(sql<boolean>`policy_counters.count + ${c.by} <= ${c.max}`),
+        )
+        .returning('count')
+        .executeTakeFirst();
+      return row ? Number(row.count) : null;
+    },
     async increment(tx, c) {
       const by = c.by ?? 1;
       await kx(tx)
