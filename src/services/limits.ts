@@ -1,6 +1,7 @@
 // Sending limits as policy rules: tenant enabled, destination countries and consent mode (checks
 // that count nothing), then the meter (per-recipient rolling limit and cooldown, the tenant's daily
-// cap), which counts a message once, in one transaction, when it is sent now.
+// cap), which counts a message once, when it is sent now: on accept inside the send path's own
+// transaction (count, then settle the cap last), at dispatch in a transaction of its own.
 import type { Logger } from 'pino';
 import { dayOf, nextMidnight } from '../core/calendar.js';
 import { AppError } from '../core/errors.js';
@@ -108,8 +109,9 @@ export class SendingLimits implements PolicyMeter {
   /**
    * The messages metered in one group commit, counted together in a few statements whatever their
    * number (as the send path's inserts are): lock their recipients' windows, prune and read them,
-   * lock each tenant's day count, then judge the messages in order in memory and write the
-   * accepted events, counts and marks. The same order of locks everywhere, so no deadlock.
+   * lock each tenant's day count (unless `capLater`: `settle` takes the cap), then judge the messages
+   * in order in memory and write the accepted events, counts and marks. Locks are taken in one order
+   * (recipient keys sorted, then day rows), so concurrent batches do not deadlock.
    */
   async count(tx: Tx, items: MeterItem[], capLater = false): Promise<Decision[]> {
     const c = this.d.counters;
