@@ -38,8 +38,8 @@ export interface PolicyMeter {
   /** Whether this message is counted at all (no I/O): if not, `count` need not see it. */
   meters(message: PolicyMessage, ctx: PolicyContext): boolean;
   /**
-   * Judges and counts the messages in order, in `tx`: one decision each. With `capLater`, daily caps
-   * are left to `settle`.
+   * Judges and counts the messages in order, in `tx`: one decision each. With `capLater` (on accept),
+   * daily caps are left to `settle`, and refusals and holds to `observe`.
    */
   count(tx: Tx, items: { message: PolicyMessage; ctx: PolicyContext }[], capLater?: boolean): Promise<Decision[]>;
   /**
@@ -48,6 +48,6 @@ export interface PolicyMeter {
    * they do not fit; the group commit then re-runs its requests one by one, so only those over the cap fail.
    */
   settle(tx: Tx, items: { message: PolicyMessage; ctx: PolicyContext }[]): Promise<void>;
-  /** Counts a refusal of the meter that rolled its transaction back. */
+  /** Counts a refusal or hold of the meter on accept (after the send path's commit). */
   observe(decision: Decision, message: PolicyMessage, ctx: PolicyContext): Promise<void>;
 }

@@ -223,7 +223,10 @@ export class SendingLimits implements PolicyMeter {
       });
       if (raised) this.d.logger.warn({ tenant: a.tenantId, alert: a.kind, ...a.data }, a.message);
     }
-    // Visibility: the meter's own refusals and holds, counted by reason in the same transaction.
+    // Visibility: the meter's own refusals and holds, counted by reason. At dispatch in the same
+    // transaction; on accept (`capLater`) the send path reports them after its commit, so that its
+    // transaction locks no counter row before the cap's (one lock order: no deadlock).
+    if (capLater) return results.map((r) => r.decision);
     const tally = new Map<string, { tenantId: string; day: string; name: string; by: number }>();
     for (const [i, r] of results.entries()) {
       const d = r.decision;

@@ -232,7 +232,9 @@ export class MessagesService {
       expires_at: row.expires_at,
     };
     // The meter's answer, set from the original each time (a failed batch is re-run).
+    let metered: Decision | undefined;
     const apply = (decision: Decision) => {
+      metered = decision;
       Object.assign(row, original);
       if (decision.action === 'hold' && decision.until > now) {
         Object.assign(row, {
@@ -260,12 +262,14 @@ export class MessagesService {
 
     switch (outcome.kind) {
       case 'refused':
+        await this.d.meter!.observe(outcome.decision, meter!.message, meter!.ctx);
         throw new AppError(outcome.decision.code, outcome.decision.message, outcome.decision.details ?? { field: 'to' });
       case 'mismatch':
         throw new AppError('SMS_ERR_IDEMPOTENCY_MISMATCH');
       case 'replay':
         return { status: outcome.status, message: JSON.parse(outcome.body) as MessageResource, json: outcome.body, replayed: true };
       default:
+        if (metered?.action === 'hold') await this.d.meter!.observe(metered, meter!.message, meter!.ctx);
         if (row.status === 'pending') this.d.onEnqueued?.();
         return { status: 202, message: resource, json, replayed: false };
     }
