@@ -83,12 +83,15 @@ export function printTable(rows, cols) {
  * and `--quick` (small counts: checks that the harness works, not a measurement).
  */
 export function benchArgs(argv = process.argv.slice(2)) {
-  const { values } = parseArgs({ args: argv, options: { db: { type: 'string', multiple: true }, quick: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { db: { type: 'string', multiple: true }, quick: { type: 'boolean', default: false }, policy: { type: 'string' } },
+  });
   const dbs = values.db?.length ? values.db : [process.env.SMSRELAY_BENCH_DATABASE_URL ?? 'sqlite'];
   for (const d of dbs) {
     if (d !== 'sqlite' && !/^postgres(ql)?:\/\//.test(d)) throw new Error(`--db must be 'sqlite' or a postgres:// URL, not ${d}`);
   }
-  return { dbs, quick: values.quick };
+  return { dbs, quick: values.quick, policy: values.policy ?? null };
 }
 
 export const dbLabel = (db) => (db === 'sqlite' ? 'SQLite' : 'PostgreSQL');

@@ -9,10 +9,15 @@
 //   (x) scale-out: 2 `serve --no-worker` processes (load split over both) + 1 `worker` process
 //   (s) SQL statements per message: accept + dispatch, then two signed callbacks per message
 // With a PostgreSQL URL the SQLite cases run too: the targets compare PostgreSQL with SQLite.
+// --policy '<settings JSON>' (or --policy default: a daily cap and a per-recipient limit that the
+// run never reaches) instead measures (b) and (c) per database without and with those settings
+// applied to the default tenant: the cost of the sending limits.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import {
   benchArgs,
   cannon,
@@ -33,7 +38,12 @@ import {
   waitFor,
 } from './lib.js';
 
-const { dbs: requested, quick } = benchArgs();
+const { dbs: requested, quick, policy: policyArg } = benchArgs();
+// Counted on every send, never reached: 100,000 random recipients get at most a few messages each.
+const DEFAULT_POLICY = { daily_cap: 1_000_000_000, recipient_limits: { transactional: { max: 5, per_seconds: 3600 } } };
+const POLICY = policyArg === null ? null : policyArg === 'default' ? DEFAULT_POLICY : JSON.parse(policyArg);
+// The serve process caches a tenant's settings this long (it read them at start).
+const SETTINGS_CACHE_MS = 5_000;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const DURATION = Number(process.env.BENCH_DURATION ?? (quick ? 3 : 10));
 const WARMUP = quick ? 1 : 2;
@@ -81,11 +91,38 @@ function providerEnv(emuBase) {
   return { TWILIO_ACCOUNT_SID: ACCOUNT_SID, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TWILIO_API_BASE_URL: emuBase, TWILIO_FROM_NUMBER: '+15005550006' };
 }
 
-async function startServe(dbUrl, extraArgs, extraEnv = {}) {
+async function startServe(dbUrl, extraArgs, extraEnv = {}, policy = null) {
   const port = await freePort();
   const child = await startCli(['serve', ...extraArgs], relayEnv(dbUrl, port, extraEnv), `http://127.0.0.1:${port}/healthz`);
   children.push(child);
+  if (policy) {
+    await applySettings(dbUrl, policy);
+    await new Promise((r) => setTimeout(r, SETTINGS_CACHE_MS + 500));
+  }
   return { child, base: `http://127.0.0.1:${port}` };
+}
+
+/** Merges settings into the default tenant's stored document (what relay.settings.update stores). */
+async function applySettings(dbUrl, patch) {
+  const merge = (text) => JSON.stringify({ ...JSON.parse(text || '{}'), ...patch });
+  if (dbUrl.startsWith('sqlite:')) {
+    const db = new Database(dbUrl.slice('sqlite:'.length));
+    try {
+      const row = db.prepare("SELECT settings FROM tenants WHERE slug = 'default'").get();
+      db.prepare("UPDATE tenants SET settings = ? WHERE slug = 'default'").run(merge(row.settings));
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const c = new pg.Client({ connectionString: dbUrl });
+  await c.connect();
+  try {
+    const { rows } = await c.query("SELECT settings FROM tenants WHERE slug = 'default'");
+    await c.query("UPDATE tenants SET settings = $1 WHERE slug = 'default'", [merge(rows[0].settings)]);
+  } finally {
+    await c.end();
+  }
 }
 
 function postMessages(url, extra = {}) {
@@ -113,6 +150,12 @@ function postMessages(url, extra = {}) {
   };
 }
 
+/** The policy really ran: every accepted message was counted against the daily cap. */
+async function assertCounted(base, accepted) {
+  const stats = await (await fetch(`${base}/v1/policy/stats`, { headers: auth })).json();
+  if (stats.sent !== accepted) throw new Error(`policy not in effect: ${stats.sent} messages counted, ${accepted} accepted`);
+}
+
 /** True once no message is left in smsrelay's outbox: each has had its provider call answered. */
 async function outboxEmpty(base) {
   const r = await fetch(`${base}/v1/messages?status=pending&limit=1`, { headers: auth });
@@ -126,28 +169,30 @@ async function drain(base) {
 const pct = (x, y) => `${Math.round((100 * x) / y)} %`;
 
 // (b) API only: POST /v1/messages for DURATION seconds after a warm-up.
-async function caseB(db) {
+async function caseB(db, policy = null) {
   const d = await freshDb(db, 'b');
-  const { child, base } = await startServe(d.url, ['--no-worker']);
+  const { child, base } = await startServe(d.url, ['--no-worker'], {}, policy);
   await cannon(postMessages(base, { duration: WARMUP }));
-  const res = summarize(`(b) POST /v1/messages, ${CONNECTIONS} conn.`, await cannon(postMessages(base, { duration: DURATION })));
+  const res = summarize(`(b) POST /v1/messages, ${CONNECTIONS} conn.${policy ? ', policy' : ''}`, await cannon(postMessages(base, { duration: DURATION })));
   await stop(child);
   await d.drop();
   return res;
 }
 
 // (c) end to end in one process: accept N messages over HTTP; the in-process worker sends them.
-async function caseC(db, emuBase) {
+async function caseC(db, emuBase, policy = null) {
   const d = await freshDb(db, 'c');
-  const { child, base } = await startServe(d.url, [], providerEnv(emuBase));
+  const { child, base } = await startServe(d.url, [], providerEnv(emuBase), policy);
   const t0 = Date.now();
   const res = await cannon(postMessages(base, { amount: N }));
   await drain(base);
   const elapsed = (Date.now() - t0) / 1000;
+  // With a cap, the day's count proves the policy ran (without one, nothing is counted per day).
+  if (policy?.daily_cap != null) await assertCounted(base, res['2xx']);
   await stop(child);
   await d.drop();
   await fetch(`${emuBase}/emulator/api/messages`, { method: 'DELETE' });
-  const s = summarize(`(c) end to end, 1 process, ${N} msgs`, res);
+  const s = summarize(`(c) end to end, 1 process, ${N} msgs${policy ? ', policy' : ''}`, res);
   return { ...s, accepted: s.reqs, reqs: Math.round(res['2xx'] / elapsed) };
 }
 
@@ -230,7 +275,50 @@ async function caseStatements(db, emuBase) {
   }
 }
 
+/** --policy: (b) and (c) per database, without and with the settings, side by side. */
+async function policyMain() {
+  for (const url of pgUrls) await dropStalePgDatabases(url);
+  const ePort = await freePort();
+  const emuBase = `http://127.0.0.1:${ePort}`;
+  const emu = await startCli(
+    ['emulator', '--port', String(ePort), '--account-sid', ACCOUNT_SID, '--auth-token', AUTH_TOKEN, '--no-callbacks', '--max-messages', String(N * 3)],
+    {},
+    `${emuBase}/emulator/api/config`,
+  );
+  children.push(emu);
+  const cols = ['case', 'req/s or msg/s', 'accepted/s', 'p50 ms', 'p99 ms', 'errors'];
+  const row = (x) => ({ case: x.name, 'req/s or msg/s': x.reqs, 'accepted/s': x.accepted ?? '', 'p50 ms': x.p50, 'p99 ms': x.p99, errors: x.errors });
+  const summary = [];
+  for (const db of dbs) {
+    // Alternated, so that drift on a shared machine does not favour one side.
+    const b0 = await caseB(db);
+    const b1 = await caseB(db, POLICY);
+    const c0 = await caseC(db, emuBase);
+    const c1 = await caseC(db, emuBase, POLICY);
+    console.log(`\n${dbLabel(db)}${db === 'sqlite' ? '' : ` (${db.replace(/\/\/[^@]*@/, '//')})`}\n`);
+    printTable([b0, b1, c0, c1].map(row), cols);
+    for (const [name, x0, x1] of [
+      ['(b) with / without policy', b0, b1],
+      ['(c) with / without policy', c0, c1],
+    ]) {
+      summary.push({
+        database: dbLabel(db),
+        measure: name,
+        value: pct(x1.reqs, x0.reqs),
+        target: '>= 90 %',
+        met: x1.reqs >= 0.9 * x0.reqs ? 'met' : 'NOT met',
+      });
+    }
+  }
+  console.log(`\nSummary (policy: ${JSON.stringify(POLICY)})\n`);
+  printTable(summary, ['database', 'measure', 'value', 'target', 'met']);
+  console.log(
+    `\n${CONNECTIONS} connections, ${DURATION} s per throughput run, N = ${N}${quick ? ' (--quick: checks the harness, not a measurement)' : ''}; node ${process.version}.`,
+  );
+}
+
 async function main() {
+  if (POLICY) return policyMain();
   for (const url of pgUrls) await dropStalePgDatabases(url);
   const byDb = new Map(dbs.map((db) => [db, {}]));
 

@@ -79,6 +79,15 @@ export interface DataConfig {
   retentionIntervalMs: number;
 }
 
+// --- sending limits and caps ---
+/** Defaults of the settings document's limits (see core/settings.ts). */
+export interface PolicyConfig {
+  /** TWILIO_MAX_DAILY_SENDS: the default tenant's daily cap (null: none). */
+  dailyCap: number | null;
+  /** REMINDER_COOLDOWN_MINUTES: every tenant's default cooldown per recipient (transactional, marketing). */
+  cooldownMinutes: number;
+}
+
 export interface InboundConfig {
   /** Auto-reply text of the default tenant (null: off). Other tenants set it in their settings. */
   autoReply: string | null;
@@ -144,6 +153,7 @@ export interface Config {
   reconciler: ReconcilerConfig;
   data: DataConfig;
   inbound: InboundConfig;
+  policy: PolicyConfig;
   emulator: EmulatorConfig;
   metrics: MetricsConfig;
   events: EventsConfig;
@@ -369,6 +379,10 @@ export function loadConfig(env: Env): Config {
       priceIntervalMs: int(env, 'SMSRELAY_PRICE_INTERVAL_MS', 30_000, 10, 3_600_000),
       priceBatchSize: int(env, 'SMSRELAY_PRICE_BATCH_SIZE', 100, 1, 1000),
       retentionIntervalMs: int(env, 'SMSRELAY_RETENTION_INTERVAL_MS', 600_000, 10, 86_400_000),
+    },
+    policy: {
+      dailyCap: str(env, 'TWILIO_MAX_DAILY_SENDS') === null ? null : int(env, 'TWILIO_MAX_DAILY_SENDS', 0, 0, 1_000_000_000),
+      cooldownMinutes: int(env, 'REMINDER_COOLDOWN_MINUTES', 0, 0, 7 * 24 * 60),
     },
     inbound: {
       autoReply: str(env, 'SMSRELAY_AUTO_REPLY'),

@@ -13,6 +13,7 @@ import { AuditLog } from './services/audit.js';
 import { rotateMasterKey, type RotationResult } from './services/master-key.js';
 import { TenantConfigService } from './services/tenant-config.js';
 import { TestSendService } from './services/test-send.js';
+import type { AlertsService } from './services/alerts.js';
 import type { ConsentService } from './services/consent.js';
 import type { ConversationsService } from './services/conversations.js';
 import type { EventsService } from './services/events.js';
@@ -110,6 +111,7 @@ export function resolveConfig(overrides: DeepPartial<Config> | Config = {}): Con
     reconciler: { ...base.reconciler, ...(o.reconciler as Partial<Config['reconciler']>) },
     data: { ...base.data, ...(o.data as Partial<Config['data']>) },
     inbound: { ...base.inbound, ...(o.inbound as Partial<Config['inbound']>) },
+    policy: { ...base.policy, ...(o.policy as Partial<Config['policy']>) },
     emulator: { ...base.emulator, ...(o.emulator as Partial<Config['emulator']>) },
     verify: { ...base.verify, ...(o.verify as Partial<Config['verify']>) },
     metrics: { ...base.metrics, ...(o.metrics as Partial<Config['metrics']>) },
@@ -144,6 +146,8 @@ export interface SmsRelay {
   readonly conversations: ConversationsService;
   /** Message templates (versions, rendering, previews). */
   readonly templates: TemplatesService;
+  /** Alerts (daily cap threshold, cap reached) and the sending policy's counts of a day. */
+  readonly alerts: AlertsService;
   readonly statusCallbacks: StatusCallbacksService;
   /** Drops cached webhook credentials (after tenants' Twilio credentials changed). */
   readonly webhookAuth: WebhookAuth;
@@ -208,7 +212,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
 
   const common = { config, logger, repos, clock, random, settings, metrics };
   // `runners` is built below; nothing is enqueued before this function returns.
-  const messaging = createMessaging({ ...common, cipher, audit, defaultTenant, hub, policies: opts.policies ?? [], onEnqueued: () => runners.wake() });
+  const messaging = createMessaging({ ...common, cipher, audit, tenants, defaultTenant, hub, policies: opts.policies ?? [], onEnqueued: () => runners.wake() });
   const { messages, consent, statusCallbacks } = messaging;
   const verifications = createVerifications({ ...common, messages, provider: () => hub.current() });
   const data = new Data({ config, logger, repos, clock, random, hub, settings, messages, audit });
@@ -267,6 +271,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     consent,
     conversations: messaging.conversations,
     templates: messaging.templates,
+    alerts: messaging.alerts,
     statusCallbacks,
     webhookAuth: messaging.webhookAuth,
     get provider() {

@@ -1,6 +1,7 @@
 // Interfaces the services depend on. Adapters (storage/, providers/) implement them; main.ts wires
 // them. One file per concern under ports/; this module re-exports them all.
 export * from './ports/audit.js';
+export * from './ports/alerts.js';
 export * from './ports/clock.js';
 export * from './ports/consent.js';
 export * from './ports/conversations.js';

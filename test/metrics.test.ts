@@ -44,7 +44,12 @@ describe.each(backends)('metrics after a mixed run on $name', (backend) => {
   beforeAll(async () => {
     t = await startRelay(backend, 'metrics', {}, { relay: { policies: [holdPolicy] } });
     // Marketing's default quiet hours would hold the marketing sends below at night.
-    await t.relay.settings.update(t.relay.defaultTenant.id, { quiet_hours: { marketing: null } });
+    // Nor consent (opt-in by default for marketing) or the per-recipient limit: they are not what is measured.
+    await t.relay.settings.update(t.relay.defaultTenant.id, {
+      quiet_hours: { marketing: null },
+      consent_mode: { marketing: 'opt_out' },
+      recipient_limits: { marketing: null },
+    });
   });
   afterAll(() => t?.close());
 

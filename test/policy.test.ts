@@ -102,6 +102,8 @@ describe.each(backends)('sending policy on $name', (backend) => {
     calls.length = 0;
     const plain = await t.api('/v1/messages', { body: { to, body: 'hi' } });
     expect(plain.body).toMatchObject({ category: 'transactional', template: null });
+    // Marketing is opt-in by default (consent_mode): the recipient opted in first.
+    expect((await t.api('/v1/consents', { body: { phone: to, action: 'opt_in', source: 'web_form' } })).status).toBe(200);
     const promo = await t.api('/v1/messages', { body: { to, body: 'sale', category: 'marketing' } });
     expect(promo.status).toBe(202);
     expect(promo.body.category).toBe('marketing');

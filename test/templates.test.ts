@@ -19,6 +19,8 @@ describe.each(backends)('templates on $name', (backend) => {
 
   beforeAll(async () => {
     t = await startRelay(backend, 'templates');
+    // Marketing sends here test bodies, not consent (opt-in by default) or the per-recipient limit.
+    await t.relay.settings.update(t.relay.defaultTenant.id, { consent_mode: { marketing: 'opt_out' }, recipient_limits: { marketing: null } });
     const b = await t.relay.tenants.create({ slug: 'tpl-b', name: 'B', fromNumber: '+15005550009' });
     keyB = (await t.relay.apiKeys.create(b.id, 'b', ['admin'])).key;
   });
@@ -285,7 +287,7 @@ describe.each(backends)('templates on $name', (backend) => {
     expect(badSettings.details.map((d: { field: string }) => d.field).sort()).toEqual([
       'footer_when_no_room',
       'max_segments',
-      'on_too_long',
+      'on_too_long.marketing',
       'opt_out_footer',
       'smart_encoding',
     ]);

@@ -3586,7 +3586,7 @@ export interface paths {
                                 /** @enum {string} */
                                 action?: "opt_out" | "opt_in";
                                 /** @enum {string} */
-                                source?: "keyword" | "free_text" | "api" | "admin" | "provider";
+                                source?: "keyword" | "free_text" | "api" | "web_form" | "admin" | "provider";
                                 actor?: string | null;
                                 detail?: string | null;
                                 message_id?: string | null;
@@ -3689,7 +3689,7 @@ export interface paths {
         put?: never;
         /**
          * Opt a number in or out
-         * @description Appends a consent event (source api, actor = the API key) and updates the suppression list.
+         * @description Appends a consent event (source api, or web_form for an opt-in collected on a form; actor = the API key) and updates the suppression list. Categories in consent mode opt_in are sent only to numbers whose newest event is an opt-in.
          */
         post: {
             parameters: {
@@ -3705,6 +3705,11 @@ export interface paths {
                         /** @enum {string} */
                         action: "opt_out" | "opt_in";
                         reason?: string | null;
+                        /**
+                         * @default api
+                         * @enum {string}
+                         */
+                        source?: "api" | "web_form";
                     };
                 };
             };
@@ -3729,7 +3734,7 @@ export interface paths {
                                 /** @enum {string} */
                                 action?: "opt_out" | "opt_in";
                                 /** @enum {string} */
-                                source?: "keyword" | "free_text" | "api" | "admin" | "provider";
+                                source?: "keyword" | "free_text" | "api" | "web_form" | "admin" | "provider";
                                 actor?: string | null;
                                 detail?: string | null;
                                 message_id?: string | null;
@@ -4490,6 +4495,29 @@ export interface paths {
                             };
                             /** @description Message bodies and media URLs are redacted this many days after creation (null: kept). */
                             retention_days?: number | null;
+                            /** @description Per category: at most `max` messages to one recipient in any `per_seconds` (null: none). */
+                            recipient_limits?: {
+                                [key: string]: {
+                                    max?: number;
+                                    per_seconds?: number;
+                                } | null;
+                            };
+                            /** @description Per category: seconds between two messages to one recipient. */
+                            recipient_cooldown_seconds?: {
+                                [key: string]: number;
+                            };
+                            over_limit?: {
+                                [key: string]: "refuse" | "defer";
+                            };
+                            /** @description Messages per calendar day in the tenant's time zone (null: no cap). */
+                            daily_cap?: number | null;
+                            /** @description Fraction of the cap at which the threshold alert is raised. */
+                            daily_cap_alert_at?: number;
+                            consent_mode?: {
+                                [key: string]: "opt_in" | "opt_out";
+                            };
+                            /** @description Destination countries (ISO codes or '*'); null: the tenant's region. */
+                            allowed_countries?: string[] | null;
                             /** @description The tenant's own Twilio account; null: the installation's. */
                             twilio_account_sid?: string | null;
                             /** @description Last 4 characters of the stored auth token (never the token). */
@@ -4650,6 +4678,29 @@ export interface paths {
                         };
                         /** @description Message bodies and media URLs are redacted this many days after creation (null: kept). */
                         retention_days?: number | null;
+                        /** @description Per category: at most `max` messages to one recipient in any `per_seconds` (null: none). */
+                        recipient_limits?: {
+                            [key: string]: {
+                                max?: number;
+                                per_seconds?: number;
+                            } | null;
+                        };
+                        /** @description Per category: seconds between two messages to one recipient. */
+                        recipient_cooldown_seconds?: {
+                            [key: string]: number;
+                        };
+                        over_limit?: {
+                            [key: string]: "refuse" | "defer";
+                        };
+                        /** @description Messages per calendar day in the tenant's time zone (null: no cap). */
+                        daily_cap?: number | null;
+                        /** @description Fraction of the cap at which the threshold alert is raised. */
+                        daily_cap_alert_at?: number;
+                        consent_mode?: {
+                            [key: string]: "opt_in" | "opt_out";
+                        };
+                        /** @description Destination countries (ISO codes or '*'); null: the tenant's region. */
+                        allowed_countries?: string[] | null;
                         twilio_account_sid?: string | null;
                         /** @description Write-only. */
                         twilio_auth_token?: string | null;
@@ -4720,6 +4771,29 @@ export interface paths {
                             };
                             /** @description Message bodies and media URLs are redacted this many days after creation (null: kept). */
                             retention_days?: number | null;
+                            /** @description Per category: at most `max` messages to one recipient in any `per_seconds` (null: none). */
+                            recipient_limits?: {
+                                [key: string]: {
+                                    max?: number;
+                                    per_seconds?: number;
+                                } | null;
+                            };
+                            /** @description Per category: seconds between two messages to one recipient. */
+                            recipient_cooldown_seconds?: {
+                                [key: string]: number;
+                            };
+                            over_limit?: {
+                                [key: string]: "refuse" | "defer";
+                            };
+                            /** @description Messages per calendar day in the tenant's time zone (null: no cap). */
+                            daily_cap?: number | null;
+                            /** @description Fraction of the cap at which the threshold alert is raised. */
+                            daily_cap_alert_at?: number;
+                            consent_mode?: {
+                                [key: string]: "opt_in" | "opt_out";
+                            };
+                            /** @description Destination countries (ISO codes or '*'); null: the tenant's region. */
+                            allowed_countries?: string[] | null;
                             /** @description The tenant's own Twilio account; null: the installation's. */
                             twilio_account_sid?: string | null;
                             /** @description Last 4 characters of the stored auth token (never the token). */
@@ -5013,6 +5087,29 @@ export interface paths {
                             };
                             /** @description Message bodies and media URLs are redacted this many days after creation (null: kept). */
                             retention_days?: number | null;
+                            /** @description Per category: at most `max` messages to one recipient in any `per_seconds` (null: none). */
+                            recipient_limits?: {
+                                [key: string]: {
+                                    max?: number;
+                                    per_seconds?: number;
+                                } | null;
+                            };
+                            /** @description Per category: seconds between two messages to one recipient. */
+                            recipient_cooldown_seconds?: {
+                                [key: string]: number;
+                            };
+                            over_limit?: {
+                                [key: string]: "refuse" | "defer";
+                            };
+                            /** @description Messages per calendar day in the tenant's time zone (null: no cap). */
+                            daily_cap?: number | null;
+                            /** @description Fraction of the cap at which the threshold alert is raised. */
+                            daily_cap_alert_at?: number;
+                            consent_mode?: {
+                                [key: string]: "opt_in" | "opt_out";
+                            };
+                            /** @description Destination countries (ISO codes or '*'); null: the tenant's region. */
+                            allowed_countries?: string[] | null;
                             /** @description The tenant's own Twilio account; null: the installation's. */
                             twilio_account_sid?: string | null;
                             /** @description Last 4 characters of the stored auth token (never the token). */
@@ -5168,6 +5265,29 @@ export interface paths {
                         };
                         /** @description Message bodies and media URLs are redacted this many days after creation (null: kept). */
                         retention_days?: number | null;
+                        /** @description Per category: at most `max` messages to one recipient in any `per_seconds` (null: none). */
+                        recipient_limits?: {
+                            [key: string]: {
+                                max?: number;
+                                per_seconds?: number;
+                            } | null;
+                        };
+                        /** @description Per category: seconds between two messages to one recipient. */
+                        recipient_cooldown_seconds?: {
+                            [key: string]: number;
+                        };
+                        over_limit?: {
+                            [key: string]: "refuse" | "defer";
+                        };
+                        /** @description Messages per calendar day in the tenant's time zone (null: no cap). */
+                        daily_cap?: number | null;
+                        /** @description Fraction of the cap at which the threshold alert is raised. */
+                        daily_cap_alert_at?: number;
+                        consent_mode?: {
+                            [key: string]: "opt_in" | "opt_out";
+                        };
+                        /** @description Destination countries (ISO codes or '*'); null: the tenant's region. */
+                        allowed_countries?: string[] | null;
                         twilio_account_sid?: string | null;
                         /** @description Write-only. */
                         twilio_auth_token?: string | null;
@@ -5238,6 +5358,29 @@ export interface paths {
                             };
                             /** @description Message bodies and media URLs are redacted this many days after creation (null: kept). */
                             retention_days?: number | null;
+                            /** @description Per category: at most `max` messages to one recipient in any `per_seconds` (null: none). */
+                            recipient_limits?: {
+                                [key: string]: {
+                                    max?: number;
+                                    per_seconds?: number;
+                                } | null;
+                            };
+                            /** @description Per category: seconds between two messages to one recipient. */
+                            recipient_cooldown_seconds?: {
+                                [key: string]: number;
+                            };
+                            over_limit?: {
+                                [key: string]: "refuse" | "defer";
+                            };
+                            /** @description Messages per calendar day in the tenant's time zone (null: no cap). */
+                            daily_cap?: number | null;
+                            /** @description Fraction of the cap at which the threshold alert is raised. */
+                            daily_cap_alert_at?: number;
+                            consent_mode?: {
+                                [key: string]: "opt_in" | "opt_out";
+                            };
+                            /** @description Destination countries (ISO codes or '*'); null: the tenant's region. */
+                            allowed_countries?: string[] | null;
                             /** @description The tenant's own Twilio account; null: the installation's. */
                             twilio_account_sid?: string | null;
                             /** @description Last 4 characters of the stored auth token (never the token). */
@@ -5589,7 +5732,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         name: string;
-                        scopes: ("admin" | "messages:read" | "messages:write" | "verify:read" | "verify:write" | "templates:read" | "templates:write" | "events:read" | "webhooks:write" | "tenants:admin" | "usage:read" | "lookups:read" | "contacts:read" | "contacts:write")[];
+                        scopes: ("admin" | "messages:read" | "messages:write" | "verify:read" | "verify:write" | "templates:read" | "templates:write" | "events:read" | "webhooks:write" | "tenants:admin" | "alerts:read" | "usage:read" | "lookups:read" | "contacts:read" | "contacts:write")[];
                     };
                 };
             };
@@ -9378,6 +9521,256 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's alerts, newest first
+         * @description usage.cap_threshold (the daily cap’s alert threshold passed) and usage.cap_reached, each raised at most once per day.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data?: {
+                                id?: string;
+                                kind?: string;
+                                /** @description The calendar day in the tenant’s time zone. */
+                                day?: string;
+                                message?: string;
+                                data?: {
+                                    [key: string]: unknown;
+                                } | null;
+                                /** Format: date-time */
+                                created_at?: string;
+                            }[];
+                            next_cursor?: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/policy/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Sending-policy counts of a day: messages counted against the daily cap, refusals and holds by reason */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description YYYY-MM-DD; default today in the tenant’s time zone. */
+                    day?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            day?: string;
+                            timezone?: string;
+                            sent?: number;
+                            daily_cap?: number | null;
+                            refused?: {
+                                [key: string]: number;
+                            };
+                            held?: {
+                                [key: string]: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "message.sent": {
@@ -10649,7 +11042,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "SMS_ERR_VALIDATION" | "SMS_ERR_MALFORMED_BODY" | "SMS_ERR_MALFORMED_URL" | "SMS_ERR_MALFORMED_REQUEST" | "SMS_ERR_HEADERS_TOO_LARGE" | "SMS_ERR_REQUEST_TIMEOUT" | "SMS_ERR_UNSUPPORTED_MEDIA_TYPE" | "SMS_ERR_BODY_REQUIRED" | "SMS_ERR_BODY_TOO_LONG" | "SMS_ERR_TOO_MANY_MEDIA" | "SMS_ERR_INVALID_PHONE" | "SMS_ERR_NOT_MOBILE" | "SMS_ERR_NO_SENDER" | "SMS_ERR_INVALID_SEND_AT" | "SMS_ERR_INVALID_VALIDITY" | "SMS_ERR_INVALID_TIMEZONE" | "SMS_ERR_PAYLOAD_TOO_LARGE" | "SMS_ERR_UNAUTHENTICATED" | "SMS_ERR_FORBIDDEN" | "SMS_ERR_INVALID_SIGNATURE" | "SMS_ERR_NOT_FOUND" | "SMS_ERR_ROUTE_NOT_FOUND" | "SMS_ERR_METHOD_NOT_ALLOWED" | "SMS_ERR_IDEMPOTENCY_CONFLICT" | "SMS_ERR_IDEMPOTENCY_MISMATCH" | "SMS_ERR_INVALID_STATE" | "SMS_ERR_RECIPIENT_OPTED_OUT" | "SMS_ERR_DELIVERY_FAILED" | "SMS_ERR_INVALID_WEBHOOK" | "SMS_ERR_RATE_LIMITED" | "SMS_ERR_COUNTRY_NOT_ALLOWED" | "SMS_ERR_EXPIRED" | "SMS_ERR_PROVIDER_REJECTED" | "SMS_ERR_PROVIDER_UNAVAILABLE" | "SMS_ERR_MAX_ATTEMPTS" | "SMS_ERR_SENDING_DISABLED" | "SMS_ERR_VERIFICATION_NOT_FOUND" | "SMS_ERR_VERIFY_NOT_CONFIGURED" | "SMS_ERR_EMULATOR_LOOPBACK_ONLY" | "SMS_ERR_EMULATOR_TOKEN_REQUIRED" | "SMS_ERR_TENANT_HEADER_FORBIDDEN" | "SMS_ERR_TENANT_NOT_FOUND" | "SMS_ERR_TENANT_EXISTS" | "SMS_ERR_SCOPE_NOT_GRANTABLE" | "SMS_ERR_TWILIO_CREDENTIALS_INVALID" | "SMS_ERR_MASTER_KEY_REQUIRED" | "SMS_ERR_PUBLIC_URL_INVALID" | "SMS_ERR_SENDER_NOT_OWNED" | "SMS_ERR_TEMPLATE_EXISTS" | "SMS_ERR_UNKNOWN_TEMPLATE" | "SMS_ERR_TEMPLATE_SYNTAX" | "SMS_ERR_TEMPLATE_UNKNOWN_VARIABLE" | "SMS_ERR_TEMPLATE_UNKNOWN_FILTER" | "SMS_ERR_TEMPLATE_LIMIT" | "SMS_ERR_TEMPLATE_RENDER" | "SMS_ERR_BODY_AND_TEMPLATE" | "SMS_ERR_TOO_MANY_SEGMENTS" | "SMS_ERR_FOOTER_NO_ROOM" | "SMS_ERR_METRICS_LOOPBACK_ONLY" | "SMS_ERR_METRICS_TOKEN_REQUIRED" | "SMS_ERR_UNEXPECTED_RESPONSE" | "SMS_ERR_WEBHOOK_URL_REFUSED" | "SMS_ERR_LOOKUP_UNAVAILABLE" | "SMS_ERR_CONVERSATION_BLOCKED" | "SMS_ERR_NOT_READY" | "SMS_ERR_INTERNAL";
+                code: "SMS_ERR_VALIDATION" | "SMS_ERR_MALFORMED_BODY" | "SMS_ERR_MALFORMED_URL" | "SMS_ERR_MALFORMED_REQUEST" | "SMS_ERR_HEADERS_TOO_LARGE" | "SMS_ERR_REQUEST_TIMEOUT" | "SMS_ERR_UNSUPPORTED_MEDIA_TYPE" | "SMS_ERR_BODY_REQUIRED" | "SMS_ERR_BODY_TOO_LONG" | "SMS_ERR_TOO_MANY_MEDIA" | "SMS_ERR_INVALID_PHONE" | "SMS_ERR_NOT_MOBILE" | "SMS_ERR_NO_SENDER" | "SMS_ERR_INVALID_SEND_AT" | "SMS_ERR_INVALID_VALIDITY" | "SMS_ERR_INVALID_TIMEZONE" | "SMS_ERR_PAYLOAD_TOO_LARGE" | "SMS_ERR_UNAUTHENTICATED" | "SMS_ERR_FORBIDDEN" | "SMS_ERR_INVALID_SIGNATURE" | "SMS_ERR_NOT_FOUND" | "SMS_ERR_ROUTE_NOT_FOUND" | "SMS_ERR_METHOD_NOT_ALLOWED" | "SMS_ERR_IDEMPOTENCY_CONFLICT" | "SMS_ERR_IDEMPOTENCY_MISMATCH" | "SMS_ERR_INVALID_STATE" | "SMS_ERR_RECIPIENT_OPTED_OUT" | "SMS_ERR_DELIVERY_FAILED" | "SMS_ERR_INVALID_WEBHOOK" | "SMS_ERR_RATE_LIMITED" | "SMS_ERR_COUNTRY_NOT_ALLOWED" | "SMS_ERR_RECIPIENT_THROTTLED" | "SMS_ERR_DAILY_CAP_REACHED" | "SMS_ERR_TENANT_DISABLED" | "SMS_ERR_NO_CONSENT" | "SMS_ERR_EXPIRED" | "SMS_ERR_PROVIDER_REJECTED" | "SMS_ERR_PROVIDER_UNAVAILABLE" | "SMS_ERR_MAX_ATTEMPTS" | "SMS_ERR_SENDING_DISABLED" | "SMS_ERR_VERIFICATION_NOT_FOUND" | "SMS_ERR_VERIFY_NOT_CONFIGURED" | "SMS_ERR_EMULATOR_LOOPBACK_ONLY" | "SMS_ERR_EMULATOR_TOKEN_REQUIRED" | "SMS_ERR_TENANT_HEADER_FORBIDDEN" | "SMS_ERR_TENANT_NOT_FOUND" | "SMS_ERR_TENANT_EXISTS" | "SMS_ERR_SCOPE_NOT_GRANTABLE" | "SMS_ERR_TWILIO_CREDENTIALS_INVALID" | "SMS_ERR_MASTER_KEY_REQUIRED" | "SMS_ERR_PUBLIC_URL_INVALID" | "SMS_ERR_SENDER_NOT_OWNED" | "SMS_ERR_TEMPLATE_EXISTS" | "SMS_ERR_UNKNOWN_TEMPLATE" | "SMS_ERR_TEMPLATE_SYNTAX" | "SMS_ERR_TEMPLATE_UNKNOWN_VARIABLE" | "SMS_ERR_TEMPLATE_UNKNOWN_FILTER" | "SMS_ERR_TEMPLATE_LIMIT" | "SMS_ERR_TEMPLATE_RENDER" | "SMS_ERR_BODY_AND_TEMPLATE" | "SMS_ERR_TOO_MANY_SEGMENTS" | "SMS_ERR_FOOTER_NO_ROOM" | "SMS_ERR_METRICS_LOOPBACK_ONLY" | "SMS_ERR_METRICS_TOKEN_REQUIRED" | "SMS_ERR_UNEXPECTED_RESPONSE" | "SMS_ERR_WEBHOOK_URL_REFUSED" | "SMS_ERR_LOOKUP_UNAVAILABLE" | "SMS_ERR_CONVERSATION_BLOCKED" | "SMS_ERR_NOT_READY" | "SMS_ERR_INTERNAL";
                 message: string;
                 details?: unknown;
             };

@@ -34,6 +34,15 @@ export const ERRORS = {
   SMS_ERR_INVALID_WEBHOOK: { status: 400, retryable: false, message: 'The webhook request lacks required Twilio parameters.' },
   SMS_ERR_RATE_LIMITED: { status: 429, retryable: true, message: 'Too many requests; retry later.' },
   SMS_ERR_COUNTRY_NOT_ALLOWED: { status: 422, retryable: false, message: 'Sending to this country is not allowed for this tenant.' },
+  // --- sending limits, caps, consent mode ---
+  SMS_ERR_RECIPIENT_THROTTLED: { status: 429, retryable: true, message: 'Too many messages to this recipient in this category; retry after the time given.' },
+  SMS_ERR_DAILY_CAP_REACHED: {
+    status: 429,
+    retryable: true,
+    message: "The tenant's daily sending cap is reached; it resets at midnight in the tenant's time zone.",
+  },
+  SMS_ERR_TENANT_DISABLED: { status: 403, retryable: false, message: 'This tenant is disabled: nothing is sent until it is enabled again.' },
+  SMS_ERR_NO_CONSENT: { status: 422, retryable: false, message: 'This category needs a recorded opt-in from the recipient (consent mode opt_in).' },
   SMS_ERR_EXPIRED: { status: 422, retryable: false, message: 'The message validity period expired before it could be sent.' },
   SMS_ERR_PROVIDER_REJECTED: { status: 422, retryable: false, message: 'The provider rejected the message.' },
   SMS_ERR_PROVIDER_UNAVAILABLE: { status: 503, retryable: true, message: 'The provider could not be reached.' },

@@ -108,6 +108,16 @@ export function normalizeRecipient(input: string, channel: Channel, opts: PhoneO
   return { e164, address: channel === 'whatsapp' ? WHATSAPP_PREFIX + e164 : e164, country, type };
 }
 
+/** The country of a stored address ('+E164' or 'whatsapp:+E164'); undefined when unknown. */
+export function countryOf(address: string): string | undefined {
+  const number = address.startsWith(WHATSAPP_PREFIX) ? address.slice(WHATSAPP_PREFIX.length) : address;
+  try {
+    return parse(number, {}).country;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Masks a phone number (or any identifier) for logs: at most the first 5 and last 4 characters
  * stay visible, at least a quarter (min. 3) is hidden, and strings under 9 characters are hidden

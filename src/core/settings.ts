@@ -3,7 +3,7 @@
 // takes the installation's default, so the environment keeps supplying the default tenant's values
 // at read time and a process start never has to write them.
 import type { BodyRules } from './body.js';
-import { CATEGORIES } from './categories.js';
+import { CATEGORIES, type Category } from './categories.js';
 import { AppError } from './errors.js';
 import { DEFAULT_KEYWORDS, DEFAULT_REPLIES } from './keywords.js';
 import { canonicalLocale } from './locales.js';
@@ -59,6 +59,26 @@ export interface TenantSettings {
   // --- usage, lookups, contacts, privacy ---
   /** Message bodies and media URLs are redacted this many days after creation (null: kept). */
   retention_days: number | null;
+  // --- sending limits, caps, consent mode, destination countries ---
+  /** Rolling limit per recipient and category: at most `max` messages in any `per_seconds`; null: none. */
+  recipient_limits: Record<Category, RecipientLimit | null>;
+  /** Minimum seconds between two messages to one recipient, per category (0: none; OTP is exempt). */
+  recipient_cooldown_seconds: Record<Category, number>;
+  /** Over a recipient limit or cooldown: 'refuse' (429 with Retry-After) or 'defer' (hold until allowed). */
+  over_limit: Record<Category, 'refuse' | 'defer'>;
+  /** Messages per calendar day (in `timezone`) across all categories; null: no cap. */
+  daily_cap: number | null;
+  /** Fraction of the cap at which the day's threshold alert is raised. */
+  daily_cap_alert_at: number;
+  /** opt_out: send unless the number opted out; opt_in: send only to numbers with a recorded opt-in. */
+  consent_mode: Record<Category, 'opt_in' | 'opt_out'>;
+  /** Destination countries of every send (ISO codes, '*' for all); null: the tenant's region only. */
+  allowed_countries: string[] | null;
+}
+
+export interface RecipientLimit {
+  max: number;
+  per_seconds: number;
 }
 
 // --- quiet hours and sender pacing ---
@@ -120,6 +140,16 @@ export const BUILTIN_SETTINGS: Omit<TenantSettings, 'default_region' | 'verify_b
   sender_rates: {},
   // --- usage, lookups, contacts, privacy ---
   retention_days: null,
+  // --- sending limits, caps, consent mode, destination countries ---
+  // The seed's "5 per hour per phone" guarded marketing-like reminders; transactional traffic is
+  // not throttled unless a tenant configures it (an upgrade must not start refusing sends).
+  recipient_limits: { transactional: null, marketing: { max: 5, per_seconds: 3600 }, otp: null },
+  recipient_cooldown_seconds: { transactional: 0, marketing: 0, otp: 0 },
+  over_limit: { transactional: 'refuse', marketing: 'refuse', otp: 'refuse' },
+  daily_cap: null,
+  daily_cap_alert_at: 0.9,
+  consent_mode: { transactional: 'opt_out', marketing: 'opt_in', otp: 'opt_out' },
+  allowed_countries: null,
 };
 
 const KINDS: readonly KeywordKinds[] = ['opt_out', 'opt_in', 'help'];
@@ -142,6 +172,41 @@ const text =
   (v) =>
     typeof v === 'string' && v.trim() !== '' && v.length <= max && isStorableText(v) ? null : `must be a non-empty string of at most ${max} characters`;
 
+/** A map by category: any subset of the categories, each value checked (a patch merges by category). */
+const byCategory =
+  (c: Check): Check =>
+  (v) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return `must be an object by category (${CATEGORIES.join(', ')})`;
+    for (const [k, x] of Object.entries(v)) {
+      if (!(CATEGORIES as readonly string[]).includes(k)) return `has an unknown category '${k.slice(0, 40)}' (expected ${CATEGORIES.join(', ')})`;
+      const m = c(x);
+      if (m) return `.${k} ${m}`;
+    }
+    return null;
+  };
+const intIn =
+  (min: number, max: number): Check =>
+  (v) =>
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? null : `must be an integer from ${min} to ${max}`;
+const countryList: Check = (v) =>
+  Array.isArray(v) && v.length > 0 && v.length <= 250 && v.every((c) => typeof c === 'string' && (c === '*' || /^[A-Z]{2}$/.test(c)))
+    ? null
+    : "must be a non-empty list of ISO 3166 alpha-2 codes or '*'";
+const recipientLimit: Check = (v) => {
+  if (v === null) return null;
+  if (typeof v !== 'object' || Array.isArray(v) || Object.keys(v).some((k) => k !== 'max' && k !== 'per_seconds')) return 'must be {max, per_seconds} or null';
+  const { max, per_seconds } = v as Record<string, unknown>;
+  return intIn(1, 1_000_000)(max)
+    ? `max ${intIn(1, 1_000_000)(max)}`
+    : intIn(1, 31 * 86_400)(per_seconds)
+      ? `per_seconds ${intIn(1, 31 * 86_400)(per_seconds)}`
+      : null;
+};
+
+/** Keys whose value is a map by category: stored and patched per category, over the defaults. */
+// Maps by category: a patch and the stored value override the defaults category by category.
+const PER_CATEGORY = new Set<string>(['max_segments', 'on_too_long', 'recipient_limits', 'recipient_cooldown_seconds', 'over_limit', 'consent_mode']);
+
 // Hand-written rather than a schema library: a dozen keys, each with a message the API returns as is.
 const CHECKS: Record<Exclude<keyof TenantSettings, 'keywords' | 'replies'>, Check> = {
   from_number: nullable(matches(/^(\+[1-9]\d{3,14}|(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11})$/, 'an E.164 number or an alphanumeric sender ID (1-11 characters)')),
@@ -162,8 +227,8 @@ const CHECKS: Record<Exclude<keyof TenantSettings, 'keywords' | 'replies'>, Chec
   timezone: (v) => (typeof v === 'string' && isTimeZone(v) ? null : "must be an IANA time zone such as 'Europe/Paris' or 'UTC'"),
   // --- templates and body shaping ---
   smart_encoding: (v) => (typeof v === 'boolean' ? null : 'must be true or false'),
-  max_segments: byCategory((v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 30, 'an integer from 1 to 30'),
-  on_too_long: byCategory((v) => v === 'reject' || v === 'truncate', "'reject' or 'truncate'"),
+  max_segments: byCategory(intIn(1, 30)),
+  on_too_long: byCategory(oneOf('reject', 'truncate')),
   opt_out_footer: (v) =>
     v !== null &&
     typeof v === 'object' &&
@@ -181,16 +246,15 @@ const CHECKS: Record<Exclude<keyof TenantSettings, 'keywords' | 'replies'>, Chec
   retention_days: nullable((v) =>
     Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 3650 ? null : 'must be a whole number of days from 1 to 3650, or null',
   ),
+  // --- sending limits, caps, consent mode, destination countries ---
+  recipient_limits: byCategory(recipientLimit),
+  recipient_cooldown_seconds: byCategory(intIn(0, 7 * 86_400)),
+  over_limit: byCategory(oneOf('refuse', 'defer')),
+  daily_cap: nullable(intIn(0, 1_000_000_000)),
+  daily_cap_alert_at: (v) => (typeof v === 'number' && v > 0 && v <= 1 ? null : 'must be a number above 0 and at most 1'),
+  consent_mode: byCategory(oneOf('opt_in', 'opt_out')),
+  allowed_countries: nullable(countryList),
 };
-
-/** Category-keyed maps of the body settings: any subset of the categories; the others keep their defaults. */
-function byCategory(ok: (v: unknown) => boolean, what: string): Check {
-  return (v) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v) && Object.entries(v).every(([c, x]) => (CATEGORIES as readonly string[]).includes(c) && ok(x))
-      ? null
-      : `must be an object keyed by category (${CATEGORIES.join(', ')}) with values ${what}`;
-}
-const CATEGORY_MAPS = ['max_segments', 'on_too_long'] as const;
 
 const keywordList: Check = (v) =>
   Array.isArray(v) && v.length > 0 && v.length <= 20 && v.every((k) => typeof k === 'string' && /^\S{1,32}$/u.test(k) && isStorableText(k))
@@ -226,7 +290,10 @@ export function settingsErrors(input: unknown): FieldError[] {
     }
     const check = CHECKS[key as keyof typeof CHECKS];
     const m = check ? check(value) : 'is not a known field';
-    if (m) errors.push({ field: key, message: m });
+    // A map by category names the entry at fault: `recipient_limits.marketing`.
+    const sub = m?.startsWith('.') ? /^\.(\w+) ([\s\S]*)$/.exec(m) : null;
+    if (sub) errors.push({ field: `${key}.${sub[1]}`, message: sub[2]! });
+    else if (m) errors.push({ field: key, message: m });
   }
   return errors;
 }
@@ -247,12 +314,8 @@ export function resolveSettings(stored: Record<string, unknown>, defaults: Tenan
   const out: TenantSettings = { ...defaults, keywords: { ...defaults.keywords }, replies: { ...defaults.replies } };
   for (const key of Object.keys(CHECKS) as (keyof typeof CHECKS)[]) {
     const v = stored[key];
-    if (v !== undefined && CHECKS[key](v) === null) (out as unknown as Record<string, unknown>)[key] = v;
-  }
-  // --- templates and body shaping: a stored category map overrides the defaults category by category
-  for (const key of CATEGORY_MAPS) {
-    if (stored[key] !== undefined && CHECKS[key](stored[key]) === null)
-      (out as unknown as Record<string, unknown>)[key] = { ...defaults[key], ...(stored[key] as object) };
+    if (v === undefined || CHECKS[key](v) !== null) continue;
+    (out as unknown as Record<string, unknown>)[key] = PER_CATEGORY.has(key) ? { ...(defaults[key] as object), ...(v as object) } : v;
   }
   for (const group of ['keywords', 'replies'] as const) {
     const g = stored[group];
@@ -270,7 +333,7 @@ export function resolveSettings(stored: Record<string, unknown>, defaults: Tenan
 export function applyPatch(stored: Record<string, unknown>, patch: SettingsPatch): Record<string, unknown> {
   const next: Record<string, unknown> = { ...stored };
   for (const [key, value] of Object.entries(patch)) {
-    if (key === 'keywords' || key === 'replies') next[key] = { ...((stored[key] as object) ?? {}), ...(value as object) };
+    if (key === 'keywords' || key === 'replies' || PER_CATEGORY.has(key)) next[key] = { ...((stored[key] as object) ?? {}), ...(value as object) };
     else next[key] = value;
   }
   return next;

@@ -8,6 +8,7 @@ import type { ApiKeysService } from '../services/api-keys.js';
 import type { AuditLog } from '../services/audit.js';
 import type { TenantConfigService } from '../services/tenant-config.js';
 import type { TestSendService } from '../services/test-send.js';
+import type { AlertsService } from '../services/alerts.js';
 import type { ConsentService } from '../services/consent.js';
 import type { ConversationsService } from '../services/conversations.js';
 import type { EventSource, EventsService } from '../services/events.js';
@@ -24,6 +25,7 @@ import { NO_METRICS, type HealthRepository, type Metrics } from '../ports.js';
 import { scopeChecker } from './auth.js';
 import { eventWebhooks } from './event-docs.js';
 import { clientErrorHandler, errorSchema, installErrorHandling, toAppError } from './errors.js';
+import { alertRoutes } from './routes/alerts.js';
 import { healthRoutes } from './routes/health.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { auditRoutes } from './routes/audit-log.js';
@@ -74,6 +76,8 @@ export interface HttpDeps {
   lookups: LookupsService;
   contacts: ContactsService;
   privacy: PrivacyService;
+  /** Alerts and the sending policy's counts (absent: not served). */
+  alerts?: AlertsService;
   /** Requests another component serves on the same port (the embedded emulator); returns true if handled. */
   mount?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
@@ -153,6 +157,7 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
   await app.register(usageRoutes, { usage: d.usage, requireScope });
   await app.register(lookupRoutes, { lookups: d.lookups, requireScope });
   await app.register(contactRoutes, { contacts: d.contacts, privacy: d.privacy, requireScope });
+  if (d.alerts) await app.register(alertRoutes, { alerts: d.alerts, requireScope });
   await app.ready();
   return app;
 }

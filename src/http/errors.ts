@@ -17,6 +17,10 @@ export function replyWithError(err: FastifyError | AppError | Error, req: Fastif
   const e = toAppError(err);
   if (e.status >= 500) req.log.error({ err }, 'request failed');
   if (e.headers) void reply.headers(e.headers);
+  // A refusal that says when to come back (policy limits put it in details) gets Retry-After.
+  const retry = (e.details as { retry_after?: unknown } | undefined)?.retry_after;
+  if (!e.headers?.['Retry-After'] && typeof retry === 'number' && Number.isFinite(retry))
+    void reply.header('Retry-After', String(Math.max(1, Math.ceil(retry))));
   void reply.code(e.status).send(e.toJSON());
 }
 

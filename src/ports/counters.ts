@@ -1,6 +1,8 @@
-// The counters port: sliding-window event counts (verification send limits). Callers count and
-// record inside one transaction after `lock`, so "count, then record" cannot interleave with
-// another request for the same keys, in this process or another.
+// The counters port: sliding-window event counts (verification send limits, per-recipient limits).
+// Callers count and record inside one transaction after `lock`, so "count, then record" cannot
+// interleave with another request for the same keys, in this process or another. Per-day totals
+// (daily cap, refusals and holds by reason) are rows changed by atomic upserts; `lockCount` holds
+// one until the transaction ends, so a batch can judge several messages against it.
 import type { Tx } from './tx.js';
 
 export interface CountersRepository {
@@ -12,4 +14,27 @@ export interface CountersRepository {
   nthNewest(tx: Tx, key: string, n: number): Promise<number | null>;
   /** One event at `at` for each key. */
   record(tx: Tx, keys: string[], at: number): Promise<void>;
+
+  /** Every event of these keys, newest first per key (call after pruning: a window's worth). */
+  eventsOf(tx: Tx, keys: string[]): Promise<Map<string, number[]>>;
+  /** Forgets the events of each key at or before its `before` (keys grouped by `before`). */
+  pruneEach(tx: Tx, entries: { key: string; before: number }[]): Promise<void>;
+  /** One event per entry. */
+  recordEach(tx: Tx, events: { key: string; at: number }[]): Promise<void>;
+  /** A tenant's count of `name` on `day` (0 if none), its row locked until `tx` ends. */
+  lockCount(tx: Tx, c: { tenantId: string; day: string; name: string }): Promise<number>;
+  /**
+   * Adds `by` to a tenant's count of `name` on `day` in one atomic statement while the result stays
+   * at or below `max`; the new count, or null (nothing changed) when it would go over.
+   */
+  addUpTo(tx: Tx, c: { tenantId: string; day: string; name: string; by: number; max: number }): Promise<number | null>;
+  /** Adds `by` (default 1) to a tenant's count of `name` on `day` in one atomic statement. */
+  increment(tx: Tx, c: { tenantId: string; day: string; name: string; by?: number }): Promise<void>;
+  /** A tenant's counts of one day. */
+  countsOfDay(tenantId: string, day: string): Promise<{ name: string; count: number }[]>;
+  /** Which of these messages were already counted against their limits. */
+  countedAmong(tx: Tx, messageIds: string[]): Promise<Set<string>>;
+  markCounted(tx: Tx, marks: { tenantId: string; messageId: string; at: number }[]): Promise<void>;
+  /** Forgets marks older than `before` (messages long sent or expired). */
+  pruneCounted(before: number): Promise<number>;
 }

@@ -209,6 +209,8 @@ export interface MessagesRepository {
   providerSidTaken(sid: string): Promise<boolean>;
   /** A live idempotency entry's request hash (an invalid request under a used key is a mismatch). */
   idempotencyHash(tenantId: string, key: string, now: number): Promise<string | undefined>;
+  /** Which of these (tenant, key) pairs have a live idempotency entry, inside `tx`: `${tenantId}\u0000${key}`. */
+  liveIdempotencyKeys(tx: Tx, keys: { tenantId: string; key: string }[], now: number): Promise<Set<string>>;
   deleteExpiredIdempotencyKeys(now: number): Promise<number>;
   /**
    * Outbox depth (pending and scheduled messages) and the earliest next attempt among them, in one

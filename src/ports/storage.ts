@@ -3,6 +3,7 @@ import type { AuditRepository } from './audit.js';
 
 // The storage ports. Services see repositories (one per aggregate) and a unit of work; only
 // storage/ knows SQL, Kysely and the dialect differences.
+import type { AlertsRepository } from './alerts.js';
 import type { ConsentRepository } from './consent.js';
 import type { ConversationsRepository, InboundRepository } from './conversations.js';
 import type { CountersRepository } from './counters.js';
@@ -67,6 +68,7 @@ export interface Repositories {
   consent: ConsentRepository;
   verifications: VerificationsRepository;
   counters: CountersRepository;
+  alerts: AlertsRepository;
   messages: MessagesRepository;
   tenants: TenantsRepository;
   webhookEvents: WebhookEventsRepository;

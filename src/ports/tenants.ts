@@ -38,7 +38,10 @@ export interface TenantsRepository {
   bySlug(slug: string): Promise<TenantRecord | undefined>;
   /** Every tenant, oldest first. */
   list(): Promise<TenantRecord[]>;
-  /** The active tenant that owns a Twilio account. */
+  /**
+   * The tenant that owns a Twilio account, enabled or not: a disabled tenant sends nothing new, but
+   * the callbacks of what it sent before still belong to it.
+   */
   activeByAccountSid(accountSid: string): Promise<TenantRecord | undefined>;
   /** Oldest first, after the (created_at, id) given. */
   page(limit: number, after: readonly [number, string] | null): Promise<TenantRecord[]>;
@@ -48,4 +51,6 @@ export interface TenantsRepository {
   /** Every stored encrypted secret (tenants' auth tokens), for a master key rotation. */
   encryptedSecrets(tx: Tx): Promise<{ id: string; twilio_auth_token_enc: string }[]>;
   setEncryptedToken(tx: Tx, id: string, enc: string): Promise<void>;
+  /** Whether a row was changed. */
+  setEnabled(id: string, enabled: boolean, now: number): Promise<boolean>;
 }

@@ -18,6 +18,7 @@ export const SCOPES = [
   'events:read',
   'webhooks:write',
   'tenants:admin',
+  'alerts:read',
   // --- usage, lookups, contacts, privacy ---
   'usage:read',
   'lookups:read',

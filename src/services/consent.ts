@@ -9,7 +9,8 @@ import { newEvent } from './events.js';
 import type { Tenant } from './tenants.js';
 
 export type ConsentAction = 'opt_out' | 'opt_in';
-export type ConsentSource = 'keyword' | 'free_text' | 'api' | 'admin' | 'provider';
+/** web_form: an opt-in the host application collected on a form and recorded through the API. */
+export type ConsentSource = 'keyword' | 'free_text' | 'api' | 'web_form' | 'admin' | 'provider';
 
 export interface ConsentChange {
   tenantId: string;
@@ -225,20 +226,22 @@ export class ConsentService {
   /** Opt in or out by API; `actor` is the API key id; `within` adds writes to its transaction (the audit entry). */
   async set(
     tenant: Tenant,
-    input: { phone: string; action: ConsentAction; reason?: string | null },
+    input: { phone: string; action: ConsentAction; reason?: string | null; source?: 'api' | 'web_form' },
     actor: string,
     within?: (tx: Tx, phone: string) => Promise<void>,
   ): Promise<{ changed: boolean; consent: ConsentResource }> {
     const phone = this.phone(tenant, input.phone);
     if (input.action !== 'opt_out' && input.action !== 'opt_in')
       throw new AppError('SMS_ERR_VALIDATION', "action must be 'opt_out' or 'opt_in'.", { field: 'action' });
+    const source = input.source ?? 'api';
+    if (source !== 'api' && source !== 'web_form') throw new AppError('SMS_ERR_VALIDATION', "source must be 'api' or 'web_form'.", { field: 'source' });
     const now = this.d.clock.now().getTime();
     const { changed } = await this.d.write(async (tx) => {
       const r = await this.record(tx, {
         tenantId: tenant.id,
         phone,
         action: input.action,
-        source: 'api',
+        source,
         actor,
         detail: input.reason ?? null,
         messageId: null,

@@ -9,6 +9,7 @@ import { shapeBody } from '../core/body.js';
 import { canonicalLocale } from '../core/locales.js';
 import { isTimeZone } from '../core/quiet-hours.js';
 import { countSegments, MAX_BODY_CHARS } from '../core/segments.js';
+import type { Decision } from '../core/policy.js';
 import type { TenantSettings } from '../core/settings.js';
 import {
   NO_METRICS,
@@ -20,6 +21,9 @@ import {
   type MessagesRepository,
   type Metrics,
   type Policy,
+  type PolicyContext,
+  type PolicyMessage,
+  type PolicyMeter,
   type Random,
   type UnitOfWork,
 } from '../ports.js';
@@ -87,6 +91,8 @@ export interface MessagesServiceDeps {
   onEnqueued?: () => void;
   /** The sending policy (consent first): decides send, hold or refuse on accept, and again at dispatch. */
   policy: Policy;
+  /** Counting rules (limits, caps), run inside the accept transaction for messages the policy lets through. */
+  meter?: PolicyMeter;
   settings: { get(tenantId: string): Promise<TenantSettings> };
   /** Renders `template` sends. */
   templates: Pick<TemplatesService, 'render'>;
@@ -94,6 +100,16 @@ export interface MessagesServiceDeps {
   /** Logs each accepted message (ids, tenant, masked number; never the body). */
   logger?: Pick<Logger, 'info'>;
 }
+
+/** One request in the accept batch: its write, and what the meter needs to judge and count it. */
+interface AcceptWork {
+  item: AcceptItem;
+  meter?: { message: PolicyMessage; ctx: PolicyContext };
+  /** Applies the meter's answer (send or hold) to the row and the stored answer. */
+  apply(decision: Decision): void;
+}
+
+type AcceptOutcome = IdempotencyOutcome | { kind: 'refused'; decision: Extract<Decision, { action: 'refuse' }> };
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 const MAX_SCHEDULE_AHEAD_MS = 365 * 24 * 60 * 60 * 1000;
@@ -131,12 +147,56 @@ export class MessagesService {
   /** Idempotency keys whose first request is still being processed in this process. */
   private readonly inFlightKeys = new Set<string>();
 
-  /** Requests accepted in the same group commit are written together (one statement per table). */
-  private readonly acceptBatch: BatchWrite<AcceptItem, IdempotencyOutcome>;
+  /**
+   * Requests accepted in the same group commit are written together (one statement per table),
+   * after the meter judged and counted the metered ones in the same transaction: a count and its
+   * message commit together, and a refused message is not written.
+   */
+  private readonly acceptBatch: BatchWrite<AcceptWork, AcceptOutcome>;
   private readonly metrics: Metrics;
 
   constructor(private readonly d: MessagesServiceDeps) {
-    this.acceptBatch = { run: (tx, items) => d.messages.accept(tx, items) };
+    this.acceptBatch = {
+      run: async (tx, items) => {
+        const out: (AcceptOutcome | undefined)[] = new Array(items.length);
+        let metered = items.flatMap((it, i) => (it.meter ? [{ i, ...it.meter }] : []));
+        // A request whose Idempotency-Key is already used is a replay (or a mismatch): answered by
+        // the accept below, never judged or counted again.
+        const keyed = metered.flatMap((x) => {
+          const idem = items[x.i]!.item.idempotency;
+          return idem ? [{ tenantId: idem.tenantId, key: idem.key }] : [];
+        });
+        if (keyed.length) {
+          const live = await d.messages.liveIdempotencyKeys(tx, keyed, d.clock.now().getTime());
+          metered = metered.filter((x) => {
+            const idem = items[x.i]!.item.idempotency;
+            return !idem || !live.has(`${idem.tenantId}\u0000${idem.key}`);
+          });
+        }
+        const sent: typeof metered = [];
+        if (metered.length && d.meter) {
+          const decisions = await d.meter.count(tx, metered, true);
+          for (const [j, decision] of decisions.entries()) {
+            const { i } = metered[j]!;
+            if (decision.action === 'refuse') out[i] = { kind: 'refused', decision };
+            else items[i]!.apply(decision);
+            if (decision.action === 'send') sent.push(metered[j]!);
+          }
+        }
+        const rest = items.flatMap((it, i) => (out[i] === undefined ? [{ it, i }] : []));
+        const outcomes = rest.length
+          ? await d.messages.accept(
+              tx,
+              rest.map((r) => r.it.item),
+            )
+          : [];
+        for (const [k, r] of rest.entries()) out[r.i] = outcomes[k]!;
+        // Last, so that the daily cap's counter row is locked only until the commit.
+        const written = sent.filter((x) => out[x.i]!.kind === 'new');
+        if (written.length) await d.meter!.settle(tx, written);
+        return out as AcceptOutcome[];
+      },
+    };
     this.metrics = d.metrics ?? NO_METRICS;
   }
 
@@ -160,8 +220,11 @@ export class MessagesService {
     const requestHash = idempotencyKey === undefined ? '' : createHash('sha256').update(canonical(input)).digest('hex');
     // Validation happens before any write, so a rejected request leaves nothing behind.
     let row: MessageRecord;
+    let meter: AcceptWork['meter'];
     try {
-      row = { ...(await this.buildRow(tenant, input, idempotencyKey, opts.category)), sensitive: opts.sensitive ? 1 : 0 };
+      const built = await this.buildRow(tenant, input, idempotencyKey, opts.category);
+      row = { ...built.row, sensitive: opts.sensitive ? 1 : 0 };
+      meter = built.meter;
     } catch (e) {
       if (idempotencyKey === undefined) throw e;
       // An invalid request under a key that was already used for a different body is a mismatch first.
@@ -171,26 +234,65 @@ export class MessagesService {
       }
       throw e;
     }
-    const resource = toMessageResource(row);
-    const json = JSON.stringify(resource);
+    let resource = toMessageResource(row);
+    let json = JSON.stringify(resource);
     const now = row.created_at;
 
-    const item = {
+    const item: AcceptItem = {
       message: { row, event: { source: 'api' } },
       idempotency:
         idempotencyKey === undefined
           ? undefined
           : { tenantId: tenant.id, key: idempotencyKey, requestHash, status: 202, body: json, now, ttlMs: IDEMPOTENCY_TTL_MS },
     };
-    const outcome = await this.d.batch(this.acceptBatch, item);
+    const original = {
+      status: row.status,
+      send_at: row.send_at,
+      next_attempt_at: row.next_attempt_at,
+      hold_reason: row.hold_reason,
+      expires_at: row.expires_at,
+    };
+    // The meter's answer, set from the original each time (a failed batch is re-run).
+    let metered: Decision | undefined;
+    const apply = (decision: Decision) => {
+      metered = decision;
+      Object.assign(row, original);
+      if (decision.action === 'hold' && decision.until > now) {
+        Object.assign(row, {
+          status: 'scheduled',
+          send_at: decision.until,
+          next_attempt_at: decision.until,
+          hold_reason: decision.reason,
+          expires_at: decision.until + row.validity_period! * 1000,
+        });
+      }
+      resource = toMessageResource(row);
+      json = JSON.stringify(resource);
+      if (item.idempotency) item.idempotency.body = json;
+    };
+    let outcome: AcceptOutcome;
+    try {
+      outcome = await this.d.batch(this.acceptBatch, { item, meter, apply });
+    } catch (e) {
+      // The daily cap refused it in the transaction, which rolled back: count the refusal now.
+      if (meter && e instanceof AppError && e.code === 'SMS_ERR_DAILY_CAP_REACHED') {
+        await this.d.meter!.observe({ action: 'refuse', code: e.code }, meter.message, meter.ctx);
+      }
+      throw e;
+    }
 
     switch (outcome.kind) {
+      case 'refused':
+        this.metrics.refused(outcome.decision.code, 'accept');
+        await this.d.meter!.observe(outcome.decision, meter!.message, meter!.ctx);
+        throw new AppError(outcome.decision.code, outcome.decision.message, outcome.decision.details ?? { field: 'to' });
       case 'mismatch':
         throw new AppError('SMS_ERR_IDEMPOTENCY_MISMATCH');
       case 'replay':
         this.d.logger?.info({ tenant_id: tenant.id, idempotency_replay: true }, 'send request replayed from its Idempotency-Key');
         return { status: outcome.status, message: JSON.parse(outcome.body) as MessageResource, json: outcome.body, replayed: true };
       default: {
+        if (metered?.action === 'hold') await this.d.meter!.observe(metered, meter!.message, meter!.ctx);
         const labels = { tenantId: row.tenant_id, category: row.category, channel: row.channel };
         this.metrics.accepted(labels);
         if (row.hold_reason !== null) this.metrics.held(labels, row.hold_reason, 'accept');
@@ -216,7 +318,7 @@ export class MessagesService {
     input: SendInput,
     idempotencyKey: string | undefined,
     internalCategory: Category | undefined,
-  ): Promise<Omit<MessageRecord, 'sensitive'>> {
+  ): Promise<{ row: Omit<MessageRecord, 'sensitive'>; meter?: AcceptWork['meter'] }> {
     if (input === null || typeof input !== 'object') throw bad('body', 'The request body must be a JSON object.');
     const channel: Channel = input.channel ?? 'sms';
     if (channel !== 'sms' && channel !== 'mms' && channel !== 'whatsapp') throw bad('channel', "channel must be 'sms', 'mms' or 'whatsapp'");
@@ -300,10 +402,25 @@ export class MessagesService {
     }
     const seg = sent ? countSegments(sent) : null;
     // The policy comes last, so a malformed request is told about its errors first.
-    const decision = await this.d.policy.decide(
-      { tenantId: tenant.id, to: to.address, channel: carried, category, body: sent, segments: seg?.segments ?? 0, recipientTimezone },
-      { stage: 'accept', now, settings },
-    );
+    const id = this.d.random.id();
+    const policyMessage: PolicyMessage = {
+      id,
+      tenantId: tenant.id,
+      to: to.address,
+      channel: carried,
+      category,
+      body: sent,
+      segments: seg?.segments ?? 0,
+      sendAt,
+      recipientTimezone,
+    };
+    const policyCtx: PolicyContext = { stage: 'accept', now, settings };
+    const decision = await this.d.policy.decide(policyMessage, policyCtx);
+    // Counted with the insert (a message that is not sent now is counted when it is dispatched).
+    const meter =
+      decision.action === 'send' && this.d.sendingEnabled && this.d.meter?.meters(policyMessage, policyCtx)
+        ? { message: policyMessage, ctx: policyCtx }
+        : undefined;
     if (decision.action === 'refuse') {
       this.metrics.refused(decision.code, 'accept');
       throw new AppError(decision.code, decision.message, decision.details ?? { field: 'to' });
@@ -314,8 +431,8 @@ export class MessagesService {
       holdReason = decision.reason;
     }
     const status = !this.d.sendingEnabled ? 'canceled' : sendAt !== null ? 'scheduled' : 'pending';
-    return {
-      id: this.d.random.id(),
+    const row: Omit<MessageRecord, 'sensitive'> = {
+      id,
       tenant_id: tenant.id,
       direction: 'outbound',
       channel: carried,
@@ -355,6 +472,7 @@ export class MessagesService {
       updated_at: now,
       sent_at: null,
     };
+    return { row, meter };
   }
 
   private resolveSender(tenant: Tenant, input: SendInput, channel: Channel): { from: string | null; messagingServiceSid: string | null } {

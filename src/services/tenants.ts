@@ -250,6 +250,26 @@ export class TenantsService {
     return this.view(r);
   }
 
+  /**
+   * A disabled tenant's sends are refused and its queued messages held (not failed) until it is
+   * enabled again. Other processes see the change within the tenant cache time.
+   */
+  async setEnabled(id: string, enabled: boolean): Promise<void> {
+    if (!(await this.d.tenants.setEnabled(id, enabled, this.now()))) throw new AppError('SMS_ERR_NOT_FOUND', 'No such tenant.');
+    this.cache.delete(id);
+  }
+
+  /** Read on every send (the policy's first check): from the tenant cache. */
+  async isEnabled(id: string): Promise<boolean> {
+    const hit = this.cache.get(id);
+    const now = this.now();
+    if (hit && hit.until > now) return hit.row.status !== 'disabled';
+    const r = await this.d.tenants.byId(id);
+    if (!r) return false;
+    this.cache.set(id, { row: r, until: now + CACHE_MS });
+    return r.status !== 'disabled';
+  }
+
   private async view(r: TenantRecord): Promise<Tenant> {
     return toTenant(r, await this.d.settings.get(r.id));
   }

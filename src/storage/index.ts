@@ -5,6 +5,7 @@ import { apiKeysRepository } from './repositories/api-keys.js';
 import { auditRepository } from './repositories/audit.js';
 import { consentRepository } from './repositories/consent.js';
 import { conversationsRepository } from './repositories/conversations.js';
+import { alertsRepository } from './repositories/alerts.js';
 import { countersRepository } from './repositories/counters.js';
 import { eventsRepository, webhookEndpointsRepository } from './repositories/events.js';
 import { healthRepository } from './repositories/health.js';
@@ -52,6 +53,7 @@ export function createRepositories(db: Db, newId: () => string = systemRandom.id
     verifications: verificationsRepository(db),
     counters: countersRepository(db),
     messages: messagesRepository(db, write, newId),
+    alerts: alertsRepository(db.kysely),
     tenants: tenantsRepository(db.kysely),
     webhookEvents: webhookEventsRepository(db),
     reconcile: reconcileRepository(db.kysely),

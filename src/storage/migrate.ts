@@ -8,6 +8,7 @@ import * as m0005 from './migrations/0005_mms_channel.js';
 import * as m0006 from './migrations/0006_hold_reason.js';
 import * as m0007 from './migrations/0007_message_category.js';
 import * as m0008 from './migrations/0008_templates.js';
+import * as m0009 from './migrations/0009_sending_limits.js';
 import * as m0010 from './migrations/0010_quiet_hours_pacing.js';
 import * as m0011 from './migrations/0011_events.js';
 import * as m0012 from './migrations/0012_admin_audit.js';
@@ -24,6 +25,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0006_hold_reason': m0006,
   '0007_message_category': m0007,
   '0008_templates': m0008,
+  '0009_sending_limits': m0009,
   '0010_quiet_hours_pacing': m0010,
   '0011_events': m0011,
   '0012_admin_audit': m0012,

@@ -18,12 +18,14 @@ import type {
   WebhookEndpointRecord,
 } from '../ports.js';
 import type { ConversationTables } from './schema-conversations.js';
+import type { LimitsTables } from './schema-limits.js';
 import type { VerifyTables } from './schema-verify.js';
 
 export type { Ms } from './columns.js';
 import type { Ms } from './columns.js';
 
-export type TenantsTable = TenantRecord;
+/** `enabled` has a column default (rows written before migration 0009 are enabled). */
+export type TenantsTable = Omit<TenantRecord, 'enabled'> & { enabled: Generated<number> };
 
 export type ApiKeysTable = ApiKeyRecord;
 
@@ -85,7 +87,7 @@ export interface EventsTable extends EventRecord {
   fanout_pending: ColumnType<number, number | undefined, number>;
 }
 
-export interface Database extends ConversationTables, VerifyTables {
+export interface Database extends ConversationTables, VerifyTables, LimitsTables {
   templates: TemplatesTable;
   template_versions: TemplateVersionsTable;
   events: EventsTable;

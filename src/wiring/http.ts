@@ -77,6 +77,7 @@ export class WebHost {
         lookups: this.d.data.lookups,
         contacts: this.d.data.contacts,
         privacy: this.d.data.privacy,
+        alerts: messaging.alerts,
       });
     }
     return this.built;

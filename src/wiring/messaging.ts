@@ -4,20 +4,23 @@ import type { AuditLog } from '../services/audit.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Cipher } from '../core/cipher.js';
-import type { Clock, Metrics, Policy, Random, Repositories } from '../ports.js';
+import type { Decision } from '../core/policy.js';
+import type { Clock, Metrics, Policy, PolicyContext, PolicyMessage, Random, Repositories } from '../ports.js';
 import { twilioSignatures } from '../providers/twilio-signatures.js';
 import { liquidTemplates } from '../providers/liquid.js';
 import { twimlReplies } from '../providers/twiml.js';
+import { AlertsService } from '../services/alerts.js';
 import { ConsentService } from '../services/consent.js';
 import { blockedContactPolicy, ConversationsService } from '../services/conversations.js';
 import { InboundService } from '../services/inbound.js';
+import { SendingLimits } from '../services/limits.js';
 import { MessagesService } from '../services/messages.js';
 import { createPolicy } from '../services/policy.js';
 import { quietHoursPolicy } from '../services/quiet-hours.js';
 import type { SettingsService } from '../services/settings.js';
 import { StatusCallbacksService } from '../services/status-callbacks.js';
 import { TemplatesService } from '../services/templates.js';
-import type { Tenant } from '../services/tenants.js';
+import type { Tenant, TenantsService } from '../services/tenants.js';
 import { WebhookAuth } from '../services/webhooks.js';
 import type { ProviderHub } from './provider.js';
 
@@ -29,6 +32,7 @@ export interface MessagingDeps {
   cipher: Cipher | null;
   audit: AuditLog;
   settings: SettingsService;
+  tenants: Pick<TenantsService, 'isEnabled'>;
   defaultTenant: Tenant;
   /** The embedding application's sending-policy rules, asked after consent. */
   policies: Policy[];
@@ -46,6 +50,7 @@ export interface MessagingDeps {
 export interface Messaging {
   consent: ConsentService;
   policy: Policy;
+  alerts: AlertsService;
   messages: MessagesService;
   statusCallbacks: StatusCallbacksService;
   inbound: InboundService;
@@ -67,7 +72,22 @@ export function createMessaging(d: MessagingDeps): Messaging {
   // A stored contact gives quiet hours its time zone and templates its locale (when the send does not).
   const contactTimezone = async (tenantId: string, phone: string) => (await repos.contacts.get(tenantId, phone))?.time_zone ?? null;
   const contactLocale = async (tenantId: string, phone: string) => (await repos.contacts.get(tenantId, phone))?.locale ?? null;
-  const policy = createPolicy([consent.policy, blockedContactPolicy(repos.conversations), quietHoursPolicy({ contactTimezone }), ...d.policies]);
+  const limits = new SendingLimits({
+    counters: repos.counters,
+    alerts: repos.alerts,
+    consent: repos.consent,
+    batch: repos.batch,
+    random,
+    logger: d.logger,
+    tenantEnabled: (id) => d.tenants.isEnabled(id),
+  });
+  // The checks that count nothing first; the meter (limits, daily cap) last, after the application's
+  // rules: at dispatch in the pipeline, on accept inside the send path's transaction.
+  const rules = [consent.policy, blockedContactPolicy(repos.conversations), quietHoursPolicy({ contactTimezone }), limits.checks, ...d.policies];
+  const observe = (dec: Decision, m: PolicyMessage, ctx: PolicyContext) => limits.observe(dec, m, ctx);
+  const policy = createPolicy(rules, { meter: limits.meter, observe });
+  const acceptPolicy = createPolicy(rules, { observe });
+  const alerts = new AlertsService({ alerts: repos.alerts, counters: repos.counters, clock, settings });
   const templates = new TemplatesService({ templates: repos.templates, engine: liquidTemplates(), clock, settings, contactLocale });
   const messages = new MessagesService({
     messages: repos.messages,
@@ -80,7 +100,8 @@ export function createMessaging(d: MessagingDeps): Messaging {
     defaultValidityPeriodS: config.defaultValidityPeriodS,
     sendingEnabled: config.provider !== 'disabled',
     onEnqueued: () => d.onEnqueued(),
-    policy,
+    policy: acceptPolicy,
+    meter: limits,
     settings,
     templates,
     metrics: d.metrics,
@@ -127,5 +148,5 @@ export function createMessaging(d: MessagingDeps): Messaging {
     signatures: twilioSignatures,
     clock,
   });
-  return { consent, policy, messages, statusCallbacks, inbound, conversations, webhookAuth, templates };
+  return { consent, policy, alerts, messages, statusCallbacks, inbound, conversations, webhookAuth, templates };
 }

@@ -15,6 +15,12 @@ export function settingsDefaults(config: Config, embeddedEmulator: boolean): (sl
     verify_backend: config.verify.backend,
     verify_service_sid: config.twilio.verifyServiceSid,
     verify_app_name: config.verify.appName,
+    // --- sending limits and caps ---
+    recipient_cooldown_seconds: {
+      ...BUILTIN_SETTINGS.recipient_cooldown_seconds,
+      transactional: config.policy.cooldownMinutes * 60,
+      marketing: config.policy.cooldownMinutes * 60,
+    },
   };
   const defaultTenant: TenantSettings = {
     ...installation,
@@ -22,6 +28,9 @@ export function settingsDefaults(config: Config, embeddedEmulator: boolean): (sl
     messaging_service_sid: config.twilio.messagingServiceSid,
     whatsapp_from: config.twilio.whatsappNumber,
     auto_reply: config.inbound.autoReply,
+    // --- sending limits and caps ---
+    // The installation's Twilio account is the default tenant's: its cap is that tenant's.
+    daily_cap: config.policy.dailyCap,
   };
   return (slug) => (slug === 'default' ? defaultTenant : installation);
 }

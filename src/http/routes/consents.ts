@@ -20,7 +20,7 @@ const consentSchema = {
         properties: {
           id: { type: 'string' },
           action: { type: 'string', enum: ['opt_out', 'opt_in'] },
-          source: { type: 'string', enum: ['keyword', 'free_text', 'api', 'admin', 'provider'] },
+          source: { type: 'string', enum: ['keyword', 'free_text', 'api', 'web_form', 'admin', 'provider'] },
           actor: { type: ['string', 'null'] },
           detail: { type: ['string', 'null'] },
           message_id: { type: ['string', 'null'] },
@@ -57,14 +57,15 @@ export const consentRoutes: FastifyPluginAsync<ConsentRoutesOptions> = async (ap
     async (req) => d.consent.get(req.tenant, req.params.phone),
   );
 
-  app.post<{ Body: { phone: string; action: ConsentAction; reason?: string | null } }>(
+  app.post<{ Body: { phone: string; action: ConsentAction; reason?: string | null; source?: 'api' | 'web_form' } }>(
     '/v1/consents',
     {
       onRequest: write,
       schema: {
         tags,
         summary: 'Opt a number in or out',
-        description: 'Appends a consent event (source api, actor = the API key) and updates the suppression list.',
+        description:
+          'Appends a consent event (source api, or web_form for an opt-in collected on a form; actor = the API key) and updates the suppression list. Categories in consent mode opt_in are sent only to numbers whose newest event is an opt-in.',
         body: {
           type: 'object',
           required: ['phone', 'action'],
@@ -73,6 +74,7 @@ export const consentRoutes: FastifyPluginAsync<ConsentRoutesOptions> = async (ap
             phone: { type: 'string', maxLength: 64 },
             action: { type: 'string', enum: ['opt_out', 'opt_in'] },
             reason: { type: ['string', 'null'], maxLength: 500 },
+            source: { type: 'string', enum: ['api', 'web_form'], default: 'api' },
           },
         },
         response: { 200: consentSchema, ...errorResponses },

@@ -38,6 +38,25 @@ const settingsProperties = {
   },
   sender_rates: { type: 'object', additionalProperties: { type: 'number' }, description: 'Segments per second per sender.' },
   retention_days: { type: ['integer', 'null'], description: 'Message bodies and media URLs are redacted this many days after creation (null: kept).' },
+  recipient_limits: {
+    type: 'object',
+    additionalProperties: { type: ['object', 'null'], properties: { max: { type: 'integer' }, per_seconds: { type: 'integer' } } },
+    description: 'Per category: at most `max` messages to one recipient in any `per_seconds` (null: none).',
+  },
+  recipient_cooldown_seconds: {
+    type: 'object',
+    additionalProperties: { type: 'integer' },
+    description: 'Per category: seconds between two messages to one recipient.',
+  },
+  over_limit: { type: 'object', additionalProperties: { type: 'string', enum: ['refuse', 'defer'] } },
+  daily_cap: { type: ['integer', 'null'], description: "Messages per calendar day in the tenant's time zone (null: no cap)." },
+  daily_cap_alert_at: { type: 'number', description: 'Fraction of the cap at which the threshold alert is raised.' },
+  consent_mode: { type: 'object', additionalProperties: { type: 'string', enum: ['opt_in', 'opt_out'] } },
+  allowed_countries: {
+    type: ['array', 'null'],
+    items: { type: 'string' },
+    description: "Destination countries (ISO codes or '*'); null: the tenant's region.",
+  },
 } as const;
 
 const configSchema = {

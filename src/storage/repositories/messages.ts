@@ -534,6 +534,18 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
       return r && r.expires_at > now ? r.request_hash : undefined;
     },
 
+    async liveIdempotencyKeys(tx, keys, now) {
+      if (!keys.length) return new Set();
+      const rows = await kx(tx)
+        .selectFrom('idempotency_keys')
+        .select(['tenant_id', 'key'])
+        .where('tenant_id', 'in', [...new Set(keys.map((x) => x.tenantId))])
+        .where('key', 'in', [...new Set(keys.map((x) => x.key))])
+        .where('expires_at', '>', now)
+        .execute();
+      return new Set(rows.map((r) => `${r.tenant_id}\u0000${r.key}`));
+    },
+
     async deleteExpiredIdempotencyKeys(now) {
       const r = await k.deleteFrom('idempotency_keys').where('expires_at', '<', now).executeTakeFirst();
       return Number(r.numDeletedRows);

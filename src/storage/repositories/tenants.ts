@@ -26,7 +26,7 @@ export function tenantsRepository(k: Kysely<Database>): TenantsRepository {
     bySlug,
     list: () => k.selectFrom('tenants').selectAll().orderBy('created_at').orderBy('id').execute(),
     activeByAccountSid: (accountSid) =>
-      k.selectFrom('tenants').selectAll().where('twilio_account_sid', '=', accountSid).where('status', '=', 'active').executeTakeFirst(),
+      k.selectFrom('tenants').selectAll().where('twilio_account_sid', '=', accountSid).orderBy('created_at').executeTakeFirst(),
     page: (limit, after) =>
       k
         .selectFrom('tenants')
@@ -42,6 +42,15 @@ export function tenantsRepository(k: Kysely<Database>): TenantsRepository {
       const r = await kx(tx)
         .updateTable('tenants')
         .set({ ...change, updated_at: now })
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    },
+    // Enabled is the tenant's status (the platform admin's switch), not a column of its own.
+    async setEnabled(id, enabled, now) {
+      const r = await k
+        .updateTable('tenants')
+        .set({ status: enabled ? 'active' : 'disabled', updated_at: now })
         .where('id', '=', id)
         .executeTakeFirst();
       return Number(r.numUpdatedRows) > 0;
