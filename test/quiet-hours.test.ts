@@ -20,7 +20,11 @@ describe.each(backends)('quiet hours on $name', (backend) => {
   beforeAll(async () => {
     t = await startRelay(backend, 'quiet', {}, { relay: { clock } });
     // These marketing sends test windows, not consent (opt-in by default) or the per-recipient limit.
-    await t.relay.settings.update(t.relay.defaultTenant.id, { consent_mode: { marketing: 'opt_out' }, recipient_limits: { marketing: null }, allowed_countries: ['*'] });
+    await t.relay.settings.update(t.relay.defaultTenant.id, {
+      consent_mode: { marketing: 'opt_out' },
+      recipient_limits: { marketing: null },
+      allowed_countries: ['*'],
+    });
   });
   afterAll(async () => {
     await t?.close();
