@@ -61,6 +61,13 @@ describe.each(backends)('prices and usage on $name', (backend) => {
       reconciler: { ...loadConfig({}).reconciler, enabled: false },
       data: slow,
     });
+    // Sends to several countries (the default allows the tenant's region only), marketing included.
+    await t.relay.settings.update(t.relay.defaultTenant.id, {
+      allowed_countries: ['*'],
+      consent_mode: { marketing: 'opt_out' },
+      recipient_limits: { marketing: null },
+      quiet_hours: { marketing: null },
+    });
   });
   afterAll(async () => {
     await t?.close();
@@ -159,6 +166,13 @@ describe.each(backends)('usage rollup property on $name', (backend) => {
 
   beforeAll(async () => {
     t = await startRelay(backend, 'usage-prop', { data: slow }, { worker: false, relay: { clock } });
+    // Sends to several countries (the default allows the tenant's region only), marketing included.
+    await t.relay.settings.update(t.relay.defaultTenant.id, {
+      allowed_countries: ['*'],
+      consent_mode: { marketing: 'opt_out' },
+      recipient_limits: { marketing: null },
+      quiet_hours: { marketing: null },
+    });
   });
   afterAll(async () => {
     await t?.close();
