@@ -215,7 +215,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const messaging = createMessaging({ ...common, cipher, audit, tenants, defaultTenant, hub, policies: opts.policies ?? [], onEnqueued: () => runners.wake() });
   const { messages, consent, statusCallbacks } = messaging;
   const verifications = createVerifications({ ...common, messages, provider: () => hub.current() });
-  const data = new Data({ config, logger, repos, clock, random, hub, settings, messages, audit });
+  const data = new Data({ config, logger, repos, clock, random, hub, settings, messages, audit, alerts: messaging.alerts });
   const events = createEvents({ ...common, cipher, version: VERSION });
   const runners = new Runners({ ...common, hub, policy: messaging.policy, consent, statusCallbacks, eventDelivery: events.delivery, data });
   const tenantConfig = new TenantConfigService({

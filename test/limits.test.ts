@@ -154,6 +154,19 @@ describe.each(backends)('sending limits on $name', (backend) => {
     const alerts = (await t.api('/v1/alerts')).body.data.filter((a: { day: string }) => a.day === '2026-03-10');
     expect(alerts.map((a: { kind: string }) => a.kind).sort()).toEqual(['usage.cap_reached', 'usage.cap_threshold']);
     expect(alerts.find((a: { kind: string }) => a.kind === 'usage.cap_threshold').data).toMatchObject({ cap: 5, count: 3 });
+    // Each alert is also an event for the host application (webhooks, the event log), once.
+    const events = (await t.api('/v1/events?type=usage.*')).body.data.filter((e: { data: { day: string } }) => e.data.day === '2026-03-10');
+    expect(events.map((e: { type: string }) => e.type).sort()).toEqual(['usage.cap_reached', 'usage.cap_threshold']);
+    expect(events.find((e: { type: string }) => e.type === 'usage.cap_threshold').data).toMatchObject({ cap: 5, count: 3, day: '2026-03-10' });
+    // The usage report shows today's cap state.
+    expect((await t.api('/v1/usage')).body.cap).toMatchObject({
+      day: '2026-03-10',
+      timezone: 'Pacific/Kiritimati',
+      daily_cap: 5,
+      used: 5,
+      threshold_reached: true,
+      cap_reached: true,
+    });
     expect(await stats()).toMatchObject({
       day: '2026-03-10',
       timezone: 'Pacific/Kiritimati',

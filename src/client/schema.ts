@@ -8548,6 +8548,16 @@ export interface paths {
                                 /** @description delivered / (delivered + undelivered + failed); null when none is final. */
                                 delivery_rate?: number | null;
                             };
+                            /** @description Today's daily cap in the tenant's time zone: messages counted, and whether its alerts are due. */
+                            cap?: {
+                                day?: string;
+                                timezone?: string;
+                                daily_cap?: number | null;
+                                used?: number;
+                                alert_at?: number;
+                                threshold_reached?: boolean;
+                                cap_reached?: boolean;
+                            } | null;
                             data?: {
                                 /** Format: date-time */
                                 period_start?: string;

@@ -26,6 +26,17 @@ export interface PolicyStats {
   held: Record<string, number>;
 }
 
+/** Today's daily cap in the tenant's zone: how much is used and whether its alerts are due. */
+export interface CapState {
+  day: string;
+  timezone: string;
+  daily_cap: number | null;
+  used: number;
+  alert_at: number;
+  threshold_reached: boolean;
+  cap_reached: boolean;
+}
+
 export interface AlertsServiceDeps {
   alerts: AlertsRepository;
   counters: CountersRepository;
@@ -52,6 +63,22 @@ export class AlertsService {
         created_at: new Date(r.created_at).toISOString(),
       })),
       next_cursor: p.next_cursor,
+    };
+  }
+
+  /** Today's cap usage and threshold state (the usage report shows it). */
+  async capState(tenant: Tenant): Promise<CapState> {
+    const s = await this.d.settings.get(tenant.id);
+    const today = await this.stats(tenant);
+    const cap = s.daily_cap;
+    return {
+      day: today.day,
+      timezone: today.timezone,
+      daily_cap: cap,
+      used: today.sent,
+      alert_at: s.daily_cap_alert_at,
+      threshold_reached: cap !== null && today.sent >= Math.ceil(cap * s.daily_cap_alert_at),
+      cap_reached: cap !== null && today.sent >= cap,
     };
   }
 

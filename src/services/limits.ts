@@ -10,7 +10,11 @@ import { isMetered } from '../core/limits.js';
 import { countryOf, maskPhone } from '../core/phone.js';
 import { type Decision, SEND } from '../core/policy.js';
 import type { RecipientLimit } from '../core/settings.js';
+import { newEvent } from './events.js';
+import type { EventType } from '../core/events.js';
 import type {
+  AlertRecord,
+  EventsRepository,
   AlertsRepository,
   BatchWrite,
   ConsentRepository,
@@ -27,6 +31,8 @@ import type {
 export interface LimitsDeps {
   counters: CountersRepository;
   alerts: AlertsRepository;
+  /** Each new alert is also an event (usage.cap_threshold, usage.cap_reached) for the host application. */
+  events: Pick<EventsRepository, 'append'>;
   consent: Pick<ConsentRepository, 'history'>;
   batch: UnitOfWork['batch'];
   random: Random;
@@ -212,7 +218,7 @@ export class SendingLimits implements PolicyMeter {
       const id = `${a.tenantId}\u0000${a.kind}\u0000${a.day}`;
       if (seen.has(id)) continue;
       seen.add(id);
-      const raised = await this.d.alerts.raise(tx, {
+      const raised = await this.raise(tx, {
         id: this.d.random.id(),
         tenant_id: a.tenantId,
         kind: a.kind,
@@ -292,7 +298,7 @@ export class SendingLimits implements PolicyMeter {
           message: a.message,
           data: JSON.stringify(a.data),
         };
-        if (await this.d.alerts.raise(tx, alert)) raised.push({ tenantId: g.tenantId, ...a });
+        if (await this.raise(tx, alert)) raised.push({ tenantId: g.tenantId, ...a });
       }
     }
     for (const a of raised) this.d.logger.warn({ tenant: a.tenantId, alert: a.kind, ...a.data }, a.message);
@@ -348,4 +354,12 @@ export class SendingLimits implements PolicyMeter {
       return items.map(() => undefined);
     },
   };
+
+  /** Records the alert once per tenant, kind and day; a new one is also an event, in the same transaction. */
+  private async raise(tx: Tx, a: AlertRecord): Promise<boolean> {
+    if (!(await this.d.alerts.raise(tx, a))) return false;
+    const data = { id: a.id, kind: a.kind, day: a.day, message: a.message, ...(a.data ? (JSON.parse(a.data) as Record<string, unknown>) : {}) };
+    await this.d.events.append(tx, [newEvent(this.d.random, a.tenant_id, a.kind as EventType, a.created_at, data)]);
+    return true;
+  }
 }

@@ -1,5 +1,6 @@
 // Usage and cost: the aggregator that keeps the rollup equal to what the messages say (run on a
 // timer by the worker, off the send path) and the usage report read from the rollup alone.
+import type { CapState } from './alerts.js';
 import { AppError } from '../core/errors.js';
 import { contribution, countryOfAddress, DAY_MS, deliveryRate, formatMicros, HOUR_MS, hourOf, UsageDeltas, type CountedMessage } from '../core/usage.js';
 import type { Clock, CountMark, UncountedMessage, UnitOfWork, UsageRepository, UsageRow } from '../ports.js';
@@ -31,13 +32,16 @@ export interface UsageReport {
   price_unit: string;
   totals: Amounts;
   data: (Amounts & { period_start: string; group?: string })[];
-  // caps: today's cap usage and threshold state are added here by the sending policy (issue 12).
+  /** Today's daily cap usage and threshold state, in the tenant's time zone. */
+  cap: CapState | null;
 }
 
 export interface UsageDeps {
   usage: UsageRepository;
   write: UnitOfWork['write'];
   clock: Clock;
+  /** Today's daily cap state (the sending policy's counts). */
+  capToday?: (tenant: Tenant) => Promise<CapState>;
 }
 
 const BATCH = 500;
@@ -132,6 +136,7 @@ export class UsageService {
       price_unit: 'USD',
       totals: totals.view(),
       data,
+      cap: this.d.capToday ? await this.d.capToday(tenant) : null,
     };
   }
 }

@@ -1,5 +1,6 @@
 // Usage and cost, lookups, contacts and privacy: their services, and the timed loops the worker
 // runs for them (the usage aggregator, the price pass once a provider exists, retention).
+import type { AlertsService } from '../services/alerts.js';
 import type { AuditLog } from '../services/audit.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -27,6 +28,7 @@ export interface DataDeps {
   settings: SettingsService;
   messages: MessagesService;
   audit: AuditLog;
+  alerts: Pick<AlertsService, 'capState'>;
 }
 
 export class Data {
@@ -37,7 +39,7 @@ export class Data {
   private pass: PricePass | null = null;
 
   constructor(private readonly d: DataDeps) {
-    this.usage = new UsageService({ usage: d.repos.usage, write: d.repos.write, clock: d.clock });
+    this.usage = new UsageService({ usage: d.repos.usage, write: d.repos.write, clock: d.clock, capToday: (t) => d.alerts.capState(t) });
     this.contacts = new ContactsService({ contacts: d.repos.contacts, write: d.repos.write, clock: d.clock });
     this.privacy = new PrivacyService({
       privacy: d.repos.privacy,

@@ -75,6 +75,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
   const limits = new SendingLimits({
     counters: repos.counters,
     alerts: repos.alerts,
+    events: repos.events,
     consent: repos.consent,
     batch: repos.batch,
     random,

@@ -49,6 +49,19 @@ export const usageRoutes: FastifyPluginAsync<UsageRoutesOptions> = async (app, d
               group_by: { type: ['string', 'null'] },
               price_unit: { type: 'string' },
               totals: { type: 'object', properties: amounts },
+              cap: {
+                type: ['object', 'null'],
+                description: "Today's daily cap in the tenant's time zone: messages counted, and whether its alerts are due.",
+                properties: {
+                  day: { type: 'string' },
+                  timezone: { type: 'string' },
+                  daily_cap: { type: ['integer', 'null'] },
+                  used: { type: 'integer' },
+                  alert_at: { type: 'number' },
+                  threshold_reached: { type: 'boolean' },
+                  cap_reached: { type: 'boolean' },
+                },
+              },
               data: {
                 type: 'array',
                 items: { type: 'object', properties: { period_start: { type: 'string', format: 'date-time' }, group: { type: 'string' }, ...amounts } },
