@@ -78,8 +78,12 @@ describe.each(backends)('sender pacing on $name', (backend) => {
     // The other sender went out at once, long before the paced one finished.
     expect(otherDone - started).toBeLessThan(1500);
 
-    const rows = await Promise.all(paced.map((id) => a.get(id)));
-    expect(rows.every((m) => m.attempts === 1)).toBe(true);
+    // The worker records an outcome after the provider answered: wait for the last ones to land.
+    const rows = await waitFor(async () => {
+      const r = await Promise.all(paced.map((id) => a.get(id)));
+      return r.every((m) => m.provider_sid !== null) && r;
+    }, 5000);
+    expect(rows.map((m) => m.attempts)).toEqual(paced.map(() => 1));
     const events = await Promise.all(paced.map((id) => a.messages.events(a.defaultTenant, id)));
     expect(events.flat().some((e) => e.status === 'scheduled' && (e.data as { reason?: string } | null)?.reason === 'pacing')).toBe(true);
   });
