@@ -56,7 +56,7 @@ describe.each(backends)('sender pacing on $name', (backend) => {
   it('two dispatchers together never exceed the sender rate; holds keep attempts; another sender is not slowed', async () => {
     await a.settings.update(a.defaultTenant.id, { sender_rates: { [PACED]: RATE } });
     b.settings.invalidate();
-    const paced = [];
+    const paced: string[] = [];
     for (let i = 0; i < 15; i++) paced.push((await a.send({ to: `+1415555${2000 + i}`, body: `paced ${i}` })).message.id);
     const other = [];
     for (let i = 0; i < 10; i++) other.push((await b.send({ to: `+1415555${3000 + i}`, body: `other ${i}`, from: OTHER })).message.id);

@@ -1,6 +1,6 @@
-// Concurrent yes/no checks of (tenant, value) pairs answered by one query per tick, as the consent
-// check does: the send path accepts and dispatches messages in batches, and a check per message
-// would be a statement per message. Nothing is cached across ticks.
+// Concurrent yes/no checks of (tenant, value) pairs answered by one query per tick (consent's
+// suppression check, blocked conversations): the send path accepts and dispatches messages in
+// batches, and a check per message would be a statement per message. Nothing is cached across ticks.
 const MAX_BATCH = 500;
 
 interface Pending {

@@ -1,5 +1,6 @@
 // The consent ledger: append-only opt-in/opt-out events plus the current suppression per
 // (tenant, number), and the checks every send makes against it (API accept, worker claim).
+import { BatchedCheck, pairKey } from './batched-check.js';
 import { AppError } from '../core/errors.js';
 import { decodeCursor, page, pageLimit } from '../core/pagination.js';
 import { normalizeE164 } from '../core/phone.js';
@@ -68,63 +69,25 @@ export function consentKey(addr: string): string {
 }
 
 const OPTED_OUT_MESSAGE = 'The recipient has opted out (replied STOP or revoked consent); the message was not sent.';
-const MAX_BATCH = 500;
 const HISTORY_LIMIT = 500;
 const CSV_PAGE = 1000;
 // The JSON list pages by up to the CSV export's page size.
 const OPT_OUT_LIMIT = { default: 100, max: CSV_PAGE };
 
-interface PendingCheck {
-  tenantId: string;
-  phone: string;
-  waiters: { resolve(v: boolean): void; reject(e: unknown): void }[];
-}
-
 export class ConsentService {
   // Concurrent checks (the worker claims hundreds of rows at once) share one indexed query per tick.
   // Nothing is cached across ticks: a STOP is honoured by every check that starts after it commits.
-  private pending = new Map<string, PendingCheck>();
-  private scheduled = false;
+  private readonly suppressed: BatchedCheck;
 
-  constructor(private readonly d: ConsentServiceDeps) {}
-
-  isSuppressed(tenantId: string, addr: string): Promise<boolean> {
-    const phone = consentKey(addr);
-    const key = `${tenantId}\u0000${phone}`;
-    return new Promise((resolve, reject) => {
-      let p = this.pending.get(key);
-      if (!p) {
-        p = { tenantId, phone, waiters: [] };
-        this.pending.set(key, p);
-      }
-      p.waiters.push({ resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.flush());
-      }
+  constructor(private readonly d: ConsentServiceDeps) {
+    this.suppressed = new BatchedCheck(async (tenants, phones) => {
+      const rows = await d.consent.suppressedAmong(tenants, phones);
+      return new Set(rows.map((r) => pairKey(r.tenant_id, r.phone)));
     });
   }
 
-  private async flush(): Promise<void> {
-    this.scheduled = false;
-    const batch = [...this.pending.values()].slice(0, MAX_BATCH);
-    for (const p of batch) this.pending.delete(`${p.tenantId}\u0000${p.phone}`);
-    if (this.pending.size > 0) {
-      this.scheduled = true;
-      setImmediate(() => void this.flush());
-    }
-    try {
-      const tenants = [...new Set(batch.map((p) => p.tenantId))];
-      const phones = [...new Set(batch.map((p) => p.phone))];
-      const rows = await this.d.consent.suppressedAmong(tenants, phones);
-      const hit = new Set(rows.map((r) => `${r.tenant_id}\u0000${r.phone}`));
-      for (const p of batch) {
-        const v = hit.has(`${p.tenantId}\u0000${p.phone}`);
-        for (const w of p.waiters) w.resolve(v);
-      }
-    } catch (e) {
-      for (const p of batch) for (const w of p.waiters) w.reject(e);
-    }
+  isSuppressed(tenantId: string, addr: string): Promise<boolean> {
+    return this.suppressed.has(tenantId, consentKey(addr));
   }
 
   /**
