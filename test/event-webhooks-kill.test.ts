@@ -126,7 +126,9 @@ describe('a relay killed with SIGKILL while delivering webhooks', () => {
         expect(n).toBe(m.body.status === 'delivered' ? 1 : 0);
         if (n) delivered++;
       }
-      expect(delivered).toBeGreaterThan(10);
+      // How many reached delivered depends on timing (the embedded emulator dies with the process);
+      // some must have, or the check above proved nothing.
+      expect(delivered).toBeGreaterThan(0);
       const dupes = [...counts.values()].filter((n) => n > 1).length;
       // At most the posts in flight at the kill (per-endpoint concurrency 4) arrive twice.
       expect(dupes).toBeLessThanOrEqual(4);
