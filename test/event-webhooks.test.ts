@@ -210,11 +210,12 @@ describe.each(backends)('an endpoint failing for too long on $name', (backend) =
   it('is disabled with an alert event once its failures span SMSRELAY_WEBHOOK_DISABLE_AFTER_HOURS', async () => {
     const rx = await startReceiver();
     rx.answer = () => 503;
-    // The relay's clock, moved forward by the test. The schedule has retries left when it moves
-    // (a delivery whose retries ran out is failed, and nothing more is attempted).
+    // The relay's clock, moved forward by the test. The schedule has retries left when it moves (a
+    // delivery whose retries ran out is failed), and they are 2 s apart so that the circuit breaker
+    // (open for 30 s after 5 failures in a row) has not opened before it moves.
     let offset = 0;
     const clock = { now: () => new Date(Date.now() + offset) };
-    const t = await startRelay(backend, 'failing', { events: { ...EVENTS, retryScheduleMs: [0, ...Array(50).fill(100)] } }, { relay: { clock } });
+    const t = await startRelay(backend, 'failing', { events: { ...EVENTS, retryScheduleMs: [0, ...Array(50).fill(2000)] } }, { relay: { clock } });
     try {
       const ep = (await t.api('/v1/webhook-endpoints', { body: { url: `${rx.url}/dead`, event_types: ['message.sent'] } })).body;
       await t.api('/v1/messages', { body: { to: '+14155550499', body: 'x' } });
