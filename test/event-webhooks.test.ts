@@ -219,7 +219,8 @@ describe.each(backends)('an endpoint failing for too long on $name', (backend) =
     try {
       const ep = (await t.api('/v1/webhook-endpoints', { body: { url: `${rx.url}/dead`, event_types: ['message.sent'] } })).body;
       await t.api('/v1/messages', { body: { to: '+14155550499', body: 'x' } });
-      await waitFor(() => rx.received.length >= 1);
+      // The first failure is recorded (it starts the endpoint's failure run) before the clock moves.
+      await waitFor(async () => (await t.api(`/v1/webhook-endpoints/${ep.id}/attempts`)).body.data.length >= 1);
       expect((await t.api(`/v1/webhook-endpoints/${ep.id}`)).body.enabled).toBe(true);
       offset = 73 * 3600_000;
       const e = await waitFor(async () => {
