@@ -28,12 +28,15 @@ export interface TenantResource {
   updated_at: string;
 }
 
+/** A tenant sends unless the platform admin disabled it (its status): the one rule for every reader. */
+const isEnabled = (r: TenantRecord): boolean => r.status !== 'disabled';
+
 export function tenantResource(r: TenantRecord): TenantResource {
   return {
     id: r.id,
     slug: r.slug,
     name: r.name,
-    enabled: r.status !== 'disabled',
+    enabled: isEnabled(r),
     created_at: new Date(r.created_at).toISOString(),
     updated_at: new Date(r.updated_at).toISOString(),
   };
@@ -53,7 +56,7 @@ export function toTenant(r: TenantRecord, s: TenantSettings): Tenant {
     messagingServiceSid: s.messaging_service_sid,
     whatsappFrom: s.whatsapp_from,
     defaultRegion: s.default_region,
-    enabled: r.status !== 'disabled',
+    enabled: isEnabled(r),
   };
 }
 
@@ -263,11 +266,11 @@ export class TenantsService {
   async isEnabled(id: string): Promise<boolean> {
     const hit = this.cache.get(id);
     const now = this.now();
-    if (hit && hit.until > now) return hit.row.status !== 'disabled';
+    if (hit && hit.until > now) return isEnabled(hit.row);
     const r = await this.d.tenants.byId(id);
     if (!r) return false;
     this.cache.set(id, { row: r, until: now + CACHE_MS });
-    return r.status !== 'disabled';
+    return isEnabled(r);
   }
 
   private async view(r: TenantRecord): Promise<Tenant> {
