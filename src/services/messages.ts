@@ -25,6 +25,7 @@ import {
   type PolicyMessage,
   type PolicyMeter,
   type Random,
+  type Tx,
   type UnitOfWork,
 } from '../ports.js';
 import { toMessageResource, type MessageResource } from './message-resource.js';
@@ -57,6 +58,11 @@ export interface SendOptions {
   sensitive?: boolean;
   /** Internal senders' category ('otp' for the verification service); overrides the input's. */
   category?: Category;
+  /**
+   * A campaign's message: linked to its recipient in the transaction that creates it (`link` answers
+   * false when the recipient already has a message: then nothing is written).
+   */
+  campaign?: { id: string; link(tx: Tx, messageId: string): Promise<boolean> };
 }
 
 export interface SendResult {
@@ -107,6 +113,7 @@ interface AcceptWork {
   meter?: { message: PolicyMessage; ctx: PolicyContext };
   /** Applies the meter's answer (send or hold) to the row and the stored answer. */
   apply(decision: Decision): void;
+  link?: (tx: Tx, messageId: string) => Promise<boolean>;
 }
 
 type AcceptOutcome = IdempotencyOutcome | { kind: 'refused'; decision: Extract<Decision, { action: 'refuse' }> };
@@ -191,6 +198,12 @@ export class MessagesService {
             )
           : [];
         for (const [k, r] of rest.entries()) out[r.i] = outcomes[k]!;
+        for (const [k, r] of rest.entries()) {
+          const link = r.it.link;
+          if (link && outcomes[k]!.kind === 'new' && !(await link(tx, r.it.item.message.row.id))) {
+            throw new AppError('SMS_ERR_CAMPAIGN_RECIPIENT_TAKEN');
+          }
+        }
         // Last, so that the daily cap's counter row is locked only until the commit.
         const written = sent.filter((x) => out[x.i]!.kind === 'new');
         if (written.length) await d.meter!.settle(tx, written);
@@ -222,7 +235,7 @@ export class MessagesService {
     let row: MessageRecord;
     let meter: AcceptWork['meter'];
     try {
-      const built = await this.buildRow(tenant, input, idempotencyKey, opts.category);
+      const built = await this.buildRow(tenant, input, idempotencyKey, opts.category, opts.campaign?.id ?? null);
       row = { ...built.row, sensitive: opts.sensitive ? 1 : 0 };
       meter = built.meter;
     } catch (e) {
@@ -272,7 +285,7 @@ export class MessagesService {
     };
     let outcome: AcceptOutcome;
     try {
-      outcome = await this.d.batch(this.acceptBatch, { item, meter, apply });
+      outcome = await this.d.batch(this.acceptBatch, { item, meter, apply, link: opts.campaign?.link });
     } catch (e) {
       // The daily cap refused it in the transaction, which rolled back: count the refusal now.
       if (meter && e instanceof AppError && e.code === 'SMS_ERR_DAILY_CAP_REACHED') {
@@ -318,6 +331,7 @@ export class MessagesService {
     input: SendInput,
     idempotencyKey: string | undefined,
     internalCategory: Category | undefined,
+    campaignId: string | null,
   ): Promise<{ row: Omit<MessageRecord, 'sensitive'>; meter?: AcceptWork['meter'] }> {
     if (input === null || typeof input !== 'object') throw bad('body', 'The request body must be a JSON object.');
     const channel: Channel = input.channel ?? 'sms';
@@ -413,6 +427,7 @@ export class MessagesService {
       segments: seg?.segments ?? 0,
       sendAt,
       recipientTimezone,
+      campaignId,
     };
     const policyCtx: PolicyContext = { stage: 'accept', now, settings };
     const decision = await this.d.policy.decide(policyMessage, policyCtx);
@@ -468,6 +483,7 @@ export class MessagesService {
       template_version: rendered?.version ?? null,
       truncated_from: truncatedFrom,
       recipient_timezone: recipientTimezone,
+      ...(campaignId === null ? {} : { campaign_id: campaignId }),
       created_at: now,
       updated_at: now,
       sent_at: null,

@@ -5,6 +5,8 @@ import type { ColumnType, Generated } from 'kysely';
 import type {
   ApiKeyRecord,
   AuditRecord,
+  CampaignRecipientRecord,
+  CampaignRecord,
   ContactRecord,
   EventRecord,
   LookupCacheRecord,
@@ -105,4 +107,7 @@ export interface Database extends ConversationTables, VerifyTables, LimitsTables
   usage_rollup_day: UsageRollupTable;
   lookup_cache: LookupCacheTable;
   contacts: ContactsTable;
+  // --- campaigns ---
+  campaigns: CampaignRecord;
+  campaign_recipients: CampaignRecipientRecord;
 }

@@ -8,6 +8,7 @@ import type { PrometheusMetrics } from '../metrics/prometheus.js';
 import type { Repositories } from '../ports.js';
 import type { ApiKeysService } from '../services/api-keys.js';
 import type { AuditLog } from '../services/audit.js';
+import type { CampaignsService } from '../services/campaigns.js';
 import type { TenantConfigService } from '../services/tenant-config.js';
 import type { TestSendService } from '../services/test-send.js';
 import type { TenantsService } from '../services/tenants.js';
@@ -33,6 +34,7 @@ export interface WebHostDeps {
   metrics: PrometheusMetrics;
   events: EventsWiring;
   data: Data;
+  campaigns: CampaignsService;
 }
 
 export class WebHost {
@@ -78,6 +80,7 @@ export class WebHost {
         contacts: this.d.data.contacts,
         privacy: this.d.data.privacy,
         alerts: messaging.alerts,
+        campaigns: this.d.campaigns,
       });
     }
     return this.built;

@@ -82,6 +82,7 @@ const MESSAGE_COLUMNS = [
   'truncated_from',
   'recipient_timezone',
   'sensitive',
+  'campaign_id',
   'created_at',
   'updated_at',
   'sent_at',
@@ -142,7 +143,7 @@ const SNAPSHOT_SQL = `json_build_object(${MESSAGE_COLUMNS.map((c) => `'${c}', ${
 
 function snapshot(row: MessageRecord): string {
   const out: Record<string, unknown> = {};
-  for (const c of MESSAGE_COLUMNS) out[c] = c === 'body' && row.sensitive ? null : row[c];
+  for (const c of MESSAGE_COLUMNS) out[c] = c === 'body' && row.sensitive ? null : (row[c] ?? null);
   return JSON.stringify(out);
 }
 
@@ -203,7 +204,7 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
     if (messages.length === 0) return;
     const p = new Params(dialect);
     const cols = MESSAGE_COLUMNS.join(', ');
-    const rows = messages.map((m) => MESSAGE_COLUMNS.map((c) => m.row[c]));
+    const rows = messages.map((m) => MESSAGE_COLUMNS.map((c) => m.row[c] ?? null));
     await run(tx, `INSERT INTO messages (${cols}) SELECT ${cols} FROM ${rowsSource(dialect, MESSAGE_SOURCE, rows, p)}`, p.values);
     await insertEvents(tx, messages.map(firstEvent));
   }
