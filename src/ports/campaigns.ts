@@ -82,7 +82,13 @@ export interface CampaignsRepository {
   /** Newest first; `before` is an id cursor. */
   list(tenantId: string, q: { before?: string; limit: number }): Promise<CampaignRecord[]>;
   /** One atomic state change, when the campaign is in one of `from`; the row as changed, else undefined. */
-  move(tx: Tx, tenantId: string, id: string, from: readonly string[], set: Partial<Pick<CampaignRecord, 'status' | 'started_at' | 'finished_at'>> & { updated_at: number }): Promise<CampaignRecord | undefined>;
+  move(
+    tx: Tx,
+    tenantId: string,
+    id: string,
+    from: readonly string[],
+    set: Partial<Pick<CampaignRecord, 'status' | 'started_at' | 'finished_at'>> & { updated_at: number },
+  ): Promise<CampaignRecord | undefined>;
   /**
    * Appends a batch of recipients (numbered after those already there); with dedupe, a phone already
    * in the campaign is dropped. Returns the statuses of the rows inserted; the rest are counted as duplicates.

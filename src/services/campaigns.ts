@@ -171,7 +171,8 @@ export class CampaignsService {
       throw bad('from', 'from must be an E.164 number or an alphanumeric sender ID');
     }
     const mg = input.messaging_service_sid ?? null;
-    if (mg !== null && (typeof mg !== 'string' || !MG_SID.test(mg))) throw bad('messaging_service_sid', "messaging_service_sid must be 'MG' followed by 32 hex characters");
+    if (mg !== null && (typeof mg !== 'string' || !MG_SID.test(mg)))
+      throw bad('messaging_service_sid', "messaging_service_sid must be 'MG' followed by 32 hex characters");
     const rate = input.rate ?? null;
     if (rate !== null && (typeof rate !== 'number' || !Number.isInteger(rate) || rate < 1 || rate > MAX_RATE)) {
       throw bad('rate', `rate must be an integer from 1 to ${MAX_RATE} messages per second`);
@@ -336,7 +337,8 @@ export class CampaignsService {
           if (header.length > MAX_COLUMNS) throw new AppError('SMS_ERR_CAMPAIGN_MALFORMED_UPLOAD', `At most ${MAX_COLUMNS} columns.`, { field: 'header' });
           if (!header.includes('phone')) throw new AppError('SMS_ERR_CAMPAIGN_NO_PHONE_COLUMN', undefined, { field: 'header', columns: header.slice(0, 20) });
           const missing = required.filter((v) => !header!.includes(v));
-          if (missing.length) throw new AppError('SMS_ERR_CAMPAIGN_MISSING_VARIABLE', `Missing column(s): ${missing.join(', ')}.`, { field: 'header', missing });
+          if (missing.length)
+            throw new AppError('SMS_ERR_CAMPAIGN_MISSING_VARIABLE', `Missing column(s): ${missing.join(', ')}.`, { field: 'header', missing });
           continue;
         }
         n++;
@@ -402,7 +404,8 @@ export class CampaignsService {
     const variables: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(record)) {
       if (k === 'phone') continue;
-      if (typeof v === 'string' && (v.length > MAX_FIELD_CHARS || v.includes('\u0000'))) return invalid(raw, 'SMS_ERR_VALIDATION', `${k.slice(0, 64)} is too long or not text`);
+      if (typeof v === 'string' && (v.length > MAX_FIELD_CHARS || v.includes('\u0000')))
+        return invalid(raw, 'SMS_ERR_VALIDATION', `${k.slice(0, 64)} is too long or not text`);
       variables[k] = v;
     }
     for (const v of required) {
@@ -599,7 +602,9 @@ export class CampaignsService {
     const out: CampaignRecord[] = [];
     for (const c of await this.d.campaigns.active(now)) {
       if (c.status === 'scheduled') {
-        const moved = await this.d.write((tx) => this.d.campaigns.move(tx, c.tenant_id, c.id, ['scheduled'], { status: 'running', started_at: now, updated_at: now }));
+        const moved = await this.d.write((tx) =>
+          this.d.campaigns.move(tx, c.tenant_id, c.id, ['scheduled'], { status: 'running', started_at: now, updated_at: now }),
+        );
         if (moved) out.push(moved);
       } else out.push(c);
     }
@@ -626,8 +631,9 @@ export class CampaignsService {
       return 'sent';
     } catch (e) {
       if (!(e instanceof AppError)) throw e;
-      // Another worker linked it, or a passing condition (cap, throttle): left to a later claim.
-      if (e.retryable || e.code === 'SMS_ERR_CAMPAIGN_RECIPIENT_TAKEN') return 'skipped';
+      // Another worker linked it, the campaign was canceled meanwhile (the recipient counts as canceled),
+      // or a passing condition (cap, throttle): left to a later claim.
+      if (e.retryable || e.code === 'SMS_ERR_CAMPAIGN_RECIPIENT_TAKEN' || e.code === 'SMS_ERR_CAMPAIGN_CANCELED') return 'skipped';
       const status = SUPPRESSING.includes(e.code) ? 'suppressed' : 'failed';
       await this.d.campaigns.settle(c.id, r.seq, status, { code: e.code, message: e.message }, this.d.clock.now().getTime());
       return 'ended';
@@ -638,7 +644,9 @@ export class CampaignsService {
   async completeIfDone(c: CampaignRecord): Promise<boolean> {
     if ((await this.d.campaigns.outstanding(c.id)) > 0) return false;
     const now = this.d.clock.now().getTime();
-    const moved = await this.d.write((tx) => this.d.campaigns.move(tx, c.tenant_id, c.id, ['running'], { status: 'completed', finished_at: now, updated_at: now }));
+    const moved = await this.d.write((tx) =>
+      this.d.campaigns.move(tx, c.tenant_id, c.id, ['running'], { status: 'completed', finished_at: now, updated_at: now }),
+    );
     return moved !== undefined;
   }
 }
@@ -715,8 +723,8 @@ async function* lines(stream: Readable, max: number): AsyncGenerator<string> {
       if (line.length > max) break;
       yield line.endsWith('\r') ? line.slice(0, -1) : line;
     }
-    if (rest.length > max || parts.some((l) => l.length > max)) throw new AppError('SMS_ERR_CAMPAIGN_MALFORMED_UPLOAD', `Line ${n + 1} is longer than ${max} bytes.`, { field: 'body', row: n + 1 });
+    if (rest.length > max || parts.some((l) => l.length > max))
+      throw new AppError('SMS_ERR_CAMPAIGN_MALFORMED_UPLOAD', `Line ${n + 1} is longer than ${max} bytes.`, { field: 'body', row: n + 1 });
   }
   if (rest !== '') yield rest;
 }
-

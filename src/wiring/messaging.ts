@@ -86,7 +86,14 @@ export function createMessaging(d: MessagingDeps): Messaging {
   });
   // The checks that count nothing first; the meter (limits, daily cap) last, after the application's
   // rules: at dispatch in the pipeline, on accept inside the send path's transaction.
-  const rules = [d.campaignPolicy, consent.policy, blockedContactPolicy(repos.conversations), quietHoursPolicy({ contactTimezone }), limits.checks, ...d.policies];
+  const rules = [
+    d.campaignPolicy,
+    consent.policy,
+    blockedContactPolicy(repos.conversations),
+    quietHoursPolicy({ contactTimezone }),
+    limits.checks,
+    ...d.policies,
+  ];
   const observe = (dec: Decision, m: PolicyMessage, ctx: PolicyContext) => limits.observe(dec, m, ctx);
   const policy = createPolicy(rules, { meter: limits.meter, observe });
   const acceptPolicy = createPolicy(rules, { observe });

@@ -117,7 +117,10 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
           additionalProperties: false,
           properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 }, cursor: { type: 'string', maxLength: 1024 } },
         },
-        response: { 200: { type: 'object', properties: { data: { type: 'array', items: campaignSchema }, next_cursor: nullable('string') } }, ...errorResponses },
+        response: {
+          200: { type: 'object', properties: { data: { type: 'array', items: campaignSchema }, next_cursor: nullable('string') } },
+          ...errorResponses,
+        },
       },
     },
     async (req) => d.campaigns.list(req.tenant, req.query),
@@ -188,7 +191,10 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
           },
         },
-        response: { 200: { type: 'object', properties: { data: { type: 'array', items: recipientSchema }, next_cursor: nullable('string') } }, ...errorResponses },
+        response: {
+          200: { type: 'object', properties: { data: { type: 'array', items: recipientSchema }, next_cursor: nullable('string') } },
+          ...errorResponses,
+        },
       },
     },
     async (req) => d.campaigns.recipients(req.tenant, req.params.id, req.query),
@@ -248,7 +254,15 @@ export const campaignRoutes: FastifyPluginAsync<CampaignRoutesOptions> = async (
 
   app.post<{ Params: { id: string } }>(
     '/v1/campaigns/:id/estimate',
-    { onRequest: read, schema: { tags, summary: 'Counts, segments, estimated cost by country, held by quiet hours now', params: idParams, response: { 200: estimateSchema, ...errorResponses } } },
+    {
+      onRequest: read,
+      schema: {
+        tags,
+        summary: 'Counts, segments, estimated cost by country, held by quiet hours now',
+        params: idParams,
+        response: { 200: estimateSchema, ...errorResponses },
+      },
+    },
     async (req) => d.campaigns.estimate(req.tenant, req.params.id),
   );
 

@@ -61,10 +61,5 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema.alterTable('messages').addColumn('campaign_id', 'text').execute();
   // The campaign's messages still in the outbox (its window, held ones on pause).
-  await db.schema
-    .createIndex('messages_campaign')
-    .on('messages')
-    .columns(['campaign_id', 'status'])
-    .where(sql.ref('campaign_id'), 'is not', null)
-    .execute();
+  await db.schema.createIndex('messages_campaign').on('messages').columns(['campaign_id', 'status']).where(sql.ref('campaign_id'), 'is not', null).execute();
 }

@@ -71,7 +71,9 @@ export function campaignsRepository(db: Db, write: StorageWrite): CampaignsRepos
       const p = new Params(db.dialect);
       const cid = p.add(campaign.id);
       const tid = p.add(campaign.tenant_id);
-      const at = p.add(now);
+      // Placeholders in text order (SQLite's are positional): one per use.
+      const created = p.add(now);
+      const updated = p.add(now);
       const src = rowsSource(
         db.dialect,
         RECIPIENT_SOURCE,
@@ -81,7 +83,7 @@ export function campaignsRepository(db: Db, write: StorageWrite): CampaignsRepos
       const inserted = await run<{ status: string }>(
         tx,
         `INSERT INTO campaign_recipients (campaign_id, tenant_id, created_at, updated_at, ${RECIPIENT_COLS}) ` +
-          `SELECT ${cid}, ${tid}, ${at}, ${at}, ${RECIPIENT_COLS} FROM ${src} WHERE true ON CONFLICT DO NOTHING RETURNING status`,
+          `SELECT ${cid}, ${tid}, ${created}, ${updated}, ${RECIPIENT_COLS} FROM ${src} WHERE true ON CONFLICT DO NOTHING RETURNING status`,
         p.values,
       );
       const n = inserted.rows.length;
@@ -211,7 +213,8 @@ export function campaignsRepository(db: Db, write: StorageWrite): CampaignsRepos
     },
 
     async counts(campaignId) {
-      const ms = sql<string | null>`case when m.error_code = ${CANCELED_BY_CAMPAIGN} then 'canceled' else m.status end`;
+      // Inlined (a constant), so that the GROUP BY repeats the selected expression exactly (PostgreSQL).
+      const ms = sql.raw<string | null>(`case when m.error_code = '${CANCELED_BY_CAMPAIGN}' then 'canceled' else m.status end`);
       const rows = await k
         .selectFrom('campaign_recipients as r')
         .leftJoin('messages as m', 'm.id', 'r.message_id')
@@ -245,7 +248,16 @@ export function campaignsRepository(db: Db, write: StorageWrite): CampaignsRepos
       }
       if (q.afterSeq !== undefined) query = query.where('r.seq', '>', q.afterSeq);
       const rows = await query.orderBy('r.seq').limit(q.limit).execute();
-      return rows.map((r) => ({ ...fromRow(r), message_status: r.message_status, message_error_code: r.message_error_code, provider_sid: r.provider_sid, price: r.price }) as RecipientOutcome);
+      return rows.map(
+        (r) =>
+          ({
+            ...fromRow(r),
+            message_status: r.message_status,
+            message_error_code: r.message_error_code,
+            provider_sid: r.provider_sid,
+            price: r.price,
+          }) as RecipientOutcome,
+      );
     },
 
     async releaseHeld(campaignId, now) {
