@@ -3,6 +3,7 @@
 // dispatch of each recipient as an ordinary message through the send path. Pause and cancel are a
 // state on the campaign, read by the dispatch policy (campaignPolicy) before each send.
 import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
 import { parse as parseCsv } from 'csv-parse';
 import { SENDABLE_CATEGORIES } from '../core/categories.js';
 import { CAMPAIGN_MOVES, type CampaignAction, recipientState, RECIPIENT_STATES, type RecipientState, stateFilter } from '../core/campaigns.js';
@@ -107,6 +108,7 @@ export interface CampaignsServiceDeps {
   random: Random;
   rejectFixedLine: boolean;
   states: CampaignStates;
+  logger: Pick<Logger, 'error'>;
   /** Called when a campaign starts or resumes, so the dispatcher looks at once. */
   onActive?: () => void;
 }
@@ -566,7 +568,12 @@ export class CampaignsService {
     }
     this.d.states.set(c.id, moved.status);
     if (action === 'resume') await this.d.campaigns.releaseHeld(c.id, now);
-    if (action === 'cancel') void this.cancelUnsent(tenant.id, c.id);
+    if (action === 'cancel') {
+      void this.cancelUnsent(tenant.id, c.id).catch((e) =>
+        // The dispatch policy still refuses whatever this left: nothing of the campaign is sent.
+        this.d.logger.error({ err: e, campaign_id: c.id }, 'could not end the canceled campaign’s unsent messages'),
+      );
+    }
     if (moved.status === 'running') this.d.onActive?.();
     return this.resource(moved);
   }
