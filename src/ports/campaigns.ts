@@ -100,8 +100,8 @@ export interface CampaignsRepository {
   active(now: number): Promise<CampaignRecord[]>;
   /** Leases up to `limit` pending recipients in upload order (FOR UPDATE SKIP LOCKED on PostgreSQL). */
   claimRecipients(campaignId: string, now: number, leaseMs: number, limit: number): Promise<CampaignRecipientRecord[]>;
-  /** Links the recipient to its new message, in the message's transaction; false when it already has one. */
-  link(tx: Tx, campaignId: string, seq: number, messageId: string, now: number): Promise<boolean>;
+  /** Links recipients to their new messages, in the messages' transaction; returns how many were still unlinked (and are now). */
+  link(tx: Tx, links: { campaignId: string; seq: number; messageId: string }[], now: number): Promise<number>;
   /** Ends a pending recipient without a message (suppressed or failed at dispatch). */
   settle(campaignId: string, seq: number, status: string, error: { code: string; message: string }, now: number): Promise<void>;
   /** Gives claimed recipients back (not dispatched after all). */

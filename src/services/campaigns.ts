@@ -280,7 +280,10 @@ export class CampaignsService {
    * its rows are removed again.
    */
   async upload(tenant: Tenant, id: string, format: 'csv' | 'ndjson', stream: Readable): Promise<UploadResult> {
-    const c = await this.find(tenant, id);
+    const c = await this.find(tenant, id).catch((e) => {
+      stream.resume(); // read and dropped, so the client gets the answer rather than a reset
+      throw e;
+    });
     if (c.status === 'completed' || c.status === 'canceled') {
       stream.resume();
       throw new AppError('SMS_ERR_CAMPAIGN_STATE', `Recipients cannot be added to a ${c.status} campaign.`, { status: c.status });
@@ -632,9 +635,7 @@ export class CampaignsService {
         : { body: c.body }),
     };
     try {
-      await this.d.send.send(tenant, input, {
-        campaign: { id: c.id, link: (tx, messageId) => this.d.campaigns.link(tx, c.id, r.seq, messageId, this.d.clock.now().getTime()) },
-      });
+      await this.d.send.send(tenant, input, { campaign: { id: c.id, seq: r.seq } });
       return 'sent';
     } catch (e) {
       if (!(e instanceof AppError)) throw e;

@@ -15,6 +15,7 @@ import {
   NO_METRICS,
   type AcceptItem,
   type BatchWrite,
+  type CampaignsRepository,
   type Clock,
   type IdempotencyOutcome,
   type MessageRecord,
@@ -25,7 +26,6 @@ import {
   type PolicyMessage,
   type PolicyMeter,
   type Random,
-  type Tx,
   type UnitOfWork,
 } from '../ports.js';
 import { toMessageResource, type MessageResource } from './message-resource.js';
@@ -59,10 +59,11 @@ export interface SendOptions {
   /** Internal senders' category ('otp' for the verification service); overrides the input's. */
   category?: Category;
   /**
-   * A campaign's message: linked to its recipient in the transaction that creates it (`link` answers
-   * false when the recipient already has a message: then nothing is written).
+   * A campaign recipient's message: linked to the recipient (campaign id, recipient number) in the
+   * transaction that creates it; when the recipient already has a message, nothing is written
+   * (SMS_ERR_CAMPAIGN_RECIPIENT_TAKEN).
    */
-  campaign?: { id: string; link(tx: Tx, messageId: string): Promise<boolean> };
+  campaign?: { id: string; seq: number };
 }
 
 export interface SendResult {
@@ -102,6 +103,8 @@ export interface MessagesServiceDeps {
   settings: { get(tenantId: string): Promise<TenantSettings> };
   /** Renders `template` sends. */
   templates: Pick<TemplatesService, 'render'>;
+  /** Links campaign recipients to their messages (sends with `campaign`). */
+  campaigns?: Pick<CampaignsRepository, 'link'>;
   metrics?: Metrics;
   /** Logs each accepted message (ids, tenant, masked number; never the body). */
   logger?: Pick<Logger, 'info'>;
@@ -113,7 +116,7 @@ interface AcceptWork {
   meter?: { message: PolicyMessage; ctx: PolicyContext };
   /** Applies the meter's answer (send or hold) to the row and the stored answer. */
   apply(decision: Decision): void;
-  link?: (tx: Tx, messageId: string) => Promise<boolean>;
+  campaign?: { id: string; seq: number };
 }
 
 type AcceptOutcome = IdempotencyOutcome | { kind: 'refused'; decision: Extract<Decision, { action: 'refuse' }> };
@@ -198,11 +201,13 @@ export class MessagesService {
             )
           : [];
         for (const [k, r] of rest.entries()) out[r.i] = outcomes[k]!;
-        for (const [k, r] of rest.entries()) {
-          const link = r.it.link;
-          if (link && outcomes[k]!.kind === 'new' && !(await link(tx, r.it.item.message.row.id))) {
-            throw new AppError('SMS_ERR_CAMPAIGN_RECIPIENT_TAKEN');
-          }
+        // Campaign recipients are linked to their new messages in one statement; one already
+        // linked (another worker) fails the batch, which the group commit then re-runs one by one.
+        const links = rest.flatMap((r, k) =>
+          r.it.campaign && outcomes[k]!.kind === 'new' ? [{ campaignId: r.it.campaign.id, seq: r.it.campaign.seq, messageId: r.it.item.message.row.id }] : [],
+        );
+        if (links.length && (await d.campaigns!.link(tx, links, d.clock.now().getTime())) !== links.length) {
+          throw new AppError('SMS_ERR_CAMPAIGN_RECIPIENT_TAKEN');
         }
         // Last, so that the daily cap's counter row is locked only until the commit.
         const written = sent.filter((x) => out[x.i]!.kind === 'new');
@@ -285,7 +290,7 @@ export class MessagesService {
     };
     let outcome: AcceptOutcome;
     try {
-      outcome = await this.d.batch(this.acceptBatch, { item, meter, apply, link: opts.campaign?.link });
+      outcome = await this.d.batch(this.acceptBatch, { item, meter, apply, campaign: opts.campaign });
     } catch (e) {
       // The daily cap refused it in the transaction, which rolled back: count the refusal now.
       if (meter && e instanceof AppError && e.code === 'SMS_ERR_DAILY_CAP_REACHED') {

@@ -114,6 +114,7 @@ export function createMessaging(d: MessagingDeps): Messaging {
     meter: limits,
     settings,
     templates,
+    campaigns: repos.campaigns,
     metrics: d.metrics,
     logger: d.logger,
   });

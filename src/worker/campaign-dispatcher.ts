@@ -20,11 +20,16 @@ export interface CampaignDispatcherDeps {
 /** A claimed recipient is given back to other workers after this when its worker died. */
 const LEASE_MS = 10_000;
 const PACE_HORIZON_MS = 1000;
+/** Recipients claimed at a time. */
+const BATCH = 250;
 
 export class CampaignDispatcher {
   private stopping = true;
   private loopDone: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
+  /** Per campaign: recipients this worker is turning into messages right now. */
+  private readonly inflight = new Map<string, number>();
+  private readonly batches = new Set<Promise<void>>();
 
   constructor(private readonly d: CampaignDispatcherDeps) {}
 
@@ -42,6 +47,7 @@ export class CampaignDispatcher {
     this.stopping = true;
     this.wake();
     await this.loopDone;
+    await Promise.all(this.batches);
   }
 
   private async loop(): Promise<void> {
@@ -78,8 +84,9 @@ export class CampaignDispatcher {
   }
 
   private async fill(c: CampaignRecord): Promise<boolean> {
+    const local = this.inflight.get(c.id) ?? 0;
     const inWindow = await this.d.campaigns.windowSize(c.id);
-    let n = this.d.window - inWindow;
+    let n = Math.min(this.d.window - inWindow - local, BATCH);
     if (n <= 0) return false;
     if (c.rate !== null) {
       // A tenth of a second's worth at a time, each batch in its own slot of the campaign's pace.
@@ -91,14 +98,25 @@ export class CampaignDispatcher {
     }
     const recipients = await this.d.campaigns.claimRecipients(c.id, this.d.now(), LEASE_MS, n);
     if (recipients.length === 0) {
-      if (inWindow === 0 && (await this.d.service.completeIfDone(c))) this.d.logger.info({ campaign_id: c.id, tenant_id: c.tenant_id }, 'campaign completed');
+      if (inWindow === 0 && local === 0 && (await this.d.service.completeIfDone(c))) {
+        this.d.logger.info({ campaign_id: c.id, tenant_id: c.tenant_id }, 'campaign completed');
+      }
       return false;
     }
-    // Concurrent sends share the send path's group commits.
-    const results = await Promise.allSettled(recipients.map((r) => this.d.service.dispatch(c, r)));
-    for (const r of results) {
-      if (r.status === 'rejected') this.d.logger.error({ err: r.reason, campaign_id: c.id }, 'campaign recipient dispatch failed; retried after its lease');
-    }
+    // Sent in the background (concurrent sends share the send path's group commits), so that the
+    // next batch is claimed while this one commits; its end wakes the loop.
+    this.inflight.set(c.id, (this.inflight.get(c.id) ?? 0) + recipients.length); // read again: a batch may have ended meanwhile
+    const batch = Promise.allSettled(recipients.map((r) => this.d.service.dispatch(c, r))).then((results) => {
+      for (const r of results) {
+        if (r.status === 'rejected') this.d.logger.error({ err: r.reason, campaign_id: c.id }, 'campaign recipient dispatch failed; retried after its lease');
+      }
+      const left = (this.inflight.get(c.id) ?? 0) - recipients.length;
+      if (left > 0) this.inflight.set(c.id, left);
+      else this.inflight.delete(c.id);
+      this.wake();
+    });
+    this.batches.add(batch);
+    void batch.finally(() => this.batches.delete(batch));
     return true;
   }
 }

@@ -145,16 +145,27 @@ export function campaignsRepository(db: Db, write: StorageWrite): CampaignsRepos
       return rows.map(fromRow).sort((a, b) => a.seq - b.seq);
     },
 
-    async link(tx, campaignId, seq, messageId, now) {
-      const r = await kx(tx)
-        .updateTable('campaign_recipients')
-        .set({ status: 'messaged', message_id: messageId, locked_until: null, updated_at: now })
-        .where('campaign_id', '=', campaignId)
-        .where('seq', '=', seq)
-        .where('message_id', 'is', null)
-        .where('status', '=', 'pending')
-        .executeTakeFirst();
-      return Number(r.numUpdatedRows) === 1;
+    async link(tx, links, now) {
+      if (links.length === 0) return 0;
+      const p = new Params(db.dialect);
+      const at = p.add(now);
+      const src = rowsSource(
+        db.dialect,
+        [
+          ['cid', 'text'],
+          ['s', 'bigint'],
+          ['mid', 'text'],
+        ],
+        links.map((l) => [l.campaignId, l.seq, l.messageId]),
+        p,
+      );
+      const r = await run<{ seq: number }>(
+        tx,
+        `UPDATE campaign_recipients AS r SET status = 'messaged', message_id = v.mid, locked_until = NULL, updated_at = ${at} FROM ${src} ` +
+          `WHERE r.campaign_id = v.cid AND r.seq = v.s AND r.message_id IS NULL AND r.status = 'pending' RETURNING seq`,
+        p.values,
+      );
+      return r.rows.length;
     },
 
     async settle(campaignId, seq, status, error, now) {
