@@ -7,6 +7,7 @@
 //       from start to completed, compared with (c) measured in the same run
 //   (p) pause of a running campaign: the last provider answer (sent_at) after the pause answered
 // Sizes: BENCH_ROWS (default 1,000,000; --quick 20,000), BENCH_MESSAGES (default 100,000; --quick 3,000).
+// BENCH_UPLOAD_ONLY=1 runs (u) alone.
 import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
@@ -191,6 +192,7 @@ async function caseUpload(db, csv, opted) {
   try {
     await optOut(base, opted);
     const c = await api(base, '/v1/campaigns', { name: 'bench', body: 'Bench' });
+    const before = rssSampler(child.pid).stop();
     const rss = rssSampler(child.pid);
     const t0 = Date.now();
     const r = await fetch(`${base}/v1/campaigns/${c.id}/recipients`, {
@@ -205,7 +207,7 @@ async function caseUpload(db, csv, opted) {
     if (!r.ok) throw new Error(`upload: ${r.status} ${JSON.stringify(result)}`);
     await api(base, `/v1/campaigns/${c.id}/estimate`, null);
     const startable = Date.now() - t0;
-    return { db, rows: result.rows, result, uploadMs, startable, rowsPerS: Math.round(result.rows / (uploadMs / 1000)), peak };
+    return { db, rows: result.rows, result, uploadMs, startable, rowsPerS: Math.round(result.rows / (uploadMs / 1000)), peak, before };
   } finally {
     await stop(child);
     await d.drop();
@@ -311,9 +313,6 @@ async function main() {
   for (const db of dbs) {
     const u = await caseUpload(db, csv, opted);
     console.log(`${dbLabel(db)} upload: ${JSON.stringify({ ...u.result, errors: u.result.errors.length })}`);
-    const c = await casePlain(db, emuBase);
-    const k = await caseCampaign(db, emuBase);
-    console.log(`${dbLabel(db)} campaign counts: ${JSON.stringify(k.counts)}; paused at ${JSON.stringify(k.pausedAt)}`);
     const label = dbLabel(db);
     rows.push(
       { database: label, measure: `(u) upload ${ROWS} rows`, value: `${u.rowsPerS} rows/s`, target: '', met: '' },
@@ -324,7 +323,14 @@ async function main() {
         target: '<= 60 s',
         met: u.startable <= 60_000 ? 'met' : 'NOT met',
       },
+      { database: label, measure: '(u) server RSS before the upload', value: `${u.before} MB`, target: '', met: '' },
       { database: label, measure: '(u) server peak RSS', value: `${u.peak} MB`, target: '<= 256 MB', met: u.peak <= 256 ? 'met' : 'NOT met' },
+    );
+    if (process.env.BENCH_UPLOAD_ONLY === '1') continue;
+    const c = await casePlain(db, emuBase);
+    const k = await caseCampaign(db, emuBase);
+    console.log(`${dbLabel(db)} campaign counts: ${JSON.stringify(k.counts)}; paused at ${JSON.stringify(k.pausedAt)}`);
+    rows.push(
       { database: label, measure: `(c) plain send path, ${N} msgs`, value: `${c.perS} msg/s`, target: '', met: '' },
       { database: label, measure: `(k) campaign of ${N}, unlimited rate`, value: `${k.perS} msg/s`, target: '', met: '' },
       {
