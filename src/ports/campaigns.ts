@@ -96,6 +96,8 @@ export interface CampaignsRepository {
   appendRecipients(tx: Tx, campaign: { id: string; tenant_id: string }, rows: NewRecipient[], now: number): Promise<string[]>;
   /** Removes the recipients numbered from `fromSeq` on (a failed upload's) and takes them off the counts. */
   truncate(tx: Tx, campaignId: string, fromSeq: number, now: number): Promise<void>;
+  /** The numbers among `phones` on the tenant's suppression list (one statement text whatever the batch's size). */
+  suppressed(tenantId: string, phones: string[]): Promise<Set<string>>;
   /** Campaigns the dispatcher has work for: running, or scheduled and due. */
   active(now: number): Promise<CampaignRecord[]>;
   /** Leases up to `limit` pending recipients in upload order (FOR UPDATE SKIP LOCKED on PostgreSQL). */

@@ -18,7 +18,6 @@ import type {
   CampaignRecord,
   CampaignsRepository,
   Clock,
-  ConsentRepository,
   MessagesRepository,
   NewRecipient,
   Policy,
@@ -94,7 +93,6 @@ export interface RecipientResource {
 
 export interface CampaignsServiceDeps {
   campaigns: CampaignsRepository;
-  consent: Pick<ConsentRepository, 'suppressedAmong'>;
   /** Cancels the campaign's unsent messages (status moves). */
   messages: Pick<MessagesRepository, 'transition'>;
   send: Pick<MessagesService, 'send'>;
@@ -444,7 +442,7 @@ export class CampaignsService {
   private async appendBatch(tenant: Tenant, c: CampaignRecord, rows: NewRecipient[], result: UploadResult): Promise<void> {
     const phones = [...new Set(rows.filter((r) => r.status === 'pending').map((r) => r.phone))];
     if (phones.length) {
-      const out = new Set((await this.d.consent.suppressedAmong([tenant.id], phones)).map((s) => s.phone));
+      const out = await this.d.campaigns.suppressed(tenant.id, phones);
       for (const r of rows) {
         if (r.status === 'pending' && out.has(r.phone)) {
           r.status = 'suppressed';

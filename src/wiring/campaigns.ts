@@ -38,7 +38,6 @@ export function createCampaigns(d: CampaignsDeps): Campaigns {
   const contactTimezone = async (tenantId: string, phone: string) => (await repos.contacts.get(tenantId, phone))?.time_zone ?? null;
   const service = new CampaignsService({
     campaigns: repos.campaigns,
-    consent: repos.consent,
     messages: repos.messages,
     send: d.messages,
     templates: d.templates,

@@ -1,7 +1,7 @@
 // Campaigns and their audience. Recipients are appended in multi-row statements (rows.ts), claimed
 // by the campaign dispatcher like the outbox claims messages (FOR UPDATE SKIP LOCKED on PostgreSQL,
 // the single writer on SQLite), and read back joined with their messages' outcomes.
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import type { CampaignRecipientRecord, CampaignsRepository, RecipientOutcome } from '../../ports.js';
 import type { Db } from '../db.js';
 import { Params, rowsSource, run, type Columns } from '../rows.js';
@@ -113,6 +113,25 @@ export function campaignsRepository(db: Db, write: StorageWrite): CampaignsRepos
         })
         .where('id', '=', campaignId)
         .execute();
+    },
+
+    async suppressed(tenantId, phones) {
+      if (phones.length === 0) return new Set();
+      // A rows source, not an IN list: an upload's batches would otherwise each compile (and SQLite
+      // cache) a statement of its own length.
+      const p = new Params(db.dialect);
+      // Placeholders in text order (SQLite's are positional).
+      const src = rowsSource(
+        db.dialect,
+        [['phone', 'text']],
+        phones.map((x) => [x]),
+        p,
+      );
+      const t = p.add(tenantId);
+      const r = await k.executeQuery<{ phone: string }>(
+        CompiledQuery.raw(`SELECT s.phone FROM suppressions AS s, ${src} WHERE s.tenant_id = ${t} AND s.phone = v.phone`, p.values),
+      );
+      return new Set(r.rows.map((x) => x.phone));
     },
 
     active: (now) =>
