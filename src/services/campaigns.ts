@@ -112,7 +112,7 @@ export interface CampaignsServiceDeps {
 }
 
 /** Rows per insert statement (and per transaction) while uploading. */
-export const UPLOAD_BATCH = 500;
+const UPLOAD_BATCH = 500;
 /** Invalid rows reported in an upload's answer (all of them stay listable as `invalid`). */
 const MAX_REPORTED_ERRORS = 100;
 /** A CSV record (one line) longer than this ends the upload: no row of a campaign is that large. */
