@@ -17,6 +17,7 @@ import {
   type BatchWrite,
   type Clock,
   type IdempotencyOutcome,
+  type IdempotentAnswer,
   type MessageRecord,
   type MessagesRepository,
   type Metrics,
@@ -148,9 +149,12 @@ export class MessagesService {
   private readonly inFlightKeys = new Set<string>();
 
   /**
-   * Requests accepted in the same group commit are written together (one statement per table),
-   * after the meter judged and counted the metered ones in the same transaction: a count and its
-   * message commit together, and a refused message is not written.
+   * Requests accepted in the same group commit are written together (one statement per table):
+   * their idempotency keys first (a replay or mismatch is answered from the stored entry, never
+   * judged or counted again), then the meter judges and counts the metered ones, then the messages
+   * are inserted — a count and its message commit together, and a refused message is not written
+   * (nor its key: a retry is judged anew). A batch never holds one key twice: `send` lets one request
+   * per key run at a time in this process, and other processes wait on the key's row.
    */
   private readonly acceptBatch: BatchWrite<AcceptWork, AcceptOutcome>;
   private readonly metrics: Metrics;
@@ -158,43 +162,38 @@ export class MessagesService {
   constructor(private readonly d: MessagesServiceDeps) {
     this.acceptBatch = {
       run: async (tx, items) => {
-        const out: (AcceptOutcome | undefined)[] = new Array(items.length);
-        let metered = items.flatMap((it, i) => (it.meter ? [{ i, ...it.meter }] : []));
-        // A request whose Idempotency-Key is already used is a replay (or a mismatch): answered by
-        // the accept below, never judged or counted again.
-        const keyed = metered.flatMap((x) => {
-          const idem = items[x.i]!.item.idempotency;
-          return idem ? [{ tenantId: idem.tenantId, key: idem.key }] : [];
-        });
-        if (keyed.length) {
-          const live = await d.messages.liveIdempotencyKeys(tx, keyed, d.clock.now().getTime());
-          metered = metered.filter((x) => {
-            const idem = items[x.i]!.item.idempotency;
-            return !idem || !live.has(`${idem.tenantId}\u0000${idem.key}`);
-          });
-        }
+        const out: AcceptOutcome[] = await d.messages.claimKeys(
+          tx,
+          items.map((it) => it.item),
+        );
+        const metered = items.flatMap((it, i) => (it.meter && out[i]!.kind === 'new' ? [{ i, ...it.meter }] : []));
         const sent: typeof metered = [];
         if (metered.length && d.meter) {
           const decisions = await d.meter.count(tx, metered, true);
+          const forget: { tenantId: string; key: string }[] = [];
+          const rewrite: IdempotentAnswer[] = [];
           for (const [j, decision] of decisions.entries()) {
             const { i } = metered[j]!;
-            if (decision.action === 'refuse') out[i] = { kind: 'refused', decision };
-            else items[i]!.apply(decision);
+            const idem = items[i]!.item.idempotency;
+            if (decision.action === 'refuse') {
+              out[i] = { kind: 'refused', decision };
+              if (idem) forget.push(idem);
+              continue;
+            }
+            items[i]!.apply(decision);
             if (decision.action === 'send') sent.push(metered[j]!);
+            else if (idem) rewrite.push(idem);
           }
+          if (forget.length) await d.messages.forgetAnswers(tx, forget);
+          if (rewrite.length) await d.messages.rewriteAnswers(tx, rewrite);
         }
-        const rest = items.flatMap((it, i) => (out[i] === undefined ? [{ it, i }] : []));
-        const outcomes = rest.length
-          ? await d.messages.accept(
-              tx,
-              rest.map((r) => r.it.item),
-            )
-          : [];
-        for (const [k, r] of rest.entries()) out[r.i] = outcomes[k]!;
+        await d.messages.insert(
+          tx,
+          items.flatMap((it, i) => (out[i]!.kind === 'new' ? [it.item.message] : [])),
+        );
         // Last, so that the daily cap's counter row is locked only until the commit.
-        const written = sent.filter((x) => out[x.i]!.kind === 'new');
-        if (written.length) await d.meter!.settle(tx, written);
-        return out as AcceptOutcome[];
+        if (sent.length) await d.meter!.settle(tx, sent);
+        return out;
       },
     };
     this.metrics = d.metrics ?? NO_METRICS;
@@ -257,6 +256,8 @@ export class MessagesService {
     const apply = (decision: Decision) => {
       metered = decision;
       Object.assign(row, original);
+      // Counted now (in this transaction), so the dispatcher does not count it again.
+      row.metered = decision.action === 'send' ? 1 : 0;
       if (decision.action === 'hold' && decision.until > now) {
         Object.assign(row, {
           status: 'scheduled',

@@ -30,7 +30,8 @@ export type TenantsTable = Omit<TenantRecord, 'enabled'> & { enabled: Generated<
 export type ApiKeysTable = ApiKeyRecord;
 
 /** `sensitive` may be left out of an insert (default 0). */
-export interface MessagesTable extends Omit<MessageRecord, 'sensitive' | 'price_estimated'> {
+export interface MessagesTable extends Omit<MessageRecord, 'sensitive' | 'price_estimated' | 'metered'> {
+  metered: ColumnType<number, number | undefined, number>;
   sensitive: ColumnType<number, number | undefined, number>;
   price_estimated: ColumnType<number, number | undefined, number>;
   /** What the usage rollup counts for the message (storage/repositories/usage.ts). */

@@ -38,6 +38,7 @@ const BIGINT: ReadonlySet<Col> = new Set<Col>([
   'expires_at',
   'validity_period',
   'sensitive',
+  'metered',
   'price_estimated',
   'redacted_at',
   'created_at',
@@ -82,6 +83,7 @@ const MESSAGE_COLUMNS = [
   'truncated_from',
   'recipient_timezone',
   'sensitive',
+  'metered',
   'created_at',
   'updated_at',
   'sent_at',
@@ -203,7 +205,7 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
     if (messages.length === 0) return;
     const p = new Params(dialect);
     const cols = MESSAGE_COLUMNS.join(', ');
-    const rows = messages.map((m) => MESSAGE_COLUMNS.map((c) => m.row[c]));
+    const rows = messages.map((m) => MESSAGE_COLUMNS.map((c) => (c === 'metered' ? (m.row.metered ?? 0) : m.row[c])));
     await run(tx, `INSERT INTO messages (${cols}) SELECT ${cols} FROM ${rowsSource(dialect, MESSAGE_SOURCE, rows, p)}`, p.values);
     await insertEvents(tx, messages.map(firstEvent));
   }
@@ -363,7 +365,7 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
     insert,
     insertReceived,
 
-    async accept(tx: Tx, items: AcceptItem[]): Promise<IdempotencyOutcome[]> {
+    async claimKeys(tx: Tx, items: AcceptItem[]): Promise<IdempotencyOutcome[]> {
       const out: IdempotencyOutcome[] = items.map(() => ({ kind: 'new' }));
       const keyOf = (a: AcceptItem) => `${a.idempotency!.tenantId}\u0000${a.idempotency!.key}`;
       const keyed = items.flatMap((a, i) => (a.idempotency ? [i] : []));
@@ -413,11 +415,32 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
           }
         }
       }
-      await insert(
-        tx,
-        items.flatMap((a, i) => (out[i]!.kind === 'new' ? [a.message] : [])),
-      );
       return out;
+    },
+
+    async rewriteAnswers(tx, answers) {
+      for (const a of answers) {
+        await kx(tx)
+          .updateTable('idempotency_keys')
+          .set({ response_status: a.status, response_body: a.body })
+          .where('tenant_id', '=', a.tenantId)
+          .where('key', '=', a.key)
+          .execute();
+      }
+    },
+
+    async forgetAnswers(tx, keys) {
+      for (const tenantId of new Set(keys.map((x) => x.tenantId))) {
+        await kx(tx)
+          .deleteFrom('idempotency_keys')
+          .where('tenant_id', '=', tenantId)
+          .where(
+            'key',
+            'in',
+            keys.filter((x) => x.tenantId === tenantId).map((x) => x.key),
+          )
+          .execute();
+      }
     },
 
     get: (tenantId, id) => k.selectFrom('messages').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst(),
@@ -532,18 +555,6 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
         .where('key', '=', key)
         .executeTakeFirst();
       return r && r.expires_at > now ? r.request_hash : undefined;
-    },
-
-    async liveIdempotencyKeys(tx, keys, now) {
-      if (!keys.length) return new Set();
-      const rows = await kx(tx)
-        .selectFrom('idempotency_keys')
-        .select(['tenant_id', 'key'])
-        .where('tenant_id', 'in', [...new Set(keys.map((x) => x.tenantId))])
-        .where('key', 'in', [...new Set(keys.map((x) => x.key))])
-        .where('expires_at', '>', now)
-        .execute();
-      return new Set(rows.map((r) => `${r.tenant_id}\u0000${r.key}`));
     },
 
     async deleteExpiredIdempotencyKeys(now) {
