@@ -5,6 +5,7 @@ import type { ColumnType, Generated } from 'kysely';
 import type {
   ApiKeyRecord,
   AuditRecord,
+  ConsoleSessionRecord,
   ContactRecord,
   EventRecord,
   LookupCacheRecord,
@@ -105,4 +106,6 @@ export interface Database extends ConversationTables, VerifyTables, LimitsTables
   usage_rollup_day: UsageRollupTable;
   lookup_cache: LookupCacheTable;
   contacts: ContactsTable;
+  // --- admin console ---
+  console_sessions: ConsoleSessionRecord;
 }
