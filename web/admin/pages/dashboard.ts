@@ -1,0 +1,112 @@
+// Dashboard: today's counts by status, delivery rate, cost today and this month, the daily-cap
+// gauge, and 30 days of messages and cost. uPlot draws the chart: ~50 KB, canvas, no runtime
+// dependencies, and it styles only through the CSSOM (allowed by the page's CSP), where Chart.js
+// is four times the size for the same line chart.
+import uPlot from 'uplot';
+import { api, must } from '../api.js';
+import { fill, fmtNumber, fmtPercent, h } from '../../lib/dom.js';
+
+const dayStart = (d: Date): string => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate())).toISOString();
+const monthStart = (d: Date): string => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1)).toISOString();
+const money = (c: { actual?: string; estimated?: string } | undefined, unit: string): string => {
+  const total = Number(c?.actual ?? 0) + Number(c?.estimated ?? 0);
+  return `${total.toFixed(4)} ${unit}`;
+};
+
+function stat(label: string, value: string, testid: string, note?: string): HTMLElement {
+  return h(
+    'div',
+    { class: 'stat', testid },
+    h('span', { class: 'stat-label', text: label }),
+    h('b', { class: 'stat-value', text: value }),
+    note ? h('small', { class: 'muted', text: note }) : null,
+  );
+}
+
+export async function dashboardPage(main: HTMLElement): Promise<() => void> {
+  const now = new Date();
+  const [today, month, days, policy] = await Promise.all([
+    must(api.GET('/v1/usage', { params: { query: { since: dayStart(now), group_by: 'status' } } })),
+    must(api.GET('/v1/usage', { params: { query: { since: monthStart(now) } } })),
+    must(api.GET('/v1/usage', { params: { query: {} } })),
+    must(api.GET('/v1/policy/stats', { params: { query: {} } })),
+  ]);
+  const unit = today.price_unit ?? 'USD';
+  const byStatus = new Map<string, number>();
+  for (const row of today.data ?? []) byStatus.set(row.group ?? '', (byStatus.get(row.group ?? '') ?? 0) + (row.messages ?? 0));
+  const count = (...statuses: string[]) => statuses.reduce((n, s) => n + (byStatus.get(s) ?? 0), 0);
+  const held = Object.values(policy.held ?? {}).reduce((a, b) => a + b, 0);
+
+  const cap = today.cap;
+  let gauge: HTMLElement;
+  if (cap && cap.daily_cap !== null && cap.daily_cap !== undefined) {
+    const used = cap.used ?? 0;
+    const meter = h('meter', {
+      id: 'cap-meter',
+      min: '0',
+      max: String(cap.daily_cap),
+      value: String(Math.min(used, cap.daily_cap)),
+      high: String(Math.round((cap.alert_at ?? 0.8) * cap.daily_cap)),
+      optimum: '0',
+      testid: 'cap-meter',
+    });
+    gauge = h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'cap-title' },
+      h('h2', { id: 'cap-title', text: 'Daily cap' }),
+      h('label', { for: 'cap-meter', class: 'sr-only', text: 'Messages counted against the daily cap' }),
+      meter,
+      h('p', { testid: 'cap-text', text: `${fmtNumber(used)} of ${fmtNumber(cap.daily_cap)} today (${cap.day}, ${cap.timezone})` }),
+      h('p', {
+        class: cap.cap_reached ? 'error' : cap.threshold_reached ? 'warn' : 'muted',
+        testid: 'cap-threshold',
+        text: `Alert at ${Math.round((cap.alert_at ?? 0) * 100)} %${cap.cap_reached ? ': cap reached, sends are refused' : cap.threshold_reached ? ': threshold reached' : ''}`,
+      }),
+    );
+  } else {
+    gauge = h(
+      'section',
+      { class: 'card' },
+      h('h2', { text: 'Daily cap' }),
+      h('p', { class: 'muted', testid: 'cap-text', text: 'No daily cap is set (Settings → Policies).' }),
+    );
+  }
+
+  const chartBox = h('div', { class: 'chart', testid: 'chart', role: 'img', 'aria-label': 'Messages and cost per day over the last 30 days' });
+  fill(
+    main,
+    h('h1', { text: 'Dashboard' }),
+    h(
+      'section',
+      { class: 'stats', 'aria-label': 'Today' },
+      stat('Sent today', fmtNumber(count('sent', 'delivered', 'undelivered', 'failed', 'accepted', 'sending', 'queued')), 'stat-sent'),
+      stat('Delivered', fmtNumber(count('delivered')), 'stat-delivered'),
+      stat('Failed', fmtNumber(count('failed', 'undelivered')), 'stat-failed'),
+      stat('Held', fmtNumber(held), 'stat-held', 'by the sending policy'),
+      stat('Delivery rate', fmtPercent(today.totals?.delivery_rate), 'stat-rate'),
+      stat('Cost today', money(today.totals?.cost, unit), 'stat-cost-today'),
+      stat('Cost this month', money(month.totals?.cost, unit), 'stat-cost-month'),
+    ),
+    gauge,
+    h('section', { class: 'card' }, h('h2', { text: 'Last 30 days' }), chartBox),
+  );
+
+  const rows = days.data ?? [];
+  const xs = rows.map((r) => Date.parse(r.period_start ?? '') / 1000);
+  const chart = new uPlot(
+    {
+      width: Math.max(280, chartBox.clientWidth || 600),
+      height: 220,
+      series: [{}, { label: 'Messages', stroke: '#2f6fed', width: 2 }, { label: `Cost (${unit})`, stroke: '#12805c', width: 2, scale: 'cost' }],
+      axes: [{}, { label: 'Messages' }, { side: 1, scale: 'cost', label: 'Cost' }],
+    },
+    [xs, rows.map((r) => r.messages ?? 0), rows.map((r) => Number(r.cost?.actual ?? 0) + Number(r.cost?.estimated ?? 0))],
+    chartBox,
+  );
+  const resize = () => chart.setSize({ width: Math.max(280, chartBox.clientWidth), height: 220 });
+  window.addEventListener('resize', resize);
+  return () => {
+    window.removeEventListener('resize', resize);
+    chart.destroy();
+  };
+}
