@@ -86,13 +86,14 @@ export async function contactsPage(main: HTMLElement, route: string[]): Promise<
 }
 
 async function showNumber(box: HTMLElement, phone: string, onChange: () => Promise<void>): Promise<void> {
-  let consent: Awaited<ReturnType<typeof loadConsent>>;
-  try {
-    consent = await loadConsent(phone);
-  } catch (e) {
-    fill(box, h('p', { class: 'error', role: 'alert', text: errorText(e) }));
+  const r = await api.GET('/v1/consents/{phone}', { params: { path: { phone } } });
+  // No consent event yet for this number: it may be opted out (or in) from here.
+  const none = r.error?.error?.code === 'SMS_ERR_NOT_FOUND';
+  if (r.error && !none) {
+    fill(box, h('p', { class: 'error', role: 'alert', text: errorText(r.error) }));
     return;
   }
+  const consent = r.data ?? { phone, state: undefined, suppressed: false, history: [] };
   const contact = hasScope('contacts:read') ? (await api.GET('/v1/contacts/{phone}', { params: { path: { phone } } })).data : undefined;
   const e164 = consent.phone ?? phone;
 
@@ -167,5 +168,3 @@ async function showNumber(box: HTMLElement, phone: string, onChange: () => Promi
     hasScope('contacts:write') ? edit : null,
   );
 }
-
-const loadConsent = (phone: string) => must(api.GET('/v1/consents/{phone}', { params: { path: { phone } } }));
