@@ -82,7 +82,7 @@ describe('admin console', () => {
     await page.getByTestId('signin-submit').click();
     await page.getByTestId('stat-sent').waitFor();
     expect(page.url()).not.toContain(t.apiKey);
-    const storage = await page.evaluate(() => JSON.stringify([{ ...localStorage }, { ...sessionStorage }, document.cookie]));
+    const storage = (await page.evaluate('JSON.stringify([{ ...localStorage }, { ...sessionStorage }, document.cookie])')) as string;
     expect(storage).not.toContain(t.apiKey);
     // HttpOnly: the page's script cannot read the session cookie.
     expect(storage).not.toContain('smsrelay_session');
@@ -174,7 +174,7 @@ describe('admin console', () => {
     await phone.setViewportSize({ width: 390, height: 844 });
     await phone.goto(`${t.url}/admin#/dashboard`);
     await phone.getByTestId('stat-sent').waitFor();
-    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = (await phone.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
     expect(overflow).toBeLessThanOrEqual(0);
     await check('dashboard-phone', phone);
     await phone.close();
