@@ -40,7 +40,8 @@ async function check(name: string, p: Page = page): Promise<void> {
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  t = await startRelay(backends[0]!, 'console-browser');
+  // The usage rollup counts every 100 ms, so the dashboard shows the test's own messages.
+  t = await startRelay(backends[0]!, 'console-browser', { data: { usageIntervalMs: 100 } });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: [
@@ -166,6 +167,9 @@ describe('admin console', () => {
     await check('settings');
     await page.getByTestId('nav-dashboard').click();
     await expect.poll(() => page.getByTestId('cap-text').textContent()).toMatch(/^\d+ of 5 today/);
+    // The message sent from the Messages page and the reply, both delivered today.
+    expect(Number(await page.getByTestId('stat-delivered').locator('b').textContent())).toBeGreaterThanOrEqual(2);
+    expect(await page.getByTestId('stat-rate').locator('b').textContent()).toBe('100.0 %');
     expect(await page.getByTestId('cap-meter').getAttribute('max')).toBe('5');
   });
 
