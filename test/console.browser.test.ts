@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
 import { backends } from './support/backends.js';
 import { startRelay, type TestRelay } from './support/relay.js';
 
@@ -41,7 +42,7 @@ async function check(name: string, p: Page = page): Promise<void> {
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   // The usage rollup counts every 100 ms, so the dashboard shows the test's own messages.
-  t = await startRelay(backends[0]!, 'console-browser', { data: { usageIntervalMs: 100 } });
+  t = await startRelay(backends[0]!, 'console-browser', { data: { ...loadConfig({}).data, usageIntervalMs: 100 } });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: [
