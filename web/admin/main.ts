@@ -23,6 +23,7 @@ const PAGES: { path: string; title: string; page: Page }[] = [
 
 const app = document.getElementById('app')!;
 let cleanup: (() => void) | undefined;
+let visits = 0;
 
 function signInForm(note?: string): void {
   cleanup?.();
@@ -118,11 +119,17 @@ async function route(): Promise<void> {
   cleanup?.();
   cleanup = undefined;
   document.title = `${p.title} · smsrelay console`;
-  fill(main, h('p', { class: 'muted', text: 'Loading…' }));
+  // Each visit renders into its own container: a page still loading when the user moves on
+  // writes into a detached node, never over the next page.
+  const view = h('div', null, h('p', { class: 'muted', text: 'Loading…' }));
+  fill(main, view);
+  const generation = ++visits;
   try {
-    cleanup = (await p.page(main, parts.slice(1))) ?? undefined;
+    const done = (await p.page(view, parts.slice(1))) ?? undefined;
+    if (generation === visits) cleanup = done;
+    else done?.();
   } catch (e) {
-    fill(main, h('h1', { text: p.title }), h('p', { class: 'error', role: 'alert', text: errorText(e) }));
+    fill(view, h('h1', { text: p.title }), h('p', { class: 'error', role: 'alert', text: errorText(e) }));
   }
 }
 

@@ -23,7 +23,33 @@ function stat(label: string, value: string, testid: string, note?: string): HTML
   );
 }
 
+// The page follows new traffic: it is drawn again this often while visible.
+const REFRESH_MS = 10_000;
+
 export async function dashboardPage(main: HTMLElement): Promise<() => void> {
+  let stopped = false;
+  const alive = () => !stopped;
+  let chart = (await render(main, alive))!;
+  const timer = setInterval(async () => {
+    if (document.hidden) return;
+    const next = await render(main, alive).catch(() => null);
+    if (next) {
+      chart.destroy();
+      chart = next;
+    }
+  }, REFRESH_MS);
+  const resize = () => chart.setSize({ width: Math.max(280, chart.root.parentElement?.clientWidth ?? 600), height: 220 });
+  window.addEventListener('resize', resize);
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+    window.removeEventListener('resize', resize);
+    chart.destroy();
+  };
+}
+
+/** Draws the page; null when the page was left while its data loaded. */
+async function render(main: HTMLElement, alive: () => boolean): Promise<uPlot | null> {
   const now = new Date();
   const [today, month, days, policy] = await Promise.all([
     must(api.GET('/v1/usage', { params: { query: { since: dayStart(now), group_by: 'status' } } })),
@@ -31,6 +57,7 @@ export async function dashboardPage(main: HTMLElement): Promise<() => void> {
     must(api.GET('/v1/usage', { params: { query: {} } })),
     must(api.GET('/v1/policy/stats', { params: { query: {} } })),
   ]);
+  if (!alive()) return null;
   const unit = today.price_unit ?? 'USD';
   const byStatus = new Map<string, number>();
   for (const row of today.data ?? []) byStatus.set(row.group ?? '', (byStatus.get(row.group ?? '') ?? 0) + (row.messages ?? 0));
@@ -93,7 +120,7 @@ export async function dashboardPage(main: HTMLElement): Promise<() => void> {
 
   const rows = days.data ?? [];
   const xs = rows.map((r) => Date.parse(r.period_start ?? '') / 1000);
-  const chart = new uPlot(
+  return new uPlot(
     {
       width: Math.max(280, chartBox.clientWidth || 600),
       height: 220,
@@ -103,10 +130,4 @@ export async function dashboardPage(main: HTMLElement): Promise<() => void> {
     [xs, rows.map((r) => r.messages ?? 0), rows.map((r) => Number(r.cost?.actual ?? 0) + Number(r.cost?.estimated ?? 0))],
     chartBox,
   );
-  const resize = () => chart.setSize({ width: Math.max(280, chartBox.clientWidth), height: 220 });
-  window.addEventListener('resize', resize);
-  return () => {
-    window.removeEventListener('resize', resize);
-    chart.destroy();
-  };
 }
