@@ -21,7 +21,7 @@ export async function settingsPage(main: HTMLElement): Promise<undefined> {
   const [settings, keys, endpoints, audit] = await Promise.all([
     must(api.GET('/v1/settings')),
     must(api.GET('/v1/api-keys')),
-    hasScope('events:read') ? api.GET('/v1/webhook-endpoints').then((r) => r.data?.data ?? []) : Promise.resolve([]),
+    hasScope('events:read') ? listEndpoints().then((r) => r.data?.data ?? []) : Promise.resolve([]),
     must(api.GET('/v1/audit-log', { params: { query: { limit: 20 } } })),
   ]);
 
@@ -196,18 +196,7 @@ export async function settingsPage(main: HTMLElement): Promise<undefined> {
       { class: 'card', 'aria-labelledby': 'hooks-title' },
       h('h2', { id: 'hooks-title', text: 'Webhook endpoints' }),
       endpoints.length
-        ? h(
-            'ul',
-            null,
-            endpoints.map((ep) =>
-              h(
-                'li',
-                null,
-                h('span', { class: 'mono', text: ep.url ?? '' }),
-                ` · ${(ep.event_types ?? []).join(', ') || 'all events'} · ${ep.enabled ? 'enabled' : `disabled (${ep.disabled_reason ?? 'by hand'})`}`,
-              ),
-            ),
-          )
+        ? h('ul', null, endpoints.map(endpointItem))
         : h('p', { class: 'muted', text: 'No webhook endpoints (POST /v1/webhook-endpoints adds one).' }),
     ),
     h(
@@ -224,4 +213,38 @@ export async function settingsPage(main: HTMLElement): Promise<undefined> {
     ),
   );
   return undefined;
+}
+
+type Endpoint = NonNullable<NonNullable<Awaited<ReturnType<typeof listEndpoints>>['data']>['data']>[number];
+const listEndpoints = () => api.GET('/v1/webhook-endpoints');
+
+/** An endpoint, and its recent delivery attempts when unfolded (loaded then). */
+function endpointItem(ep: Endpoint): HTMLLIElement {
+  const attempts = h('ol', { class: 'timeline' });
+  const details = h('details', null, h('summary', { text: 'Delivery attempts' }), attempts);
+  details.addEventListener('toggle', async () => {
+    if (!details.open || !ep.id) return;
+    const r = await api.GET('/v1/webhook-endpoints/{id}/attempts', { params: { path: { id: ep.id }, query: { limit: 20 } } });
+    if (r.error) {
+      fill(attempts, h('li', { class: 'error', text: errorText(r.error) }));
+      return;
+    }
+    const rows = (r.data.data ?? []).map((a) =>
+      h(
+        'li',
+        null,
+        h('b', { class: a.success ? '' : 'error', text: a.status_code === null || a.status_code === undefined ? 'no answer' : String(a.status_code) }),
+        ` · ${a.latency_ms} ms · ${fmtTime(a.attempted_at)}`,
+        a.error ? ` · ${a.error}` : '',
+      ),
+    );
+    fill(attempts, rows.length ? rows : h('li', { class: 'muted', text: 'No attempts yet.' }));
+  });
+  return h(
+    'li',
+    null,
+    h('span', { class: 'mono', text: ep.url ?? '' }),
+    ` · ${(ep.event_types ?? []).join(', ') || 'all events'} · ${ep.enabled ? 'enabled' : `disabled (${ep.disabled_reason ?? 'by hand'})`}`,
+    details,
+  );
 }
