@@ -3,7 +3,7 @@
 // entry ('admin.js', 'inbox.css', …) to its hashed file. esbuild: one fast binary, no dev server
 // or plugin config to keep (Vite would bring both). Type checking is `npm run typecheck`
 // (web/tsconfig.json); esbuild only strips types.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -46,3 +46,16 @@ for (const [file, meta] of Object.entries(result.metafile.outputs)) {
   manifest[`${name.replace(/-style$/, '')}${ext}`] = basename(file);
 }
 writeFileSync(`${out}/manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`);
+
+// The licences of the packages bundled into the pages (uPlot, openapi-fetch, …) ship beside them.
+const packages = new Set();
+for (const input of Object.keys(result.metafile.inputs)) {
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
+  if (m) packages.add(m[1]);
+}
+const notices = [...packages].sort().map((name) => {
+  const dir = `${root}node_modules/${name}`;
+  const file = existsSync(dir) ? readdirSync(dir).find((f) => /^licen[cs]e/i.test(f)) : undefined;
+  return `${name}\n${'='.repeat(name.length)}\n${file ? readFileSync(`${dir}/${file}`, 'utf8').trim() : '(no licence file)'}\n`;
+});
+writeFileSync(`${out}/THIRD-PARTY-LICENSES.txt`, notices.join('\n'));
