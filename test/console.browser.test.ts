@@ -165,6 +165,11 @@ describe('admin console', () => {
     await page.getByTestId('daily-cap').fill('5');
     await page.getByTestId('policy-save').click();
     await expect.poll(() => page.getByTestId('policy-status').textContent()).toBe('Saved.');
+    // The rest of the policy as JSON: a bad value is refused with the field named, and nothing saved.
+    await page.getByTestId('policy-json').fill('{"over_limit": {"marketing": "explode"}, "sender_rates": {"+15005550006": 2}}');
+    await page.getByTestId('policy-json-form').getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.getByTestId('policy-json-form').getByRole('status').textContent()).toMatch(/over_limit.*SMS_ERR_VALIDATION/);
+    expect((await t.api('/v1/settings')).body.sender_rates).toEqual({});
     await check('settings');
     await page.getByTestId('nav-dashboard').click();
     await expect.poll(() => page.getByTestId('cap-text').textContent()).toMatch(/^\d+ of 5 today/);

@@ -135,6 +135,40 @@ async function showNumber(box: HTMLElement, phone: string, onChange: () => Promi
     saved.textContent = r.error ? errorText(r.error) : 'Saved.';
   });
 
+  // Right of access and right to erasure.
+  const privacyNote = h('p', { role: 'status', testid: 'privacy-status' });
+  const exportBtn = h('button', { class: 'btn', type: 'button', testid: 'contact-export', text: 'Export data (JSON)' });
+  exportBtn.addEventListener('click', async () => {
+    const r = await api.GET('/v1/contacts/{phone}/export', { params: { path: { phone: e164 } } });
+    if (r.error) {
+      privacyNote.textContent = errorText(r.error);
+      return;
+    }
+    const a = h('a', { href: URL.createObjectURL(new Blob([JSON.stringify(r.data, null, 2)], { type: 'application/json' })), download: `${e164}.json` });
+    a.click();
+    URL.revokeObjectURL(a.href);
+  });
+  const eraseBtn = h('button', { class: 'btn danger', type: 'button', testid: 'contact-erase', text: 'Erase number' });
+  eraseBtn.addEventListener('click', async () => {
+    if (
+      !confirm(
+        `Erase everything held about ${e164}? Waiting messages are cancelled, message bodies redacted and the number replaced by a hash; the consent record stays. This cannot be undone.`,
+      )
+    )
+      return;
+    const r = await api.POST('/v1/contacts/{phone}/erase', { params: { path: { phone: e164 } } });
+    privacyNote.textContent = r.error ? errorText(r.error) : 'Erased.';
+  });
+  const privacy = hasScope('contacts:write')
+    ? h(
+        'section',
+        { class: 'card', 'aria-labelledby': 'privacy-title' },
+        h('h3', { id: 'privacy-title', text: 'Data' }),
+        h('div', { class: 'row' }, exportBtn, eraseBtn),
+        privacyNote,
+      )
+    : null;
+
   fill(
     box,
     h(
@@ -166,5 +200,6 @@ async function showNumber(box: HTMLElement, phone: string, onChange: () => Promi
       ),
     ),
     hasScope('contacts:write') ? edit : null,
+    privacy,
   );
 }

@@ -113,6 +113,48 @@ export async function settingsPage(main: HTMLElement): Promise<undefined> {
     show(policyNote, r, 'Saved.');
   });
 
+  // The rest of the sending policy and the keyword replies, as the settings document's JSON: the
+  // server validates it as a whole and names every bad field.
+  const POLICY_KEYS = [
+    'quiet_hours',
+    'recipient_limits',
+    'recipient_cooldown_seconds',
+    'over_limit',
+    'sender_rates',
+    'consent_mode',
+    'allowed_countries',
+    'max_segments',
+    'on_too_long',
+    'keyword_replies',
+    'keywords',
+    'replies',
+  ] as const;
+  const advanced = h('textarea', { id: 'policy-json', rows: '14', class: 'mono', spellcheck: 'false', testid: 'policy-json' });
+  advanced.value = JSON.stringify(Object.fromEntries(POLICY_KEYS.map((k) => [k, settings[k]])), null, 2);
+  const advancedNote = note();
+  const advancedForm = h(
+    'form',
+    { class: 'card', 'aria-labelledby': 'advanced-title', testid: 'policy-json-form' },
+    h('h2', { id: 'advanced-title', text: 'Quiet hours, limits, pacing, keywords' }),
+    h('p', { class: 'muted', text: 'The settings document’s keys (see the README’s Sending policy); null clears a value.' }),
+    h('label', { for: 'policy-json', text: 'Settings (JSON)' }),
+    advanced,
+    h('button', { class: 'btn primary', type: 'submit', text: 'Save' }),
+    advancedNote,
+  );
+  advancedForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(advanced.value) as Record<string, unknown>;
+    } catch {
+      advancedNote.className = 'error';
+      advancedNote.textContent = 'This is not valid JSON.';
+      return;
+    }
+    show(advancedNote, await api.PATCH('/v1/settings', { body }), 'Saved.');
+  });
+
   // API keys: the secret of a new key is shown once.
   const keyRows = h('tbody', { testid: 'keys' });
   const renderKeys = (list: typeof keys.data) =>
@@ -166,6 +208,7 @@ export async function settingsPage(main: HTMLElement): Promise<undefined> {
     creds,
     test,
     policies,
+    advancedForm,
     h(
       'section',
       { class: 'card', 'aria-labelledby': 'keys-title' },
