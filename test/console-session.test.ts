@@ -164,6 +164,32 @@ describe.each(backends)('console sessions on $name', (backend) => {
     expect((await call('/v1/messages', { cookie: busy.cookie })).status).toBe(401);
   });
 
+  it('a short idle timeout never ends a session in use', async () => {
+    const short = movableClock();
+    const relay = await startRelay(
+      backend,
+      'console-session-short',
+      { console: { sessionIdleMs: 60_000, sessionMaxMs: 3_600_000 } },
+      { relay: { clock: short }, worker: false },
+    );
+    try {
+      const res = await fetch(`${relay.url}/admin/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ key: relay.apiKey }),
+      });
+      const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
+      for (let i = 0; i < 4; i++) {
+        short.advance(50_000);
+        expect((await fetch(`${relay.url}/v1/messages`, { headers: { cookie } })).status).toBe(200);
+      }
+      short.advance(61_000);
+      expect((await fetch(`${relay.url}/v1/messages`, { headers: { cookie } })).status).toBe(401);
+    } finally {
+      await relay.close();
+    }
+  });
+
   it('signing out needs the CSRF token, deletes the session and clears the cookie', async () => {
     const { cookie, csrf } = await signIn();
     const refused = await call('/admin/session', { method: 'DELETE', cookie });

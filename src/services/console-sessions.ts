@@ -21,7 +21,8 @@ export interface ConsoleSession {
   idleExpiresAt: number;
 }
 
-// last_seen_at is written at most this often per session: one write a minute, not one per request.
+// last_seen_at is written at most this often per session (one write a minute, not one per
+// request), and at most a tenth of the idle timeout apart so a session in use never looks idle.
 const TOUCH_EVERY_MS = 60_000;
 const PURGE_EVERY_MS = 10 * 60_000;
 
@@ -68,7 +69,7 @@ export class ConsoleSessionsService {
       if (row) await this.d.sessions.delete(idHash);
       throw new AppError('SMS_ERR_UNAUTHENTICATED', 'The console session is missing or has ended: sign in again.');
     }
-    if (now - row.last_seen_at >= TOUCH_EVERY_MS) await this.d.sessions.touch(idHash, now);
+    if (now - row.last_seen_at >= Math.min(TOUCH_EVERY_MS, this.d.config.idleMs / 10)) await this.d.sessions.touch(idHash, now);
     return {
       principal: { keyId: row.key_id, tenantId: row.tenant_id, scopes: new Set(row.scopes.split(' ')) },
       csrfToken: row.csrf_token,
