@@ -176,6 +176,11 @@ describe('admin console', () => {
     // The message sent from the Messages page and the reply, both delivered today.
     expect(Number(await page.getByTestId('stat-delivered').locator('b').textContent())).toBeGreaterThanOrEqual(2);
     expect(await page.getByTestId('stat-rate').locator('b').textContent()).toBe('100.0 %');
+    // Live: a message sent meanwhile shows up without leaving the page (event stream, then a redraw).
+    const delivered = async () => Number(await page.getByTestId('stat-delivered').locator('b').textContent());
+    const before = await delivered();
+    expect((await t.api('/v1/messages', { body: { to: HANDSET, body: 'Live update' } })).status).toBe(202);
+    await expect.poll(delivered, { timeout: 8_000 }).toBe(before + 1);
     expect(await page.getByTestId('cap-meter').getAttribute('max')).toBe('5');
   });
 

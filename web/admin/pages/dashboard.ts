@@ -3,7 +3,8 @@
 // dependencies, and it styles only through the CSSOM (allowed by the page's CSP), where Chart.js
 // is four times the size for the same line chart.
 import uPlot from 'uplot';
-import { api, must } from '../api.js';
+import type { EventType } from '../../../src/core/events.js';
+import { api, hasScope, must, state } from '../api.js';
 import { fill, fmtNumber, fmtPercent, h } from '../../lib/dom.js';
 
 const dayStart = (d: Date): string => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate())).toISOString();
@@ -23,25 +24,52 @@ function stat(label: string, value: string, testid: string, note?: string): HTML
   );
 }
 
-// The page follows new traffic: it is drawn again this often while visible.
+// The page follows new traffic: it is drawn again this often while visible, and soon after an
+// event of the live stream (once the usage rollup, every few seconds, has counted it).
 const REFRESH_MS = 10_000;
+const AFTER_EVENT_MS = 3_000;
+const LIVE: readonly EventType[] = [
+  'message.sent',
+  'message.delivered',
+  'message.undelivered',
+  'message.failed',
+  'message.received',
+  'usage.cap_threshold',
+  'usage.cap_reached',
+];
 
 export async function dashboardPage(main: HTMLElement): Promise<() => void> {
   let stopped = false;
   const alive = () => !stopped;
   let chart = (await render(main, alive))!;
-  const timer = setInterval(async () => {
-    if (document.hidden) return;
+  const redraw = async () => {
+    if (document.hidden || stopped) return;
     const next = await render(main, alive).catch(() => null);
     if (next) {
       chart.destroy();
       chart = next;
     }
-  }, REFRESH_MS);
+  };
+  const timer = setInterval(redraw, REFRESH_MS);
+  // The stream (cookie-authenticated GET) serves the session's own tenant: EventSource cannot send
+  // the Smsrelay-Tenant header, so a platform admin looking at another tenant relies on the timer.
+  let stream: EventSource | null = null;
+  if (!state.tenant && hasScope('events:read')) {
+    stream = new EventSource(`/v1/events/stream?type=${LIVE.join(',')}`);
+    let soon: ReturnType<typeof setTimeout> | undefined;
+    for (const type of LIVE)
+      stream.addEventListener(type, () => {
+        soon ??= setTimeout(() => {
+          soon = undefined;
+          void redraw();
+        }, AFTER_EVENT_MS);
+      });
+  }
   const resize = () => chart.setSize({ width: Math.max(280, chart.root.parentElement?.clientWidth ?? 600), height: 220 });
   window.addEventListener('resize', resize);
   return () => {
     stopped = true;
+    stream?.close();
     clearInterval(timer);
     window.removeEventListener('resize', resize);
     chart.destroy();

@@ -20,6 +20,12 @@ export async function templatesPage(main: HTMLElement, route: string[]): Promise
   const source = h('textarea', { name: 'source', rows: '4', required: true, testid: 'tpl-source' });
   source.value = current ? (current.locales?.[current.default_locale ?? ''] ?? '') : 'Hi {{ name }}, your code is {{ code }}.';
   const counter = h('small', { class: 'muted', 'aria-live': 'polite', text: `${segmentText(source.value)} (before variables)` });
+  // Another locale of the template: its own text (empty for a new one).
+  locale.addEventListener('change', () => {
+    if (!current) return;
+    source.value = current.locales?.[locale.value] ?? '';
+    counter.textContent = `${segmentText(source.value)} (before variables)`;
+  });
   source.addEventListener('input', () => {
     counter.textContent = `${segmentText(source.value)} (before variables)`;
   });
@@ -28,7 +34,13 @@ export async function templatesPage(main: HTMLElement, route: string[]): Promise
     'form',
     { class: 'card', 'aria-labelledby': 'tpl-title', testid: 'tpl-form' },
     h('h2', { id: 'tpl-title', text: current ? `Edit ${current.name} (v${current.version})` : 'New template' }),
-    h('div', { class: 'row' }, field('Name', name, 'lowercase letters, digits, - and _'), field('Category', category), field('Locale', locale)),
+    h(
+      'div',
+      { class: 'row' },
+      field('Name', name, 'lowercase letters, digits, - and _'),
+      field('Category', category),
+      field('Locale', locale, current ? `locales: ${Object.keys(current.locales ?? {}).join(', ')}` : undefined),
+    ),
     field('Text (Liquid)', source),
     counter,
     hasScope('templates:write')
@@ -38,7 +50,9 @@ export async function templatesPage(main: HTMLElement, route: string[]): Promise
   );
   editor.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const body = { category: category.value as 'transactional' | 'marketing', default_locale: locale.value, locales: { [locale.value]: source.value } };
+    // A new version keeps the other locales: only the one edited here changes.
+    const locales = { ...(current?.locales ?? {}), [locale.value]: source.value };
+    const body = { category: category.value as 'transactional' | 'marketing', default_locale: current?.default_locale ?? locale.value, locales };
     const r = current
       ? await api.PUT('/v1/templates/{name}', { params: { path: { name: current.name ?? '' } }, body })
       : await api.POST('/v1/templates', { body: { ...body, name: name.value } });
