@@ -198,6 +198,31 @@ describe('admin console', () => {
     await phone.close();
   });
 
+  it('a platform admin switches tenant and sees only that tenant’s data', async () => {
+    const acme = await t.relay.tenants.create({ slug: 'acme', name: 'Acme' });
+    const { key } = await t.relay.apiKeys.create(t.relay.defaultTenant.id, 'platform', ['admin', 'tenants:admin']);
+    const made = await t.api('/v1/templates', { key, headers: { 'smsrelay-tenant': 'acme' }, body: { name: 'acme-only', locales: { en: 'Hi from Acme' } } });
+    expect(made.status).toBe(201);
+    expect(acme.slug).toBe('acme');
+
+    const admin = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const p = await admin.newPage();
+    await p.goto(`${t.url}/admin`);
+    await p.getByTestId('signin-key').fill(key);
+    await p.getByTestId('signin-submit').click();
+    await p.getByTestId('stat-sent').waitFor();
+    await p.getByTestId('nav-templates').click();
+    await p.getByTestId('tpl-list').waitFor();
+    expect(await p.getByTestId('tpl-list').textContent()).not.toContain('acme-only');
+    await p.getByTestId('tenant-switch').selectOption('acme');
+    await expect.poll(() => p.getByTestId('tpl-list').textContent()).toContain('acme-only');
+    expect(await p.getByTestId('tpl-list').textContent()).not.toContain('welcome');
+    await check('tenant-switch', p);
+    await p.getByTestId('tenant-switch').selectOption(t.relay.defaultTenant.slug);
+    await expect.poll(() => p.getByTestId('tpl-list').textContent()).toContain('welcome');
+    await admin.close();
+  });
+
   it('signs out: the cookie no longer works', async () => {
     const cookie = (await context.cookies()).find((c) => c.name === 'smsrelay_session')!;
     await page.getByTestId('signout').click();
