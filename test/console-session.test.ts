@@ -66,6 +66,24 @@ describe.each(backends)('console sessions on $name', (backend) => {
     }
   });
 
+  it('bad sign-in bodies get a 400 with a stable code and open no session', async () => {
+    const before = await t.relay.db.kysely.selectFrom('console_sessions').select('id_hash').execute();
+    const bodies: [string, string][] = [
+      ['application/json', '{"key": 42}'],
+      ['application/json', '{"key": "smsr_x", "extra": 1}'],
+      ['application/json', '{"key": '],
+      ['application/json', '[]'],
+      ['application/json', ''],
+    ];
+    for (const [type, body] of bodies) {
+      const res = await fetch(`${t.url}/admin/session`, { method: 'POST', headers: { 'content-type': type }, body });
+      expect(res.status, body).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toMatch(/^SMS_ERR_(VALIDATION|MALFORMED_BODY|BODY_REQUIRED)/);
+      expect(res.headers.get('set-cookie')).toBeNull();
+    }
+    expect(await t.relay.db.kysely.selectFrom('console_sessions').select('id_hash').execute()).toHaveLength(before.length);
+  });
+
   it('marks the cookie Secure when the client came over HTTPS through a trusted proxy', async () => {
     const proxied = await startRelay(backend, 'console-session-proxy', { trustProxy: true }, { worker: false });
     try {
