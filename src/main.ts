@@ -207,6 +207,8 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const apiKeys = new ApiKeysService({ keys: repos.apiKeys, write: repos.write, audit, clock, random });
   const consoleSessions = new ConsoleSessionsService({
     sessions: repos.consoleSessions,
+    write: repos.write,
+    audit,
     apiKeys,
     clock,
     random,

@@ -219,6 +219,8 @@ describe.each(backends)('console sessions on $name', (backend) => {
     expect(out.headers.get('set-cookie')).toMatch(/^smsrelay_session=;.*Expires=Thu, 01 Jan 1970/);
     expect((await call('/v1/messages', { cookie })).status).toBe(401);
     expect((await call('/admin/session', { cookie })).status).toBe(401);
+    const audit = await t.api('/v1/audit-log?limit=5');
+    expect(audit.body.data.map((e: { action: string }) => e.action).slice(0, 2)).toEqual(['console.sign_out', 'console.sign_in']);
   });
 
   it('revoking the key ends its sessions', async () => {

@@ -1,4 +1,5 @@
 // The admin console's sign-in sessions (migration 0015).
+import type { Tx } from './tx.js';
 
 export interface ConsoleSessionRecord {
   /** SHA-256 (hex) of the cookie's random id. */
@@ -19,10 +20,10 @@ export interface ConsoleSessionView extends ConsoleSessionRecord {
 }
 
 export interface ConsoleSessionsRepository {
-  insert(row: ConsoleSessionRecord): Promise<void>;
+  insert(tx: Tx, row: ConsoleSessionRecord): Promise<void>;
   find(idHash: string): Promise<ConsoleSessionView | undefined>;
   touch(idHash: string, now: number): Promise<void>;
-  delete(idHash: string): Promise<void>;
+  delete(idHash: string, tx?: Tx): Promise<void>;
   /** Deletes sessions past their absolute end or idle since before `idleBefore`; returns how many. */
   deleteExpired(now: number, idleBefore: number): Promise<number>;
 }

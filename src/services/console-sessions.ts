@@ -5,8 +5,9 @@
 // token pattern; see http/auth.ts).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../core/errors.js';
-import type { Clock, ConsoleSessionsRepository, Random } from '../ports.js';
+import type { Clock, ConsoleSessionsRepository, Random, UnitOfWork } from '../ports.js';
 import type { ApiKeysService, Principal } from './api-keys.js';
+import type { Actor, AuditLog } from './audit.js';
 
 export interface ConsoleSessionConfig {
   idleMs: number;
@@ -27,12 +28,21 @@ const TOUCH_EVERY_MS = 60_000;
 const PURGE_EVERY_MS = 10 * 60_000;
 
 const hashId = (id: string): string => createHash('sha256').update(id).digest('hex');
+const actorOf = (p: Principal): Actor => ({ keyId: p.keyId, tenantId: p.tenantId, onBehalfOf: null });
 
 export class ConsoleSessionsService {
   private lastPurge = 0;
 
   constructor(
-    private readonly d: { sessions: ConsoleSessionsRepository; apiKeys: ApiKeysService; clock: Clock; random: Random; config: ConsoleSessionConfig },
+    private readonly d: {
+      sessions: ConsoleSessionsRepository;
+      write: UnitOfWork['write'];
+      audit: AuditLog;
+      apiKeys: ApiKeysService;
+      clock: Clock;
+      random: Random;
+      config: ConsoleSessionConfig;
+    },
   ) {}
 
   private now(): number {
@@ -46,14 +56,24 @@ export class ConsoleSessionsService {
     const id = this.d.random.bytes(32).toString('base64url');
     const csrfToken = this.d.random.bytes(32).toString('base64url');
     const expiresAt = now + this.d.config.maxMs;
-    await this.d.sessions.insert({
-      id_hash: hashId(id),
-      tenant_id: principal.tenantId,
-      key_id: principal.keyId,
-      csrf_token: csrfToken,
-      created_at: now,
-      last_seen_at: now,
-      expires_at: expiresAt,
+    // Sign-ins and sign-outs are in the audit log (who opened the console, with which key).
+    await this.d.write(async (tx) => {
+      await this.d.sessions.insert(tx, {
+        id_hash: hashId(id),
+        tenant_id: principal.tenantId,
+        key_id: principal.keyId,
+        csrf_token: csrfToken,
+        created_at: now,
+        last_seen_at: now,
+        expires_at: expiresAt,
+      });
+      await this.d.audit.record(tx, {
+        tenantId: principal.tenantId,
+        actor: actorOf(principal),
+        action: 'console.sign_in',
+        target: principal.keyId,
+        changes: {},
+      });
     });
     await this.purge(now);
     return { id, session: { principal, csrfToken, expiresAt, idleExpiresAt: Math.min(expiresAt, now + this.d.config.idleMs) } };
@@ -78,8 +98,19 @@ export class ConsoleSessionsService {
     };
   }
 
-  async signOut(id: string | undefined): Promise<void> {
-    if (id && id.length <= 100) await this.d.sessions.delete(hashId(id));
+  /** Ends the session `id` (resolved by the caller as `session`). */
+  async signOut(id: string, session: ConsoleSession): Promise<void> {
+    const { principal } = session;
+    await this.d.write(async (tx) => {
+      await this.d.sessions.delete(hashId(id), tx);
+      await this.d.audit.record(tx, {
+        tenantId: principal.tenantId,
+        actor: actorOf(principal),
+        action: 'console.sign_out',
+        target: principal.keyId,
+        changes: {},
+      });
+    });
   }
 
   /** Constant-time comparison of the header's token with the session's. */

@@ -150,11 +150,11 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
       },
     },
     async (req, reply) => {
-      const id = req.cookies[SESSION_COOKIE];
+      const id = req.cookies[SESSION_COOKIE] ?? '';
       const session = await d.sessions.resolve(id);
       const token = req.headers[CSRF_HEADER];
       if (!d.sessions.csrfMatches(session, typeof token === 'string' ? token : undefined)) throw new AppError('SMS_ERR_CSRF');
-      await d.sessions.signOut(id);
+      await d.sessions.signOut(id, session);
       reply.clearCookie(SESSION_COOKIE, cookieOptions(req));
       return reply.code(204).send();
     },

@@ -1,11 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { ConsoleSessionsRepository } from '../../ports.js';
 import type { Database } from '../schema.js';
+import { kx } from '../tx.js';
 
 export function consoleSessionsRepository(k: Kysely<Database>): ConsoleSessionsRepository {
   return {
-    async insert(row) {
-      await k.insertInto('console_sessions').values(row).execute();
+    async insert(tx, row) {
+      await kx(tx).insertInto('console_sessions').values(row).execute();
     },
     find: (idHash) =>
       k
@@ -18,8 +19,8 @@ export function consoleSessionsRepository(k: Kysely<Database>): ConsoleSessionsR
     async touch(idHash, now) {
       await k.updateTable('console_sessions').set({ last_seen_at: now }).where('id_hash', '=', idHash).execute();
     },
-    async delete(idHash) {
-      await k.deleteFrom('console_sessions').where('id_hash', '=', idHash).execute();
+    async delete(idHash, tx) {
+      await (tx ? kx(tx) : k).deleteFrom('console_sessions').where('id_hash', '=', idHash).execute();
     },
     async deleteExpired(now, idleBefore) {
       const r = await k
