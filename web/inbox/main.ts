@@ -1,6 +1,7 @@
 // The emulator's web inbox (/emulator): a handset's-eye view of the emulator's messages, its
 // webhooks and its chaos settings. Bundled by scripts/build-web.js; served by src/emulator/inbox.
 // Message bodies are untrusted: they reach the DOM only through textContent and attributes.
+import { type Child, fill, h } from '../lib/dom.js';
 
 type IconName = 'clock' | 'check' | 'double' | 'cross';
 interface StatusEntry {
@@ -101,8 +102,6 @@ interface Thread {
   loaded: boolean;
   stale: boolean;
 }
-type Child = Node | string | number | null | undefined | false | Child[];
-type Props = Record<string, unknown> | null;
 
 const API = '/emulator/api';
 const POLL_MS = 1000;
@@ -206,33 +205,7 @@ const state: {
   tab: 'message',
 };
 
-// ---- DOM helpers: data only ever goes through textContent / attributes, never innerHTML.
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props, ...children: Child[]): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (props) {
-    for (const k of Object.keys(props)) {
-      const v = props[k];
-      if (v === null || v === undefined || v === false) continue;
-      if (k === 'class') node.className = String(v);
-      else if (k === 'text') node.textContent = String(v);
-      else if (k === 'testid') node.setAttribute('data-testid', String(v));
-      else if (k.startsWith('on')) node.addEventListener(k.slice(2), v as EventListener);
-      else node.setAttribute(k, v === true ? '' : String(v));
-    }
-  }
-  add(node, children);
-  return node;
-}
-/** replaceChildren that, like h(), skips null/false and flattens arrays. */
-function fill(node: Element, ...children: Child[]): void {
-  node.replaceChildren();
-  add(node, children);
-}
-function add(node: Element, c: Child): void {
-  if (c === null || c === undefined || c === false) return;
-  if (Array.isArray(c)) for (const x of c) add(node, x);
-  else node.append(typeof c === 'object' ? c : String(c));
-}
+// ---- DOM helpers (web/lib/dom.ts): data only ever goes through textContent / attributes, never innerHTML.
 function icon(name: IconName): SVGSVGElement {
   const ns = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(ns, 'svg');

@@ -56,11 +56,14 @@ export async function dashboardPage(main: HTMLElement): Promise<() => void> {
   let stream: EventSource | null = null;
   if (!state.tenant && hasScope('events:read')) {
     stream = new EventSource(`/v1/events/stream?type=${LIVE.join(',')}`);
-    let soon: ReturnType<typeof setTimeout> | undefined;
+    // A burst of events makes one redraw.
+    let pending = false;
     for (const type of LIVE)
       stream.addEventListener(type, () => {
-        soon ??= setTimeout(() => {
-          soon = undefined;
+        if (pending) return;
+        pending = true;
+        setTimeout(() => {
+          pending = false;
           void redraw();
         }, AFTER_EVENT_MS);
       });
