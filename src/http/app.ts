@@ -132,8 +132,18 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'smsrelay', version: d.version, description: 'Self-hostable SMS service on Twilio.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An smsrelay API key.' } } },
-      security: [{ bearer: [] }],
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'An smsrelay API key.' },
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'smsrelay_session',
+            description: 'The admin console session (POST /admin/session); requests other than GET/HEAD also need its X-CSRF-Token header.',
+          },
+        },
+      },
+      security: [{ bearer: [] }, { session: [] }],
       webhooks: eventWebhooks(),
     },
     refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },

@@ -19,14 +19,14 @@ export interface WebAssets {
   get(name: string): { body: Buffer; type: string } | undefined;
 }
 
-export function loadWebAssets(dir: URL = WEB_DIR): WebAssets {
+export function loadWebAssets(): WebAssets {
   let manifest: Record<string, string> = {};
   const files = new Map<string, { body: Buffer; type: string }>();
   try {
-    manifest = JSON.parse(readFileSync(new URL('manifest.json', dir), 'utf8')) as Record<string, string>;
-    for (const name of readdirSync(dir)) {
+    manifest = JSON.parse(readFileSync(new URL('manifest.json', WEB_DIR), 'utf8')) as Record<string, string>;
+    for (const name of readdirSync(WEB_DIR)) {
       const type = TYPES[name.slice(name.lastIndexOf('.'))];
-      if (type) files.set(name, { body: readFileSync(new URL(name, dir)), type });
+      if (type) files.set(name, { body: readFileSync(new URL(name, WEB_DIR)), type });
     }
   } catch {
     // Not built: the console answers 503 and says so.

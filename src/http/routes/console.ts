@@ -12,7 +12,7 @@ import type { WebAssets } from '../web-assets.js';
 const ASSETS = '/admin/assets/';
 
 /** Only the console's own files: no inline script or style, no other origin. */
-export const CONSOLE_CSP = [
+const CONSOLE_CSP = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
