@@ -106,6 +106,13 @@ describe('admin console', () => {
     await page.getByTestId('nav-messages').click();
     await page.getByTestId('message-row').first().waitFor();
     await check('messages');
+    // Filters: received only (none yet), then delivered (the one just sent).
+    await page.getByTestId('filters').getByLabel('Status').selectOption('received');
+    await page.getByTestId('filters').getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => page.getByTestId('message-row').count()).toBe(0);
+    await page.getByTestId('filters').getByLabel('Status').selectOption('delivered');
+    await page.getByTestId('filters').getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => page.getByTestId('message-row').getByTestId('status').allTextContents()).toEqual(['delivered']);
   });
 
   it('replies in a conversation, with the live segment counter', async () => {

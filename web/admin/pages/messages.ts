@@ -29,29 +29,40 @@ export async function messagesPage(main: HTMLElement, route: string[]): Promise<
   const more = h('button', { class: 'btn', type: 'button', text: 'Next page', testid: 'next-page', hidden: true });
   const note = h('p', { class: 'muted', role: 'status' });
   let cursor: string | null = null;
+  let pages = 0;
+  const filterQuery = () => ({
+    status: (status.value || undefined) as Status | undefined,
+    to: to.value.trim() || undefined,
+    since: since.value ? new Date(`${since.value}T00:00:00`).toISOString() : undefined,
+    until: until.value ? new Date(`${until.value}T23:59:59.999`).toISOString() : undefined,
+    limit: 50,
+  });
 
   async function load(reset: boolean): Promise<void> {
     if (reset) {
       cursor = null;
+      pages = 0;
       body.replaceChildren();
     }
-    const query = {
-      status: (status.value || undefined) as Status | undefined,
-      to: to.value.trim() || undefined,
-      since: since.value ? new Date(`${since.value}T00:00:00`).toISOString() : undefined,
-      until: until.value ? new Date(`${until.value}T23:59:59.999`).toISOString() : undefined,
-      limit: 50,
-      cursor: cursor ?? undefined,
-    };
     try {
-      const page = await must(api.GET('/v1/messages', { params: { query } }));
+      const page = await must(api.GET('/v1/messages', { params: { query: { ...filterQuery(), cursor: cursor ?? undefined } } }));
       for (const m of page.data ?? []) body.append(row(m));
+      pages++;
       cursor = page.next_cursor ?? null;
       more.hidden = cursor === null;
       note.textContent = body.children.length ? '' : 'No messages match.';
     } catch (e) {
       note.textContent = errorText(e);
     }
+  }
+  /** The first page again, with the same filters: new messages and status changes show up. */
+  async function refresh(): Promise<void> {
+    const page = await api.GET('/v1/messages', { params: { query: filterQuery() } });
+    // Not while the user pages further or is on a link of the table (a redraw would lose the focus).
+    if (!page.data || pages !== 1 || body.contains(document.activeElement)) return;
+    body.replaceChildren(...(page.data.data ?? []).map(row));
+    cursor = page.data.next_cursor ?? null;
+    more.hidden = cursor === null;
   }
   filters.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -87,19 +98,11 @@ export async function messagesPage(main: HTMLElement, route: string[]): Promise<
     more,
   );
   await load(true);
-  // The table follows status changes while the page is open.
+  // The first page follows new messages and status changes while the page is open.
   const timer = setInterval(() => {
-    if (cursor === null && !document.hidden) void refreshVisible(body);
+    if (!document.hidden) void refresh();
   }, 3000);
   return () => clearInterval(timer);
-}
-
-async function refreshVisible(body: HTMLElement): Promise<void> {
-  const page = await api.GET('/v1/messages', { params: { query: { limit: 50 } } });
-  if (!page.data || body.children.length > 50) return;
-  const first = body.querySelector('tr')?.dataset.id;
-  if (page.data.data?.[0]?.id !== first && first !== undefined) return;
-  body.replaceChildren(...(page.data.data ?? []).map(row));
 }
 
 function row(m: Message): HTMLTableRowElement {
