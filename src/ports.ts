@@ -24,3 +24,4 @@ export * from './ports/usage.js';
 export * from './ports/contacts.js';
 export * from './ports/lookups.js';
 export * from './ports/privacy.js';
+export * from './ports/console-sessions.js';

@@ -129,6 +129,12 @@ export const ERRORS = {
   SMS_ERR_CONVERSATION_BLOCKED: { status: 422, retryable: false, message: 'The conversation with this number is blocked: messages to it are refused.' },
   SMS_ERR_NOT_READY: { status: 503, retryable: true, message: 'The service is not ready.' },
   SMS_ERR_INTERNAL: { status: 500, retryable: true, message: 'Internal error.' },
+  // --- admin console ---
+  SMS_ERR_CSRF: {
+    status: 403,
+    retryable: false,
+    message: 'A request signed in with the console session cookie must carry its CSRF token (X-CSRF-Token header).',
+  },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

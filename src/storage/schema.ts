@@ -5,6 +5,7 @@ import type { ColumnType, Generated } from 'kysely';
 import type {
   ApiKeyRecord,
   AuditRecord,
+  ConsoleSessionRecord,
   ContactRecord,
   EventRecord,
   LookupCacheRecord,
@@ -106,4 +107,6 @@ export interface Database extends ConversationTables, VerifyTables, LimitsTables
   usage_rollup_day: UsageRollupTable;
   lookup_cache: LookupCacheTable;
   contacts: ContactsTable;
+  // --- admin console ---
+  console_sessions: ConsoleSessionRecord;
 }

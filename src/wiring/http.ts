@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { createHttpApp } from '../http/app.js';
+import { loadWebAssets } from '../http/web-assets.js';
 import type { PrometheusMetrics } from '../metrics/prometheus.js';
 import type { Repositories } from '../ports.js';
 import type { ApiKeysService } from '../services/api-keys.js';
@@ -12,6 +13,7 @@ import type { TenantConfigService } from '../services/tenant-config.js';
 import type { TestSendService } from '../services/test-send.js';
 import type { TenantsService } from '../services/tenants.js';
 import type { VerificationsService } from '../services/verifications.js';
+import type { ConsoleSessionsService } from '../services/console-sessions.js';
 import type { EventsWiring } from './events.js';
 import type { Data } from './data.js';
 import type { Messaging } from './messaging.js';
@@ -33,6 +35,7 @@ export interface WebHostDeps {
   metrics: PrometheusMetrics;
   events: EventsWiring;
   data: Data;
+  consoleSessions: ConsoleSessionsService;
 }
 
 export class WebHost {
@@ -78,6 +81,7 @@ export class WebHost {
         contacts: this.d.data.contacts,
         privacy: this.d.data.privacy,
         alerts: messaging.alerts,
+        console: { sessions: this.d.consoleSessions, assets: loadWebAssets() },
       });
     }
     return this.built;

@@ -1,0 +1,241 @@
+// The admin console in a real browser (Debian's chromium through playwright-core) against a real
+// relay and its embedded emulator: sign in, send and watch delivery, reply in a conversation, opt a
+// number out and see a send refused, create and preview a template, change the daily cap and see the
+// gauge, sign out. Every page: a screenshot in test-results/ and an axe-core check (no serious or
+// critical violation). Console errors (a CSP violation among them) fail the test.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { backends } from './support/backends.js';
+import { startRelay, type TestRelay } from './support/relay.js';
+
+const OWNED = '+15005550006';
+const HANDSET = '+14155552671';
+const SHOTS = 'test-results/console';
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+let t: TestRelay;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const consoleErrors: string[] = [];
+
+interface AxeResult {
+  violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[];
+}
+
+/** Screenshot + axe-core: returns the serious and critical violations (expected to be none). */
+async function check(name: string, p: Page = page): Promise<void> {
+  await p.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+  // Evaluated through the DevTools protocol, so the page's CSP (no inline script) does not block it.
+  await p.evaluate(AXE);
+  const r = (await p.evaluate(() => (globalThis as unknown as { axe: { run(): Promise<unknown> } }).axe.run())) as AxeResult;
+  const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(
+    bad.map((v) => `${v.id}: ${v.help} ${JSON.stringify(v.nodes.map((n) => n.target))}`),
+    name,
+  ).toEqual([]);
+}
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  // The usage rollup counts every 100 ms, so the dashboard shows the test's own messages.
+  t = await startRelay(backends[0]!, 'console-browser', { data: { ...loadConfig({}).data, usageIntervalMs: 100 } });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  page = await context.newPage();
+  page.on('console', (m) => {
+    // An API's 4xx answer is logged by the browser itself; the pages show those errors.
+    if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(e.message));
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await t?.close();
+});
+
+describe('admin console', () => {
+  it('signs in with an API key; the key is in no storage and no URL', async () => {
+    const res = await page.goto(`${t.url}/admin`);
+    expect(res?.headers()['content-security-policy']).toContain("default-src 'self'");
+    await page.getByTestId('signin-form').waitFor();
+    await check('signin');
+    await page.getByTestId('signin-key').fill('smsr_not_a_key');
+    await page.getByTestId('signin-submit').click();
+    await expect.poll(() => page.getByTestId('signin-status').textContent()).toContain('SMS_ERR_UNAUTHENTICATED');
+
+    await page.getByTestId('signin-key').fill(t.apiKey);
+    await page.getByTestId('signin-submit').click();
+    await page.getByTestId('stat-sent').waitFor();
+    expect(page.url()).not.toContain(t.apiKey);
+    const storage = (await page.evaluate('JSON.stringify([{ ...localStorage }, { ...sessionStorage }, document.cookie])')) as string;
+    expect(storage).not.toContain(t.apiKey);
+    // HttpOnly: the page's script cannot read the session cookie.
+    expect(storage).not.toContain('smsrelay_session');
+    const cookie = (await context.cookies()).find((c) => c.name === 'smsrelay_session');
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/' });
+    await check('dashboard');
+  });
+
+  it('sends from the UI and watches the status reach delivered', async () => {
+    await page.getByTestId('nav-messages').click();
+    await page.getByTestId('send-to').fill(HANDSET);
+    await page.getByTestId('send-body').fill('Hello from the console ✓');
+    expect(await page.getByTestId('send-counter').textContent()).toBe('24 characters · 1 segment · UCS-2');
+    await page.getByTestId('send-submit').click();
+    await page.getByTestId('sent-link').click();
+    await expect.poll(() => page.getByTestId('status').first().textContent(), { timeout: 20_000 }).toBe('delivered');
+    expect(await page.getByTestId('timeline').locator('li').count()).toBeGreaterThan(1);
+    await check('message-detail');
+    await page.getByTestId('nav-messages').click();
+    await page.getByTestId('message-row').first().waitFor();
+    await check('messages');
+    // Filters: received only (none yet), then delivered (the one just sent).
+    await page.getByTestId('filters').getByLabel('Status').selectOption('received');
+    await page.getByTestId('filters').getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => page.getByTestId('message-row').count()).toBe(0);
+    await page.getByTestId('filters').getByLabel('Status').selectOption('delivered');
+    await page.getByTestId('filters').getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => page.getByTestId('message-row').getByTestId('status').allTextContents()).toEqual(['delivered']);
+  });
+
+  it('replies in a conversation, with the live segment counter', async () => {
+    // A handset texts the relay's number (through the emulator), which opens a conversation.
+    const r = await fetch(`${t.url}/emulator/api/handsets/${encodeURIComponent(HANDSET)}/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ to: OWNED, body: 'Is my order on its way?' }),
+    });
+    expect(r.status).toBeLessThan(300);
+    await page.getByTestId('nav-conversations').click();
+    const conv = page.getByTestId('conversation').first();
+    await conv.waitFor({ timeout: 10_000 });
+    expect(await conv.getByTestId('unread').textContent()).toBe('1');
+    await conv.click();
+    await page.getByTestId('bubble').filter({ hasText: 'Is my order on its way?' }).waitFor();
+    await page.getByTestId('reply-body').fill('Yes, it ships today');
+    expect(await page.getByTestId('reply-counter').textContent()).toBe('19 characters · 1 segment · GSM-7');
+    await page.getByTestId('reply-send').click();
+    await page.getByTestId('bubble').filter({ hasText: 'Yes, it ships today' }).waitFor({ timeout: 10_000 });
+    await check('conversations');
+  });
+
+  it('opts a number out and a send to it is refused', async () => {
+    await page.getByTestId('nav-contacts').click();
+    await page.getByTestId('lookup-phone').fill('+14155550199');
+    await page.getByTestId('lookup-form').getByRole('button').click();
+    await page.getByTestId('consent-reason').fill('asked by phone');
+    await page.getByTestId('opt-out').click();
+    await expect.poll(() => page.getByTestId('consent-state').textContent()).toContain('opted out');
+    await expect.poll(() => page.getByTestId('optouts').textContent()).toContain('+14155550199');
+    await check('contacts');
+
+    await page.getByTestId('nav-messages').click();
+    await page.getByTestId('send-to').fill('+14155550199');
+    await page.getByTestId('send-body').fill('Any news?');
+    await page.getByTestId('send-submit').click();
+    await expect.poll(() => page.getByTestId('send-status').textContent()).toContain('SMS_ERR_RECIPIENT_OPTED_OUT');
+  });
+
+  it('creates a template and previews it', async () => {
+    await page.getByTestId('nav-templates').click();
+    await page.getByTestId('tpl-name').fill('welcome');
+    await page.getByTestId('tpl-source').fill('Hola {{ name }}, tu código es {{ code }}');
+    await page.getByTestId('tpl-save').click();
+    await page.getByTestId('preview-form').waitFor();
+    await page.getByTestId('preview-vars').fill('{"name": "Ana", "code": "4321"}');
+    await page.getByTestId('preview-run').click();
+    await expect.poll(() => page.getByTestId('preview-text').textContent()).toBe('Hola Ana, tu código es 4321');
+    expect(await page.getByTestId('preview-segments').textContent()).toMatch(/^1 segment · (GSM-7|UCS-2)/);
+    expect(await page.getByTestId('tpl-versions').locator('li').count()).toBe(1);
+    await check('templates');
+  });
+
+  it('changes the daily cap and the dashboard gauge shows it', async () => {
+    await page.getByTestId('nav-settings').click();
+    await page.getByTestId('daily-cap').fill('5');
+    await page.getByTestId('policy-save').click();
+    await expect.poll(() => page.getByTestId('policy-status').textContent()).toBe('Saved.');
+    // The rest of the policy as JSON: a bad value is refused with the field named, and nothing saved.
+    await page.getByTestId('policy-json').fill('{"over_limit": {"marketing": "explode"}, "sender_rates": {"+15005550006": 2}}');
+    await page.getByTestId('policy-json-form').getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.getByTestId('policy-json-form').getByRole('status').textContent()).toMatch(/over_limit.*SMS_ERR_VALIDATION/);
+    expect((await t.api('/v1/settings')).body.sender_rates).toEqual({});
+    await check('settings');
+    await page.getByTestId('nav-dashboard').click();
+    await expect.poll(() => page.getByTestId('cap-text').textContent()).toMatch(/^\d+ of 5 today/);
+    // The message sent from the Messages page and the reply, both delivered today.
+    expect(Number(await page.getByTestId('stat-delivered').locator('b').textContent())).toBeGreaterThanOrEqual(2);
+    expect(await page.getByTestId('stat-rate').locator('b').textContent()).toBe('100.0 %');
+    // Live: a message sent meanwhile shows up without leaving the page (event stream, then a redraw).
+    const delivered = async () => Number(await page.getByTestId('stat-delivered').locator('b').textContent());
+    const before = await delivered();
+    expect((await t.api('/v1/messages', { body: { to: HANDSET, body: 'Live update' } })).status).toBe(202);
+    await expect.poll(delivered, { timeout: 8_000 }).toBe(before + 1);
+    expect(await page.getByTestId('cap-meter').getAttribute('max')).toBe('5');
+  });
+
+  it('works at phone width: every page fits without horizontal scrolling', async () => {
+    const phone = await context.newPage();
+    await phone.setViewportSize({ width: 390, height: 844 });
+    for (const name of ['dashboard', 'messages', 'conversations', 'contacts', 'templates', 'settings']) {
+      await phone.goto(`${t.url}/admin#/${name}`);
+      await phone.locator('#main h1').waitFor();
+      await phone.locator('#main >> text=Loading…').waitFor({ state: 'detached' });
+      const overflow = (await phone.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
+      expect(overflow, name).toBeLessThanOrEqual(0);
+      await check(`${name}-phone`, phone);
+    }
+    await phone.close();
+  });
+
+  it('a platform admin switches tenant and sees only that tenant’s data', async () => {
+    const acme = await t.relay.tenants.create({ slug: 'acme', name: 'Acme' });
+    const { key } = await t.relay.apiKeys.create(t.relay.defaultTenant.id, 'platform', ['admin', 'tenants:admin']);
+    const made = await t.api('/v1/templates', { key, headers: { 'smsrelay-tenant': 'acme' }, body: { name: 'acme-only', locales: { en: 'Hi from Acme' } } });
+    expect(made.status).toBe(201);
+    expect(acme.slug).toBe('acme');
+
+    const admin = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const p = await admin.newPage();
+    await p.goto(`${t.url}/admin`);
+    await p.getByTestId('signin-key').fill(key);
+    await p.getByTestId('signin-submit').click();
+    await p.getByTestId('stat-sent').waitFor();
+    await p.getByTestId('nav-templates').click();
+    await p.getByTestId('tpl-list').waitFor();
+    expect(await p.getByTestId('tpl-list').textContent()).not.toContain('acme-only');
+    await p.getByTestId('tenant-switch').selectOption('acme');
+    await expect.poll(() => p.getByTestId('tpl-list').textContent()).toContain('acme-only');
+    expect(await p.getByTestId('tpl-list').textContent()).not.toContain('welcome');
+    await check('tenant-switch', p);
+    await p.getByTestId('tenant-switch').selectOption(t.relay.defaultTenant.slug);
+    await expect.poll(() => p.getByTestId('tpl-list').textContent()).toContain('welcome');
+    await admin.close();
+  });
+
+  it('signs out: the cookie no longer works', async () => {
+    const cookie = (await context.cookies()).find((c) => c.name === 'smsrelay_session')!;
+    await page.getByTestId('signout').click();
+    await page.getByTestId('signin-form').waitFor();
+    const r = await fetch(`${t.url}/v1/messages`, { headers: { cookie: `smsrelay_session=${cookie.value}` } });
+    expect(r.status).toBe(401);
+    expect(consoleErrors).toEqual([]);
+  });
+});
