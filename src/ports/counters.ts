@@ -16,8 +16,11 @@ export interface CountersRepository {
   /** One event at `at` for each key. */
   record(tx: Tx, keys: string[], at: number): Promise<void>;
 
-  /** The recent send times of these recipient keys, newest first per key (call after `lock`). */
-  windowsOf(tx: Tx, keys: string[]): Promise<Map<string, number[]>>;
+  /**
+   * The recent send times of these recipient keys, newest first per key, their rows locked until `tx`
+   * ends (created empty where missing): one statement for the lock and the read.
+   */
+  lockWindows(tx: Tx, keys: string[]): Promise<Map<string, number[]>>;
   /** Replaces these keys' send times (one row per key, kept until `expiresAt`). */
   saveWindows(tx: Tx, windows: { key: string; events: number[]; expiresAt: number }[]): Promise<void>;
   /** Forgets the windows spent before `now`. */

@@ -130,8 +130,7 @@ export class SendingLimits implements PolicyMeter {
     const work = items.map((it, i) => ({ m: it.message, ctx: it.ctx, i, ...this.limitsOf(it) }));
 
     const keys = work.flatMap((w) => (w.key !== null ? [w.key] : []));
-    if (keys.length) await c.lock(tx, keys);
-    const events = keys.length ? await c.windowsOf(tx, keys) : new Map<string, number[]>();
+    const events = keys.length ? await c.lockWindows(tx, keys) : new Map<string, number[]>();
     // The windows that gain a send, and how much of each is worth keeping.
     const touched = new Map<string, { windowMs: number; keep: number }>();
 

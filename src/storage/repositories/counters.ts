@@ -82,14 +82,20 @@ export function countersRepository(db: Db): CountersRepository {
         .execute();
       return rows.map((r) => ({ name: r.name, count: Number(r.count) }));
     },
-    async windowsOf(tx, keys) {
+    async lockWindows(tx, keys) {
       if (!keys.length) return new Map();
-      const rows = await kx(tx)
-        .selectFrom('recipient_windows')
-        .select(['key', 'events'])
-        .where('key', 'in', [...new Set(keys)])
-        .execute();
-      return new Map(rows.map((r) => [r.key, JSON.parse(r.events) as number[]]));
+      // An upsert that changes nothing locks each row (PostgreSQL re-reads the latest committed
+      // version, so RETURNING gives what a concurrent batch just wrote) and creates the missing ones,
+      // locked too; keys sorted, so concurrent batches lock in one order. SQLite: one writer anyway.
+      const p = new Params(db.dialect);
+      const rows = [...new Set(keys)].sort().map((k) => [k, '[]', 0]);
+      const r = await run<{ key: string; events: string }>(
+        tx,
+        `INSERT INTO recipient_windows (key, events, expires_at) SELECT key, events, expires_at FROM ${rowsSource(db.dialect, WINDOW_SOURCE, rows, p)} WHERE true` +
+          ' ON CONFLICT (key) DO UPDATE SET events = recipient_windows.events RETURNING key, events',
+        p.values,
+      );
+      return new Map(r.rows.map((x) => [x.key, JSON.parse(x.events) as number[]]));
     },
     async saveWindows(tx, windows) {
       if (!windows.length) return;
