@@ -1271,6 +1271,7 @@ export interface paths {
             parameters: {
                 query?: {
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;
@@ -1535,6 +1536,7 @@ export interface paths {
             parameters: {
                 query?: {
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;
@@ -2815,6 +2817,7 @@ export interface paths {
                     needs_attention?: boolean;
                     external_ref?: string;
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;
@@ -3204,6 +3207,7 @@ export interface paths {
             parameters: {
                 query?: {
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;
@@ -3957,6 +3961,7 @@ export interface paths {
             parameters: {
                 query?: {
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;
@@ -5982,6 +5987,7 @@ export interface paths {
             parameters: {
                 query?: {
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;
@@ -6115,6 +6121,7 @@ export interface paths {
             parameters: {
                 query?: {
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;
@@ -6721,6 +6728,7 @@ export interface paths {
             parameters: {
                 query?: {
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;
@@ -8383,6 +8391,7 @@ export interface paths {
             parameters: {
                 query?: {
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;
@@ -8806,6 +8815,7 @@ export interface paths {
                     /** @description Part of the name or number (case-insensitive). */
                     q?: string;
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;
@@ -9546,6 +9556,7 @@ export interface paths {
             parameters: {
                 query?: {
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;
