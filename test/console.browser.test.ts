@@ -113,6 +113,30 @@ describe('admin console', () => {
     await page.getByTestId('filters').getByLabel('Status').selectOption('delivered');
     await page.getByTestId('filters').getByRole('button', { name: 'Filter' }).click();
     await expect.poll(() => page.getByTestId('message-row').getByTestId('status').allTextContents()).toEqual(['delivered']);
+    // Category and template: none of this tenant's messages is marketing or from a template yet.
+    await page.getByTestId('filters').getByLabel('Status').selectOption('');
+    await page.getByTestId('filters').getByLabel('Category').selectOption('marketing');
+    await page.getByTestId('filters').getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => page.getByTestId('message-row').count()).toBe(0);
+    await page.getByTestId('filters').getByLabel('Category').selectOption('transactional');
+    await page.getByTestId('filters').getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => page.getByTestId('message-row').count()).toBe(1);
+    // The export carries the same filters: the header and the one transactional message.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('messages-export').click()]);
+    expect(download.suggestedFilename()).toBe('messages.csv');
+    const csv = readFileSync((await download.path())!, 'utf8')
+      .trim()
+      .split('\r\n');
+    expect(csv[0]).toMatch(/^id,created_at,/);
+    expect(csv).toHaveLength(2);
+    expect(csv[1]).toContain(HANDSET);
+    expect(csv[1]).toContain('Hello from the console ✓');
+    await page.getByTestId('filters').getByLabel('Template').fill('welcome');
+    await page.getByTestId('filters').getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => page.getByTestId('message-row').count()).toBe(0);
+    await page.getByTestId('filters').getByLabel('Template').fill('');
+    await page.getByTestId('filters').getByLabel('Category').selectOption('');
+    await page.getByTestId('filters').getByRole('button', { name: 'Filter' }).click();
   });
 
   it('replies in a conversation, with the live segment counter', async () => {
@@ -189,6 +213,9 @@ describe('admin console', () => {
     expect((await t.api('/v1/messages', { body: { to: HANDSET, body: 'Live update' } })).status).toBe(202);
     await expect.poll(delivered, { timeout: 8_000 }).toBe(before + 1);
     expect(await page.getByTestId('cap-meter').getAttribute('max')).toBe('5');
+    // This tenant's outbox: everything was delivered, nothing waits.
+    expect(await page.getByTestId('stat-outbox').locator('b').textContent()).toBe('0');
+    expect(await page.getByTestId('stat-outbox-age').locator('b').textContent()).toBe('—');
   });
 
   it('works at phone width: every page fits without horizontal scrolling', async () => {

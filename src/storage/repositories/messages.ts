@@ -451,6 +451,8 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
       if (q.to) query = query.where('to_addr', '=', q.to);
       if (q.since !== undefined) query = query.where('created_at', '>=', q.since);
       if (q.until !== undefined) query = query.where('created_at', '<', q.until);
+      if (q.category) query = query.where('category', '=', q.category);
+      if (q.template) query = query.where('template_name', '=', q.template);
       if (q.before) query = query.where('id', '<', q.before);
       return query.orderBy('id', 'desc').limit(q.limit).execute();
     },
@@ -512,6 +514,20 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
         .where(sql<boolean>`status in ('pending', 'scheduled')`)
         .executeTakeFirstOrThrow();
       return { depth: Number(r.depth), earliestAttemptAt: r.earliest === null ? null : Number(r.earliest) };
+    },
+
+    async tenantOutbox(tenantId) {
+      // Served by the partial messages_tenant_outbox index (migration 0017): only this tenant's waiting rows.
+      const rows = await k
+        .selectFrom('messages')
+        .select((eb) => ['status', eb.fn.countAll<number | string>().as('n'), eb.fn.min<number | string | null>('created_at').as('oldest')])
+        .where('tenant_id', '=', tenantId)
+        .where(sql<boolean>`status in ('pending', 'scheduled')`)
+        .groupBy('status')
+        .execute();
+      const of = (s: string) => rows.find((r) => r.status === s);
+      const oldest = of('pending')?.oldest;
+      return { pending: Number(of('pending')?.n ?? 0), scheduled: Number(of('scheduled')?.n ?? 0), oldestPendingAt: oldest == null ? null : Number(oldest) };
     },
 
     async releaseLeases(workerId, claims, now) {
