@@ -1,6 +1,6 @@
 // The read API behind the admin console's pages, over real HTTP on both databases: the messages
 // list's category and template filters, the streamed CSV export (same filters, formula-safe
-// cells), and a tenant's own outbox depth (never another tenant's).
+// cells), a tenant's own outbox depth and verification stats (never another tenant's).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from './support/backends.js';
 import { sqlOf } from './support/db.js';
@@ -152,5 +152,41 @@ describe.each(backends)('console read API on $name', (backend) => {
     const [first] = (await t.api('/v1/messages?limit=1')).body.data;
     expect((await t.api(`/v1/messages/${first.id}/cancel`, { method: 'POST' })).status).toBe(200);
     expect((await t.api('/v1/outbox')).body).toMatchObject({ depth: 3, pending: 3 });
+  });
+
+  it("serves verification stats of the key's own tenant only", async () => {
+    const now = Date.now();
+    await sqlOf(t.relay)
+      .insertInto('verifications')
+      .values({
+        id: 'v-console-api-1',
+        tenant_id: t.relay.defaultTenant.id,
+        backend: 'local',
+        to_addr: '+447700900801',
+        channel: 'sms',
+        country: 'GB',
+        prefix: '+447700',
+        locale: 'en',
+        code_length: 6,
+        status: 'approved',
+        expires_at: now + 600_000,
+        created_at: now - 60_000,
+        updated_at: now,
+        approved_at: now,
+      })
+      .execute();
+    await sqlOf(t.relay)
+      .insertInto('verify_blocked_prefixes')
+      .values({ tenant_id: t.relay.defaultTenant.id, prefix: '+882355', blocked_until: now + 3_600_000, started: 40, approved: 1, created_at: now })
+      .execute();
+    const a = (await t.api('/v1/verifications/stats')).body;
+    expect(a.total).toEqual({ started: 1, approved: 1, conversion: 1 });
+    expect(a.countries).toEqual([{ country: 'GB', started: 1, approved: 1, conversion: 1 }]);
+    expect(a.blocked_prefixes.map((b: { prefix: string }) => b.prefix)).toEqual(['+882355']);
+    const b = (await asB('/v1/verifications/stats')).body;
+    expect(b.total).toEqual({ started: 0, approved: 0, conversion: null });
+    expect(b.countries).toEqual([]);
+    expect(b.prefixes).toEqual([]);
+    expect(b.blocked_prefixes).toEqual([]);
   });
 });

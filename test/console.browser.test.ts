@@ -9,6 +9,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { backends } from './support/backends.js';
+import { sqlOf } from './support/db.js';
 import { startRelay, type TestRelay } from './support/relay.js';
 
 const OWNED = '+15005550006';
@@ -218,10 +219,71 @@ describe('admin console', () => {
     expect(await page.getByTestId('stat-outbox-age').locator('b').textContent()).toBe('—');
   });
 
+  it('shows verification conversion by country and prefix, and the blocked prefixes', async () => {
+    const tenant = t.relay.defaultTenant.id;
+    const now = Date.now();
+    const row = (i: number, to: string, country: string, prefix: string, approved: boolean) => ({
+      id: `v-console-${i}`,
+      tenant_id: tenant,
+      backend: 'local',
+      to_addr: to,
+      channel: 'sms',
+      country,
+      prefix,
+      locale: 'en',
+      code_length: 6,
+      status: approved ? 'approved' : 'pending',
+      expires_at: now + 600_000,
+      created_at: now - 3_600_000 - i,
+      updated_at: now,
+      approved_at: approved ? now : null,
+    });
+    // US: 3 started, 2 approved; GB: 1 started, none approved.
+    await sqlOf(t.relay)
+      .insertInto('verifications')
+      .values([
+        row(1, '+14155550701', 'US', '+1415555', true),
+        row(2, '+14155550702', 'US', '+1415555', true),
+        row(3, '+12125550703', 'US', '+1212555', false),
+        row(4, '+447700900704', 'GB', '+447700', false),
+      ])
+      .execute();
+    await sqlOf(t.relay)
+      .insertInto('verify_blocked_prefixes')
+      .values({ tenant_id: tenant, prefix: '+882355', blocked_until: now + 3_600_000, started: 40, approved: 1, created_at: now - 60_000 })
+      .execute();
+
+    await page.getByTestId('nav-verifications').click();
+    await page.getByTestId('verify-countries').waitFor();
+    expect(await page.getByTestId('verify-started').locator('b').textContent()).toBe('4');
+    expect(await page.getByTestId('verify-conversion').locator('b').textContent()).toBe('50.0 %');
+    const rows = async (testid: string) =>
+      page
+        .getByTestId(testid)
+        .locator('tbody tr')
+        .evaluateAll((trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+    expect(await rows('verify-countries')).toEqual([
+      ['US', '3', '2', '66.7 %'],
+      ['GB', '1', '0', '0.0 %'],
+    ]);
+    expect(await rows('verify-prefixes')).toEqual(
+      expect.arrayContaining([
+        ['+1415555', 'US', '2', '2', '100.0 %'],
+        ['+447700', 'GB', '1', '0', '0.0 %'],
+      ]),
+    );
+    const blocked = await rows('verify-blocked');
+    expect(blocked.map((r) => [r[0], r[3], r[4]])).toEqual([['+882355', '40', '1']]);
+    await check('verifications');
+    // The last 24 hours hold all of them too; the period is the API's since/until.
+    await page.getByTestId('verify-period').selectOption('1');
+    await expect.poll(() => page.getByTestId('verify-started').locator('b').textContent()).toBe('4');
+  });
+
   it('works at phone width: every page fits without horizontal scrolling', async () => {
     const phone = await context.newPage();
     await phone.setViewportSize({ width: 390, height: 844 });
-    for (const name of ['dashboard', 'messages', 'conversations', 'contacts', 'templates', 'settings']) {
+    for (const name of ['dashboard', 'messages', 'conversations', 'contacts', 'templates', 'verifications', 'settings']) {
       await phone.goto(`${t.url}/admin#/${name}`);
       await phone.locator('#main h1').waitFor();
       await phone.locator('#main >> text=Loading…').waitFor({ state: 'detached' });
