@@ -84,8 +84,8 @@ export interface MessageListQuery {
   category?: string;
   /** A template's name. */
   template?: string;
-  /** Return rows with id < cursor (newest first). */
-  before?: string;
+  /** Return rows after this one in the list's order (created_at, then id, newest first). */
+  before?: { createdAt: number; id: string };
   limit: number;
 }
 

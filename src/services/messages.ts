@@ -557,9 +557,9 @@ export class MessagesService {
 
   async list(tenant: Tenant, q: ListInput): Promise<{ data: MessageResource[]; next_cursor: string | null }> {
     const limit = pageLimit(q.limit);
-    const before = decodeCursor(q.cursor, ['string'])?.[0];
-    const rows = await this.d.messages.list({ ...this.filterOf(tenant, q), before, limit: limit + 1 });
-    const p = page(rows, limit, (r) => [r.id]);
+    const c = decodeCursor(q.cursor, ['number', 'string']);
+    const rows = await this.d.messages.list({ ...this.filterOf(tenant, q), before: c ? { createdAt: c[0], id: c[1] } : undefined, limit: limit + 1 });
+    const p = page(rows, limit, (r) => [r.created_at, r.id]);
     return { data: p.data.map(toMessageResource), next_cursor: p.next_cursor };
   }
 
@@ -572,7 +572,7 @@ export class MessagesService {
     const repo = this.d.messages;
     return (async function* () {
       yield CSV_COLUMNS.join(',') + '\r\n';
-      let before: string | undefined;
+      let before: MessageListQuery['before'];
       let left = MESSAGES_CSV_MAX_ROWS;
       while (left > 0) {
         const rows = await repo.list({ ...filter, before, limit: Math.min(CSV_PAGE, left) });
@@ -604,7 +604,8 @@ export class MessagesService {
         yield chunk;
         left -= rows.length;
         if (rows.length < CSV_PAGE) return;
-        before = rows[rows.length - 1]!.id;
+        const last = rows[rows.length - 1]!;
+        before = { createdAt: last.created_at, id: last.id };
       }
     })();
   }

@@ -453,8 +453,14 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
       if (q.until !== undefined) query = query.where('created_at', '<', q.until);
       if (q.category) query = query.where('category', '=', q.category);
       if (q.template) query = query.where('template_name', '=', q.template);
-      if (q.before) query = query.where('id', '<', q.before);
-      return query.orderBy('id', 'desc').limit(q.limit).execute();
+      const before = q.before;
+      if (before) {
+        query = query.where((eb) =>
+          eb.or([eb('created_at', '<', before.createdAt), eb.and([eb('created_at', '=', before.createdAt), eb('id', '<', before.id)])]),
+        );
+      }
+      // Newest first by created_at (then id): a date range is one index range (migration 0017).
+      return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
     },
 
     events: (messageId) =>
@@ -517,7 +523,7 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
     },
 
     async tenantOutbox(tenantId) {
-      // Served by the partial messages_tenant_outbox index (migration 0017): only this tenant's waiting rows.
+      // Two ranges of messages_tenant_status_recent (tenant_id, status, created_at; migration 0017).
       const rows = await k
         .selectFrom('messages')
         .select((eb) => ['status', eb.fn.countAll<number | string>().as('n'), eb.fn.min<number | string | null>('created_at').as('oldest')])
