@@ -30,7 +30,7 @@ const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100
 /** `g` from 1 to n as rows, the statement using them in `body` (an INSERT … SELECT … FROM s). */
 function series(dialect, n, body) {
   return dialect === 'postgres'
-    ? `WITH s AS (SELECT g FROM generate_series(1, ${n}) AS g) ${body}`
+    ? `WITH s AS (SELECT g::bigint AS g FROM generate_series(1, ${n}) AS g) ${body}`
     : `WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < ${n}) ${body}`;
 }
 const pad = (dialect, expr, w) => (dialect === 'postgres' ? `lpad((${expr})::text, ${w}, '0')` : `substr('${'0'.repeat(w)}' || (${expr}), -${w})`);
