@@ -219,6 +219,50 @@ describe('admin console', () => {
     expect(await page.getByTestId('stat-outbox-age').locator('b').textContent()).toBe('—');
   });
 
+  it('sets quiet hours and keywords with their forms', async () => {
+    await page.getByTestId('nav-settings').click();
+    // Defaults: marketing 08:00–21:00 with state rules, transactional without a window.
+    expect(await page.getByTestId('quiet-marketing-on').isChecked()).toBe(true);
+    expect(await page.getByTestId('quiet-marketing-start').inputValue()).toBe('08:00');
+    expect(await page.getByTestId('quiet-transactional-on').isChecked()).toBe(false);
+    expect(await page.getByTestId('quiet-transactional-start').isDisabled()).toBe(true);
+    await page.getByTestId('quiet-transactional-on').check();
+    await page.getByTestId('quiet-transactional-start').fill('07:30');
+    await page.getByTestId('quiet-transactional-end').fill('22:00');
+    await page.getByTestId('quiet-marketing-state').uncheck();
+    await page.getByTestId('quiet-save').click();
+    await expect.poll(() => page.getByTestId('quiet-status').textContent()).toBe('Saved.');
+    expect((await t.api('/v1/settings')).body.quiet_hours).toEqual({
+      transactional: { start: '07:30', end: '22:00', state_rules: false },
+      marketing: { start: '08:00', end: '21:00', state_rules: false },
+    });
+    // A window whose end equals its start is refused with the field named, and nothing is saved.
+    await page.getByTestId('quiet-transactional-end').fill('07:30');
+    await page.getByTestId('quiet-save').click();
+    await expect.poll(() => page.getByTestId('quiet-status').textContent()).toMatch(/SMS_ERR_VALIDATION/);
+    expect((await t.api('/v1/settings')).body.quiet_hours.transactional.end).toBe('22:00');
+    await page.getByTestId('quiet-transactional-on').uncheck();
+    await page.getByTestId('quiet-save').click();
+    await expect.poll(() => page.getByTestId('quiet-status').textContent()).toBe('Saved.');
+    expect((await t.api('/v1/settings')).body.quiet_hours.transactional).toBeNull();
+
+    expect(await page.getByTestId('keywords-opt_out').inputValue()).toMatch(/^STOP, /);
+    await page.getByTestId('keywords-opt_out').fill('STOP, BAJA, ALTO');
+    await page.getByTestId('reply-help').fill('Ayuda: responde BAJA para no recibir más.');
+    await page.getByTestId('keyword-replies').selectOption('relay');
+    await page.getByTestId('keywords-save').click();
+    await expect.poll(() => page.getByTestId('keywords-status').textContent()).toBe('Saved.');
+    const saved = (await t.api('/v1/settings')).body;
+    expect(saved.keywords.opt_out).toEqual(['STOP', 'BAJA', 'ALTO']);
+    expect(saved.replies.help).toBe('Ayuda: responde BAJA para no recibir más.');
+    expect(saved.keyword_replies).toBe('relay');
+    await check('settings-forms');
+    // Back to the defaults for the tests that follow.
+    expect(
+      (await t.api('/v1/settings', { method: 'PATCH', body: { keywords: null, replies: null, keyword_replies: 'provider', quiet_hours: null } })).status,
+    ).toBe(200);
+  });
+
   it('shows verification conversion by country and prefix, and the blocked prefixes', async () => {
     const tenant = t.relay.defaultTenant.id;
     const now = Date.now();
