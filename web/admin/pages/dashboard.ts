@@ -95,7 +95,8 @@ async function render(main: HTMLElement, alive: () => boolean): Promise<uPlot | 
     must(api.GET('/v1/usage', { params: { query: { since: monthStart(now) } } })),
     must(api.GET('/v1/usage', { params: { query: {} } })),
     must(api.GET('/v1/policy/stats', { params: { query: {} } })),
-    must(api.GET('/v1/outbox')),
+    // The outbox is the messages' (scope messages:read); a usage-only key sees the rest.
+    hasScope('messages:read') ? must(api.GET('/v1/outbox')) : null,
   ]);
   if (!alive()) return null;
   const unit = today.price_unit ?? 'USD';
@@ -153,8 +154,8 @@ async function render(main: HTMLElement, alive: () => boolean): Promise<uPlot | 
       stat('Delivery rate', fmtPercent(today.totals?.delivery_rate), 'stat-rate'),
       stat('Cost today', money(today.totals?.cost, unit), 'stat-cost-today'),
       stat('Cost this month', money(month.totals?.cost, unit), 'stat-cost-month'),
-      stat('Outbox', fmtNumber(outbox.depth), 'stat-outbox', `${fmtNumber(outbox.scheduled)} scheduled`),
-      stat('Oldest pending', fmtAge(outbox.oldest_pending_age_seconds), 'stat-outbox-age', 'waiting for the worker'),
+      outbox ? stat('Outbox', fmtNumber(outbox.depth), 'stat-outbox', `${fmtNumber(outbox.scheduled)} scheduled`) : null,
+      outbox ? stat('Oldest pending', fmtAge(outbox.oldest_pending_age_seconds), 'stat-outbox-age', 'waiting for the worker') : null,
     ),
     gauge,
     h('section', { class: 'card' }, h('h2', { text: 'Last 30 days' }), chartBox),
