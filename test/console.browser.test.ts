@@ -220,6 +220,7 @@ describe('admin console', () => {
   });
 
   it('sets quiet hours and keywords with their forms', async () => {
+    const before = (await t.api('/v1/settings')).body;
     await page.getByTestId('nav-settings').click();
     // Defaults: marketing 08:00–21:00 with state rules, transactional without a window.
     expect(await page.getByTestId('quiet-marketing-on').isChecked()).toBe(true);
@@ -258,9 +259,8 @@ describe('admin console', () => {
     expect(saved.keyword_replies).toBe('relay');
     await check('settings-forms');
     // Back to the defaults for the tests that follow.
-    expect(
-      (await t.api('/v1/settings', { method: 'PATCH', body: { keywords: null, replies: null, keyword_replies: 'provider', quiet_hours: null } })).status,
-    ).toBe(200);
+    const { keywords, replies, keyword_replies, quiet_hours } = before;
+    expect((await t.api('/v1/settings', { method: 'PATCH', body: { keywords, replies, keyword_replies, quiet_hours } })).status).toBe(200);
   });
 
   it('shows verification conversion by country and prefix, and the blocked prefixes', async () => {
