@@ -9,6 +9,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { backends } from './support/backends.js';
+import { sqlOf } from './support/db.js';
 import { startRelay, type TestRelay } from './support/relay.js';
 
 const OWNED = '+15005550006';
@@ -113,6 +114,30 @@ describe('admin console', () => {
     await page.getByTestId('filters').getByLabel('Status').selectOption('delivered');
     await page.getByTestId('filters').getByRole('button', { name: 'Filter' }).click();
     await expect.poll(() => page.getByTestId('message-row').getByTestId('status').allTextContents()).toEqual(['delivered']);
+    // Category and template: none of this tenant's messages is marketing or from a template yet.
+    await page.getByTestId('filters').getByLabel('Status').selectOption('');
+    await page.getByTestId('filters').getByLabel('Category').selectOption('marketing');
+    await page.getByTestId('filters').getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => page.getByTestId('message-row').count()).toBe(0);
+    await page.getByTestId('filters').getByLabel('Category').selectOption('transactional');
+    await page.getByTestId('filters').getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => page.getByTestId('message-row').count()).toBe(1);
+    // The export carries the same filters: the header and the one transactional message.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('messages-export').click()]);
+    expect(download.suggestedFilename()).toBe('messages.csv');
+    const csv = readFileSync((await download.path())!, 'utf8')
+      .trim()
+      .split('\r\n');
+    expect(csv[0]).toMatch(/^id,created_at,/);
+    expect(csv).toHaveLength(2);
+    expect(csv[1]).toContain(HANDSET);
+    expect(csv[1]).toContain('Hello from the console ✓');
+    await page.getByTestId('filters').getByLabel('Template').fill('welcome');
+    await page.getByTestId('filters').getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => page.getByTestId('message-row').count()).toBe(0);
+    await page.getByTestId('filters').getByLabel('Template').fill('');
+    await page.getByTestId('filters').getByLabel('Category').selectOption('');
+    await page.getByTestId('filters').getByRole('button', { name: 'Filter' }).click();
   });
 
   it('replies in a conversation, with the live segment counter', async () => {
@@ -189,12 +214,125 @@ describe('admin console', () => {
     expect((await t.api('/v1/messages', { body: { to: HANDSET, body: 'Live update' } })).status).toBe(202);
     await expect.poll(delivered, { timeout: 8_000 }).toBe(before + 1);
     expect(await page.getByTestId('cap-meter').getAttribute('max')).toBe('5');
+    // This tenant's outbox: everything was delivered, nothing waits.
+    expect(await page.getByTestId('stat-outbox').locator('b').textContent()).toBe('0');
+    expect(await page.getByTestId('stat-outbox-age').locator('b').textContent()).toBe('—');
+  });
+
+  it('sets quiet hours and keywords with their forms', async () => {
+    const before = (await t.api('/v1/settings')).body;
+    await page.getByTestId('nav-settings').click();
+    // Defaults: marketing 08:00–21:00 with state rules, transactional without a window.
+    expect(await page.getByTestId('quiet-marketing-on').isChecked()).toBe(true);
+    expect(await page.getByTestId('quiet-marketing-start').inputValue()).toBe('08:00');
+    expect(await page.getByTestId('quiet-transactional-on').isChecked()).toBe(false);
+    expect(await page.getByTestId('quiet-transactional-start').isDisabled()).toBe(true);
+    await page.getByTestId('quiet-transactional-on').check();
+    await page.getByTestId('quiet-transactional-start').fill('07:30');
+    await page.getByTestId('quiet-transactional-end').fill('22:00');
+    await page.getByTestId('quiet-marketing-state').uncheck();
+    await page.getByTestId('quiet-save').click();
+    await expect.poll(() => page.getByTestId('quiet-status').textContent()).toBe('Saved.');
+    expect((await t.api('/v1/settings')).body.quiet_hours).toEqual({
+      transactional: { start: '07:30', end: '22:00', state_rules: false },
+      marketing: { start: '08:00', end: '21:00', state_rules: false },
+    });
+    // A window whose end equals its start is refused with the field named, and nothing is saved.
+    await page.getByTestId('quiet-transactional-end').fill('07:30');
+    await page.getByTestId('quiet-save').click();
+    await expect.poll(() => page.getByTestId('quiet-status').textContent()).toMatch(/SMS_ERR_VALIDATION/);
+    expect((await t.api('/v1/settings')).body.quiet_hours.transactional.end).toBe('22:00');
+    await page.getByTestId('quiet-transactional-on').uncheck();
+    await page.getByTestId('quiet-save').click();
+    await expect.poll(() => page.getByTestId('quiet-status').textContent()).toBe('Saved.');
+    expect((await t.api('/v1/settings')).body.quiet_hours.transactional).toBeNull();
+
+    expect(await page.getByTestId('keywords-opt_out').inputValue()).toMatch(/^STOP, /);
+    await page.getByTestId('keywords-opt_out').fill('STOP, BAJA, ALTO');
+    await page.getByTestId('reply-help').fill('Ayuda: responde BAJA para no recibir más.');
+    await page.getByTestId('keyword-replies').selectOption('relay');
+    await page.getByTestId('keywords-save').click();
+    await expect.poll(() => page.getByTestId('keywords-status').textContent()).toBe('Saved.');
+    const saved = (await t.api('/v1/settings')).body;
+    expect(saved.keywords.opt_out).toEqual(['STOP', 'BAJA', 'ALTO']);
+    expect(saved.replies.help).toBe('Ayuda: responde BAJA para no recibir más.');
+    expect(saved.keyword_replies).toBe('relay');
+    await check('settings-forms');
+    // Back to the defaults for the tests that follow.
+    const { keywords, replies, keyword_replies, quiet_hours } = before;
+    expect((await t.api('/v1/settings', { method: 'PATCH', body: { keywords, replies, keyword_replies, quiet_hours } })).status).toBe(200);
+  });
+
+  it('shows verification conversion by country and prefix, and the blocked prefixes', async () => {
+    const tenant = t.relay.defaultTenant.id;
+    const now = Date.now();
+    const row = (i: number, to: string, country: string, prefix: string, approved: boolean) => ({
+      id: `v-console-${i}`,
+      tenant_id: tenant,
+      backend: 'local',
+      to_addr: to,
+      channel: 'sms',
+      country,
+      prefix,
+      locale: 'en',
+      code_length: 6,
+      code_hash: null,
+      provider_sid: null,
+      message_id: null,
+      attempts: 0,
+      send_count: 1,
+      status: approved ? 'approved' : 'pending',
+      expires_at: now + 600_000,
+      created_at: now - 3_600_000 - i,
+      updated_at: now,
+      approved_at: approved ? now : null,
+    });
+    // US: 3 started, 2 approved; GB: 1 started, none approved.
+    await sqlOf(t.relay)
+      .insertInto('verifications')
+      .values([
+        row(1, '+14155550701', 'US', '+1415555', true),
+        row(2, '+14155550702', 'US', '+1415555', true),
+        row(3, '+12125550703', 'US', '+1212555', false),
+        row(4, '+447700900704', 'GB', '+447700', false),
+      ])
+      .execute();
+    await sqlOf(t.relay)
+      .insertInto('verify_blocked_prefixes')
+      .values({ tenant_id: tenant, prefix: '+882355', blocked_until: now + 3_600_000, started: 40, approved: 1, created_at: now - 60_000 })
+      .execute();
+
+    await page.getByTestId('nav-verifications').click();
+    await page.getByTestId('verify-countries').waitFor();
+    expect(await page.getByTestId('verify-started').locator('b').textContent()).toBe('4');
+    expect(await page.getByTestId('verify-conversion').locator('b').textContent()).toBe('50.0 %');
+    const rows = async (testid: string) =>
+      page
+        .getByTestId(testid)
+        .locator('tbody tr')
+        .evaluateAll((trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+    expect(await rows('verify-countries')).toEqual([
+      ['US', '3', '2', '66.7 %'],
+      ['GB', '1', '0', '0.0 %'],
+    ]);
+    expect(await rows('verify-prefixes')).toEqual(
+      expect.arrayContaining([
+        ['+1415555', 'US', '2', '2', '100.0 %'],
+        ['+447700', 'GB', '1', '0', '0.0 %'],
+      ]),
+    );
+    const blocked = await rows('verify-blocked');
+    expect(blocked.map((r) => [r[0], r[3], r[4]])).toEqual([['+882355', '40', '1']]);
+    await check('verifications');
+    // The last 24 hours hold all of them too; the period is the API's since/until.
+    await page.getByTestId('verify-period').selectOption('1');
+    await expect.poll(() => page.getByTestId('verify-started').locator('b').textContent()).toBe('4');
   });
 
   it('works at phone width: every page fits without horizontal scrolling', async () => {
     const phone = await context.newPage();
     await phone.setViewportSize({ width: 390, height: 844 });
-    for (const name of ['dashboard', 'messages', 'conversations', 'contacts', 'templates', 'settings']) {
+    for (const name of ['dashboard', 'messages', 'conversations', 'contacts', 'templates', 'verifications', 'settings']) {
       await phone.goto(`${t.url}/admin#/${name}`);
       await phone.locator('#main h1').waitFor();
       await phone.locator('#main >> text=Loading…').waitFor({ state: 'detached' });

@@ -81,8 +81,11 @@ export interface MessageListQuery {
   to?: string;
   since?: number;
   until?: number;
-  /** Return rows with id < cursor (newest first). */
-  before?: string;
+  category?: string;
+  /** A template's name. */
+  template?: string;
+  /** Return rows after this one in the list's order (created_at, then id, newest first). */
+  before?: { createdAt: number; id: string };
   limit: number;
 }
 
@@ -221,4 +224,6 @@ export interface MessagesRepository {
    * statement served by the partial outbox index (metrics, read on scrape).
    */
   outboxStats(): Promise<{ depth: number; earliestAttemptAt: number | null }>;
+  /** One tenant's outbox: counts by status (pending, scheduled) and the oldest pending message's created_at. */
+  tenantOutbox(tenantId: string): Promise<{ pending: number; scheduled: number; oldestPendingAt: number | null }>;
 }

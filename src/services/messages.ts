@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { type Category, DEFAULT_CATEGORY, SENDABLE_CATEGORIES } from '../core/categories.js';
+import { CATEGORIES, type Category, DEFAULT_CATEGORY, isCategory, SENDABLE_CATEGORIES } from '../core/categories.js';
+import { csvCell } from '../core/csv.js';
 import { AppError } from '../core/errors.js';
 import { messageFields } from '../core/log-fields.js';
 import { decodeCursor, page, pageLimit } from '../core/pagination.js';
@@ -18,6 +19,7 @@ import {
   type Clock,
   type IdempotencyOutcome,
   type IdempotentAnswer,
+  type MessageListQuery,
   type MessageRecord,
   type MessagesRepository,
   type Metrics,
@@ -73,9 +75,35 @@ export interface ListInput {
   to?: string;
   since?: string;
   until?: string;
+  category?: string;
+  /** A template's name. */
+  template?: string;
   limit?: number;
   cursor?: string;
 }
+
+/** The CSV export's page size (one query each) and its row cap: a bigger export narrows its date range. */
+const CSV_PAGE = 1000;
+export const MESSAGES_CSV_MAX_ROWS = 100_000;
+const CSV_COLUMNS = [
+  'id',
+  'created_at',
+  'direction',
+  'channel',
+  'to',
+  'from',
+  'status',
+  'category',
+  'template',
+  'template_version',
+  'segments',
+  'price',
+  'price_unit',
+  'error_code',
+  'provider_sid',
+  'sent_at',
+  'body',
+] as const;
 
 export interface MessagesServiceDeps {
   messages: MessagesRepository;
@@ -529,6 +557,60 @@ export class MessagesService {
 
   async list(tenant: Tenant, q: ListInput): Promise<{ data: MessageResource[]; next_cursor: string | null }> {
     const limit = pageLimit(q.limit);
+    const c = decodeCursor(q.cursor, ['number', 'string']);
+    const rows = await this.d.messages.list({ ...this.filterOf(tenant, q), before: c ? { createdAt: c[0], id: c[1] } : undefined, limit: limit + 1 });
+    const p = page(rows, limit, (r) => [r.created_at, r.id]);
+    return { data: p.data.map(toMessageResource), next_cursor: p.next_cursor };
+  }
+
+  /**
+   * The messages the filters select as CSV, newest first, read page by page (never all rows in memory),
+   * up to MESSAGES_CSV_MAX_ROWS. The filters are checked before the first chunk, so bad input is a 400.
+   */
+  csv(tenant: Tenant, q: Omit<ListInput, 'limit' | 'cursor'>): AsyncGenerator<string> {
+    const filter = this.filterOf(tenant, q);
+    const repo = this.d.messages;
+    return (async function* () {
+      yield CSV_COLUMNS.join(',') + '\r\n';
+      let before: MessageListQuery['before'];
+      let left = MESSAGES_CSV_MAX_ROWS;
+      while (left > 0) {
+        const rows = await repo.list({ ...filter, before, limit: Math.min(CSV_PAGE, left) });
+        if (rows.length === 0) return;
+        let chunk = '';
+        for (const r of rows) {
+          const m = toMessageResource(r);
+          const cells = [
+            m.id,
+            m.created_at,
+            m.direction,
+            m.channel,
+            m.to,
+            m.from ?? '',
+            m.status,
+            m.category,
+            m.template?.name ?? '',
+            m.template?.version ?? '',
+            m.segments,
+            m.price ?? '',
+            m.price_unit ?? '',
+            m.error_code ?? '',
+            m.provider_sid ?? '',
+            m.sent_at ?? '',
+            m.body ?? '',
+          ];
+          chunk += cells.map((c) => csvCell(String(c))).join(',') + '\r\n';
+        }
+        yield chunk;
+        left -= rows.length;
+        if (rows.length < CSV_PAGE) return;
+        const last = rows[rows.length - 1]!;
+        before = { createdAt: last.created_at, id: last.id };
+      }
+    })();
+  }
+
+  private filterOf(tenant: Tenant, q: Omit<ListInput, 'limit' | 'cursor'>): Omit<MessageListQuery, 'before' | 'limit'> {
     let to: string | undefined;
     if (q.to !== undefined && q.to !== '') {
       to = normalizeRecipient(q.to, q.to.startsWith('whatsapp:') ? 'whatsapp' : 'sms', {
@@ -536,18 +618,29 @@ export class MessagesService {
         rejectFixedLine: false,
       }).address;
     }
-    const before = decodeCursor(q.cursor, ['string'])?.[0];
-    const rows = await this.d.messages.list({
+    if (q.category !== undefined && q.category !== '' && !isCategory(q.category)) throw bad('category', `category must be one of ${CATEGORIES.join(', ')}`);
+    return {
       tenantId: tenant.id,
       status: q.status || undefined,
       to,
       since: q.since ? parseTime(q.since, 'since') : undefined,
       until: q.until ? parseTime(q.until, 'until') : undefined,
-      before,
-      limit: limit + 1,
-    });
-    const p = page(rows, limit, (r) => [r.id]);
-    return { data: p.data.map(toMessageResource), next_cursor: p.next_cursor };
+      category: q.category || undefined,
+      template: q.template || undefined,
+    };
+  }
+
+  /** This tenant's outbox (never another tenant's numbers): depth and how long the oldest pending message has waited. */
+  async outbox(tenant: Tenant) {
+    const o = await this.d.messages.tenantOutbox(tenant.id);
+    const now = this.d.clock.now().getTime();
+    return {
+      depth: o.pending + o.scheduled,
+      pending: o.pending,
+      scheduled: o.scheduled,
+      oldest_pending_at: o.oldestPendingAt === null ? null : new Date(o.oldestPendingAt).toISOString(),
+      oldest_pending_age_seconds: o.oldestPendingAt === null ? null : Math.max(0, (now - o.oldestPendingAt) / 1000),
+    };
   }
 
   async cancel(tenant: Tenant, id: string): Promise<MessageResource> {

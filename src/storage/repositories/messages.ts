@@ -451,8 +451,16 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
       if (q.to) query = query.where('to_addr', '=', q.to);
       if (q.since !== undefined) query = query.where('created_at', '>=', q.since);
       if (q.until !== undefined) query = query.where('created_at', '<', q.until);
-      if (q.before) query = query.where('id', '<', q.before);
-      return query.orderBy('id', 'desc').limit(q.limit).execute();
+      if (q.category) query = query.where('category', '=', q.category);
+      if (q.template) query = query.where('template_name', '=', q.template);
+      const before = q.before;
+      if (before) {
+        query = query.where((eb) =>
+          eb.or([eb('created_at', '<', before.createdAt), eb.and([eb('created_at', '=', before.createdAt), eb('id', '<', before.id)])]),
+        );
+      }
+      // Newest first by created_at (then id): a date range is one index range (migration 0017).
+      return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
     },
 
     events: (messageId) =>
@@ -512,6 +520,20 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
         .where(sql<boolean>`status in ('pending', 'scheduled')`)
         .executeTakeFirstOrThrow();
       return { depth: Number(r.depth), earliestAttemptAt: r.earliest === null ? null : Number(r.earliest) };
+    },
+
+    async tenantOutbox(tenantId) {
+      // Two ranges of messages_tenant_status_recent (tenant_id, status, created_at; migration 0017).
+      const rows = await k
+        .selectFrom('messages')
+        .select((eb) => ['status', eb.fn.countAll<number | string>().as('n'), eb.fn.min<number | string | null>('created_at').as('oldest')])
+        .where('tenant_id', '=', tenantId)
+        .where(sql<boolean>`status in ('pending', 'scheduled')`)
+        .groupBy('status')
+        .execute();
+      const of = (s: string) => rows.find((r) => r.status === s);
+      const oldest = of('pending')?.oldest;
+      return { pending: Number(of('pending')?.n ?? 0), scheduled: Number(of('scheduled')?.n ?? 0), oldestPendingAt: oldest == null ? null : Number(oldest) };
     },
 
     async releaseLeases(workerId, claims, now) {

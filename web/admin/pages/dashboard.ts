@@ -1,5 +1,5 @@
 // Dashboard: today's counts by status, delivery rate, cost today and this month, the daily-cap
-// gauge, and 30 days of messages and cost. uPlot draws the chart: ~50 KB, canvas, no runtime
+// gauge, this tenant's outbox (depth, oldest pending age), and 30 days of messages and cost. uPlot draws the chart: ~50 KB, canvas, no runtime
 // dependencies, and it styles only through the CSSOM (allowed by the page's CSP), where Chart.js
 // is four times the size for the same line chart.
 import uPlot from 'uplot';
@@ -13,6 +13,14 @@ const money = (c: { actual?: string; estimated?: string } | undefined, unit: str
   const total = Number(c?.actual ?? 0) + Number(c?.estimated ?? 0);
   return `${total.toFixed(4)} ${unit}`;
 };
+
+/** A wait in words: seconds, minutes or hours. */
+function fmtAge(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined) return '—';
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
 
 function stat(label: string, value: string, testid: string, note?: string): HTMLElement {
   return h(
@@ -82,11 +90,13 @@ export async function dashboardPage(main: HTMLElement): Promise<() => void> {
 /** Draws the page; null when the page was left while its data loaded. */
 async function render(main: HTMLElement, alive: () => boolean): Promise<uPlot | null> {
   const now = new Date();
-  const [today, month, days, policy] = await Promise.all([
+  const [today, month, days, policy, outbox] = await Promise.all([
     must(api.GET('/v1/usage', { params: { query: { since: dayStart(now), group_by: 'status' } } })),
     must(api.GET('/v1/usage', { params: { query: { since: monthStart(now) } } })),
     must(api.GET('/v1/usage', { params: { query: {} } })),
     must(api.GET('/v1/policy/stats', { params: { query: {} } })),
+    // The outbox is the messages' (scope messages:read); a usage-only key sees the rest.
+    hasScope('messages:read') ? must(api.GET('/v1/outbox')) : null,
   ]);
   if (!alive()) return null;
   const unit = today.price_unit ?? 'USD';
@@ -144,6 +154,8 @@ async function render(main: HTMLElement, alive: () => boolean): Promise<uPlot | 
       stat('Delivery rate', fmtPercent(today.totals?.delivery_rate), 'stat-rate'),
       stat('Cost today', money(today.totals?.cost, unit), 'stat-cost-today'),
       stat('Cost this month', money(month.totals?.cost, unit), 'stat-cost-month'),
+      outbox ? stat('Outbox', fmtNumber(outbox.depth), 'stat-outbox', `${fmtNumber(outbox.scheduled)} scheduled`) : null,
+      outbox ? stat('Oldest pending', fmtAge(outbox.oldest_pending_age_seconds), 'stat-outbox-age', 'waiting for the worker') : null,
     ),
     gauge,
     h('section', { class: 'card' }, h('h2', { text: 'Last 30 days' }), chartBox),

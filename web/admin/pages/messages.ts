@@ -1,11 +1,14 @@
-// Messages: a filterable, cursor-paged table (status, number, date range), a send form, and a
-// message's detail with its event timeline (raw provider fields folded) and cancel.
+// Messages: a filterable, cursor-paged table (status, number, date range, category, template) with
+// its CSV export, a send form, and a message's detail with its event timeline (raw provider fields
+// folded) and cancel.
 import { api, errorText, hasScope, type Message, must } from '../api.js';
 import { field, fill, fmtTime, h, options } from '../../lib/dom.js';
 import { segmentText } from '../../lib/segments.js';
 
 const STATUSES = ['', 'pending', 'scheduled', 'accepted', 'queued', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'canceled', 'received'] as const;
 type Status = Exclude<(typeof STATUSES)[number], ''>;
+const CATEGORIES = ['', 'transactional', 'marketing', 'otp'] as const;
+type Category = Exclude<(typeof CATEGORIES)[number], ''>;
 const CANCELLABLE = new Set(['pending', 'scheduled']);
 
 const statusTag = (s: string): HTMLElement => h('span', { class: `tag status-${s}`, testid: 'status', text: s });
@@ -16,6 +19,15 @@ export async function messagesPage(main: HTMLElement, route: string[]): Promise<
   const to = h('input', { name: 'to', type: 'search', inputmode: 'tel', placeholder: '+14155552671' });
   const since = h('input', { name: 'since', type: 'date' });
   const until = h('input', { name: 'until', type: 'date' });
+  const category = h('select', { name: 'category' }, options(CATEGORIES, null, { '': 'Any category' }));
+  // The template names this tenant has, offered as suggestions (any name may be typed).
+  const templateNames = h('datalist', { id: 'template-names' });
+  const template = h('input', { name: 'template', type: 'search', list: 'template-names', maxlength: '64', autocomplete: 'off' });
+  void api.GET('/v1/templates', { params: { query: { limit: 200 } } }).then((r) => {
+    templateNames.replaceChildren(...(r.data?.data ?? []).map((x) => h('option', { value: x.name })));
+  });
+  const exportNote = h('span', { role: 'status', testid: 'export-note' });
+  const exportBtn = h('button', { class: 'btn', type: 'button', testid: 'messages-export', text: 'Export CSV' });
   const filters = h(
     'form',
     { class: 'filters', role: 'search', 'aria-label': 'Filter messages', testid: 'filters' },
@@ -23,7 +35,12 @@ export async function messagesPage(main: HTMLElement, route: string[]): Promise<
     field('Number', to),
     field('From date', since),
     field('To date', until),
+    field('Category', category),
+    field('Template', template),
+    templateNames,
     h('button', { class: 'btn', type: 'submit', text: 'Filter' }),
+    exportBtn,
+    exportNote,
   );
   const body = h('tbody', { testid: 'messages-rows' });
   const more = h('button', { class: 'btn', type: 'button', text: 'Next page', testid: 'next-page', hidden: true });
@@ -35,7 +52,8 @@ export async function messagesPage(main: HTMLElement, route: string[]): Promise<
     to: to.value.trim() || undefined,
     since: since.value ? new Date(`${since.value}T00:00:00`).toISOString() : undefined,
     until: until.value ? new Date(`${until.value}T23:59:59.999`).toISOString() : undefined,
-    limit: 50,
+    category: (category.value || undefined) as Category | undefined,
+    template: template.value.trim() || undefined,
   });
 
   async function load(reset: boolean): Promise<void> {
@@ -45,7 +63,7 @@ export async function messagesPage(main: HTMLElement, route: string[]): Promise<
       body.replaceChildren();
     }
     try {
-      const page = await must(api.GET('/v1/messages', { params: { query: { ...filterQuery(), cursor: cursor ?? undefined } } }));
+      const page = await must(api.GET('/v1/messages', { params: { query: { ...filterQuery(), limit: 50, cursor: cursor ?? undefined } } }));
       for (const m of page.data ?? []) body.append(row(m));
       pages++;
       cursor = page.next_cursor ?? null;
@@ -57,7 +75,7 @@ export async function messagesPage(main: HTMLElement, route: string[]): Promise<
   }
   /** The first page again, with the same filters: new messages and status changes show up. */
   async function refresh(): Promise<void> {
-    const page = await api.GET('/v1/messages', { params: { query: filterQuery() } });
+    const page = await api.GET('/v1/messages', { params: { query: { ...filterQuery(), limit: 50 } } });
     // Not while the user pages further or is on a link of the table (a redraw would lose the focus).
     if (!page.data || pages !== 1 || body.contains(document.activeElement)) return;
     body.replaceChildren(...(page.data.data ?? []).map(row));
@@ -69,6 +87,19 @@ export async function messagesPage(main: HTMLElement, route: string[]): Promise<
     void load(true);
   });
   more.addEventListener('click', () => void load(false));
+  // Fetched (not a plain link) so the session's tenant header goes along; the server streams it.
+  exportBtn.addEventListener('click', async () => {
+    exportNote.textContent = 'Exporting…';
+    const r = await api.GET('/v1/messages.csv', { params: { query: filterQuery() }, parseAs: 'blob' });
+    if (r.error || !r.data) {
+      exportNote.textContent = errorText(r.error);
+      return;
+    }
+    exportNote.textContent = '';
+    const a = h('a', { href: URL.createObjectURL(r.data as unknown as Blob), download: 'messages.csv' });
+    a.click();
+    URL.revokeObjectURL(a.href);
+  });
 
   fill(
     main,

@@ -1,6 +1,7 @@
 // Settings: Twilio credentials (the token is write-only) with the test send and its plain-words
-// hint, the sending policies (daily cap and its alert threshold, auto-reply), API keys, webhook
-// endpoints and the audit log.
+// hint, the sending policies (daily cap and its alert threshold, auto-reply), quiet hours and the
+// keywords with their replies as forms, the rest of the policy as JSON, API keys, webhook endpoints
+// and the audit log.
 import { api, errorText, hasScope, must } from '../api.js';
 import { field, fill, fmtTime, h } from '../../lib/dom.js';
 
@@ -116,7 +117,6 @@ export async function settingsPage(main: HTMLElement): Promise<undefined> {
   // The rest of the sending policy and the keyword replies, as the settings document's JSON: the
   // server validates it as a whole and names every bad field.
   const POLICY_KEYS = [
-    'quiet_hours',
     'recipient_limits',
     'recipient_cooldown_seconds',
     'over_limit',
@@ -125,9 +125,6 @@ export async function settingsPage(main: HTMLElement): Promise<undefined> {
     'allowed_countries',
     'max_segments',
     'on_too_long',
-    'keyword_replies',
-    'keywords',
-    'replies',
   ] as const;
   const advanced = h('textarea', { id: 'policy-json', rows: '14', class: 'mono', spellcheck: 'false', testid: 'policy-json' });
   advanced.value = JSON.stringify(Object.fromEntries(POLICY_KEYS.map((k) => [k, settings[k]])), null, 2);
@@ -135,7 +132,7 @@ export async function settingsPage(main: HTMLElement): Promise<undefined> {
   const advancedForm = h(
     'form',
     { class: 'card', 'aria-labelledby': 'advanced-title', testid: 'policy-json-form' },
-    h('h2', { id: 'advanced-title', text: 'Quiet hours, limits, pacing, keywords' }),
+    h('h2', { id: 'advanced-title', text: 'Limits, pacing, consent, length' }),
     h('p', { class: 'muted', text: 'The settings document’s keys (see the README’s Sending policy); null clears a value.' }),
     h('label', { for: 'policy-json', text: 'Settings (JSON)' }),
     advanced,
@@ -154,6 +151,9 @@ export async function settingsPage(main: HTMLElement): Promise<undefined> {
     }
     show(advancedNote, await api.PATCH('/v1/settings', { body }), 'Saved.');
   });
+
+  const quiet = quietHoursForm(settings.quiet_hours ?? {});
+  const keywords = keywordsForm(settings);
 
   // API keys: the secret of a new key is shown once.
   const keyRows = h('tbody', { testid: 'keys' });
@@ -208,6 +208,8 @@ export async function settingsPage(main: HTMLElement): Promise<undefined> {
     creds,
     test,
     policies,
+    quiet,
+    keywords,
     advancedForm,
     h(
       'section',
@@ -290,4 +292,117 @@ function endpointItem(ep: Endpoint): HTMLLIElement {
     ` · ${(ep.event_types ?? []).join(', ') || 'all events'} · ${ep.enabled ? 'enabled' : `disabled (${ep.disabled_reason ?? 'by hand'})`}`,
     details,
   );
+}
+
+type Settings = Awaited<ReturnType<typeof loadSettings>>;
+const loadSettings = () => must(api.GET('/v1/settings'));
+
+const QUIET_CATEGORIES = ['transactional', 'marketing'] as const;
+
+/** Quiet hours per category: on/off, the allowed window (start allowed, end not) and the US state rules. */
+function quietHoursForm(current: NonNullable<Settings['quiet_hours']>): HTMLFormElement {
+  const rows = QUIET_CATEGORIES.map((cat) => {
+    const w = current[cat] as { start?: string; end?: string; state_rules?: boolean } | null | undefined;
+    const on = h('input', { type: 'checkbox', name: `${cat}-on`, testid: `quiet-${cat}-on` });
+    on.checked = !!w;
+    const start = h('input', { type: 'time', name: `${cat}-start`, value: w?.start ?? '08:00', testid: `quiet-${cat}-start` });
+    const end = h('input', { type: 'time', name: `${cat}-end`, value: w?.end ?? '21:00', testid: `quiet-${cat}-end` });
+    const stateRules = h('input', { type: 'checkbox', name: `${cat}-state`, testid: `quiet-${cat}-state` });
+    stateRules.checked = w?.state_rules ?? false;
+    const sync = () => {
+      for (const c of [start, end, stateRules]) c.disabled = !on.checked;
+    };
+    on.addEventListener('change', sync);
+    sync();
+    const fieldset = h(
+      'fieldset',
+      { class: 'row' },
+      h('legend', { text: cat === 'marketing' ? 'Marketing' : 'Transactional' }),
+      check(on, 'Only inside these hours'),
+      field('From (allowed)', start),
+      field('Until (not allowed)', end),
+      check(stateRules, 'US state rules narrow it'),
+    );
+    const value = () => (on.checked ? { start: start.value, end: end.value, state_rules: stateRules.checked } : null);
+    return { fieldset, cat, value };
+  });
+  const status = note();
+  status.setAttribute('data-testid', 'quiet-status');
+  const form = h(
+    'form',
+    { class: 'card', 'aria-labelledby': 'quiet-title', testid: 'quiet-form' },
+    h('h2', { id: 'quiet-title', text: 'Quiet hours' }),
+    h('p', {
+      class: 'muted',
+      text: "Messages are sent only inside these hours in the recipient's local time; outside them they wait (never dropped). Verification codes are never held.",
+    }),
+    rows.map((r) => r.fieldset),
+    h('button', { class: 'btn primary', type: 'submit', testid: 'quiet-save', text: 'Save quiet hours' }),
+    status,
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const quiet_hours = Object.fromEntries(rows.map((r) => [r.cat, r.value()]));
+    show(status, await api.PATCH('/v1/settings', { body: { quiet_hours } }), 'Saved.');
+  });
+  return form;
+}
+
+function check(input: HTMLInputElement, label: string): HTMLElement {
+  if (!input.id) input.id = `c-${input.name}`;
+  return h('div', { class: 'field check' }, input, h('label', { for: input.id, text: label }));
+}
+
+const KINDS = [
+  ['opt_out', 'Opt-out'],
+  ['opt_in', 'Opt-in'],
+  ['help', 'Help'],
+] as const;
+
+/** The keywords (comma-separated, whole-message and case-insensitive) and the reply to each, and who replies. */
+function keywordsForm(settings: Settings): HTMLFormElement {
+  const who = h(
+    'select',
+    { name: 'keyword_replies', testid: 'keyword-replies' },
+    h('option', { value: 'provider', text: 'Twilio (its Advanced Opt-Out replies)' }),
+    h('option', { value: 'relay', text: 'smsrelay (the replies below)' }),
+  );
+  who.value = settings.keyword_replies ?? 'provider';
+  const kinds = KINDS.map(([kind, label]) => {
+    const words = h('input', { name: `keywords-${kind}`, value: (settings.keywords?.[kind] ?? []).join(', '), testid: `keywords-${kind}` });
+    const reply = h('textarea', { name: `reply-${kind}`, rows: '2', maxlength: '1600', testid: `reply-${kind}` });
+    reply.value = settings.replies?.[kind] ?? '';
+    return {
+      kind,
+      words,
+      reply,
+      fieldset: h('fieldset', null, h('legend', { text: label }), field('Keywords (comma-separated)', words), field('Reply', reply)),
+    };
+  });
+  const status = note();
+  status.setAttribute('data-testid', 'keywords-status');
+  const form = h(
+    'form',
+    { class: 'card', 'aria-labelledby': 'keywords-title', testid: 'keywords-form' },
+    h('h2', { id: 'keywords-title', text: 'Keywords and replies' }),
+    field('Who replies to keywords', who),
+    kinds.map((k) => k.fieldset),
+    h('button', { class: 'btn primary', type: 'submit', testid: 'keywords-save', text: 'Save keywords' }),
+    status,
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const list = (s: string) =>
+      s
+        .split(',')
+        .map((w) => w.trim())
+        .filter(Boolean);
+    const body = {
+      keyword_replies: who.value as 'provider' | 'relay',
+      keywords: Object.fromEntries(kinds.map((k) => [k.kind, list(k.words.value)])),
+      replies: Object.fromEntries(kinds.map((k) => [k.kind, k.reply.value])),
+    };
+    show(status, await api.PATCH('/v1/settings', { body }), 'Saved.');
+  });
+  return form;
 }
