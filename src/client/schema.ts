@@ -106,6 +106,7 @@ export interface paths {
                     /** @description A template's name. */
                     template?: string;
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;
@@ -1168,6 +1169,7 @@ export interface paths {
                     /** @description A template's name. */
                     template?: string;
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;

@@ -4,7 +4,7 @@ import { CATEGORIES } from '../../core/categories.js';
 import { MESSAGE_STATUSES } from '../../core/status.js';
 import { type ListInput, MESSAGES_CSV_MAX_ROWS, type MessagesService, type SendInput } from '../../services/messages.js';
 import type { RequireScope } from '../auth.js';
-import { errorResponses, idParams, sendBodySchema } from '../schemas.js';
+import { errorResponses, idParams, pageOf, pageQuery, sendBodySchema } from '../schemas.js';
 
 const filterProperties = {
   status: { type: 'string', enum: [...MESSAGE_STATUSES] },
@@ -15,15 +15,7 @@ const filterProperties = {
   template: { type: 'string', minLength: 1, maxLength: 64, description: "A template's name." },
 } as const;
 
-export const listQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    ...filterProperties,
-    limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
-    cursor: { type: 'string', maxLength: 200 },
-  },
-} as const;
+export const listQuery = pageQuery(filterProperties);
 
 export interface MessageRoutesOptions {
   messages: MessagesService;
@@ -64,13 +56,7 @@ export const messageRoutes: FastifyPluginAsync<MessageRoutesOptions> = async (ap
         tags: ['messages'],
         summary: 'List messages, newest first',
         querystring: listQuery,
-        response: {
-          200: {
-            type: 'object',
-            properties: { data: { type: 'array', items: { $ref: 'Message#' } }, next_cursor: { type: ['string', 'null'] } },
-          },
-          ...errorResponses,
-        },
+        response: { 200: pageOf({ $ref: 'Message#' }), ...errorResponses },
       },
     },
     async (req) => d.messages.list(req.tenant, req.query),
