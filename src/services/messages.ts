@@ -26,6 +26,7 @@ import {
   type PolicyMessage,
   type PolicyMeter,
   type Random,
+  type Tx,
   type UnitOfWork,
 } from '../ports.js';
 import { toMessageResource, type MessageResource } from './message-resource.js';
@@ -58,6 +59,11 @@ export interface SendOptions {
   sensitive?: boolean;
   /** Internal senders' category ('otp' for the verification service); overrides the input's. */
   category?: Category;
+  /**
+   * A campaign's message: linked to its recipient in the transaction that creates it (`link` answers
+   * false when the recipient already has a message: then nothing is written).
+   */
+  campaign?: { id: string; link(tx: Tx, messageId: string): Promise<boolean> };
 }
 
 export interface SendResult {
@@ -108,6 +114,7 @@ interface AcceptWork {
   meter?: { message: PolicyMessage; ctx: PolicyContext };
   /** Applies the meter's answer (send or hold) to the row and the stored answer. */
   apply(decision: Decision): void;
+  link?: (tx: Tx, messageId: string) => Promise<boolean>;
 }
 
 type AcceptOutcome = IdempotencyOutcome | { kind: 'refused'; decision: Extract<Decision, { action: 'refuse' }> };
@@ -187,10 +194,15 @@ export class MessagesService {
           if (forget.length) await d.messages.forgetAnswers(tx, forget);
           if (rewrite.length) await d.messages.rewriteAnswers(tx, rewrite);
         }
+        const fresh = items.filter((_, i) => out[i]!.kind === 'new');
         await d.messages.insert(
           tx,
-          items.flatMap((it, i) => (out[i]!.kind === 'new' ? [it.item.message] : [])),
+          fresh.map((it) => it.item.message),
         );
+        // A campaign's message claims its recipient in the same transaction (never two messages for one).
+        for (const it of fresh) {
+          if (it.link && !(await it.link(tx, it.item.message.row.id))) throw new AppError('SMS_ERR_CAMPAIGN_RECIPIENT_TAKEN');
+        }
         // Last, so that the daily cap's counter row is locked only until the commit.
         if (sent.length) await d.meter!.settle(tx, sent);
         return out;
@@ -221,7 +233,7 @@ export class MessagesService {
     let row: MessageRecord;
     let meter: AcceptWork['meter'];
     try {
-      const built = await this.buildRow(tenant, input, idempotencyKey, opts.category);
+      const built = await this.buildRow(tenant, input, idempotencyKey, opts.category, opts.campaign?.id ?? null);
       row = { ...built.row, sensitive: opts.sensitive ? 1 : 0 };
       meter = built.meter;
     } catch (e) {
@@ -273,7 +285,7 @@ export class MessagesService {
     };
     let outcome: AcceptOutcome;
     try {
-      outcome = await this.d.batch(this.acceptBatch, { item, meter, apply });
+      outcome = await this.d.batch(this.acceptBatch, { item, meter, apply, link: opts.campaign?.link });
     } catch (e) {
       // The daily cap refused it in the transaction, which rolled back: count the refusal now.
       if (meter && e instanceof AppError && e.code === 'SMS_ERR_DAILY_CAP_REACHED') {
@@ -319,6 +331,7 @@ export class MessagesService {
     input: SendInput,
     idempotencyKey: string | undefined,
     internalCategory: Category | undefined,
+    campaignId: string | null,
   ): Promise<{ row: Omit<MessageRecord, 'sensitive'>; meter?: AcceptWork['meter'] }> {
     if (input === null || typeof input !== 'object') throw bad('body', 'The request body must be a JSON object.');
     const channel: Channel = input.channel ?? 'sms';
@@ -414,6 +427,7 @@ export class MessagesService {
       segments: seg?.segments ?? 0,
       sendAt,
       recipientTimezone,
+      campaignId,
     };
     const policyCtx: PolicyContext = { stage: 'accept', now, settings };
     const decision = await this.d.policy.decide(policyMessage, policyCtx);
@@ -469,6 +483,7 @@ export class MessagesService {
       template_version: rendered?.version ?? null,
       truncated_from: truncatedFrom,
       recipient_timezone: recipientTimezone,
+      ...(campaignId === null ? {} : { campaign_id: campaignId }),
       created_at: now,
       updated_at: now,
       sent_at: null,
