@@ -148,6 +148,8 @@ export interface Config {
   databaseUrl: string;
   dataDir: string;
   apiKey: string | null;
+  /** The relay the HTTP-speaking CLI commands (`smsrelay campaigns …`) talk to (SMSRELAY_URL; default the local port). */
+  apiUrl: string;
   defaultRegion: string;
   rejectFixedLine: boolean;
   publicUrl: string | null;
@@ -340,6 +342,7 @@ export function loadConfig(env: Env): Config {
     databaseUrl,
     dataDir: str(env, 'SMSRELAY_DATA_DIR') ?? './data',
     apiKey,
+    apiUrl: url(env, 'SMSRELAY_URL') ?? `http://127.0.0.1:${int(env, str(env, 'SMSRELAY_PORT') !== null ? 'SMSRELAY_PORT' : 'PORT', 3000, 0, 65535)}`,
     defaultRegion: region,
     rejectFixedLine: bool(env, 'SMSRELAY_REJECT_FIXED_LINE', true),
     publicUrl: url(env, 'SMSRELAY_PUBLIC_URL'),

@@ -39,6 +39,8 @@ import { createMessaging } from './wiring/messaging.js';
 import { createMetrics } from './wiring/metrics.js';
 import { ProviderHub } from './wiring/provider.js';
 import { Runners } from './wiring/runners.js';
+import { createCampaigns } from './wiring/campaigns.js';
+import { CampaignStates, type CampaignsService } from './services/campaigns.js';
 import { settingsDefaults } from './wiring/settings.js';
 import { createVerifications } from './wiring/verification.js';
 
@@ -166,6 +168,8 @@ export interface SmsRelay {
   on(pattern: string, handler: EventHandler): () => void;
   /** Usage and cost, lookups, contacts and privacy. */
   readonly data: Data;
+  /** Campaigns: audiences, estimates, start/pause/resume/cancel (the dispatcher runs with the worker). */
+  readonly campaigns: CampaignsService;
   /** Default-tenant shortcuts for embedding. */
   send(input: SendInput, opts?: SendOptions): ReturnType<MessagesService['send']>;
   get(id: string): ReturnType<MessagesService['get']>;
@@ -223,12 +227,33 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
 
   const common = { config, logger, repos, clock, random, settings, metrics };
   // `runners` is built below; nothing is enqueued before this function returns.
-  const messaging = createMessaging({ ...common, cipher, audit, tenants, defaultTenant, hub, policies: opts.policies ?? [], onEnqueued: () => runners.wake() });
+  const campaignStates = new CampaignStates({ campaigns: repos.campaigns, monotonic: () => performance.now() });
+  const messaging = createMessaging({
+    ...common,
+    cipher,
+    audit,
+    tenants,
+    defaultTenant,
+    hub,
+    policies: opts.policies ?? [],
+    campaignPolicy: campaignStates.policy,
+    onEnqueued: () => runners.wake(),
+  });
   const { messages, consent, statusCallbacks } = messaging;
   const verifications = createVerifications({ ...common, messages, provider: () => hub.current() });
   const data = new Data({ config, logger, repos, clock, random, hub, settings, messages, audit, alerts: messaging.alerts });
   const events = createEvents({ ...common, cipher, version: VERSION });
-  const runners = new Runners({ ...common, hub, policy: messaging.policy, consent, statusCallbacks, eventDelivery: events.delivery, data });
+  const campaigns = createCampaigns({ ...common, tenants, messages, templates: messaging.templates, states: campaignStates });
+  const runners = new Runners({
+    ...common,
+    hub,
+    policy: messaging.policy,
+    consent,
+    statusCallbacks,
+    eventDelivery: events.delivery,
+    data,
+    campaignDispatcher: campaigns.dispatcher,
+  });
   const tenantConfig = new TenantConfigService({
     settings,
     tenants,
@@ -257,6 +282,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     events,
     data,
     consoleSessions,
+    campaigns: campaigns.service,
   });
 
   return {
@@ -290,6 +316,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
       return hub.current();
     },
     data,
+    campaigns: campaigns.service,
     send: (input, o) => messages.send(defaultTenant, input, o),
     get: (id) => messages.get(defaultTenant, id),
     list: (q = {}) => messages.list(defaultTenant, q),

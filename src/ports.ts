@@ -25,3 +25,4 @@ export * from './ports/contacts.js';
 export * from './ports/lookups.js';
 export * from './ports/privacy.js';
 export * from './ports/console-sessions.js';
+export * from './ports/campaigns.js';

@@ -27,6 +27,8 @@ Commands:
   emulator [--port 4010] ...  the Twilio emulator on its own (see --help of that command)
   twilio connect [--number +1…] [--messaging-service MG…] [--dry-run] [--tenant <slug>]
                              point the number's / Messaging Service's webhooks at SMSRELAY_PUBLIC_URL
+  campaigns create|watch|start|pause|resume|cancel|export …
+                             bulk sends through a running relay's API (see \`smsrelay campaigns\`)
   doctor                     check configuration, database, Twilio account, senders, webhooks, clock
   help                       this text
 
@@ -273,6 +275,10 @@ async function main(argv: string[]): Promise<void> {
     case 'twilio': {
       const { runTwilioCommand } = await import('./ops-commands.js');
       return runTwilioCommand(rest, process.env);
+    }
+    case 'campaigns': {
+      const { runCampaignsCommand } = await import('./campaigns-command.js');
+      return runCampaignsCommand(rest, process.env);
     }
     case 'doctor': {
       const { runDoctorCommand } = await import('./ops-commands.js');

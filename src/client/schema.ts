@@ -5981,7 +5981,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         name: string;
-                        scopes: ("admin" | "messages:read" | "messages:write" | "verify:read" | "verify:write" | "templates:read" | "templates:write" | "events:read" | "webhooks:write" | "tenants:admin" | "alerts:read" | "usage:read" | "lookups:read" | "contacts:read" | "contacts:write")[];
+                        scopes: ("admin" | "messages:read" | "messages:write" | "verify:read" | "verify:write" | "templates:read" | "templates:write" | "events:read" | "webhooks:write" | "tenants:admin" | "alerts:read" | "usage:read" | "lookups:read" | "contacts:read" | "contacts:write" | "campaigns:read" | "campaigns:write")[];
                     };
                 };
             };
@@ -10373,6 +10373,1608 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/campaigns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List campaigns, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data?: {
+                                id?: string;
+                                name?: string;
+                                /** @enum {string} */
+                                status?: "draft" | "scheduled" | "running" | "paused" | "completed" | "canceled";
+                                template?: string | null;
+                                template_locale?: string | null;
+                                body?: string | null;
+                                category?: string;
+                                from?: string | null;
+                                messaging_service_sid?: string | null;
+                                rate?: number | null;
+                                /** Format: date-time */
+                                start_at?: string | null;
+                                dedupe?: boolean;
+                                /** @description Columns every recipient row must fill (the template’s variables). */
+                                variables?: string[];
+                                uploaded_rows?: number;
+                                /** @description Rows dropped because their number was already in the campaign. */
+                                duplicates?: number;
+                                /** @description Recipients per state. */
+                                counts?: {
+                                    pending?: number;
+                                    held?: number;
+                                    sent?: number;
+                                    delivered?: number;
+                                    failed?: number;
+                                    undelivered?: number;
+                                    suppressed?: number;
+                                    invalid?: number;
+                                    canceled?: number;
+                                };
+                                /** @description Recipient rows kept (duplicates are not). */
+                                total?: number;
+                                /** @description Sum of the prices of the messages sent so far (actual, else estimated). */
+                                cost?: string;
+                                /** @description Messages per second reaching the provider over the last 10 s. */
+                                rate_now?: number;
+                                /** Format: date-time */
+                                estimated_finish?: string | null;
+                                /** Format: date-time */
+                                created_at?: string;
+                                /** Format: date-time */
+                                started_at?: string | null;
+                                /** Format: date-time */
+                                finished_at?: string | null;
+                            }[];
+                            next_cursor?: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create a campaign (draft) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        /** @description A template name; its variables become required columns. */
+                        template?: string;
+                        template_locale?: string;
+                        /** @description Instead of template: the same text for everyone. */
+                        body?: string;
+                        /**
+                         * @default marketing
+                         * @enum {string}
+                         */
+                        category?: "marketing" | "transactional";
+                        from?: string;
+                        messaging_service_sid?: string;
+                        /** @description Messages per second at most (under the sender pacing). */
+                        rate?: number;
+                        /** Format: date-time */
+                        start_at?: string;
+                        /** @default true */
+                        dedupe?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id?: string;
+                            name?: string;
+                            /** @enum {string} */
+                            status?: "draft" | "scheduled" | "running" | "paused" | "completed" | "canceled";
+                            template?: string | null;
+                            template_locale?: string | null;
+                            body?: string | null;
+                            category?: string;
+                            from?: string | null;
+                            messaging_service_sid?: string | null;
+                            rate?: number | null;
+                            /** Format: date-time */
+                            start_at?: string | null;
+                            dedupe?: boolean;
+                            /** @description Columns every recipient row must fill (the template’s variables). */
+                            variables?: string[];
+                            uploaded_rows?: number;
+                            /** @description Rows dropped because their number was already in the campaign. */
+                            duplicates?: number;
+                            /** @description Recipients per state. */
+                            counts?: {
+                                pending?: number;
+                                held?: number;
+                                sent?: number;
+                                delivered?: number;
+                                failed?: number;
+                                undelivered?: number;
+                                suppressed?: number;
+                                invalid?: number;
+                                canceled?: number;
+                            };
+                            /** @description Recipient rows kept (duplicates are not). */
+                            total?: number;
+                            /** @description Sum of the prices of the messages sent so far (actual, else estimated). */
+                            cost?: string;
+                            /** @description Messages per second reaching the provider over the last 10 s. */
+                            rate_now?: number;
+                            /** Format: date-time */
+                            estimated_finish?: string | null;
+                            /** Format: date-time */
+                            created_at?: string;
+                            /** Format: date-time */
+                            started_at?: string | null;
+                            /** Format: date-time */
+                            finished_at?: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a campaign with its progress */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id?: string;
+                            name?: string;
+                            /** @enum {string} */
+                            status?: "draft" | "scheduled" | "running" | "paused" | "completed" | "canceled";
+                            template?: string | null;
+                            template_locale?: string | null;
+                            body?: string | null;
+                            category?: string;
+                            from?: string | null;
+                            messaging_service_sid?: string | null;
+                            rate?: number | null;
+                            /** Format: date-time */
+                            start_at?: string | null;
+                            dedupe?: boolean;
+                            /** @description Columns every recipient row must fill (the template’s variables). */
+                            variables?: string[];
+                            uploaded_rows?: number;
+                            /** @description Rows dropped because their number was already in the campaign. */
+                            duplicates?: number;
+                            /** @description Recipients per state. */
+                            counts?: {
+                                pending?: number;
+                                held?: number;
+                                sent?: number;
+                                delivered?: number;
+                                failed?: number;
+                                undelivered?: number;
+                                suppressed?: number;
+                                invalid?: number;
+                                canceled?: number;
+                            };
+                            /** @description Recipient rows kept (duplicates are not). */
+                            total?: number;
+                            /** @description Sum of the prices of the messages sent so far (actual, else estimated). */
+                            cost?: string;
+                            /** @description Messages per second reaching the provider over the last 10 s. */
+                            rate_now?: number;
+                            /** Format: date-time */
+                            estimated_finish?: string | null;
+                            /** Format: date-time */
+                            created_at?: string;
+                            /** Format: date-time */
+                            started_at?: string | null;
+                            /** Format: date-time */
+                            finished_at?: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{id}/recipients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a campaign's recipients in upload order */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "pending" | "held" | "sent" | "delivered" | "failed" | "undelivered" | "suppressed" | "invalid" | "canceled";
+                    cursor?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data?: {
+                                seq?: number;
+                                /** @description The data row of its upload (1 = first row after the header). */
+                                row?: number;
+                                phone?: string;
+                                variables?: {
+                                    [key: string]: unknown;
+                                };
+                                /** @enum {string} */
+                                status?: "pending" | "held" | "sent" | "delivered" | "failed" | "undelivered" | "suppressed" | "invalid" | "canceled";
+                                error_code?: string | null;
+                                error_message?: string | null;
+                                message_id?: string | null;
+                                provider_sid?: string | null;
+                                price?: string | null;
+                            }[];
+                            next_cursor?: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Append recipients (streamed CSV or NDJSON)
+         * @description text/csv with a header row (a 'phone' column, and one column per template variable) or application/x-ndjson (one JSON object per line). Rows are validated as they arrive; invalid rows are reported (the first 100 here) and kept as `invalid` recipients. With dedupe, a number already in the campaign is dropped; opted-out numbers are kept as `suppressed`. An upload that cannot be parsed at all (an unclosed quote, a line over 64 KiB) is answered 400 and none of its rows are kept.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            rows?: number;
+                            accepted?: number;
+                            invalid?: number;
+                            duplicates?: number;
+                            suppressed?: number;
+                            errors?: {
+                                row?: number;
+                                code?: string;
+                                reason?: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{id}/recipients.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Export every recipient with its outcome (CSV, streamed) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description row,phone,variables,status,error_code,provider_sid,price,message_id */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{id}/estimate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Counts, segments, estimated cost by country, held by quiet hours now */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            valid?: number;
+                            invalid?: number;
+                            duplicates?: number;
+                            suppressed?: number;
+                            segments?: number;
+                            cost?: {
+                                amount?: string;
+                                unit?: string;
+                                by_country?: {
+                                    [key: string]: {
+                                        recipients?: number;
+                                        amount?: string;
+                                        unit?: string;
+                                    };
+                                };
+                            };
+                            /** @description Recipients that quiet hours would hold now (from a sample of up to 200). */
+                            held_by_quiet_hours_now?: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{id}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a campaign
+         * @description draft → scheduled → running ⇄ paused → completed | canceled; an illegal move is 409 SMS_ERR_CAMPAIGN_STATE.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id?: string;
+                            name?: string;
+                            /** @enum {string} */
+                            status?: "draft" | "scheduled" | "running" | "paused" | "completed" | "canceled";
+                            template?: string | null;
+                            template_locale?: string | null;
+                            body?: string | null;
+                            category?: string;
+                            from?: string | null;
+                            messaging_service_sid?: string | null;
+                            rate?: number | null;
+                            /** Format: date-time */
+                            start_at?: string | null;
+                            dedupe?: boolean;
+                            /** @description Columns every recipient row must fill (the template’s variables). */
+                            variables?: string[];
+                            uploaded_rows?: number;
+                            /** @description Rows dropped because their number was already in the campaign. */
+                            duplicates?: number;
+                            /** @description Recipients per state. */
+                            counts?: {
+                                pending?: number;
+                                held?: number;
+                                sent?: number;
+                                delivered?: number;
+                                failed?: number;
+                                undelivered?: number;
+                                suppressed?: number;
+                                invalid?: number;
+                                canceled?: number;
+                            };
+                            /** @description Recipient rows kept (duplicates are not). */
+                            total?: number;
+                            /** @description Sum of the prices of the messages sent so far (actual, else estimated). */
+                            cost?: string;
+                            /** @description Messages per second reaching the provider over the last 10 s. */
+                            rate_now?: number;
+                            /** Format: date-time */
+                            estimated_finish?: string | null;
+                            /** Format: date-time */
+                            created_at?: string;
+                            /** Format: date-time */
+                            started_at?: string | null;
+                            /** Format: date-time */
+                            finished_at?: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a campaign
+         * @description draft → scheduled → running ⇄ paused → completed | canceled; an illegal move is 409 SMS_ERR_CAMPAIGN_STATE.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id?: string;
+                            name?: string;
+                            /** @enum {string} */
+                            status?: "draft" | "scheduled" | "running" | "paused" | "completed" | "canceled";
+                            template?: string | null;
+                            template_locale?: string | null;
+                            body?: string | null;
+                            category?: string;
+                            from?: string | null;
+                            messaging_service_sid?: string | null;
+                            rate?: number | null;
+                            /** Format: date-time */
+                            start_at?: string | null;
+                            dedupe?: boolean;
+                            /** @description Columns every recipient row must fill (the template’s variables). */
+                            variables?: string[];
+                            uploaded_rows?: number;
+                            /** @description Rows dropped because their number was already in the campaign. */
+                            duplicates?: number;
+                            /** @description Recipients per state. */
+                            counts?: {
+                                pending?: number;
+                                held?: number;
+                                sent?: number;
+                                delivered?: number;
+                                failed?: number;
+                                undelivered?: number;
+                                suppressed?: number;
+                                invalid?: number;
+                                canceled?: number;
+                            };
+                            /** @description Recipient rows kept (duplicates are not). */
+                            total?: number;
+                            /** @description Sum of the prices of the messages sent so far (actual, else estimated). */
+                            cost?: string;
+                            /** @description Messages per second reaching the provider over the last 10 s. */
+                            rate_now?: number;
+                            /** Format: date-time */
+                            estimated_finish?: string | null;
+                            /** Format: date-time */
+                            created_at?: string;
+                            /** Format: date-time */
+                            started_at?: string | null;
+                            /** Format: date-time */
+                            finished_at?: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a campaign
+         * @description draft → scheduled → running ⇄ paused → completed | canceled; an illegal move is 409 SMS_ERR_CAMPAIGN_STATE.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id?: string;
+                            name?: string;
+                            /** @enum {string} */
+                            status?: "draft" | "scheduled" | "running" | "paused" | "completed" | "canceled";
+                            template?: string | null;
+                            template_locale?: string | null;
+                            body?: string | null;
+                            category?: string;
+                            from?: string | null;
+                            messaging_service_sid?: string | null;
+                            rate?: number | null;
+                            /** Format: date-time */
+                            start_at?: string | null;
+                            dedupe?: boolean;
+                            /** @description Columns every recipient row must fill (the template’s variables). */
+                            variables?: string[];
+                            uploaded_rows?: number;
+                            /** @description Rows dropped because their number was already in the campaign. */
+                            duplicates?: number;
+                            /** @description Recipients per state. */
+                            counts?: {
+                                pending?: number;
+                                held?: number;
+                                sent?: number;
+                                delivered?: number;
+                                failed?: number;
+                                undelivered?: number;
+                                suppressed?: number;
+                                invalid?: number;
+                                canceled?: number;
+                            };
+                            /** @description Recipient rows kept (duplicates are not). */
+                            total?: number;
+                            /** @description Sum of the prices of the messages sent so far (actual, else estimated). */
+                            cost?: string;
+                            /** @description Messages per second reaching the provider over the last 10 s. */
+                            rate_now?: number;
+                            /** Format: date-time */
+                            estimated_finish?: string | null;
+                            /** Format: date-time */
+                            created_at?: string;
+                            /** Format: date-time */
+                            started_at?: string | null;
+                            /** Format: date-time */
+                            finished_at?: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a campaign
+         * @description draft → scheduled → running ⇄ paused → completed | canceled; an illegal move is 409 SMS_ERR_CAMPAIGN_STATE.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id?: string;
+                            name?: string;
+                            /** @enum {string} */
+                            status?: "draft" | "scheduled" | "running" | "paused" | "completed" | "canceled";
+                            template?: string | null;
+                            template_locale?: string | null;
+                            body?: string | null;
+                            category?: string;
+                            from?: string | null;
+                            messaging_service_sid?: string | null;
+                            rate?: number | null;
+                            /** Format: date-time */
+                            start_at?: string | null;
+                            dedupe?: boolean;
+                            /** @description Columns every recipient row must fill (the template’s variables). */
+                            variables?: string[];
+                            uploaded_rows?: number;
+                            /** @description Rows dropped because their number was already in the campaign. */
+                            duplicates?: number;
+                            /** @description Recipients per state. */
+                            counts?: {
+                                pending?: number;
+                                held?: number;
+                                sent?: number;
+                                delivered?: number;
+                                failed?: number;
+                                undelivered?: number;
+                                suppressed?: number;
+                                invalid?: number;
+                                canceled?: number;
+                            };
+                            /** @description Recipient rows kept (duplicates are not). */
+                            total?: number;
+                            /** @description Sum of the prices of the messages sent so far (actual, else estimated). */
+                            cost?: string;
+                            /** @description Messages per second reaching the provider over the last 10 s. */
+                            rate_now?: number;
+                            /** Format: date-time */
+                            estimated_finish?: string | null;
+                            /** Format: date-time */
+                            created_at?: string;
+                            /** Format: date-time */
+                            started_at?: string | null;
+                            /** Format: date-time */
+                            finished_at?: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "message.sent": {
@@ -11644,7 +13246,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "SMS_ERR_VALIDATION" | "SMS_ERR_MALFORMED_BODY" | "SMS_ERR_MALFORMED_URL" | "SMS_ERR_MALFORMED_REQUEST" | "SMS_ERR_HEADERS_TOO_LARGE" | "SMS_ERR_REQUEST_TIMEOUT" | "SMS_ERR_UNSUPPORTED_MEDIA_TYPE" | "SMS_ERR_BODY_REQUIRED" | "SMS_ERR_BODY_TOO_LONG" | "SMS_ERR_TOO_MANY_MEDIA" | "SMS_ERR_INVALID_PHONE" | "SMS_ERR_NOT_MOBILE" | "SMS_ERR_NO_SENDER" | "SMS_ERR_INVALID_SEND_AT" | "SMS_ERR_INVALID_VALIDITY" | "SMS_ERR_INVALID_TIMEZONE" | "SMS_ERR_PAYLOAD_TOO_LARGE" | "SMS_ERR_UNAUTHENTICATED" | "SMS_ERR_FORBIDDEN" | "SMS_ERR_INVALID_SIGNATURE" | "SMS_ERR_NOT_FOUND" | "SMS_ERR_ROUTE_NOT_FOUND" | "SMS_ERR_METHOD_NOT_ALLOWED" | "SMS_ERR_IDEMPOTENCY_CONFLICT" | "SMS_ERR_IDEMPOTENCY_MISMATCH" | "SMS_ERR_INVALID_STATE" | "SMS_ERR_RECIPIENT_OPTED_OUT" | "SMS_ERR_DELIVERY_FAILED" | "SMS_ERR_INVALID_WEBHOOK" | "SMS_ERR_RATE_LIMITED" | "SMS_ERR_COUNTRY_NOT_ALLOWED" | "SMS_ERR_RECIPIENT_THROTTLED" | "SMS_ERR_DAILY_CAP_REACHED" | "SMS_ERR_TENANT_DISABLED" | "SMS_ERR_NO_CONSENT" | "SMS_ERR_EXPIRED" | "SMS_ERR_PROVIDER_REJECTED" | "SMS_ERR_PROVIDER_UNAVAILABLE" | "SMS_ERR_MAX_ATTEMPTS" | "SMS_ERR_SENDING_DISABLED" | "SMS_ERR_VERIFICATION_NOT_FOUND" | "SMS_ERR_VERIFY_NOT_CONFIGURED" | "SMS_ERR_EMULATOR_LOOPBACK_ONLY" | "SMS_ERR_EMULATOR_TOKEN_REQUIRED" | "SMS_ERR_TENANT_HEADER_FORBIDDEN" | "SMS_ERR_TENANT_NOT_FOUND" | "SMS_ERR_TENANT_EXISTS" | "SMS_ERR_SCOPE_NOT_GRANTABLE" | "SMS_ERR_TWILIO_CREDENTIALS_INVALID" | "SMS_ERR_MASTER_KEY_REQUIRED" | "SMS_ERR_PUBLIC_URL_INVALID" | "SMS_ERR_SENDER_NOT_OWNED" | "SMS_ERR_TEMPLATE_EXISTS" | "SMS_ERR_UNKNOWN_TEMPLATE" | "SMS_ERR_TEMPLATE_SYNTAX" | "SMS_ERR_TEMPLATE_UNKNOWN_VARIABLE" | "SMS_ERR_TEMPLATE_UNKNOWN_FILTER" | "SMS_ERR_TEMPLATE_LIMIT" | "SMS_ERR_TEMPLATE_RENDER" | "SMS_ERR_BODY_AND_TEMPLATE" | "SMS_ERR_TOO_MANY_SEGMENTS" | "SMS_ERR_FOOTER_NO_ROOM" | "SMS_ERR_METRICS_LOOPBACK_ONLY" | "SMS_ERR_METRICS_TOKEN_REQUIRED" | "SMS_ERR_UNEXPECTED_RESPONSE" | "SMS_ERR_WEBHOOK_URL_REFUSED" | "SMS_ERR_LOOKUP_UNAVAILABLE" | "SMS_ERR_CONVERSATION_BLOCKED" | "SMS_ERR_NOT_READY" | "SMS_ERR_INTERNAL" | "SMS_ERR_CSRF";
+                code: "SMS_ERR_VALIDATION" | "SMS_ERR_MALFORMED_BODY" | "SMS_ERR_MALFORMED_URL" | "SMS_ERR_MALFORMED_REQUEST" | "SMS_ERR_HEADERS_TOO_LARGE" | "SMS_ERR_REQUEST_TIMEOUT" | "SMS_ERR_UNSUPPORTED_MEDIA_TYPE" | "SMS_ERR_BODY_REQUIRED" | "SMS_ERR_BODY_TOO_LONG" | "SMS_ERR_TOO_MANY_MEDIA" | "SMS_ERR_INVALID_PHONE" | "SMS_ERR_NOT_MOBILE" | "SMS_ERR_NO_SENDER" | "SMS_ERR_INVALID_SEND_AT" | "SMS_ERR_INVALID_VALIDITY" | "SMS_ERR_INVALID_TIMEZONE" | "SMS_ERR_PAYLOAD_TOO_LARGE" | "SMS_ERR_UNAUTHENTICATED" | "SMS_ERR_FORBIDDEN" | "SMS_ERR_INVALID_SIGNATURE" | "SMS_ERR_NOT_FOUND" | "SMS_ERR_ROUTE_NOT_FOUND" | "SMS_ERR_METHOD_NOT_ALLOWED" | "SMS_ERR_IDEMPOTENCY_CONFLICT" | "SMS_ERR_IDEMPOTENCY_MISMATCH" | "SMS_ERR_INVALID_STATE" | "SMS_ERR_RECIPIENT_OPTED_OUT" | "SMS_ERR_DELIVERY_FAILED" | "SMS_ERR_INVALID_WEBHOOK" | "SMS_ERR_RATE_LIMITED" | "SMS_ERR_COUNTRY_NOT_ALLOWED" | "SMS_ERR_RECIPIENT_THROTTLED" | "SMS_ERR_DAILY_CAP_REACHED" | "SMS_ERR_TENANT_DISABLED" | "SMS_ERR_NO_CONSENT" | "SMS_ERR_EXPIRED" | "SMS_ERR_PROVIDER_REJECTED" | "SMS_ERR_PROVIDER_UNAVAILABLE" | "SMS_ERR_MAX_ATTEMPTS" | "SMS_ERR_SENDING_DISABLED" | "SMS_ERR_VERIFICATION_NOT_FOUND" | "SMS_ERR_VERIFY_NOT_CONFIGURED" | "SMS_ERR_EMULATOR_LOOPBACK_ONLY" | "SMS_ERR_EMULATOR_TOKEN_REQUIRED" | "SMS_ERR_TENANT_HEADER_FORBIDDEN" | "SMS_ERR_TENANT_NOT_FOUND" | "SMS_ERR_TENANT_EXISTS" | "SMS_ERR_SCOPE_NOT_GRANTABLE" | "SMS_ERR_TWILIO_CREDENTIALS_INVALID" | "SMS_ERR_MASTER_KEY_REQUIRED" | "SMS_ERR_PUBLIC_URL_INVALID" | "SMS_ERR_SENDER_NOT_OWNED" | "SMS_ERR_TEMPLATE_EXISTS" | "SMS_ERR_UNKNOWN_TEMPLATE" | "SMS_ERR_TEMPLATE_SYNTAX" | "SMS_ERR_TEMPLATE_UNKNOWN_VARIABLE" | "SMS_ERR_TEMPLATE_UNKNOWN_FILTER" | "SMS_ERR_TEMPLATE_LIMIT" | "SMS_ERR_TEMPLATE_RENDER" | "SMS_ERR_BODY_AND_TEMPLATE" | "SMS_ERR_TOO_MANY_SEGMENTS" | "SMS_ERR_FOOTER_NO_ROOM" | "SMS_ERR_METRICS_LOOPBACK_ONLY" | "SMS_ERR_METRICS_TOKEN_REQUIRED" | "SMS_ERR_UNEXPECTED_RESPONSE" | "SMS_ERR_WEBHOOK_URL_REFUSED" | "SMS_ERR_LOOKUP_UNAVAILABLE" | "SMS_ERR_CONVERSATION_BLOCKED" | "SMS_ERR_NOT_READY" | "SMS_ERR_INTERNAL" | "SMS_ERR_CSRF" | "SMS_ERR_CAMPAIGN_STATE" | "SMS_ERR_CAMPAIGN_CANCELED" | "SMS_ERR_CAMPAIGN_EMPTY" | "SMS_ERR_CAMPAIGN_RECIPIENT_TAKEN" | "SMS_ERR_CAMPAIGN_UPLOAD_EMPTY" | "SMS_ERR_CAMPAIGN_NO_PHONE_COLUMN" | "SMS_ERR_CAMPAIGN_MISSING_VARIABLE" | "SMS_ERR_CAMPAIGN_MALFORMED_UPLOAD";
                 message: string;
                 details?: unknown;
             };

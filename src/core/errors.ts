@@ -135,6 +135,15 @@ export const ERRORS = {
     retryable: false,
     message: 'A request signed in with the console session cookie must carry its CSRF token (X-CSRF-Token header).',
   },
+  // --- campaigns ---
+  SMS_ERR_CAMPAIGN_STATE: { status: 409, retryable: false, message: 'The campaign is not in a state that allows this operation.' },
+  SMS_ERR_CAMPAIGN_CANCELED: { status: 409, retryable: false, message: 'The campaign was canceled.' },
+  SMS_ERR_CAMPAIGN_EMPTY: { status: 409, retryable: false, message: 'The campaign has no recipient to send to.' },
+  SMS_ERR_CAMPAIGN_RECIPIENT_TAKEN: { status: 409, retryable: false, message: 'The campaign recipient already has a message.' },
+  SMS_ERR_CAMPAIGN_UPLOAD_EMPTY: { status: 400, retryable: false, message: 'The upload has no header or no rows.' },
+  SMS_ERR_CAMPAIGN_NO_PHONE_COLUMN: { status: 400, retryable: false, message: "The CSV header has no 'phone' column." },
+  SMS_ERR_CAMPAIGN_MISSING_VARIABLE: { status: 422, retryable: false, message: "The upload's columns lack a variable the template uses." },
+  SMS_ERR_CAMPAIGN_MALFORMED_UPLOAD: { status: 400, retryable: false, message: 'The upload could not be parsed; nothing of it was kept.' },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

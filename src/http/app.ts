@@ -18,6 +18,7 @@ import type { MessagesService } from '../services/messages.js';
 import type { TemplatesService } from '../services/templates.js';
 import type { TenantsService } from '../services/tenants.js';
 import type { ContactsService } from '../services/contacts.js';
+import type { CampaignsService } from '../services/campaigns.js';
 import type { LookupsService } from '../services/lookups.js';
 import type { PrivacyService } from '../services/privacy.js';
 import type { UsageService } from '../services/usage.js';
@@ -44,6 +45,7 @@ import { crmCompatRoutes } from './routes/crm-compat.js';
 import { seedCompatRoutes } from './routes/seed-compat.js';
 import { templateRoutes } from './routes/templates.js';
 import { contactRoutes } from './routes/contacts.js';
+import { campaignRoutes } from './routes/campaigns.js';
 import { lookupRoutes } from './routes/lookups.js';
 import { usageRoutes } from './routes/usage.js';
 import { verificationRoutes } from './routes/verifications.js';
@@ -85,6 +87,8 @@ export interface HttpDeps {
   // --- admin console ---
   /** The console at /admin and its session cookie as an alternative to a bearer key (absent: neither). */
   console?: { sessions: ConsoleSessionsService; assets: WebAssets };
+  // --- campaigns ---
+  campaigns?: CampaignsService;
   /** Requests another component serves on the same port (the embedded emulator); returns true if handled. */
   mount?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
@@ -177,6 +181,7 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
   await app.register(contactRoutes, { contacts: d.contacts, privacy: d.privacy, requireScope });
   if (d.alerts) await app.register(alertRoutes, { alerts: d.alerts, requireScope });
   if (d.console) await app.register(consoleRoutes, { sessions: d.console.sessions, tenants: d.tenants, assets: d.console.assets });
+  if (d.campaigns) await app.register(campaignRoutes, { campaigns: d.campaigns, requireScope });
   await app.ready();
   return app;
 }

@@ -54,6 +54,8 @@ export interface MessageRecord {
   metered?: number;
   /** When retention or an erasure redacted the body and media URLs. */
   redacted_at?: number | null;
+  /** The campaign that created the message (issue 14); absent or null for any other message. */
+  campaign_id?: string | null;
   created_at: number;
   updated_at: number;
   sent_at: number | null;

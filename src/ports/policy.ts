@@ -21,6 +21,8 @@ export interface PolicyMessage {
   sendAt?: number | null;
   /** Already counted against the sending limits (at dispatch: on accept, or by an earlier attempt). */
   metered?: boolean;
+  /** The campaign the message belongs to (paused or canceled campaigns stop their messages). */
+  campaignId?: string | null;
 }
 
 export interface PolicyContext {

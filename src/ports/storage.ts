@@ -4,6 +4,7 @@ import type { AuditRepository } from './audit.js';
 // The storage ports. Services see repositories (one per aggregate) and a unit of work; only
 // storage/ knows SQL, Kysely and the dialect differences.
 import type { AlertsRepository } from './alerts.js';
+import type { CampaignsRepository } from './campaigns.js';
 import type { ConsentRepository } from './consent.js';
 import type { ConversationsRepository, InboundRepository } from './conversations.js';
 import type { CountersRepository } from './counters.js';
@@ -86,4 +87,6 @@ export interface Repositories {
   privacy: PrivacyRepository;
   // --- admin console ---
   consoleSessions: ConsoleSessionsRepository;
+  // --- campaigns ---
+  campaigns: CampaignsRepository;
 }

@@ -37,6 +37,8 @@ export interface TemplatesRepository {
 export interface TemplateEngine {
   /** Throws an AppError (SMS_ERR_TEMPLATE_SYNTAX or _UNKNOWN_FILTER) naming the position when the source does not parse. */
   check(source: string): void;
+  /** The variables the source reads from its input (top-level names). */
+  variables(source: string): string[];
   /** Throws an AppError (SMS_ERR_TEMPLATE_…) naming the variable, filter or limit. */
   render(source: string, variables: Record<string, unknown>): Promise<string>;
 }

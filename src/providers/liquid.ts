@@ -111,6 +111,10 @@ export function liquidTemplates(): TemplateEngine {
     check(source) {
       parse(source);
     },
+    variables(source) {
+      // LiquidJS's static analysis: the top-level names the source reads (loop variables excluded).
+      return liquid.globalVariablesSync(parse(source));
+    },
     async render(source, variables) {
       const t = parse(source);
       try {

@@ -24,6 +24,9 @@ export const SCOPES = [
   'lookups:read',
   'contacts:read',
   'contacts:write',
+  // --- campaigns ---
+  'campaigns:read',
+  'campaigns:write',
 ] as const;
 export const PLATFORM_SCOPE = 'tenants:admin';
 export type Scope = (typeof SCOPES)[number] | (string & {});

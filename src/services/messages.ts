@@ -28,6 +28,7 @@ import {
   type PolicyMessage,
   type PolicyMeter,
   type Random,
+  type Tx,
   type UnitOfWork,
 } from '../ports.js';
 import { toMessageResource, type MessageResource } from './message-resource.js';
@@ -60,6 +61,11 @@ export interface SendOptions {
   sensitive?: boolean;
   /** Internal senders' category ('otp' for the verification service); overrides the input's. */
   category?: Category;
+  /**
+   * A campaign's message: linked to its recipient in the transaction that creates it (`link` answers
+   * false when the recipient already has a message: then nothing is written).
+   */
+  campaign?: { id: string; link(tx: Tx, messageId: string): Promise<boolean> };
 }
 
 export interface SendResult {
@@ -136,6 +142,7 @@ interface AcceptWork {
   meter?: { message: PolicyMessage; ctx: PolicyContext };
   /** Applies the meter's answer (send or hold) to the row and the stored answer. */
   apply(decision: Decision): void;
+  link?: (tx: Tx, messageId: string) => Promise<boolean>;
 }
 
 type AcceptOutcome = IdempotencyOutcome | { kind: 'refused'; decision: Extract<Decision, { action: 'refuse' }> };
@@ -215,10 +222,15 @@ export class MessagesService {
           if (forget.length) await d.messages.forgetAnswers(tx, forget);
           if (rewrite.length) await d.messages.rewriteAnswers(tx, rewrite);
         }
+        const fresh = items.filter((_, i) => out[i]!.kind === 'new');
         await d.messages.insert(
           tx,
-          items.flatMap((it, i) => (out[i]!.kind === 'new' ? [it.item.message] : [])),
+          fresh.map((it) => it.item.message),
         );
+        // A campaign's message claims its recipient in the same transaction (never two messages for one).
+        for (const it of fresh) {
+          if (it.link && !(await it.link(tx, it.item.message.row.id))) throw new AppError('SMS_ERR_CAMPAIGN_RECIPIENT_TAKEN');
+        }
         // Last, so that the daily cap's counter row is locked only until the commit.
         if (sent.length) await d.meter!.settle(tx, sent);
         return out;
@@ -249,7 +261,7 @@ export class MessagesService {
     let row: MessageRecord;
     let meter: AcceptWork['meter'];
     try {
-      const built = await this.buildRow(tenant, input, idempotencyKey, opts.category);
+      const built = await this.buildRow(tenant, input, idempotencyKey, opts.category, opts.campaign?.id ?? null);
       row = { ...built.row, sensitive: opts.sensitive ? 1 : 0 };
       meter = built.meter;
     } catch (e) {
@@ -301,7 +313,7 @@ export class MessagesService {
     };
     let outcome: AcceptOutcome;
     try {
-      outcome = await this.d.batch(this.acceptBatch, { item, meter, apply });
+      outcome = await this.d.batch(this.acceptBatch, { item, meter, apply, link: opts.campaign?.link });
     } catch (e) {
       // The daily cap refused it in the transaction, which rolled back: count the refusal now.
       if (meter && e instanceof AppError && e.code === 'SMS_ERR_DAILY_CAP_REACHED') {
@@ -347,6 +359,7 @@ export class MessagesService {
     input: SendInput,
     idempotencyKey: string | undefined,
     internalCategory: Category | undefined,
+    campaignId: string | null,
   ): Promise<{ row: Omit<MessageRecord, 'sensitive'>; meter?: AcceptWork['meter'] }> {
     if (input === null || typeof input !== 'object') throw bad('body', 'The request body must be a JSON object.');
     const channel: Channel = input.channel ?? 'sms';
@@ -442,6 +455,7 @@ export class MessagesService {
       segments: seg?.segments ?? 0,
       sendAt,
       recipientTimezone,
+      campaignId,
     };
     const policyCtx: PolicyContext = { stage: 'accept', now, settings };
     const decision = await this.d.policy.decide(policyMessage, policyCtx);
@@ -497,6 +511,7 @@ export class MessagesService {
       template_version: rendered?.version ?? null,
       truncated_from: truncatedFrom,
       recipient_timezone: recipientTimezone,
+      ...(campaignId === null ? {} : { campaign_id: campaignId }),
       created_at: now,
       updated_at: now,
       sent_at: null,

@@ -161,6 +161,15 @@ export class TemplatesService {
     return toResource(r.version);
   }
 
+  /** The variables a send with this template must give (read by any of its locales). */
+  async variables(tenant: Tenant, name: string): Promise<{ category: string; variables: string[] }> {
+    const row = NAME.test(name) ? await this.d.templates.get(tenant.id, name) : undefined;
+    if (!row) throw new AppError('SMS_ERR_UNKNOWN_TEMPLATE', `No template named ${name.slice(0, 64)}.`, { field: 'template' });
+    const names = new Set<string>();
+    for (const source of Object.values(JSON.parse(row.locales) as Record<string, string>)) for (const v of this.d.engine.variables(source)) names.add(v);
+    return { category: row.category, variables: [...names].sort() };
+  }
+
   async get(tenant: Tenant, name: string): Promise<TemplateResource> {
     return toResource(await this.current(tenant, name));
   }

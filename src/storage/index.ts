@@ -23,6 +23,7 @@ import { usageRepository } from './repositories/usage.js';
 import { lookupCacheRepository } from './repositories/lookups.js';
 import { privacyRepository } from './repositories/privacy.js';
 import { consoleSessionsRepository } from './repositories/console-sessions.js';
+import { campaignsRepository } from './repositories/campaigns.js';
 import { asTx } from './tx.js';
 import { WriteBatcher, type BatchOp, type StorageWrite } from './write-batcher.js';
 
@@ -70,5 +71,7 @@ export function createRepositories(db: Db, newId: () => string = systemRandom.id
     privacy: privacyRepository(db.kysely),
     // --- admin console ---
     consoleSessions: consoleSessionsRepository(db.kysely),
+    // --- campaigns ---
+    campaigns: campaignsRepository(db, write),
   };
 }

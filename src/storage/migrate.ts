@@ -13,6 +13,7 @@ import * as m0010 from './migrations/0010_quiet_hours_pacing.js';
 import * as m0011 from './migrations/0011_events.js';
 import * as m0012 from './migrations/0012_admin_audit.js';
 import * as m0013 from './migrations/0013_usage_contacts.js';
+import * as m0014 from './migrations/0014_campaigns.js';
 import * as m0015 from './migrations/0015_console_sessions.js';
 import * as m0016 from './migrations/0016_policy_windows.js';
 import * as m0017 from './migrations/0017_console_indexes.js';
@@ -33,6 +34,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0011_events': m0011,
   '0012_admin_audit': m0012,
   '0013_usage_contacts': m0013,
+  '0014_campaigns': m0014,
   '0015_console_sessions': m0015,
   '0016_policy_windows': m0016,
   '0017_console_indexes': m0017,

@@ -6,6 +6,8 @@ import type {
   ApiKeyRecord,
   AuditRecord,
   ConsoleSessionRecord,
+  CampaignRecipientRecord,
+  CampaignRecord,
   ContactRecord,
   EventRecord,
   LookupCacheRecord,
@@ -109,4 +111,7 @@ export interface Database extends ConversationTables, VerifyTables, LimitsTables
   contacts: ContactsTable;
   // --- admin console ---
   console_sessions: ConsoleSessionRecord;
+  // --- campaigns ---
+  campaigns: CampaignRecord;
+  campaign_recipients: CampaignRecipientRecord;
 }

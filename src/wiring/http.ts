@@ -9,6 +9,7 @@ import type { PrometheusMetrics } from '../metrics/prometheus.js';
 import type { Repositories } from '../ports.js';
 import type { ApiKeysService } from '../services/api-keys.js';
 import type { AuditLog } from '../services/audit.js';
+import type { CampaignsService } from '../services/campaigns.js';
 import type { TenantConfigService } from '../services/tenant-config.js';
 import type { TestSendService } from '../services/test-send.js';
 import type { TenantsService } from '../services/tenants.js';
@@ -36,6 +37,7 @@ export interface WebHostDeps {
   events: EventsWiring;
   data: Data;
   consoleSessions: ConsoleSessionsService;
+  campaigns: CampaignsService;
 }
 
 export class WebHost {
@@ -82,6 +84,7 @@ export class WebHost {
         privacy: this.d.data.privacy,
         alerts: messaging.alerts,
         console: { sessions: this.d.consoleSessions, assets: loadWebAssets() },
+        campaigns: this.d.campaigns,
       });
     }
     return this.built;

@@ -37,6 +37,8 @@ export interface MessagingDeps {
   defaultTenant: Tenant;
   /** The embedding application's sending-policy rules, asked after consent. */
   policies: Policy[];
+  /** Stops the messages of paused and canceled campaigns. */
+  campaignPolicy: Policy;
   /**
    * Whether tenants send (and are matched) through their own Twilio accounts, and the account that
    * signs the default tenant's webhooks (other tenants' tokens come from their rows).
@@ -90,7 +92,14 @@ export function createMessaging(d: MessagingDeps): Messaging {
   });
   // The checks that count nothing first; the meter (limits, daily cap) last, after the application's
   // rules: at dispatch in the pipeline, on accept inside the send path's transaction.
-  const rules = [consent.policy, blockedContactPolicy(repos.conversations), quietHoursPolicy({ contactTimezone }), limits.checks, ...d.policies];
+  const rules = [
+    d.campaignPolicy,
+    consent.policy,
+    blockedContactPolicy(repos.conversations),
+    quietHoursPolicy({ contactTimezone }),
+    limits.checks,
+    ...d.policies,
+  ];
   const observe = (dec: Decision, m: PolicyMessage, ctx: PolicyContext) => limits.observe(dec, m, ctx);
   const policy = createPolicy(rules, { meter: limits.meter, observe });
   const acceptPolicy = createPolicy(rules, { observe });

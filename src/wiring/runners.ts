@@ -7,6 +7,7 @@ import type { Clock, Metrics, Policy, ProviderFor, Random, Repositories } from '
 import type { ConsentService } from '../services/consent.js';
 import type { SettingsService } from '../services/settings.js';
 import type { StatusCallbacksService } from '../services/status-callbacks.js';
+import type { CampaignDispatcher } from '../worker/campaign-dispatcher.js';
 import { Dispatcher } from '../worker/dispatcher.js';
 import type { EventDelivery } from '../worker/event-delivery.js';
 import { PeriodicRunner } from '../worker/periodic.js';
@@ -32,6 +33,8 @@ export interface RunnersDeps {
   eventDelivery: EventDelivery;
   /** Usage, prices and retention loops. */
   data: Pick<Data, 'tasks' | 'providerTasks'>;
+  /** Turns campaign recipients into messages (started and stopped with the others). */
+  campaignDispatcher: CampaignDispatcher;
 }
 
 export class Runners {
@@ -89,9 +92,11 @@ export class Runners {
     this.periodic.start();
     this.dispatcher?.start();
     this.d.eventDelivery.start();
+    this.d.campaignDispatcher.start();
   }
 
   async stop(): Promise<void> {
+    await this.d.campaignDispatcher.stop();
     await this.periodic.stop();
     await this.dispatcher?.stop();
     await this.d.eventDelivery.stop();

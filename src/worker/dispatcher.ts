@@ -209,6 +209,7 @@ export class Dispatcher {
           segments: row.segments,
           recipientTimezone: row.recipient_timezone,
           metered: row.metered === 1,
+          campaignId: row.campaign_id ?? null,
         },
         { stage: 'dispatch', now, settings: await this.d.settings.get(row.tenant_id) },
       );

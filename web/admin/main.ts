@@ -7,6 +7,7 @@ import { messagesPage } from './pages/messages.js';
 import { conversationsPage } from './pages/conversations.js';
 import { contactsPage } from './pages/contacts.js';
 import { templatesPage } from './pages/templates.js';
+import { campaignsPage } from './pages/campaigns.js';
 import { verificationsPage } from './pages/verifications.js';
 import { settingsPage } from './pages/settings.js';
 
@@ -19,6 +20,7 @@ const PAGES: { path: string; title: string; page: Page }[] = [
   { path: 'conversations', title: 'Conversations', page: conversationsPage },
   { path: 'contacts', title: 'Contacts', page: contactsPage },
   { path: 'templates', title: 'Templates', page: templatesPage },
+  { path: 'campaigns', title: 'Campaigns', page: campaignsPage },
   { path: 'verifications', title: 'Verifications', page: verificationsPage },
   { path: 'settings', title: 'Settings', page: settingsPage },
 ];

@@ -84,6 +84,7 @@ const MESSAGE_COLUMNS = [
   'recipient_timezone',
   'sensitive',
   'metered',
+  'campaign_id',
   'created_at',
   'updated_at',
   'sent_at',
@@ -144,7 +145,7 @@ const SNAPSHOT_SQL = `json_build_object(${MESSAGE_COLUMNS.map((c) => `'${c}', ${
 
 function snapshot(row: MessageRecord): string {
   const out: Record<string, unknown> = {};
-  for (const c of MESSAGE_COLUMNS) out[c] = c === 'body' && row.sensitive ? null : row[c];
+  for (const c of MESSAGE_COLUMNS) out[c] = c === 'body' && row.sensitive ? null : (row[c] ?? null);
   return JSON.stringify(out);
 }
 
@@ -205,7 +206,7 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
     if (messages.length === 0) return;
     const p = new Params(dialect);
     const cols = MESSAGE_COLUMNS.join(', ');
-    const rows = messages.map((m) => MESSAGE_COLUMNS.map((c) => (c === 'metered' ? (m.row.metered ?? 0) : m.row[c])));
+    const rows = messages.map((m) => MESSAGE_COLUMNS.map((c) => (c === 'metered' ? (m.row.metered ?? 0) : (m.row[c] ?? null))));
     await run(tx, `INSERT INTO messages (${cols}) SELECT ${cols} FROM ${rowsSource(dialect, MESSAGE_SOURCE, rows, p)}`, p.values);
     await insertEvents(tx, messages.map(firstEvent));
   }
