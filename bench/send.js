@@ -9,9 +9,10 @@
 //   (x) scale-out: 2 `serve --no-worker` processes (load split over both) + 1 `worker` process
 //   (s) SQL statements per message: accept + dispatch, then two signed callbacks per message
 // With a PostgreSQL URL the SQLite cases run too: the targets compare PostgreSQL with SQLite.
-// --policy '<settings JSON>' (or --policy default: a daily cap and a per-recipient limit that the
-// run never reaches) instead measures (b) and (c) per database without and with those settings
-// applied to the default tenant: the cost of the sending limits.
+// --policy '<settings JSON>' (or --policy default: the issue's case — a daily cap and a per-recipient
+// limit that the run never reaches, quiet hours whose window is open now, and every message sent from
+// a template) instead measures (b) and (c) per database without and with those settings applied to
+// the default tenant: the cost of the sending policy.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,8 +41,26 @@ import {
 
 const { dbs: requested, quick, policy: policyArg } = benchArgs();
 // Counted on every send, never reached: 100,000 random recipients get at most a few messages each.
-const DEFAULT_POLICY = { daily_cap: 1_000_000_000, recipient_limits: { transactional: { max: 5, per_seconds: 3600 } } };
+// Quiet hours are checked on every send but open now: the window is the recipients' (area code 415)
+// local hour ± 3 h, so no message is held.
+const laHour = Number(new Intl.DateTimeFormat('en-US', { timeZone: 'America/Los_Angeles', hour: 'numeric', hourCycle: 'h23' }).format(new Date()));
+const hhmm = (h) => `${String((h + 24) % 24).padStart(2, '0')}:00`;
+const DEFAULT_POLICY = {
+  daily_cap: 1_000_000_000,
+  recipient_limits: { transactional: { max: 5, per_seconds: 3600 } },
+  quiet_hours: { transactional: { start: hhmm(laHour - 3), end: hhmm(laHour + 3) } },
+};
 const POLICY = policyArg === null ? null : policyArg === 'default' ? DEFAULT_POLICY : JSON.parse(policyArg);
+// With --policy default the policy runs also render every message from this template.
+const TEMPLATE =
+  policyArg === 'default'
+    ? {
+        name: 'bench_shipped',
+        category: 'transactional',
+        default_locale: 'en',
+        locales: { en: 'Your order {{ order }} has shipped. Track it at https://example.com/t/{{ order }}' },
+      }
+    : null;
 // The serve process caches a tenant's settings this long (it read them at start).
 const SETTINGS_CACHE_MS = 5_000;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
@@ -105,6 +124,14 @@ async function startServe(dbUrl, extraArgs, extraEnv = {}, policy = null) {
   children.push(child);
   if (policy) {
     await applySettings(dbUrl, policy);
+    if (TEMPLATE) {
+      const r = await fetch(`http://127.0.0.1:${port}/v1/templates`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...auth },
+        body: JSON.stringify(TEMPLATE),
+      });
+      if (!r.ok) throw new Error(`creating the benchmark template: ${r.status} ${await r.text()}`);
+    }
     await new Promise((r) => setTimeout(r, SETTINGS_CACHE_MS + 500));
   }
   return { child, base: `http://127.0.0.1:${port}` };
@@ -133,7 +160,15 @@ async function applySettings(dbUrl, patch) {
   }
 }
 
-function postMessages(url, extra = {}) {
+/** The message of one request: a plain body, or (policy runs with TEMPLATE) the same text from the template. */
+function messageOf(to, templated) {
+  const order = String(100 + Math.floor(Math.random() * 900));
+  return templated && TEMPLATE
+    ? { to, template: { name: TEMPLATE.name, variables: { order } } }
+    : { to, body: `Your order ${order} has shipped. Track it at https://example.com/t/${order}` };
+}
+
+function postMessages(url, extra = {}, templated = false) {
   return {
     url: `${url}/v1/messages`,
     method: 'POST',
@@ -147,10 +182,7 @@ function postMessages(url, extra = {}) {
         setupRequest: (req) => ({
           ...req,
           headers: { ...req.headers, 'idempotency-key': randomUUID() },
-          body: JSON.stringify({
-            to: `+1415${2000000 + Math.floor(Math.random() * 100_000)}`,
-            body: 'Your order has shipped. Track it at https://example.com/t/123',
-          }),
+          body: JSON.stringify(messageOf(`+1415${2000000 + Math.floor(Math.random() * 100_000)}`, templated)),
         }),
       },
     ],
@@ -180,8 +212,11 @@ const pct = (x, y) => `${Math.round((100 * x) / y)} %`;
 async function caseB(db, policy = null) {
   const d = await freshDb(db, 'b');
   const { child, base } = await startServe(d.url, ['--no-worker'], {}, policy);
-  await cannon(postMessages(base, { duration: WARMUP }));
-  const res = summarize(`(b) POST /v1/messages, ${CONNECTIONS} conn.${policy ? ', policy' : ''}`, await cannon(postMessages(base, { duration: DURATION })));
+  await cannon(postMessages(base, { duration: WARMUP }, policy !== null));
+  const res = summarize(
+    `(b) POST /v1/messages, ${CONNECTIONS} conn.${policy ? ', policy' : ''}`,
+    await cannon(postMessages(base, { duration: DURATION }, policy !== null)),
+  );
   await stop(child);
   await d.drop();
   return res;
@@ -192,7 +227,7 @@ async function caseC(db, emuBase, policy = null) {
   const d = await freshDb(db, 'c');
   const { child, base } = await startServe(d.url, [], providerEnv(emuBase), policy);
   const t0 = Date.now();
-  const res = await cannon(postMessages(base, { amount: N }));
+  const res = await cannon(postMessages(base, { amount: N }, policy !== null));
   await drain(base);
   const elapsed = (Date.now() - t0) / 1000;
   // With a cap, the day's count proves the policy ran (without one, nothing is counted per day).

@@ -133,6 +133,15 @@ export interface MetricsConfig {
   tenantLabel: boolean;
 }
 
+// --- admin console ---
+/** Sign-in sessions of the admin console (/admin). */
+export interface ConsoleConfig {
+  /** A session unused for this long ends (SMSRELAY_CONSOLE_IDLE_MINUTES, default 30). */
+  sessionIdleMs: number;
+  /** A session ends this long after sign-in however it is used (SMSRELAY_CONSOLE_SESSION_HOURS, default 12). */
+  sessionMaxMs: number;
+}
+
 export interface Config {
   host: string;
   port: number;
@@ -159,6 +168,7 @@ export interface Config {
   emulator: EmulatorConfig;
   metrics: MetricsConfig;
   events: EventsConfig;
+  console: ConsoleConfig;
   /** 32-byte key (hex or base64) that encrypts tenants' Twilio auth tokens (AES-256-GCM). */
   masterKey: string | null;
   /** The master key before a rotation (`smsrelay keys rotate-master`): still accepted for reading until every secret is re-encrypted. */
@@ -406,6 +416,10 @@ export function loadConfig(env: Env): Config {
       pollIntervalMs: int(env, 'SMSRELAY_EVENTS_POLL_MS', 200, 10, 60_000),
       heartbeatMs: int(env, 'SMSRELAY_EVENTS_HEARTBEAT_MS', 15_000, 100, 300_000),
       retentionDays: int(env, 'SMSRELAY_EVENTS_RETENTION_DAYS', 30, 1, 3650),
+    },
+    console: {
+      sessionIdleMs: int(env, 'SMSRELAY_CONSOLE_IDLE_MINUTES', 30, 1, 24 * 60) * 60_000,
+      sessionMaxMs: int(env, 'SMSRELAY_CONSOLE_SESSION_HOURS', 12, 1, 30 * 24) * 3_600_000,
     },
     masterKey: masterKey(env),
     masterKeyPrevious: masterKey(env, 'SMSRELAY_MASTER_KEY_PREVIOUS'),

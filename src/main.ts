@@ -9,6 +9,7 @@ import { Cipher } from './core/cipher.js';
 import type { Emulator } from './emulator/types.js';
 import { systemClock, systemRandom, type Clock, type Provider, type Policy, type Random, type Repositories } from './ports.js';
 import { ApiKeysService } from './services/api-keys.js';
+import { ConsoleSessionsService } from './services/console-sessions.js';
 import { AuditLog } from './services/audit.js';
 import { rotateMasterKey, type RotationResult } from './services/master-key.js';
 import { TenantConfigService } from './services/tenant-config.js';
@@ -118,6 +119,7 @@ export function resolveConfig(overrides: DeepPartial<Config> | Config = {}): Con
     verify: { ...base.verify, ...(o.verify as Partial<Config['verify']>) },
     metrics: { ...base.metrics, ...(o.metrics as Partial<Config['metrics']>) },
     events: { ...base.events, ...(o.events as Partial<Config['events']>) },
+    console: { ...base.console, ...(o.console as Partial<Config['console']>) },
   };
 }
 
@@ -207,6 +209,15 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
   const cipher = config.masterKey ? new Cipher(config.masterKey, random, previousKeys) : null;
   const audit = new AuditLog({ repo: repos.audit, clock, random });
   const apiKeys = new ApiKeysService({ keys: repos.apiKeys, write: repos.write, audit, clock, random });
+  const consoleSessions = new ConsoleSessionsService({
+    sessions: repos.consoleSessions,
+    write: repos.write,
+    audit,
+    apiKeys,
+    clock,
+    random,
+    config: { idleMs: config.console.sessionIdleMs, maxMs: config.console.sessionMaxMs },
+  });
   const settings = new SettingsService({ repo: repos.settings, clock, defaults: settingsDefaults(config, config.provider === 'emulator') });
   const tenants = new TenantsService({ tenants: repos.tenants, write: repos.write, audit, clock, random, cipher, settings });
   // One registry per relay: several relays may share a process.
@@ -270,6 +281,7 @@ export async function createSmsRelay(overrides: DeepPartial<Config> | Config = {
     metrics,
     events,
     data,
+    consoleSessions,
     campaigns: campaigns.service,
   });
 

@@ -24,4 +24,5 @@ export * from './ports/usage.js';
 export * from './ports/contacts.js';
 export * from './ports/lookups.js';
 export * from './ports/privacy.js';
+export * from './ports/console-sessions.js';
 export * from './ports/campaigns.js';

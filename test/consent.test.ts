@@ -2,7 +2,7 @@
 // enforcement at the API, in the worker and from the provider's 21610, and the consents API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { csvCell } from '../src/services/consent.js';
+import { csvCell } from '../src/core/csv.js';
 import { sqlOf } from './support/db.js';
 import { backends } from './support/backends.js';
 import { startRelay, waitFor, type TestRelay } from './support/relay.js';

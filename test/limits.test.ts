@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger, createSmsRelay } from '../src/main.js';
 import { backends } from './support/backends.js';
+import { sqlOf } from './support/db.js';
 import { startRelay, waitFor, type TestRelay } from './support/relay.js';
 
 describe.each(backends)('sending limits on $name', (backend) => {
@@ -104,6 +105,47 @@ describe.each(backends)('sending limits on $name', (backend) => {
     await waitFor(async () => (await status(last.body.id)).status === 'delivered');
   });
 
+  it("a recipient's window is one row holding a limit's worth of sends, forgotten once spent or when the number is erased", async () => {
+    await settings({ recipient_limits: { transactional: { max: 2, per_seconds: 3600 } } });
+    const windowOf = async (to: string) => {
+      const rows = await sqlOf(t.relay).selectFrom('recipient_windows').selectAll().where('key', 'like', `%:${to}`).execute();
+      return rows.map((r) => ({ events: JSON.parse(r.events) as number[], expires_at: Number(r.expires_at) }));
+    };
+    const to = fresh();
+    const times: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      times.unshift(clock.now().getTime());
+      expect((await send({ to, body: `m${i}` })).status).toBe(202);
+      advance(3_000_000);
+    }
+    // T, T+50 min: the second send's window ends an hour after it.
+    let [w] = await windowOf(to);
+    expect(w!.events).toHaveLength(2);
+    expect(w!.events[0]! - w!.events[1]!).toBeGreaterThanOrEqual(3_000_000);
+    expect(w!.expires_at).toBe(w!.events[0]! + 3_600_000);
+    // At T+100 min the first has left the window: a third send fits, and the row keeps only two.
+    expect((await send({ to, body: 'm2' })).status).toBe(202);
+    [w] = await windowOf(to);
+    expect(w!.events).toHaveLength(2);
+    // …the second send's (the first's time is gone).
+    expect(w!.events[1]).toBeGreaterThanOrEqual(times[0]!);
+    expect(w!.events[1]).toBeLessThan(times[0]! + 60_000);
+    // Housekeeping forgets a spent window, not a live one.
+    const other = fresh();
+    expect((await send({ to: other, body: 'x' })).status).toBe(202);
+    advance(3_600_001);
+    expect((await send({ to: fresh(), body: 'y' })).status).toBe(202);
+    expect(await t.relay.repos.counters.pruneWindows(clock.now().getTime())).toBeGreaterThanOrEqual(2);
+    expect(await windowOf(to)).toEqual([]);
+    expect(await windowOf(other)).toEqual([]);
+    // An erased number leaves no window behind.
+    const erased = fresh();
+    expect((await send({ to: erased, body: 'z' })).status).toBe(202);
+    expect(await windowOf(erased)).toHaveLength(1);
+    expect((await t.api(`/v1/contacts/${encodeURIComponent(erased)}/erase`, { method: 'POST' })).status).toBe(200);
+    expect(await windowOf(erased)).toEqual([]);
+  });
+
   it('a cooldown spaces messages to one recipient; OTP is exempt', async () => {
     await settings({ recipient_cooldown_seconds: { transactional: 120, otp: 600 } });
     const to = fresh();
@@ -128,9 +170,12 @@ describe.each(backends)('sending limits on $name', (backend) => {
     await settings({ recipient_limits: { transactional: { max: 1, per_seconds: 60 } }, over_limit: { transactional: 'defer' }, daily_cap: 100 });
     const to = fresh();
     const first = await send({ to, body: 'now' });
-    const held = await send({ to, body: 'later' });
+    const held = await send({ to, body: 'later' }, { 'idempotency-key': 'defer-held' });
     expect(held.status).toBe(202);
     expect(held.body).toMatchObject({ status: 'scheduled', hold_reason: 'recipient_limit' });
+    // Its replay is the held answer.
+    const replayed = await send({ to, body: 'later' }, { 'idempotency-key': 'defer-held' });
+    expect(replayed.body).toEqual(held.body);
     expect(Date.parse(held.body.send_at) - clock.now().getTime()).toBeGreaterThan(58_000);
     await waitFor(async () => (await status(first.body.id)).status === 'delivered');
     advance(61_000);
@@ -226,7 +271,14 @@ describe.each(backends)('sending limits on $name', (backend) => {
     const replay = await send({ to: a.body.to, body: 'a' }, { 'idempotency-key': 'cap-a' });
     expect(replay.status).toBe(202);
     expect(replay.body.id).toBe(a.body.id);
-    expect((await send({ to: fresh(), body: 'c' })).status).toBe(429);
+    // A refused request keeps no key: its retry is judged anew (and sent once the cap allows).
+    const to = fresh();
+    expect((await send({ to, body: 'c' }, { 'idempotency-key': 'cap-c' })).status).toBe(429);
+    await settings({ daily_cap: 3 });
+    const retried = await send({ to, body: 'c' }, { 'idempotency-key': 'cap-c' });
+    expect(retried.status).toBe(202);
+    expect(retried.body.status).toBe('pending');
+    await waitFor(async () => (await status(retried.body.id)).status === 'delivered');
   });
 
   it('a disabled tenant: sends refused, queued messages held (not failed), sent once enabled again', async () => {

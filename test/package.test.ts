@@ -75,11 +75,13 @@ describe('the npm package', () => {
       'dist/client/index.js',
       'dist/client/index.d.ts',
       'dist/client/schema.d.ts',
+      // The built console and inbox pages (npm run build → scripts/build-web.js).
+      'dist/web/manifest.json',
     ])
       expect(files).toContain(f);
-    expect(files.filter((f) => /^(test|bench|scripts|src|\.ci)\//.test(f) || f.endsWith('.map') || f.includes('tsbuildinfo') || f.includes('.test.'))).toEqual(
-      [],
-    );
+    expect(
+      files.filter((f) => /^(test|bench|scripts|src|web|\.ci)\//.test(f) || f.endsWith('.map') || f.includes('tsbuildinfo') || f.includes('.test.')),
+    ).toEqual([]);
   });
 
   it('installs into a new project; the README example delivers through the emulator; npx smsrelay --help works', () => {

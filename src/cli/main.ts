@@ -80,7 +80,7 @@ async function serve(args: string[]): Promise<void> {
     `smsrelay listening on ${url}`,
   );
   if (keyPath) relay.logger.warn({ path: keyPath }, `An admin API key was generated; it is in ${keyPath} (readable only by this user).`);
-  if (relay.emulator) relay.logger.info(`Emulator inbox: ${url}/emulator  API docs: ${url}/docs`);
+  relay.logger.info(`Admin console: ${url}/admin  API docs: ${url}/docs${relay.emulator ? `  Emulator inbox: ${url}/emulator` : ''}`);
 }
 
 async function worker(): Promise<void> {

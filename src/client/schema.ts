@@ -102,7 +102,11 @@ export interface paths {
                     to?: string;
                     since?: string;
                     until?: string;
+                    category?: "transactional" | "marketing" | "otp";
+                    /** @description A template's name. */
+                    template?: string;
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;
@@ -337,6 +341,242 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/messages.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export messages as CSV, newest first
+         * @description The filters of GET /v1/messages; streamed page by page, at most 100000 rows (narrow the date range for more). Cells that a spreadsheet would read as a formula get a leading apostrophe.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "pending" | "scheduled" | "accepted" | "queued" | "sending" | "sent" | "receiving" | "received" | "delivered" | "undelivered" | "failed" | "read" | "canceled" | "partially_delivered";
+                    to?: string;
+                    since?: string;
+                    until?: string;
+                    category?: "transactional" | "marketing" | "otp";
+                    /** @description A template's name. */
+                    template?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description CSV with a header row */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/outbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This tenant's outbox: messages waiting for the worker */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Pending and scheduled messages. */
+                            depth?: number;
+                            /** @description Pending messages (due now or retrying). */
+                            pending?: number;
+                            scheduled?: number;
+                            /** Format: date-time */
+                            oldest_pending_at?: string | null;
+                            oldest_pending_age_seconds?: number | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -925,7 +1165,11 @@ export interface paths {
                     to?: string;
                     since?: string;
                     until?: string;
+                    category?: "transactional" | "marketing" | "otp";
+                    /** @description A template's name. */
+                    template?: string;
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;
@@ -1271,6 +1515,7 @@ export interface paths {
             parameters: {
                 query?: {
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;
@@ -1535,6 +1780,7 @@ export interface paths {
             parameters: {
                 query?: {
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;
@@ -2815,6 +3061,7 @@ export interface paths {
                     needs_attention?: boolean;
                     external_ref?: string;
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;
@@ -3204,6 +3451,7 @@ export interface paths {
             parameters: {
                 query?: {
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;
@@ -3957,6 +4205,7 @@ export interface paths {
             parameters: {
                 query?: {
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;
@@ -5982,6 +6231,7 @@ export interface paths {
             parameters: {
                 query?: {
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;
@@ -6115,6 +6365,7 @@ export interface paths {
             parameters: {
                 query?: {
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;
@@ -6721,6 +6972,7 @@ export interface paths {
             parameters: {
                 query?: {
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;
@@ -8383,6 +8635,7 @@ export interface paths {
             parameters: {
                 query?: {
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;
@@ -8806,6 +9059,7 @@ export interface paths {
                     /** @description Part of the name or number (case-insensitive). */
                     q?: string;
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;
@@ -9546,6 +9800,7 @@ export interface paths {
             parameters: {
                 query?: {
                     limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
                 };
                 header?: never;
@@ -9776,6 +10031,343 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The console session of this browser (its tenant, scopes and CSRF token) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            tenant: {
+                                id: string;
+                                slug: string;
+                                name: string;
+                            };
+                            scopes: string[];
+                            /** @description Send it in the x-csrf-token header of every request that is not GET/HEAD. */
+                            csrf_token: string;
+                            /**
+                             * Format: date-time
+                             * @description The absolute end of the session.
+                             */
+                            expires_at: string;
+                            /**
+                             * Format: date-time
+                             * @description When the session ends if unused from now on.
+                             */
+                            idle_expires_at: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Sign in to the console: exchange an API key for a session cookie
+         * @description Sets the HttpOnly, SameSite=Strict session cookie (Secure over HTTPS). The key is checked once and not kept by the browser; the session acts with its scopes until it is idle too long, reaches its lifetime, is signed out, or the key is revoked.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        key: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            tenant: {
+                                id: string;
+                                slug: string;
+                                name: string;
+                            };
+                            scopes: string[];
+                            /** @description Send it in the x-csrf-token header of every request that is not GET/HEAD. */
+                            csrf_token: string;
+                            /**
+                             * Format: date-time
+                             * @description The absolute end of the session.
+                             */
+                            expires_at: string;
+                            /**
+                             * Format: date-time
+                             * @description When the session ends if unused from now on.
+                             */
+                            idle_expires_at: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /** Sign out: ends the session (needs its CSRF token) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -12654,7 +13246,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "SMS_ERR_VALIDATION" | "SMS_ERR_MALFORMED_BODY" | "SMS_ERR_MALFORMED_URL" | "SMS_ERR_MALFORMED_REQUEST" | "SMS_ERR_HEADERS_TOO_LARGE" | "SMS_ERR_REQUEST_TIMEOUT" | "SMS_ERR_UNSUPPORTED_MEDIA_TYPE" | "SMS_ERR_BODY_REQUIRED" | "SMS_ERR_BODY_TOO_LONG" | "SMS_ERR_TOO_MANY_MEDIA" | "SMS_ERR_INVALID_PHONE" | "SMS_ERR_NOT_MOBILE" | "SMS_ERR_NO_SENDER" | "SMS_ERR_INVALID_SEND_AT" | "SMS_ERR_INVALID_VALIDITY" | "SMS_ERR_INVALID_TIMEZONE" | "SMS_ERR_PAYLOAD_TOO_LARGE" | "SMS_ERR_UNAUTHENTICATED" | "SMS_ERR_FORBIDDEN" | "SMS_ERR_INVALID_SIGNATURE" | "SMS_ERR_NOT_FOUND" | "SMS_ERR_ROUTE_NOT_FOUND" | "SMS_ERR_METHOD_NOT_ALLOWED" | "SMS_ERR_IDEMPOTENCY_CONFLICT" | "SMS_ERR_IDEMPOTENCY_MISMATCH" | "SMS_ERR_INVALID_STATE" | "SMS_ERR_RECIPIENT_OPTED_OUT" | "SMS_ERR_DELIVERY_FAILED" | "SMS_ERR_INVALID_WEBHOOK" | "SMS_ERR_RATE_LIMITED" | "SMS_ERR_COUNTRY_NOT_ALLOWED" | "SMS_ERR_RECIPIENT_THROTTLED" | "SMS_ERR_DAILY_CAP_REACHED" | "SMS_ERR_TENANT_DISABLED" | "SMS_ERR_NO_CONSENT" | "SMS_ERR_EXPIRED" | "SMS_ERR_PROVIDER_REJECTED" | "SMS_ERR_PROVIDER_UNAVAILABLE" | "SMS_ERR_MAX_ATTEMPTS" | "SMS_ERR_SENDING_DISABLED" | "SMS_ERR_VERIFICATION_NOT_FOUND" | "SMS_ERR_VERIFY_NOT_CONFIGURED" | "SMS_ERR_EMULATOR_LOOPBACK_ONLY" | "SMS_ERR_EMULATOR_TOKEN_REQUIRED" | "SMS_ERR_TENANT_HEADER_FORBIDDEN" | "SMS_ERR_TENANT_NOT_FOUND" | "SMS_ERR_TENANT_EXISTS" | "SMS_ERR_SCOPE_NOT_GRANTABLE" | "SMS_ERR_TWILIO_CREDENTIALS_INVALID" | "SMS_ERR_MASTER_KEY_REQUIRED" | "SMS_ERR_PUBLIC_URL_INVALID" | "SMS_ERR_SENDER_NOT_OWNED" | "SMS_ERR_TEMPLATE_EXISTS" | "SMS_ERR_UNKNOWN_TEMPLATE" | "SMS_ERR_TEMPLATE_SYNTAX" | "SMS_ERR_TEMPLATE_UNKNOWN_VARIABLE" | "SMS_ERR_TEMPLATE_UNKNOWN_FILTER" | "SMS_ERR_TEMPLATE_LIMIT" | "SMS_ERR_TEMPLATE_RENDER" | "SMS_ERR_BODY_AND_TEMPLATE" | "SMS_ERR_TOO_MANY_SEGMENTS" | "SMS_ERR_FOOTER_NO_ROOM" | "SMS_ERR_METRICS_LOOPBACK_ONLY" | "SMS_ERR_METRICS_TOKEN_REQUIRED" | "SMS_ERR_UNEXPECTED_RESPONSE" | "SMS_ERR_WEBHOOK_URL_REFUSED" | "SMS_ERR_LOOKUP_UNAVAILABLE" | "SMS_ERR_CONVERSATION_BLOCKED" | "SMS_ERR_NOT_READY" | "SMS_ERR_INTERNAL" | "SMS_ERR_CAMPAIGN_STATE" | "SMS_ERR_CAMPAIGN_CANCELED" | "SMS_ERR_CAMPAIGN_EMPTY" | "SMS_ERR_CAMPAIGN_RECIPIENT_TAKEN" | "SMS_ERR_CAMPAIGN_UPLOAD_EMPTY" | "SMS_ERR_CAMPAIGN_NO_PHONE_COLUMN" | "SMS_ERR_CAMPAIGN_MISSING_VARIABLE" | "SMS_ERR_CAMPAIGN_MALFORMED_UPLOAD";
+                code: "SMS_ERR_VALIDATION" | "SMS_ERR_MALFORMED_BODY" | "SMS_ERR_MALFORMED_URL" | "SMS_ERR_MALFORMED_REQUEST" | "SMS_ERR_HEADERS_TOO_LARGE" | "SMS_ERR_REQUEST_TIMEOUT" | "SMS_ERR_UNSUPPORTED_MEDIA_TYPE" | "SMS_ERR_BODY_REQUIRED" | "SMS_ERR_BODY_TOO_LONG" | "SMS_ERR_TOO_MANY_MEDIA" | "SMS_ERR_INVALID_PHONE" | "SMS_ERR_NOT_MOBILE" | "SMS_ERR_NO_SENDER" | "SMS_ERR_INVALID_SEND_AT" | "SMS_ERR_INVALID_VALIDITY" | "SMS_ERR_INVALID_TIMEZONE" | "SMS_ERR_PAYLOAD_TOO_LARGE" | "SMS_ERR_UNAUTHENTICATED" | "SMS_ERR_FORBIDDEN" | "SMS_ERR_INVALID_SIGNATURE" | "SMS_ERR_NOT_FOUND" | "SMS_ERR_ROUTE_NOT_FOUND" | "SMS_ERR_METHOD_NOT_ALLOWED" | "SMS_ERR_IDEMPOTENCY_CONFLICT" | "SMS_ERR_IDEMPOTENCY_MISMATCH" | "SMS_ERR_INVALID_STATE" | "SMS_ERR_RECIPIENT_OPTED_OUT" | "SMS_ERR_DELIVERY_FAILED" | "SMS_ERR_INVALID_WEBHOOK" | "SMS_ERR_RATE_LIMITED" | "SMS_ERR_COUNTRY_NOT_ALLOWED" | "SMS_ERR_RECIPIENT_THROTTLED" | "SMS_ERR_DAILY_CAP_REACHED" | "SMS_ERR_TENANT_DISABLED" | "SMS_ERR_NO_CONSENT" | "SMS_ERR_EXPIRED" | "SMS_ERR_PROVIDER_REJECTED" | "SMS_ERR_PROVIDER_UNAVAILABLE" | "SMS_ERR_MAX_ATTEMPTS" | "SMS_ERR_SENDING_DISABLED" | "SMS_ERR_VERIFICATION_NOT_FOUND" | "SMS_ERR_VERIFY_NOT_CONFIGURED" | "SMS_ERR_EMULATOR_LOOPBACK_ONLY" | "SMS_ERR_EMULATOR_TOKEN_REQUIRED" | "SMS_ERR_TENANT_HEADER_FORBIDDEN" | "SMS_ERR_TENANT_NOT_FOUND" | "SMS_ERR_TENANT_EXISTS" | "SMS_ERR_SCOPE_NOT_GRANTABLE" | "SMS_ERR_TWILIO_CREDENTIALS_INVALID" | "SMS_ERR_MASTER_KEY_REQUIRED" | "SMS_ERR_PUBLIC_URL_INVALID" | "SMS_ERR_SENDER_NOT_OWNED" | "SMS_ERR_TEMPLATE_EXISTS" | "SMS_ERR_UNKNOWN_TEMPLATE" | "SMS_ERR_TEMPLATE_SYNTAX" | "SMS_ERR_TEMPLATE_UNKNOWN_VARIABLE" | "SMS_ERR_TEMPLATE_UNKNOWN_FILTER" | "SMS_ERR_TEMPLATE_LIMIT" | "SMS_ERR_TEMPLATE_RENDER" | "SMS_ERR_BODY_AND_TEMPLATE" | "SMS_ERR_TOO_MANY_SEGMENTS" | "SMS_ERR_FOOTER_NO_ROOM" | "SMS_ERR_METRICS_LOOPBACK_ONLY" | "SMS_ERR_METRICS_TOKEN_REQUIRED" | "SMS_ERR_UNEXPECTED_RESPONSE" | "SMS_ERR_WEBHOOK_URL_REFUSED" | "SMS_ERR_LOOKUP_UNAVAILABLE" | "SMS_ERR_CONVERSATION_BLOCKED" | "SMS_ERR_NOT_READY" | "SMS_ERR_INTERNAL" | "SMS_ERR_CSRF" | "SMS_ERR_CAMPAIGN_STATE" | "SMS_ERR_CAMPAIGN_CANCELED" | "SMS_ERR_CAMPAIGN_EMPTY" | "SMS_ERR_CAMPAIGN_RECIPIENT_TAKEN" | "SMS_ERR_CAMPAIGN_UPLOAD_EMPTY" | "SMS_ERR_CAMPAIGN_NO_PHONE_COLUMN" | "SMS_ERR_CAMPAIGN_MISSING_VARIABLE" | "SMS_ERR_CAMPAIGN_MALFORMED_UPLOAD";
                 message: string;
                 details?: unknown;
             };

@@ -28,10 +28,23 @@ function wall(at: number, timeZone: string): { y: number; m: number; d: number; 
   return { y: p.year!, m: p.month!, d: p.day!, h: p.hour!, min: p.minute!, s: p.second! };
 }
 
-/** YYYY-MM-DD of `at` in `timeZone`. */
-export function dayOf(at: number, timeZone: string): string {
+function dayOfUncached(at: number, timeZone: string): string {
   const w = wall(at, timeZone);
   return `${String(w.y).padStart(4, '0')}-${String(w.m).padStart(2, '0')}-${String(w.d).padStart(2, '0')}`;
+}
+
+// Every message of a send batch asks for the same zone's day within the same minute; formatting is
+// the costly part (every zone's offset is whole minutes, so a minute has one date per zone).
+const lastDay = new Map<string, { minute: number; day: string }>();
+
+/** YYYY-MM-DD of `at` in `timeZone`. */
+export function dayOf(at: number, timeZone: string): string {
+  const minute = Math.floor(at / 60_000);
+  const hit = lastDay.get(timeZone);
+  if (hit?.minute === minute) return hit.day;
+  const day = dayOfUncached(at, timeZone);
+  lastDay.set(timeZone, { minute, day });
+  return day;
 }
 
 /**
@@ -41,12 +54,12 @@ export function dayOf(at: number, timeZone: string): string {
  * arithmetic, which needs special cases exactly at the changes.
  */
 export function nextMidnight(at: number, timeZone: string): number {
-  const today = dayOf(at, timeZone);
+  const today = dayOfUncached(at, timeZone);
   let lo = Math.floor(at / 60_000); // a minute still in today
   let hi = lo + 50 * 60; // a minute surely past it (days last at most 25 hours)
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);
-    if (dayOf(mid * 60_000, timeZone) > today) hi = mid;
+    if (dayOfUncached(mid * 60_000, timeZone) > today) hi = mid;
     else lo = mid;
   }
   return hi * 60_000;

@@ -129,6 +129,12 @@ export const ERRORS = {
   SMS_ERR_CONVERSATION_BLOCKED: { status: 422, retryable: false, message: 'The conversation with this number is blocked: messages to it are refused.' },
   SMS_ERR_NOT_READY: { status: 503, retryable: true, message: 'The service is not ready.' },
   SMS_ERR_INTERNAL: { status: 500, retryable: true, message: 'Internal error.' },
+  // --- admin console ---
+  SMS_ERR_CSRF: {
+    status: 403,
+    retryable: false,
+    message: 'A request signed in with the console session cookie must carry its CSRF token (X-CSRF-Token header).',
+  },
   // --- campaigns ---
   SMS_ERR_CAMPAIGN_STATE: { status: 409, retryable: false, message: 'The campaign is not in a state that allows this operation.' },
   SMS_ERR_CAMPAIGN_CANCELED: { status: 409, retryable: false, message: 'The campaign was canceled.' },

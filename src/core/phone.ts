@@ -60,7 +60,9 @@ const parseCache = new Map<string, Parsed>();
 
 function parse(input: unknown, opts: PhoneOptions, field?: string): Parsed {
   if (typeof input !== 'string' || input.length === 0 || input.length > MAX_INPUT_LENGTH) throw invalid(input, field);
-  const cacheKey = `${opts.defaultRegion ?? ''}|${input}`;
+  // An international number reads the same whatever the default region: one entry serves both
+  // the send path's parse and later lookups of the stored number (countryOf).
+  const cacheKey = input.startsWith('+') ? input : `${opts.defaultRegion ?? ''}|${input}`;
   const hit = parseCache.get(cacheKey);
   if (hit) return hit;
   const result = parseUncached(input, opts, field);

@@ -67,11 +67,24 @@ function inWindow(w: QuietWindow, m: number): boolean {
   return s < e ? m >= s && m < e : m >= s || m < e;
 }
 
+// The send path asks about the same zones within the same minute, message after message; every
+// zone's offset is whole minutes, so one UTC minute is one local minute and weekday per zone.
+const lastLocal = new Map<string, { minute: number; m: number; weekday: number }>();
+
+function localMinute(t: number, zone: string): { m: number; weekday: number } {
+  const minute = Math.floor(t / 60_000);
+  const hit = lastLocal.get(zone);
+  if (hit?.minute === minute) return hit;
+  const local = DateTime.fromMillis(t, { zone });
+  const entry = { minute, m: local.hour * 60 + local.minute, weekday: local.weekday };
+  lastLocal.set(zone, entry);
+  return entry;
+}
+
 /** Whether every rule allows sending at `t` in `zone`. */
 export function allowedAt(t: number, zone: string, rules: readonly WindowRule[]): boolean {
-  const local = DateTime.fromMillis(t, { zone });
-  const m = local.hour * 60 + local.minute;
-  return rules.every((r) => inWindow(windowOn(r, local.weekday), m));
+  const { m, weekday } = localMinute(t, zone);
+  return rules.every((r) => inWindow(windowOn(r, weekday), m));
 }
 
 /** The instants after `now` at which a rule's window opens in `zone`, over the next few local days. */
@@ -112,6 +125,7 @@ export function nextAllowed(now: number, zones: readonly string[], rules: readon
 }
 
 let zoneTable: Map<string, string[]> | null = null;
+const prefixZones = new Map<string, string[]>();
 
 /** The IANA zones of an E.164 number by its longest known prefix (libphonenumber's mapping); [] when unknown. */
 export function phoneTimezones(e164: string): string[] {
@@ -124,8 +138,16 @@ export function phoneTimezones(e164: string): string[] {
   }
   const digits = e164.replace(/^(whatsapp:)?\+/, '');
   for (let len = Math.min(digits.length, 10); len > 0; len--) {
-    const zones = zoneTable.get(digits.slice(0, len));
-    if (zones) return zones.filter(isTimeZone);
+    const prefix = digits.slice(0, len);
+    const zones = zoneTable.get(prefix);
+    if (!zones) continue;
+    // Checked against this runtime's zone names once per prefix (every send asks).
+    let known = prefixZones.get(prefix);
+    if (!known) {
+      known = zones.filter(isTimeZone);
+      prefixZones.set(prefix, known);
+    }
+    return known;
   }
   return [];
 }

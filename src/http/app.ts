@@ -1,5 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -22,6 +23,7 @@ import type { LookupsService } from '../services/lookups.js';
 import type { PrivacyService } from '../services/privacy.js';
 import type { UsageService } from '../services/usage.js';
 import type { VerificationsService } from '../services/verifications.js';
+import type { ConsoleSessionsService } from '../services/console-sessions.js';
 import { NO_METRICS, type HealthRepository, type Metrics } from '../ports.js';
 import { scopeChecker } from './auth.js';
 import { eventWebhooks } from './event-docs.js';
@@ -47,6 +49,8 @@ import { campaignRoutes } from './routes/campaigns.js';
 import { lookupRoutes } from './routes/lookups.js';
 import { usageRoutes } from './routes/usage.js';
 import { verificationRoutes } from './routes/verifications.js';
+import { consoleRoutes } from './routes/console.js';
+import type { WebAssets } from './web-assets.js';
 import { messageSchema } from './schemas.js';
 import { buildValidator, installBodyChecks } from './strict.js';
 
@@ -80,6 +84,9 @@ export interface HttpDeps {
   privacy: PrivacyService;
   /** Alerts and the sending policy's counts (absent: not served). */
   alerts?: AlertsService;
+  // --- admin console ---
+  /** The console at /admin and its session cookie as an alternative to a bearer key (absent: neither). */
+  console?: { sessions: ConsoleSessionsService; assets: WebAssets };
   // --- campaigns ---
   campaigns?: CampaignsService;
   /** Requests another component serves on the same port (the embedded emulator); returns true if handled. */
@@ -124,12 +131,23 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
   app.addSchema(messageSchema);
   app.addSchema(eventSchema);
   await app.register(formbody);
+  await app.register(cookie);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'smsrelay', version: d.version, description: 'Self-hostable SMS service on Twilio.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An smsrelay API key.' } } },
-      security: [{ bearer: [] }],
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'An smsrelay API key.' },
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'smsrelay_session',
+            description: 'The admin console session (POST /admin/session); requests other than GET/HEAD also need its X-CSRF-Token header.',
+          },
+        },
+      },
+      security: [{ bearer: [] }, { session: [] }],
       webhooks: eventWebhooks(),
     },
     refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
@@ -137,7 +155,7 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const requireScope = scopeChecker(d.apiKeys, d.tenants);
+  const requireScope = scopeChecker(d.apiKeys, d.tenants, d.console?.sessions);
   await app.register(healthRoutes, { health: d.health });
   if (d.metricsEndpoint) await app.register(metricsRoutes, d.metricsEndpoint);
   await app.register(messageRoutes, { messages: d.messages, requireScope });
@@ -162,6 +180,7 @@ export async function createHttpApp(d: HttpDeps): Promise<FastifyInstance> {
   await app.register(lookupRoutes, { lookups: d.lookups, requireScope });
   await app.register(contactRoutes, { contacts: d.contacts, privacy: d.privacy, requireScope });
   if (d.alerts) await app.register(alertRoutes, { alerts: d.alerts, requireScope });
+  if (d.console) await app.register(consoleRoutes, { sessions: d.console.sessions, tenants: d.tenants, assets: d.console.assets });
   if (d.campaigns) await app.register(campaignRoutes, { campaigns: d.campaigns, requireScope });
   await app.ready();
   return app;

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../core/errors.js';
 import { hasScope, PLATFORM_SCOPE, type ApiKeysService, type Principal, type Scope } from '../services/api-keys.js';
 import type { Actor } from '../services/audit.js';
+import type { ConsoleSessionsService } from '../services/console-sessions.js';
 import type { Tenant, TenantsService } from '../services/tenants.js';
 
 declare module 'fastify' {
@@ -16,18 +17,35 @@ declare module 'fastify' {
 /** A `tenants:admin` key names the tenant it acts on behalf of in this header (its slug). */
 export const TENANT_HEADER = 'smsrelay-tenant';
 
+/** The admin console's session cookie (HttpOnly; its value is a random id, stored hashed). */
+export const SESSION_COOKIE = 'smsrelay_session';
+/** The console sends its session's CSRF token in this header on every state-changing request. */
+export const CSRF_HEADER = 'x-csrf-token';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
- * onRequest hook factory: Bearer API key → principal + tenant, then the scope check. It runs before
+ * onRequest hook factory: Bearer API key (or, without an Authorization header, the console's session
+ * cookie, with its CSRF token on state-changing requests) → principal + tenant, then the scope check. It runs before
  * the body is read and validated, so an unauthenticated caller never learns a route's schema.
  */
 export type RequireScope = (scope: Scope) => (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
-export function scopeChecker(keys: ApiKeysService, tenants: TenantsService): RequireScope {
+export function scopeChecker(keys: ApiKeysService, tenants: TenantsService, sessions?: ConsoleSessionsService): RequireScope {
+  const authenticate = async (req: FastifyRequest): Promise<Principal> => {
+    const h = req.headers.authorization;
+    const cookie = req.cookies?.[SESSION_COOKIE];
+    if (h === undefined && sessions && cookie !== undefined) {
+      const session = await sessions.resolve(cookie);
+      const token = req.headers[CSRF_HEADER];
+      if (!SAFE_METHODS.has(req.method) && !sessions.csrfMatches(session, typeof token === 'string' ? token : undefined)) throw new AppError('SMS_ERR_CSRF');
+      return session.principal;
+    }
+    const m = typeof h === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null;
+    return keys.authenticate(m?.[1]);
+  };
   return (scope) =>
     async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-      const h = req.headers.authorization;
-      const m = typeof h === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null;
-      const principal = await keys.authenticate(m?.[1]);
+      const principal = await authenticate(req);
       const onBehalfOf = req.headers[TENANT_HEADER];
       let tenant: Tenant | undefined;
       if (onBehalfOf !== undefined) {

@@ -95,6 +95,20 @@ export const sendBodySchema = {
   },
 } as const;
 
+/** `limit` and `cursor`: the query parameters of every cursor-paged list. */
+const PAGE_PARAMS = {
+  limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
+  cursor: { type: 'string', maxLength: 1024, description: 'The `next_cursor` of the previous page.' },
+} as const;
+
+/** The querystring of a cursor-paged list: the route's filters, then `limit` and `cursor`. */
+export const pageQuery = (filters: Record<string, object> = {}) =>
+  ({ type: 'object', additionalProperties: false, properties: { ...filters, ...PAGE_PARAMS } }) as const;
+
+/** One page of a list: its items and the cursor of the next page (null on the last). */
+export const pageOf = (items: object) =>
+  ({ type: 'object', properties: { data: { type: 'array', items }, next_cursor: { type: ['string', 'null'] } } }) as const;
+
 export const idParams = {
   type: 'object',
   required: ['id'],

@@ -30,6 +30,8 @@ export interface ContactListQuery {
 
 export interface ContactsRepository {
   get(tenantId: string, phone: string): Promise<ContactRecord | undefined>;
+  /** The contacts among these tenants and numbers (one query for a batch of sends). */
+  getAmong(tenantIds: string[], phones: string[]): Promise<ContactRecord[]>;
   /** Inserts or replaces the contact (created_at kept); true when it was created. */
   put(tx: Tx, row: ContactRecord): Promise<boolean>;
   delete(tx: Tx, tenantId: string, phone: string): Promise<boolean>;

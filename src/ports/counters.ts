@@ -1,4 +1,5 @@
-// The counters port: sliding-window event counts (verification send limits, per-recipient limits).
+// The counters port: sliding-window event counts (verification send limits; per-recipient limits as
+// one row of recent send times per recipient key).
 // Callers count and record inside one transaction after `lock`, so "count, then record" cannot
 // interleave with another request for the same keys, in this process or another. Per-day totals
 // (daily cap, refusals and holds by reason) are rows changed by atomic upserts; `lockCount` holds
@@ -15,12 +16,15 @@ export interface CountersRepository {
   /** One event at `at` for each key. */
   record(tx: Tx, keys: string[], at: number): Promise<void>;
 
-  /** Every event of these keys, newest first per key (call after pruning: a window's worth). */
-  eventsOf(tx: Tx, keys: string[]): Promise<Map<string, number[]>>;
-  /** Forgets the events of each key at or before its `before` (keys grouped by `before`). */
-  pruneEach(tx: Tx, entries: { key: string; before: number }[]): Promise<void>;
-  /** One event per entry. */
-  recordEach(tx: Tx, events: { key: string; at: number }[]): Promise<void>;
+  /**
+   * The recent send times of these recipient keys, newest first per key, their rows locked until `tx`
+   * ends (created empty where missing): one statement for the lock and the read.
+   */
+  lockWindows(tx: Tx, keys: string[]): Promise<Map<string, number[]>>;
+  /** Replaces these keys' send times (one row per key, kept until `expiresAt`). */
+  saveWindows(tx: Tx, windows: { key: string; events: number[]; expiresAt: number }[]): Promise<void>;
+  /** Forgets the windows spent before `now`. */
+  pruneWindows(now: number): Promise<number>;
   /** A tenant's count of `name` on `day` (0 if none), its row locked until `tx` ends. */
   lockCount(tx: Tx, c: { tenantId: string; day: string; name: string }): Promise<number>;
   /**
@@ -32,9 +36,6 @@ export interface CountersRepository {
   increment(tx: Tx, c: { tenantId: string; day: string; name: string; by?: number }): Promise<void>;
   /** A tenant's counts of one day. */
   countsOfDay(tenantId: string, day: string): Promise<{ name: string; count: number }[]>;
-  /** Which of these messages were already counted against their limits. */
-  countedAmong(tx: Tx, messageIds: string[]): Promise<Set<string>>;
-  markCounted(tx: Tx, marks: { tenantId: string; messageId: string; at: number }[]): Promise<void>;
-  /** Forgets marks older than `before` (messages long sent or expired). */
-  pruneCounted(before: number): Promise<number>;
+  /** Marks messages counted at dispatch (`messages.metered`), so that a retry is not counted again. */
+  markMetered(tx: Tx, messageIds: string[]): Promise<void>;
 }

@@ -50,6 +50,8 @@ export interface MessageRecord {
   price_estimated?: number;
   /** The other party's ISO country, fixed when usage first counts the message. */
   country?: string | null;
+  /** 1 when counted against the sending limits (on accept, or at dispatch); storage defaults it to 0. */
+  metered?: number;
   /** When retention or an erasure redacted the body and media URLs. */
   redacted_at?: number | null;
   /** The campaign that created the message (issue 14); absent or null for any other message. */
@@ -81,8 +83,11 @@ export interface MessageListQuery {
   to?: string;
   since?: number;
   until?: number;
-  /** Return rows with id < cursor (newest first). */
-  before?: string;
+  category?: string;
+  /** A template's name. */
+  template?: string;
+  /** Return rows after this one in the list's order (created_at, then id, newest first). */
+  before?: { createdAt: number; id: string };
   limit: number;
 }
 
@@ -182,11 +187,15 @@ export interface MessagesRepository {
   /** Inserts a received message with its first event; false when one with its provider SID is already stored. */
   insertReceived(tx: Tx, message: NewMessage): Promise<boolean>;
   /**
-   * The send API's write for a batch of requests: records each idempotent answer unless a live entry
-   * exists (then that entry decides: same request → replay, other request → mismatch) and inserts
-   * the messages of the requests that are new. Outcomes in input order.
+   * The send API's first write for a batch of requests: records each idempotent answer unless a live
+   * entry exists (then that entry decides: same request → replay, other request → mismatch); a
+   * request without a key is new. Outcomes in input order; the caller inserts the new messages.
    */
-  accept(tx: Tx, items: AcceptItem[]): Promise<IdempotencyOutcome[]>;
+  claimKeys(tx: Tx, items: AcceptItem[]): Promise<IdempotencyOutcome[]>;
+  /** Replaces answers recorded by `claimKeys` in `tx` (the policy held the message: its answer says so). */
+  rewriteAnswers(tx: Tx, answers: IdempotentAnswer[]): Promise<void>;
+  /** Forgets answers recorded by `claimKeys` in `tx` (the policy refused the request: a retry is judged anew). */
+  forgetAnswers(tx: Tx, keys: { tenantId: string; key: string }[]): Promise<void>;
   get(tenantId: string, id: string): Promise<MessageRecord | undefined>;
   list(q: MessageListQuery): Promise<MessageRecord[]>;
   events(messageId: string): Promise<MessageEventRecord[]>;
@@ -211,12 +220,12 @@ export interface MessagesRepository {
   providerSidTaken(sid: string): Promise<boolean>;
   /** A live idempotency entry's request hash (an invalid request under a used key is a mismatch). */
   idempotencyHash(tenantId: string, key: string, now: number): Promise<string | undefined>;
-  /** Which of these (tenant, key) pairs have a live idempotency entry, inside `tx`: `${tenantId}\u0000${key}`. */
-  liveIdempotencyKeys(tx: Tx, keys: { tenantId: string; key: string }[], now: number): Promise<Set<string>>;
   deleteExpiredIdempotencyKeys(now: number): Promise<number>;
   /**
    * Outbox depth (pending and scheduled messages) and the earliest next attempt among them, in one
    * statement served by the partial outbox index (metrics, read on scrape).
    */
   outboxStats(): Promise<{ depth: number; earliestAttemptAt: number | null }>;
+  /** One tenant's outbox: counts by status (pending, scheduled) and the oldest pending message's created_at. */
+  tenantOutbox(tenantId: string): Promise<{ pending: number; scheduled: number; oldestPendingAt: number | null }>;
 }

@@ -19,6 +19,8 @@ export interface PolicyMessage {
   recipientTimezone?: string | null;
   /** On accept: when the caller scheduled it (null: now). Counting rules count it when it is sent. */
   sendAt?: number | null;
+  /** Already counted against the sending limits (at dispatch: on accept, or by an earlier attempt). */
+  metered?: boolean;
   /** The campaign the message belongs to (paused or canceled campaigns stop their messages). */
   campaignId?: string | null;
 }

@@ -19,6 +19,7 @@ import type { ContactsRepository } from './contacts.js';
 import type { UsageRepository } from './usage.js';
 import type { LookupCacheRepository } from './lookups.js';
 import type { PrivacyRepository } from './privacy.js';
+import type { ConsoleSessionsRepository } from './console-sessions.js';
 import type { VerificationsRepository } from './verifications.js';
 import type { WebhookEventsRepository } from './webhook-events.js';
 
@@ -84,6 +85,8 @@ export interface Repositories {
   contacts: ContactsRepository;
   lookups: LookupCacheRepository;
   privacy: PrivacyRepository;
+  // --- admin console ---
+  consoleSessions: ConsoleSessionsRepository;
   // --- campaigns ---
   campaigns: CampaignsRepository;
 }

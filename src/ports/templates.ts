@@ -23,6 +23,8 @@ export interface TemplatesRepository {
   write(mode: 'create' | 'update', row: Omit<TemplateVersionRecord, 'version'>): Promise<TemplateWrite>;
   /** The latest version of a live template, or a given version of a live one. */
   get(tenantId: string, name: string, version?: number): Promise<TemplateVersionRecord | undefined>;
+  /** The latest versions of the live templates among these tenants and names (one query for a batch of sends). */
+  currentAmong(tenantIds: string[], names: string[]): Promise<TemplateVersionRecord[]>;
   /** Latest versions of live templates by name, after `after`. */
   list(tenantId: string, opts: { after?: string; limit: number }): Promise<TemplateVersionRecord[]>;
   /** Versions of a live template, newest first, before `before`. */

@@ -51,6 +51,4 @@ export interface TenantsRepository {
   /** Every stored encrypted secret (tenants' auth tokens), for a master key rotation. */
   encryptedSecrets(tx: Tx): Promise<{ id: string; twilio_auth_token_enc: string }[]>;
   setEncryptedToken(tx: Tx, id: string, enc: string): Promise<void>;
-  /** Whether a row was changed. */
-  setEnabled(id: string, enabled: boolean, now: number): Promise<boolean>;
 }

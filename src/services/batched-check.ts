@@ -1,24 +1,25 @@
-// Concurrent yes/no checks of (tenant, value) pairs answered by one query per tick (consent's
-// suppression check, blocked conversations): the send path accepts and dispatches messages in
-// batches, and a check per message would be a statement per message. Nothing is cached across ticks.
+// Concurrent lookups of (tenant, value) pairs answered by one query per tick (consent's suppression
+// check, blocked conversations, contacts, current template versions): the send path accepts and
+// dispatches messages in batches, and a read per message would be a statement per message.
+// Nothing is cached across ticks: a change is seen by every lookup that starts after it committed.
 const MAX_BATCH = 500;
 
-interface Pending {
+interface Pending<V> {
   tenantId: string;
   value: string;
-  waiters: { resolve(v: boolean): void; reject(e: unknown): void }[];
+  waiters: { resolve(v: V | undefined): void; reject(e: unknown): void }[];
 }
 
 export const pairKey = (tenantId: string, value: string): string => `${tenantId}\u0000${value}`;
 
-export class BatchedCheck {
-  private pending = new Map<string, Pending>();
+export class BatchedLookup<V> {
+  private pending = new Map<string, Pending<V>>();
   private scheduled = false;
 
-  /** `query` answers the pairKey()s of the pairs that hold, among the tenants and values given. */
-  constructor(private readonly query: (tenantIds: string[], values: string[]) => Promise<Set<string>>) {}
+  /** `query` answers, by pairKey(), what it found among the tenants and values given. */
+  constructor(private readonly query: (tenantIds: string[], values: string[]) => Promise<Map<string, V>>) {}
 
-  has(tenantId: string, value: string): Promise<boolean> {
+  get(tenantId: string, value: string): Promise<V | undefined> {
     const key = pairKey(tenantId, value);
     return new Promise((resolve, reject) => {
       let p = this.pending.get(key);
@@ -43,10 +44,23 @@ export class BatchedCheck {
       setImmediate(() => void this.flush());
     }
     try {
-      const hit = await this.query([...new Set(batch.map((p) => p.tenantId))], [...new Set(batch.map((p) => p.value))]);
-      for (const p of batch) for (const w of p.waiters) w.resolve(hit.has(pairKey(p.tenantId, p.value)));
+      const found = await this.query([...new Set(batch.map((p) => p.tenantId))], [...new Set(batch.map((p) => p.value))]);
+      for (const p of batch) for (const w of p.waiters) w.resolve(found.get(pairKey(p.tenantId, p.value)));
     } catch (e) {
       for (const p of batch) for (const w of p.waiters) w.reject(e);
     }
+  }
+}
+
+/** A yes/no lookup: `query` answers the pairKey()s of the pairs that hold. */
+export class BatchedCheck {
+  private readonly lookup: BatchedLookup<true>;
+
+  constructor(query: (tenantIds: string[], values: string[]) => Promise<Set<string>>) {
+    this.lookup = new BatchedLookup(async (tenantIds, values) => new Map([...(await query(tenantIds, values))].map((k) => [k, true as const])));
+  }
+
+  async has(tenantId: string, value: string): Promise<boolean> {
+    return (await this.lookup.get(tenantId, value)) === true;
   }
 }

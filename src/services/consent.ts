@@ -1,6 +1,7 @@
 // The consent ledger: append-only opt-in/opt-out events plus the current suppression per
 // (tenant, number), and the checks every send makes against it (API accept, worker claim).
 import { BatchedCheck, pairKey } from './batched-check.js';
+import { csvCell } from '../core/csv.js';
 import { AppError } from '../core/errors.js';
 import { decodeCursor, page, pageLimit } from '../core/pagination.js';
 import { normalizeE164 } from '../core/phone.js';
@@ -240,18 +241,4 @@ export class ConsentService {
       cursor = page.next_cursor ?? undefined;
     } while (cursor);
   }
-}
-
-// A phone number (E.164, or WhatsApp's whatsapp:+E164) is data, never a formula: digits only.
-const PHONE_CELL = /^(whatsapp:)?\+[1-9]\d{1,14}$/;
-
-/**
- * One CSV cell, safe to open in a spreadsheet: a leading =, +, -, @, tab or CR would start a
- * formula, so such cells get a leading apostrophe (OWASP "CSV injection") — except a phone
- * number, which stays as is so the export re-imports; quotes, commas and line breaks are quoted.
- */
-export function csvCell(v: string): string {
-  let s = /^[=+\-@\t\r]/.test(v) && !PHONE_CELL.test(v) ? `'${v}` : v;
-  if (/[",\r\n]/.test(s)) s = `"${s.replace(/"/g, '""')}"`;
-  return s;
 }

@@ -104,8 +104,9 @@ export class SendingLimits implements PolicyMeter {
     decide: async (m, ctx) => (this.meters(m, ctx) ? this.d.batch(this.meterBatch, { message: m, ctx }) : SEND),
   };
 
-  /** A message scheduled for later is counted when it is dispatched (on the day it is sent). */
+  /** A message scheduled for later is counted when it is dispatched (on the day it is sent); once only. */
   meters(m: PolicyMessage, ctx: PolicyContext): boolean {
+    if (m.metered) return false;
     if (ctx.stage === 'accept' && m.sendAt != null && m.sendAt > ctx.now) return false;
     return isMetered(ctx.settings, m.category);
   }
@@ -114,10 +115,11 @@ export class SendingLimits implements PolicyMeter {
 
   /**
    * The messages metered in one group commit, counted together in a few statements whatever their
-   * number (as the send path's inserts are): lock their recipients' windows, prune and read them,
-   * lock each tenant's day count (unless `capLater`: `settle` takes the cap), then judge the messages
-   * in order in memory and write the accepted events, counts and marks. Locks are taken in one order
-   * (recipient keys sorted, then day rows), so concurrent batches do not deadlock.
+   * number (as the send path's inserts are): lock their recipients' windows and read them, lock each
+   * tenant's day count (unless `capLater`: `settle` takes the cap), then judge the messages in order
+   * in memory and write the windows, counts and (at dispatch) the messages' marks. On accept the
+   * caller marks the rows it inserts. Locks are taken in one order (recipient keys sorted, then day
+   * rows), so concurrent batches do not deadlock.
    */
   async count(tx: Tx, items: MeterItem[], capLater = false): Promise<Decision[]> {
     const c = this.d.counters;
@@ -125,20 +127,12 @@ export class SendingLimits implements PolicyMeter {
       decision: SEND,
       alerts: [],
     }));
-    const dispatchIds = items.flatMap((it) => (it.ctx.stage === 'dispatch' && it.message.id !== undefined ? [it.message.id] : []));
-    const counted = dispatchIds.length ? await c.countedAmong(tx, dispatchIds) : new Set<string>();
-    const work = items.map((it, i) => ({ m: it.message, ctx: it.ctx, i, ...this.limitsOf(it) })).filter((w) => !(w.m.id !== undefined && counted.has(w.m.id)));
+    const work = items.map((it, i) => ({ m: it.message, ctx: it.ctx, i, ...this.limitsOf(it) }));
 
-    const windowed = work.filter((w) => w.key !== null);
-    const keys = windowed.map((w) => w.key!);
-    if (keys.length) {
-      await c.lock(tx, keys);
-      await c.pruneEach(
-        tx,
-        windowed.map((w) => ({ key: w.key!, before: w.ctx.now - w.windowMs })),
-      );
-    }
-    const events = keys.length ? await c.eventsOf(tx, keys) : new Map<string, number[]>();
+    const keys = work.flatMap((w) => (w.key !== null ? [w.key] : []));
+    const events = keys.length ? await c.lockWindows(tx, keys) : new Map<string, number[]>();
+    // The windows that gain a send, and how much of each is worth keeping.
+    const touched = new Map<string, { windowMs: number; keep: number }>();
 
     // Each tenant day's count, row-locked; then the messages in order against the memory copy.
     const days = new Map<string, { tenantId: string; day: string; count: number; start: number; cap: number; alertAt: number; tz: string }>();
@@ -152,8 +146,7 @@ export class SendingLimits implements PolicyMeter {
         days.set(id, { tenantId: w.m.tenantId, day, count, start: count, cap: s.daily_cap, alertAt: s.daily_cap_alert_at, tz: s.timezone });
       }
     }
-    const newEvents: { key: string; at: number }[] = [];
-    const marks: { tenantId: string; messageId: string; at: number }[] = [];
+    const marks: string[] = [];
     const alerts: { tenantId: string; day: string; now: number; kind: string; message: string; data: Record<string, unknown>; i: number }[] = [];
     for (const w of work) {
       const { m, ctx } = w;
@@ -203,15 +196,23 @@ export class SendingLimits implements PolicyMeter {
         if (d.count === d.cap) alerts.push({ tenantId: m.tenantId, day: d.day, now, i: w.i, ...capReached(d.cap, d.day, d.tz) });
       }
       if (w.key !== null) {
-        events.set(w.key, [now, ...(events.get(w.key) ?? [])]);
-        newEvents.push({ key: w.key, at: now });
+        events.set(w.key, [now, ...(events.get(w.key) ?? []).filter((at) => at > now - w.windowMs)]);
+        const t = touched.get(w.key);
+        touched.set(w.key, { windowMs: Math.max(w.windowMs, t?.windowMs ?? 0), keep: Math.max(w.limit?.max ?? 1, t?.keep ?? 1) });
       }
-      if (m.id !== undefined) marks.push({ tenantId: m.tenantId, messageId: m.id, at: now });
+      if (ctx.stage === 'dispatch' && m.id !== undefined) marks.push(m.id);
     }
 
     for (const d of days.values()) if (d.count > d.start) await c.increment(tx, { tenantId: d.tenantId, day: d.day, name: 'sent', by: d.count - d.start });
-    await c.recordEach(tx, newEvents);
-    await c.markCounted(tx, marks);
+    // Only the newest `max` sends inside the window can decide a later one (the cooldown: the newest).
+    await c.saveWindows(
+      tx,
+      [...touched].map(([key, t]) => {
+        const list = events.get(key)!.slice(0, t.keep);
+        return { key, events: list, expiresAt: list[0]! + t.windowMs };
+      }),
+    );
+    await c.markMetered(tx, marks);
     // Once per tenant, kind and day (the unique index decides across processes); logged by the raiser.
     const seen = new Set<string>();
     for (const a of alerts) {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { type Category, DEFAULT_CATEGORY, SENDABLE_CATEGORIES } from '../core/categories.js';
+import { CATEGORIES, type Category, DEFAULT_CATEGORY, isCategory, SENDABLE_CATEGORIES } from '../core/categories.js';
+import { csvCell } from '../core/csv.js';
 import { AppError } from '../core/errors.js';
 import { messageFields } from '../core/log-fields.js';
 import { decodeCursor, page, pageLimit } from '../core/pagination.js';
@@ -18,6 +19,8 @@ import {
   type CampaignsRepository,
   type Clock,
   type IdempotencyOutcome,
+  type IdempotentAnswer,
+  type MessageListQuery,
   type MessageRecord,
   type MessagesRepository,
   type Metrics,
@@ -79,9 +82,35 @@ export interface ListInput {
   to?: string;
   since?: string;
   until?: string;
+  category?: string;
+  /** A template's name. */
+  template?: string;
   limit?: number;
   cursor?: string;
 }
+
+/** The CSV export's page size (one query each) and its row cap: a bigger export narrows its date range. */
+const CSV_PAGE = 1000;
+export const MESSAGES_CSV_MAX_ROWS = 100_000;
+const CSV_COLUMNS = [
+  'id',
+  'created_at',
+  'direction',
+  'channel',
+  'to',
+  'from',
+  'status',
+  'category',
+  'template',
+  'template_version',
+  'segments',
+  'price',
+  'price_unit',
+  'error_code',
+  'provider_sid',
+  'sent_at',
+  'body',
+] as const;
 
 export interface MessagesServiceDeps {
   messages: MessagesRepository;
@@ -158,9 +187,12 @@ export class MessagesService {
   private readonly inFlightKeys = new Set<string>();
 
   /**
-   * Requests accepted in the same group commit are written together (one statement per table),
-   * after the meter judged and counted the metered ones in the same transaction: a count and its
-   * message commit together, and a refused message is not written.
+   * Requests accepted in the same group commit are written together (one statement per table):
+   * their idempotency keys first (a replay or mismatch is answered from the stored entry, never
+   * judged or counted again), then the meter judges and counts the metered ones, then the messages
+   * are inserted — a count and its message commit together, and a refused message is not written
+   * (nor its key: a retry is judged anew). A batch never holds one key twice: `send` lets one request
+   * per key run at a time in this process, and other processes wait on the key's row.
    */
   private readonly acceptBatch: BatchWrite<AcceptWork, AcceptOutcome>;
   private readonly metrics: Metrics;
@@ -168,51 +200,46 @@ export class MessagesService {
   constructor(private readonly d: MessagesServiceDeps) {
     this.acceptBatch = {
       run: async (tx, items) => {
-        const out: (AcceptOutcome | undefined)[] = new Array(items.length);
-        let metered = items.flatMap((it, i) => (it.meter ? [{ i, ...it.meter }] : []));
-        // A request whose Idempotency-Key is already used is a replay (or a mismatch): answered by
-        // the accept below, never judged or counted again.
-        const keyed = metered.flatMap((x) => {
-          const idem = items[x.i]!.item.idempotency;
-          return idem ? [{ tenantId: idem.tenantId, key: idem.key }] : [];
-        });
-        if (keyed.length) {
-          const live = await d.messages.liveIdempotencyKeys(tx, keyed, d.clock.now().getTime());
-          metered = metered.filter((x) => {
-            const idem = items[x.i]!.item.idempotency;
-            return !idem || !live.has(`${idem.tenantId}\u0000${idem.key}`);
-          });
-        }
+        const out: AcceptOutcome[] = await d.messages.claimKeys(
+          tx,
+          items.map((it) => it.item),
+        );
+        const metered = items.flatMap((it, i) => (it.meter && out[i]!.kind === 'new' ? [{ i, ...it.meter }] : []));
         const sent: typeof metered = [];
         if (metered.length && d.meter) {
           const decisions = await d.meter.count(tx, metered, true);
+          const forget: { tenantId: string; key: string }[] = [];
+          const rewrite: IdempotentAnswer[] = [];
           for (const [j, decision] of decisions.entries()) {
             const { i } = metered[j]!;
-            if (decision.action === 'refuse') out[i] = { kind: 'refused', decision };
-            else items[i]!.apply(decision);
+            const idem = items[i]!.item.idempotency;
+            if (decision.action === 'refuse') {
+              out[i] = { kind: 'refused', decision };
+              if (idem) forget.push(idem);
+              continue;
+            }
+            items[i]!.apply(decision);
             if (decision.action === 'send') sent.push(metered[j]!);
+            else if (idem) rewrite.push(idem);
           }
+          if (forget.length) await d.messages.forgetAnswers(tx, forget);
+          if (rewrite.length) await d.messages.rewriteAnswers(tx, rewrite);
         }
-        const rest = items.flatMap((it, i) => (out[i] === undefined ? [{ it, i }] : []));
-        const outcomes = rest.length
-          ? await d.messages.accept(
-              tx,
-              rest.map((r) => r.it.item),
-            )
-          : [];
-        for (const [k, r] of rest.entries()) out[r.i] = outcomes[k]!;
-        // Campaign recipients are linked to their new messages in one statement; one already
-        // linked (another worker) fails the batch, which the group commit then re-runs one by one.
-        const links = rest.flatMap((r, k) =>
-          r.it.campaign && outcomes[k]!.kind === 'new' ? [{ campaignId: r.it.campaign.id, seq: r.it.campaign.seq, messageId: r.it.item.message.row.id }] : [],
+        const fresh = items.filter((_, i) => out[i]!.kind === 'new');
+        await d.messages.insert(
+          tx,
+          fresh.map((it) => it.item.message),
         );
+        // A campaign's message claims its recipient in the same transaction (never two messages for
+        // one), all of a batch in one statement; one already linked (another worker) fails the
+        // batch, which the group commit then re-runs one by one.
+        const links = fresh.flatMap((it) => (it.campaign ? [{ campaignId: it.campaign.id, seq: it.campaign.seq, messageId: it.item.message.row.id }] : []));
         if (links.length && (await d.campaigns!.link(tx, links, d.clock.now().getTime())) !== links.length) {
           throw new AppError('SMS_ERR_CAMPAIGN_RECIPIENT_TAKEN');
         }
         // Last, so that the daily cap's counter row is locked only until the commit.
-        const written = sent.filter((x) => out[x.i]!.kind === 'new');
-        if (written.length) await d.meter!.settle(tx, written);
-        return out as AcceptOutcome[];
+        if (sent.length) await d.meter!.settle(tx, sent);
+        return out;
       },
     };
     this.metrics = d.metrics ?? NO_METRICS;
@@ -275,6 +302,8 @@ export class MessagesService {
     const apply = (decision: Decision) => {
       metered = decision;
       Object.assign(row, original);
+      // Counted now (in this transaction), so the dispatcher does not count it again.
+      row.metered = decision.action === 'send' ? 1 : 0;
       if (decision.action === 'hold' && decision.until > now) {
         Object.assign(row, {
           status: 'scheduled',
@@ -549,6 +578,60 @@ export class MessagesService {
 
   async list(tenant: Tenant, q: ListInput): Promise<{ data: MessageResource[]; next_cursor: string | null }> {
     const limit = pageLimit(q.limit);
+    const c = decodeCursor(q.cursor, ['number', 'string']);
+    const rows = await this.d.messages.list({ ...this.filterOf(tenant, q), before: c ? { createdAt: c[0], id: c[1] } : undefined, limit: limit + 1 });
+    const p = page(rows, limit, (r) => [r.created_at, r.id]);
+    return { data: p.data.map(toMessageResource), next_cursor: p.next_cursor };
+  }
+
+  /**
+   * The messages the filters select as CSV, newest first, read page by page (never all rows in memory),
+   * up to MESSAGES_CSV_MAX_ROWS. The filters are checked before the first chunk, so bad input is a 400.
+   */
+  csv(tenant: Tenant, q: Omit<ListInput, 'limit' | 'cursor'>): AsyncGenerator<string> {
+    const filter = this.filterOf(tenant, q);
+    const repo = this.d.messages;
+    return (async function* () {
+      yield CSV_COLUMNS.join(',') + '\r\n';
+      let before: MessageListQuery['before'];
+      let left = MESSAGES_CSV_MAX_ROWS;
+      while (left > 0) {
+        const rows = await repo.list({ ...filter, before, limit: Math.min(CSV_PAGE, left) });
+        if (rows.length === 0) return;
+        let chunk = '';
+        for (const r of rows) {
+          const m = toMessageResource(r);
+          const cells = [
+            m.id,
+            m.created_at,
+            m.direction,
+            m.channel,
+            m.to,
+            m.from ?? '',
+            m.status,
+            m.category,
+            m.template?.name ?? '',
+            m.template?.version ?? '',
+            m.segments,
+            m.price ?? '',
+            m.price_unit ?? '',
+            m.error_code ?? '',
+            m.provider_sid ?? '',
+            m.sent_at ?? '',
+            m.body ?? '',
+          ];
+          chunk += cells.map((c) => csvCell(String(c))).join(',') + '\r\n';
+        }
+        yield chunk;
+        left -= rows.length;
+        if (rows.length < CSV_PAGE) return;
+        const last = rows[rows.length - 1]!;
+        before = { createdAt: last.created_at, id: last.id };
+      }
+    })();
+  }
+
+  private filterOf(tenant: Tenant, q: Omit<ListInput, 'limit' | 'cursor'>): Omit<MessageListQuery, 'before' | 'limit'> {
     let to: string | undefined;
     if (q.to !== undefined && q.to !== '') {
       to = normalizeRecipient(q.to, q.to.startsWith('whatsapp:') ? 'whatsapp' : 'sms', {
@@ -556,18 +639,29 @@ export class MessagesService {
         rejectFixedLine: false,
       }).address;
     }
-    const before = decodeCursor(q.cursor, ['string'])?.[0];
-    const rows = await this.d.messages.list({
+    if (q.category !== undefined && q.category !== '' && !isCategory(q.category)) throw bad('category', `category must be one of ${CATEGORIES.join(', ')}`);
+    return {
       tenantId: tenant.id,
       status: q.status || undefined,
       to,
       since: q.since ? parseTime(q.since, 'since') : undefined,
       until: q.until ? parseTime(q.until, 'until') : undefined,
-      before,
-      limit: limit + 1,
-    });
-    const p = page(rows, limit, (r) => [r.id]);
-    return { data: p.data.map(toMessageResource), next_cursor: p.next_cursor };
+      category: q.category || undefined,
+      template: q.template || undefined,
+    };
+  }
+
+  /** This tenant's outbox (never another tenant's numbers): depth and how long the oldest pending message has waited. */
+  async outbox(tenant: Tenant) {
+    const o = await this.d.messages.tenantOutbox(tenant.id);
+    const now = this.d.clock.now().getTime();
+    return {
+      depth: o.pending + o.scheduled,
+      pending: o.pending,
+      scheduled: o.scheduled,
+      oldest_pending_at: o.oldestPendingAt === null ? null : new Date(o.oldestPendingAt).toISOString(),
+      oldest_pending_age_seconds: o.oldestPendingAt === null ? null : Math.max(0, (now - o.oldestPendingAt) / 1000),
+    };
   }
 
   async cancel(tenant: Tenant, id: string): Promise<MessageResource> {

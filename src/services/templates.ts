@@ -13,6 +13,7 @@ import type { TenantSettings } from '../core/settings.js';
 import { smartEncode } from '../core/smart-encoding.js';
 import { isStorableText } from '../core/text.js';
 import type { Clock, TemplateEngine, TemplatesRepository, TemplateVersionRecord } from '../ports.js';
+import { BatchedLookup, pairKey } from './batched-check.js';
 import type { Tenant } from './tenants.js';
 
 export interface TemplateInput {
@@ -97,7 +98,15 @@ function assertVariables(v: unknown, field: string): Record<string, unknown> {
 }
 
 export class TemplatesService {
-  constructor(private readonly d: TemplatesServiceDeps) {}
+  /** Sends rendered in one tick read their templates' current versions in one query. */
+  private readonly latest: BatchedLookup<TemplateVersionRecord>;
+
+  constructor(private readonly d: TemplatesServiceDeps) {
+    this.latest = new BatchedLookup(async (tenantIds, names) => {
+      const rows = await d.templates.currentAmong(tenantIds, names);
+      return new Map(rows.map((r) => [pairKey(r.tenant_id, r.name), r]));
+    });
+  }
 
   private validate(input: TemplateInput): Omit<TemplateVersionRecord, 'version' | 'tenant_id' | 'name' | 'created_at'> {
     if (input === null || typeof input !== 'object' || Array.isArray(input)) throw bad('body', 'The request body must be a JSON object.');
@@ -204,7 +213,7 @@ export class TemplatesService {
     const name = assertTemplateName(t.name, 'template.name');
     if (t.locale !== undefined && t.locale !== null && !canonicalLocale(t.locale)) throw bad('template.locale', 'template.locale must be a BCP 47 locale tag');
     const variables = assertVariables(t.variables, 'template.variables');
-    const row = await this.d.templates.get(tenant.id, name);
+    const row = await this.latest.get(tenant.id, name);
     if (!row) throw new AppError('SMS_ERR_UNKNOWN_TEMPLATE', `No template named ${name}.`, { field: 'template.name' });
     const locales = JSON.parse(row.locales) as Record<string, string>;
     const contact = opts.to && this.d.contactLocale ? await this.d.contactLocale(tenant.id, opts.to) : null;

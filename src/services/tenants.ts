@@ -255,11 +255,11 @@ export class TenantsService {
 
   /**
    * A disabled tenant's sends are refused and its queued messages held (not failed) until it is
-   * enabled again. Other processes see the change within the tenant cache time.
+   * enabled again. Other processes see the change within the tenant cache time. The library's entry
+   * to `update` (the same write and audit entry as PATCH /v1/tenants/:id).
    */
-  async setEnabled(id: string, enabled: boolean): Promise<void> {
-    if (!(await this.d.tenants.setEnabled(id, enabled, this.now()))) throw new AppError('SMS_ERR_NOT_FOUND', 'No such tenant.');
-    this.cache.delete(id);
+  async setEnabled(id: string, enabled: boolean, actor: Actor = SYSTEM_ACTOR): Promise<void> {
+    await this.update(id, { enabled }, actor);
   }
 
   /** Read on every send (the policy's first check): from the tenant cache. */

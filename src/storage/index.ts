@@ -22,6 +22,7 @@ import { contactsRepository } from './repositories/contacts.js';
 import { usageRepository } from './repositories/usage.js';
 import { lookupCacheRepository } from './repositories/lookups.js';
 import { privacyRepository } from './repositories/privacy.js';
+import { consoleSessionsRepository } from './repositories/console-sessions.js';
 import { campaignsRepository } from './repositories/campaigns.js';
 import { asTx } from './tx.js';
 import { WriteBatcher, type BatchOp, type StorageWrite } from './write-batcher.js';
@@ -68,6 +69,8 @@ export function createRepositories(db: Db, newId: () => string = systemRandom.id
     contacts: contactsRepository(db.kysely),
     lookups: lookupCacheRepository(db.kysely),
     privacy: privacyRepository(db.kysely),
+    // --- admin console ---
+    consoleSessions: consoleSessionsRepository(db.kysely),
     // --- campaigns ---
     campaigns: campaignsRepository(db, write),
   };

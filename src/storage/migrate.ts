@@ -14,6 +14,9 @@ import * as m0011 from './migrations/0011_events.js';
 import * as m0012 from './migrations/0012_admin_audit.js';
 import * as m0013 from './migrations/0013_usage_contacts.js';
 import * as m0014 from './migrations/0014_campaigns.js';
+import * as m0015 from './migrations/0015_console_sessions.js';
+import * as m0016 from './migrations/0016_policy_windows.js';
+import * as m0017 from './migrations/0017_console_indexes.js';
 
 // Forward-only: migrations are listed statically (no filesystem scan) so the compiled package and
 // the test runner see the same set. Add new ones at the end; never edit a released one.
@@ -32,6 +35,9 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0012_admin_audit': m0012,
   '0013_usage_contacts': m0013,
   '0014_campaigns': m0014,
+  '0015_console_sessions': m0015,
+  '0016_policy_windows': m0016,
+  '0017_console_indexes': m0017,
 };
 
 // On PostgreSQL the migration tables are pinned to the current schema: otherwise Kysely finds

@@ -1,4 +1,4 @@
-// Tables of sending limits, caps and alerts (migration 0009).
+// Tables of sending limits, caps and alerts (migrations 0009, 0016).
 import type { AlertRecord } from '../ports.js';
 import type { Ms } from './columns.js';
 
@@ -11,14 +11,16 @@ export interface PolicyCountersTable {
   count: Ms;
 }
 
-export interface PolicyCountedTable {
-  message_id: string;
-  tenant_id: string;
-  created_at: Ms;
+/** One recipient key's recent send times (per-recipient limits and cooldowns). */
+export interface RecipientWindowsTable {
+  key: string;
+  /** JSON array of epoch ms, newest first. */
+  events: string;
+  expires_at: Ms;
 }
 
 export interface LimitsTables {
   policy_counters: PolicyCountersTable;
-  policy_counted: PolicyCountedTable;
+  recipient_windows: RecipientWindowsTable;
   alerts: AlertRecord;
 }

@@ -5,6 +5,7 @@ import type { ColumnType, Generated } from 'kysely';
 import type {
   ApiKeyRecord,
   AuditRecord,
+  ConsoleSessionRecord,
   CampaignRecipientRecord,
   CampaignRecord,
   ContactRecord,
@@ -32,7 +33,8 @@ export type TenantsTable = Omit<TenantRecord, 'enabled'> & { enabled: Generated<
 export type ApiKeysTable = ApiKeyRecord;
 
 /** `sensitive` may be left out of an insert (default 0). */
-export interface MessagesTable extends Omit<MessageRecord, 'sensitive' | 'price_estimated'> {
+export interface MessagesTable extends Omit<MessageRecord, 'sensitive' | 'price_estimated' | 'metered'> {
+  metered: ColumnType<number, number | undefined, number>;
   sensitive: ColumnType<number, number | undefined, number>;
   price_estimated: ColumnType<number, number | undefined, number>;
   /** What the usage rollup counts for the message (storage/repositories/usage.ts). */
@@ -107,6 +109,8 @@ export interface Database extends ConversationTables, VerifyTables, LimitsTables
   usage_rollup_day: UsageRollupTable;
   lookup_cache: LookupCacheTable;
   contacts: ContactsTable;
+  // --- admin console ---
+  console_sessions: ConsoleSessionRecord;
   // --- campaigns ---
   campaigns: CampaignRecord;
   campaign_recipients: CampaignRecipientRecord;

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { createHttpApp } from '../http/app.js';
+import { loadWebAssets } from '../http/web-assets.js';
 import type { PrometheusMetrics } from '../metrics/prometheus.js';
 import type { Repositories } from '../ports.js';
 import type { ApiKeysService } from '../services/api-keys.js';
@@ -13,6 +14,7 @@ import type { TenantConfigService } from '../services/tenant-config.js';
 import type { TestSendService } from '../services/test-send.js';
 import type { TenantsService } from '../services/tenants.js';
 import type { VerificationsService } from '../services/verifications.js';
+import type { ConsoleSessionsService } from '../services/console-sessions.js';
 import type { EventsWiring } from './events.js';
 import type { Data } from './data.js';
 import type { Messaging } from './messaging.js';
@@ -34,6 +36,7 @@ export interface WebHostDeps {
   metrics: PrometheusMetrics;
   events: EventsWiring;
   data: Data;
+  consoleSessions: ConsoleSessionsService;
   campaigns: CampaignsService;
 }
 
@@ -80,6 +83,7 @@ export class WebHost {
         contacts: this.d.data.contacts,
         privacy: this.d.data.privacy,
         alerts: messaging.alerts,
+        console: { sessions: this.d.consoleSessions, assets: loadWebAssets() },
         campaigns: this.d.campaigns,
       });
     }

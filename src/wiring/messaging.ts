@@ -5,10 +5,11 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Cipher } from '../core/cipher.js';
 import type { Decision } from '../core/policy.js';
-import type { Clock, Metrics, Policy, PolicyContext, PolicyMessage, Random, Repositories } from '../ports.js';
+import type { Clock, ContactRecord, Metrics, Policy, PolicyContext, PolicyMessage, Random, Repositories } from '../ports.js';
 import { twilioSignatures } from '../providers/twilio-signatures.js';
 import { liquidTemplates } from '../providers/liquid.js';
 import { twimlReplies } from '../providers/twiml.js';
+import { BatchedLookup, pairKey } from '../services/batched-check.js';
 import { AlertsService } from '../services/alerts.js';
 import { ConsentService } from '../services/consent.js';
 import { blockedContactPolicy, ConversationsService } from '../services/conversations.js';
@@ -72,8 +73,13 @@ export function createMessaging(d: MessagingDeps): Messaging {
     events: repos.events,
   });
   // A stored contact gives quiet hours its time zone and templates its locale (when the send does not).
-  const contactTimezone = async (tenantId: string, phone: string) => (await repos.contacts.get(tenantId, phone))?.time_zone ?? null;
-  const contactLocale = async (tenantId: string, phone: string) => (await repos.contacts.get(tenantId, phone))?.locale ?? null;
+  // Read in one query per tick for all the sends of that tick.
+  const contacts = new BatchedLookup<ContactRecord>(async (tenantIds, phones) => {
+    const rows = await repos.contacts.getAmong(tenantIds, phones);
+    return new Map(rows.map((r) => [pairKey(r.tenant_id, r.phone), r]));
+  });
+  const contactTimezone = async (tenantId: string, phone: string) => (await contacts.get(tenantId, phone))?.time_zone ?? null;
+  const contactLocale = async (tenantId: string, phone: string) => (await contacts.get(tenantId, phone))?.locale ?? null;
   const limits = new SendingLimits({
     counters: repos.counters,
     alerts: repos.alerts,

@@ -16,7 +16,6 @@ import type { Data } from './data.js';
 import type { ProviderHub } from './provider.js';
 
 const HOUSEKEEPING_MS = 10 * 60 * 1000;
-const COUNTED_MARK_TTL_MS = 2 * 24 * 60 * 60 * 1000;
 
 export interface RunnersDeps {
   config: Config;
@@ -63,13 +62,12 @@ export class Runners {
       run: () => repos.events.deleteOlderThan(clock.now().getTime() - d.config.events.retentionDays * 86_400_000, 10_000),
     });
     for (const task of d.data.tasks()) this.periodic.add(task);
-    // A message is marked when counted against the sending limits so that dispatch does not count it
-    // again; it is dispatched within its validity (at most 10 h) after that, so older marks are spent.
+    // Per-recipient windows whose every send has left the window decide nothing any more.
     this.periodic.add({
-      name: 'counted marks cleanup',
+      name: 'recipient windows cleanup',
       intervalMs: HOUSEKEEPING_MS,
       runAtStart: true,
-      run: () => repos.counters.pruneCounted(clock.now().getTime() - COUNTED_MARK_TTL_MS),
+      run: () => repos.counters.pruneWindows(clock.now().getTime()),
     });
     d.hub.onProvider((providerFor) => this.build(providerFor));
   }

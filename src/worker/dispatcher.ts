@@ -208,6 +208,7 @@ export class Dispatcher {
           body: row.body,
           segments: row.segments,
           recipientTimezone: row.recipient_timezone,
+          metered: row.metered === 1,
           campaignId: row.campaign_id ?? null,
         },
         { stage: 'dispatch', now, settings: await this.d.settings.get(row.tenant_id) },

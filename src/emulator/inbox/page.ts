@@ -1,8 +1,5 @@
-// The web inbox page at /emulator: one self-contained HTML document (inline CSS and JS, no external
-// requests) so it also works from the compiled package, where only .js files exist.
-import { createHash } from 'node:crypto';
-import { SCRIPT } from './script.js';
-import { STYLE } from './style.js';
+// The web inbox page at /emulator: the HTML shell; its script and style are the built files of
+// web/inbox/ (see assets.ts), so nothing runs inline and nothing comes from another origin.
 
 // An inline SVG favicon: without one the browser asks for /favicon.ico and logs a 404.
 const FAVICON =
@@ -11,14 +8,15 @@ const FAVICON =
 const LOGO =
   '<svg width="16" height="16" viewBox="0 0 16 16" aria-hidden="true"><path d="M2.5 3.5h11v7h-6l-3.5 2.5v-2.5h-1.5z" fill="none" stroke="#fff" stroke-width="1.6" stroke-linejoin="round"/></svg>';
 
-export const PAGE_HTML = `<!doctype html>
+/** The page, linking the hashed script and stylesheet. */
+export const pageHtml = (script: string, style: string): string => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Inbox · smsrelay Twilio emulator</title>
 <link rel="icon" href="${FAVICON}">
-<style>${STYLE}</style>
+<link rel="stylesheet" href="${style}">
 </head>
 <body>
 <header class="topbar">
@@ -77,21 +75,19 @@ export const PAGE_HTML = `<!doctype html>
     <form class="pane hidden" id="pane-chaos" data-testid="chaos-panel" role="tabpanel" autocomplete="off" novalidate></form>
   </aside>
 </main>
-<script>${SCRIPT}</script>
+<script type="module" src="${script}"></script>
 </body>
 </html>
 `;
 
-const sha256 = (s: string): string => `'sha256-${createHash('sha256').update(s).digest('base64')}'`;
-
 /**
- * Only the page's own inline script and style may run; media thumbnails may come from anywhere
- * over http(s). Defence in depth on top of textContent-only rendering.
+ * Only the page's own script and stylesheet may run; media thumbnails may come from anywhere over
+ * http(s). Defence in depth on top of textContent-only rendering.
  */
 export const PAGE_CSP = [
   "default-src 'none'",
-  `script-src ${sha256(SCRIPT)}`,
-  `style-src ${sha256(STYLE)}`,
+  "script-src 'self'",
+  "style-src 'self'",
   'img-src http: https: data:',
   "connect-src 'self'",
   "base-uri 'none'",

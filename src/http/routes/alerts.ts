@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { AlertsService } from '../../services/alerts.js';
 import type { RequireScope } from '../auth.js';
-import { errorResponses } from '../schemas.js';
+import { errorResponses, pageOf, pageQuery } from '../schemas.js';
 
 export interface AlertRoutesOptions {
   alerts: AlertsService;
@@ -22,32 +22,19 @@ export const alertRoutes: FastifyPluginAsync<AlertRoutesOptions> = async (app, d
         tags,
         summary: "The tenant's alerts, newest first",
         description: 'usage.cap_threshold (the daily cap’s alert threshold passed) and usage.cap_reached, each raised at most once per day.',
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 }, cursor: { type: 'string', maxLength: 200 } },
-        },
+        querystring: pageQuery(),
         response: {
-          200: {
+          200: pageOf({
             type: 'object',
             properties: {
-              data: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  properties: {
-                    id: { type: 'string' },
-                    kind: { type: 'string' },
-                    day: { type: 'string', description: 'The calendar day in the tenant’s time zone.' },
-                    message: { type: 'string' },
-                    data: { type: ['object', 'null'], additionalProperties: true },
-                    created_at: { type: 'string', format: 'date-time' },
-                  },
-                },
-              },
-              next_cursor: { type: ['string', 'null'] },
+              id: { type: 'string' },
+              kind: { type: 'string' },
+              day: { type: 'string', description: 'The calendar day in the tenant’s time zone.' },
+              message: { type: 'string' },
+              data: { type: ['object', 'null'], additionalProperties: true },
+              created_at: { type: 'string', format: 'date-time' },
             },
-          },
+          }),
           ...errorResponses,
         },
       },

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { PLATFORM_SCOPE } from '../../services/api-keys.js';
 import type { AuditLog } from '../../services/audit.js';
 import type { RequireScope } from '../auth.js';
-import { errorResponses } from '../schemas.js';
+import { errorResponses, pageOf, pageQuery } from '../schemas.js';
 
 const entrySchema = {
   type: 'object',
@@ -34,13 +34,9 @@ export const auditRoutes: FastifyPluginAsync<AuditRoutesOptions> = async (app, d
       schema: {
         tags: ['audit'],
         summary: 'Changes made through the API, newest first',
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 }, cursor: { type: 'string', maxLength: 1024 } },
-        },
+        querystring: pageQuery(),
         response: {
-          200: { type: 'object', properties: { data: { type: 'array', items: entrySchema }, next_cursor: { type: ['string', 'null'] } } },
+          200: pageOf(entrySchema),
           ...errorResponses,
         },
       },

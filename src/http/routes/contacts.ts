@@ -3,7 +3,7 @@ import type { ContactInput } from '../../core/contacts.js';
 import type { ContactListInput, ContactsService } from '../../services/contacts.js';
 import type { PrivacyService } from '../../services/privacy.js';
 import type { RequireScope } from '../auth.js';
-import { errorResponses } from '../schemas.js';
+import { errorResponses, pageOf, pageQuery } from '../schemas.js';
 
 const nullable = (type: string, extra: object = {}) => ({ type: [type, 'null'], ...extra });
 const tags = ['contacts'];
@@ -45,18 +45,12 @@ export const contactRoutes: FastifyPluginAsync<ContactRoutesOptions> = async (ap
       schema: {
         tags,
         summary: 'List contacts by number',
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            external_ref: { type: 'string', maxLength: 200 },
-            q: { type: 'string', minLength: 1, maxLength: 100, description: 'Part of the name or number (case-insensitive).' },
-            limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
-            cursor: { type: 'string', maxLength: 1024 },
-          },
-        },
+        querystring: pageQuery({
+          external_ref: { type: 'string', maxLength: 200 },
+          q: { type: 'string', minLength: 1, maxLength: 100, description: 'Part of the name or number (case-insensitive).' },
+        }),
         response: {
-          200: { type: 'object', properties: { data: { type: 'array', items: contactSchema }, next_cursor: nullable('string') } },
+          200: pageOf(contactSchema),
           ...errorResponses,
         },
       },

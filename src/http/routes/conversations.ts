@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ConversationListInput, ConversationsService, ConversationUpdate, ReplyInput } from '../../services/conversations.js';
 import type { RequireScope } from '../auth.js';
-import { errorResponses, idParams } from '../schemas.js';
+import { errorResponses, idParams, pageOf, pageQuery } from '../schemas.js';
 
 export const conversationSchema = {
   type: 'object',
@@ -21,8 +21,6 @@ export const conversationSchema = {
   },
 } as const;
 
-export const page = (items: object) => ({ type: 'object', properties: { data: { type: 'array', items }, next_cursor: { type: ['string', 'null'] } } });
-
 export interface ConversationRoutesOptions {
   conversations: ConversationsService;
   requireScope: RequireScope;
@@ -40,19 +38,13 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
       schema: {
         tags,
         summary: 'List conversations, most recent activity first',
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            status: { type: 'string', enum: ['active', 'opted_out', 'blocked', 'closed'] },
-            unread: { type: 'boolean' },
-            needs_attention: { type: 'boolean' },
-            external_ref: { type: 'string', maxLength: 200 },
-            limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
-            cursor: { type: 'string', maxLength: 200 },
-          },
-        },
-        response: { 200: page(conversationSchema), ...errorResponses },
+        querystring: pageQuery({
+          status: { type: 'string', enum: ['active', 'opted_out', 'blocked', 'closed'] },
+          unread: { type: 'boolean' },
+          needs_attention: { type: 'boolean' },
+          external_ref: { type: 'string', maxLength: 200 },
+        }),
+        response: { 200: pageOf(conversationSchema), ...errorResponses },
       },
     },
     async (req) => d.conversations.list(req.tenant, req.query),
@@ -72,12 +64,8 @@ export const conversationRoutes: FastifyPluginAsync<ConversationRoutesOptions> =
         tags,
         summary: "A conversation's messages, newest first",
         params: idParams,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 }, cursor: { type: 'string', maxLength: 200 } },
-        },
-        response: { 200: page({ $ref: 'Message#' }), ...errorResponses },
+        querystring: pageQuery(),
+        response: { 200: pageOf({ $ref: 'Message#' }), ...errorResponses },
       },
     },
     async (req) => d.conversations.thread(req.tenant, req.params.id, req.query),

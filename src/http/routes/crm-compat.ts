@@ -5,8 +5,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ConversationsService } from '../../services/conversations.js';
 import type { ListInput, MessagesService } from '../../services/messages.js';
 import type { RequireScope } from '../auth.js';
-import { errorResponses, idParams } from '../schemas.js';
-import { conversationSchema, page } from './conversations.js';
+import { errorResponses, idParams, pageOf, pageQuery } from '../schemas.js';
+import { conversationSchema } from './conversations.js';
 import { listQuery } from './messages.js';
 
 export interface CrmCompatRoutesOptions {
@@ -25,11 +25,6 @@ interface CrmSendBody {
 }
 
 const tags = ['compatibility'];
-const pageQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 }, cursor: { type: 'string', maxLength: 200 } },
-} as const;
 
 export const crmCompatRoutes: FastifyPluginAsync<CrmCompatRoutesOptions> = async (app, d) => {
   const read = d.requireScope('messages:read');
@@ -39,7 +34,7 @@ export const crmCompatRoutes: FastifyPluginAsync<CrmCompatRoutesOptions> = async
     '/api/v1/sms/messages/',
     {
       onRequest: read,
-      schema: { tags, summary: 'List messages (CRM module route)', querystring: listQuery, response: { 200: page({ $ref: 'Message#' }), ...errorResponses } },
+      schema: { tags, summary: 'List messages (CRM module route)', querystring: listQuery, response: { 200: pageOf({ $ref: 'Message#' }), ...errorResponses } },
     },
     async (req) => d.messages.list(req.tenant, req.query),
   );
@@ -99,8 +94,8 @@ export const crmCompatRoutes: FastifyPluginAsync<CrmCompatRoutesOptions> = async
       schema: {
         tags,
         summary: 'List conversations (CRM module route)',
-        querystring: pageQuery,
-        response: { 200: page(conversationSchema), ...errorResponses },
+        querystring: pageQuery(),
+        response: { 200: pageOf(conversationSchema), ...errorResponses },
       },
     },
     async (req) => conversations.list(req.tenant, req.query),
@@ -123,8 +118,8 @@ export const crmCompatRoutes: FastifyPluginAsync<CrmCompatRoutesOptions> = async
         tags,
         summary: "A conversation's messages (CRM module route)",
         params: idParams,
-        querystring: pageQuery,
-        response: { 200: page({ $ref: 'Message#' }), ...errorResponses },
+        querystring: pageQuery(),
+        response: { 200: pageOf({ $ref: 'Message#' }), ...errorResponses },
       },
     },
     async (req) => conversations.thread(req.tenant, req.params.id, req.query),

@@ -1,21 +1,21 @@
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
+import { CATEGORIES } from '../../core/categories.js';
 import { MESSAGE_STATUSES } from '../../core/status.js';
-import type { MessagesService, SendInput } from '../../services/messages.js';
+import { type ListInput, MESSAGES_CSV_MAX_ROWS, type MessagesService, type SendInput } from '../../services/messages.js';
 import type { RequireScope } from '../auth.js';
-import { errorResponses, idParams, sendBodySchema } from '../schemas.js';
+import { errorResponses, idParams, pageOf, pageQuery, sendBodySchema } from '../schemas.js';
 
-export const listQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    status: { type: 'string', enum: [...MESSAGE_STATUSES] },
-    to: { type: 'string', maxLength: 64 },
-    since: { type: 'string', format: 'date-time' },
-    until: { type: 'string', format: 'date-time' },
-    limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
-    cursor: { type: 'string', maxLength: 200 },
-  },
+const filterProperties = {
+  status: { type: 'string', enum: [...MESSAGE_STATUSES] },
+  to: { type: 'string', maxLength: 64 },
+  since: { type: 'string', format: 'date-time' },
+  until: { type: 'string', format: 'date-time' },
+  category: { type: 'string', enum: [...CATEGORIES] },
+  template: { type: 'string', minLength: 1, maxLength: 64, description: "A template's name." },
 } as const;
+
+export const listQuery = pageQuery(filterProperties);
 
 export interface MessageRoutesOptions {
   messages: MessagesService;
@@ -48,7 +48,7 @@ export const messageRoutes: FastifyPluginAsync<MessageRoutesOptions> = async (ap
     },
   );
 
-  app.get<{ Querystring: { status?: string; to?: string; since?: string; until?: string; limit?: number; cursor?: string } }>(
+  app.get<{ Querystring: ListInput }>(
     '/v1/messages',
     {
       onRequest: read,
@@ -56,16 +56,54 @@ export const messageRoutes: FastifyPluginAsync<MessageRoutesOptions> = async (ap
         tags: ['messages'],
         summary: 'List messages, newest first',
         querystring: listQuery,
+        response: { 200: pageOf({ $ref: 'Message#' }), ...errorResponses },
+      },
+    },
+    async (req) => d.messages.list(req.tenant, req.query),
+  );
+
+  app.get<{ Querystring: Omit<ListInput, 'limit' | 'cursor'> }>(
+    '/v1/messages.csv',
+    {
+      onRequest: read,
+      schema: {
+        tags: ['messages'],
+        summary: 'Export messages as CSV, newest first',
+        description: `The filters of GET /v1/messages; streamed page by page, at most ${MESSAGES_CSV_MAX_ROWS} rows (narrow the date range for more). Cells that a spreadsheet would read as a formula get a leading apostrophe.`,
+        querystring: { type: 'object', additionalProperties: false, properties: filterProperties },
+        response: { 200: { description: 'CSV with a header row', content: { 'text/csv': { schema: { type: 'string' } } } }, ...errorResponses },
+      },
+    },
+    async (req, reply) =>
+      reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="messages.csv"')
+        .send(Readable.from(d.messages.csv(req.tenant, req.query))),
+  );
+
+  app.get(
+    '/v1/outbox',
+    {
+      onRequest: read,
+      schema: {
+        tags: ['messages'],
+        summary: "This tenant's outbox: messages waiting for the worker",
         response: {
           200: {
             type: 'object',
-            properties: { data: { type: 'array', items: { $ref: 'Message#' } }, next_cursor: { type: ['string', 'null'] } },
+            properties: {
+              depth: { type: 'integer', description: 'Pending and scheduled messages.' },
+              pending: { type: 'integer', description: 'Pending messages (due now or retrying).' },
+              scheduled: { type: 'integer' },
+              oldest_pending_at: { type: ['string', 'null'], format: 'date-time' },
+              oldest_pending_age_seconds: { type: ['number', 'null'] },
+            },
           },
           ...errorResponses,
         },
       },
     },
-    async (req) => d.messages.list(req.tenant, req.query),
+    async (req) => d.messages.outbox(req.tenant),
   );
 
   app.get<{ Params: { id: string } }>(

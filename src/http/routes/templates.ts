@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { SENDABLE_CATEGORIES } from '../../core/categories.js';
 import type { TemplateInput, TemplatesService } from '../../services/templates.js';
 import type { RequireScope } from '../auth.js';
-import { errorResponses } from '../schemas.js';
+import { errorResponses, pageOf, pageQuery } from '../schemas.js';
 
 const templateSchema = {
   type: 'object',
@@ -32,15 +32,6 @@ const templateBody = {
 } as const;
 
 const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string', maxLength: 64 } } } as const;
-const pageQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 }, cursor: { type: 'string', maxLength: 200 } },
-} as const;
-const pageOf = (item: object) => ({
-  type: 'object',
-  properties: { data: { type: 'array', items: item }, next_cursor: { type: ['string', 'null'] } },
-});
 
 const previewSchema = {
   type: 'object',
@@ -112,7 +103,7 @@ export const templateRoutes: FastifyPluginAsync<TemplateRoutesOptions> = async (
     '/v1/templates',
     {
       onRequest: read,
-      schema: { tags, summary: 'List templates by name', querystring: pageQuery, response: { 200: pageOf(templateSchema), ...errorResponses } },
+      schema: { tags, summary: 'List templates by name', querystring: pageQuery(), response: { 200: pageOf(templateSchema), ...errorResponses } },
     },
     async (req) => d.templates.list(req.tenant, req.query),
   );
@@ -165,7 +156,7 @@ export const templateRoutes: FastifyPluginAsync<TemplateRoutesOptions> = async (
         tags,
         summary: "A template's versions, newest first",
         params: nameParams,
-        querystring: pageQuery,
+        querystring: pageQuery(),
         response: { 200: pageOf(templateSchema), ...errorResponses },
       },
     },

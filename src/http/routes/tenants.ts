@@ -2,7 +2,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TenantsService } from '../../services/tenants.js';
 import type { RequireScope } from '../auth.js';
-import { errorResponses, idParams } from '../schemas.js';
+import { errorResponses, idParams, pageOf, pageQuery } from '../schemas.js';
 
 const tenantSchema = {
   type: 'object',
@@ -62,13 +62,9 @@ export const tenantRoutes: FastifyPluginAsync<TenantRoutesOptions> = async (app,
       schema: {
         tags,
         summary: 'Every tenant, oldest first (tenants:admin)',
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 }, cursor: { type: 'string', maxLength: 1024 } },
-        },
+        querystring: pageQuery(),
         response: {
-          200: { type: 'object', properties: { data: { type: 'array', items: tenantSchema }, next_cursor: { type: ['string', 'null'] } } },
+          200: pageOf(tenantSchema),
           ...errorResponses,
         },
       },

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { EVENT_TYPES } from '../../core/events.js';
 import type { EndpointInput, WebhookEndpointsService } from '../../services/webhook-endpoints.js';
 import type { RequireScope } from '../auth.js';
-import { errorResponses, idParams } from '../schemas.js';
+import { errorResponses, idParams, pageOf, pageQuery } from '../schemas.js';
 
 const endpointProperties = {
   id: { type: 'string' },
@@ -136,34 +136,21 @@ export const webhookEndpointRoutes: FastifyPluginAsync<WebhookEndpointRoutesOpti
         tags,
         summary: 'Delivery attempts to the endpoint, newest first',
         params: idParams,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 }, cursor: { type: 'string', maxLength: 200 } },
-        },
+        querystring: pageQuery(),
         response: {
-          200: {
+          200: pageOf({
             type: 'object',
             properties: {
-              data: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  properties: {
-                    id: { type: 'string' },
-                    event_id: { type: 'string' },
-                    attempted_at: { type: 'string', format: 'date-time' },
-                    status_code: { type: ['integer', 'null'] },
-                    success: { type: 'boolean' },
-                    error: { type: ['string', 'null'] },
-                    latency_ms: { type: 'integer' },
-                    response_excerpt: { type: ['string', 'null'], description: 'The start of the response body (at most 1 KB).' },
-                  },
-                },
-              },
-              next_cursor: { type: ['string', 'null'] },
+              id: { type: 'string' },
+              event_id: { type: 'string' },
+              attempted_at: { type: 'string', format: 'date-time' },
+              status_code: { type: ['integer', 'null'] },
+              success: { type: 'boolean' },
+              error: { type: ['string', 'null'] },
+              latency_ms: { type: 'integer' },
+              response_excerpt: { type: ['string', 'null'], description: 'The start of the response body (at most 1 KB).' },
             },
-          },
+          }),
           ...errorResponses,
         },
       },

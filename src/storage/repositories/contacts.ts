@@ -7,6 +7,8 @@ export function contactsRepository(k: Kysely<Database>): ContactsRepository {
   return {
     get: (tenantId, phone) => k.selectFrom('contacts').selectAll().where('tenant_id', '=', tenantId).where('phone', '=', phone).executeTakeFirst(),
 
+    getAmong: (tenantIds, phones) => k.selectFrom('contacts').selectAll().where('tenant_id', 'in', tenantIds).where('phone', 'in', phones).execute(),
+
     async put(tx, row) {
       const r = await kx(tx)
         .insertInto('contacts')

@@ -1,9 +1,17 @@
-// Sliding-window events in verify_rate_events: one row per key per accepted event. Per-day totals
+// Sliding-window events in verify_rate_events: one row per key per accepted event (verifications);
+// per-recipient windows in recipient_windows: one row per key. Per-day totals
 // in policy_counters, each changed by one INSERT … ON CONFLICT DO UPDATE … RETURNING (both databases).
 import { sql } from 'kysely';
 import type { CountersRepository } from '../../ports.js';
 import type { Db } from '../db.js';
+import { Params, rowsSource, run, type Columns } from '../rows.js';
 import { kx } from '../tx.js';
+
+const WINDOW_SOURCE: Columns = [
+  ['key', 'text'],
+  ['events', 'text'],
+  ['expires_at', 'bigint'],
+];
 
 export function countersRepository(db: Db): CountersRepository {
   return {
@@ -74,36 +82,38 @@ export function countersRepository(db: Db): CountersRepository {
         .execute();
       return rows.map((r) => ({ name: r.name, count: Number(r.count) }));
     },
-    async eventsOf(tx, keys) {
-      const out = new Map<string, number[]>();
-      if (!keys.length) return out;
-      const rows = await kx(tx)
-        .selectFrom('verify_rate_events')
-        .select(['key', 'at'])
-        .where('key', 'in', [...new Set(keys)])
-        .orderBy('key')
-        .orderBy('at', 'desc')
-        .execute();
-      for (const r of rows) {
-        const list = out.get(r.key);
-        if (list) list.push(Number(r.at));
-        else out.set(r.key, [Number(r.at)]);
-      }
-      return out;
+    async lockWindows(tx, keys) {
+      if (!keys.length) return new Map();
+      // An upsert that changes nothing locks each row (PostgreSQL re-reads the latest committed
+      // version, so RETURNING gives what a concurrent batch just wrote) and creates the missing ones,
+      // locked too; keys sorted, so concurrent batches lock in one order. SQLite: one writer anyway.
+      const p = new Params(db.dialect);
+      const rows = [...new Set(keys)].sort().map((k) => [k, '[]', 0]);
+      const r = await run<{ key: string; events: string }>(
+        tx,
+        `INSERT INTO recipient_windows (key, events, expires_at) SELECT key, events, expires_at FROM ${rowsSource(db.dialect, WINDOW_SOURCE, rows, p)} WHERE true` +
+          ' ON CONFLICT (key) DO UPDATE SET events = recipient_windows.events RETURNING key, events',
+        p.values,
+      );
+      return new Map(r.rows.map((x) => [x.key, JSON.parse(x.events) as number[]]));
     },
-    async pruneEach(tx, entries) {
-      const byBefore = new Map<number, string[]>();
-      for (const e of entries) byBefore.set(e.before, [...(byBefore.get(e.before) ?? []), e.key]);
-      for (const [before, keys] of byBefore) {
-        await kx(tx)
-          .deleteFrom('verify_rate_events')
-          .where('key', 'in', [...new Set(keys)])
-          .where('at', '<=', before)
-          .execute();
-      }
+    async saveWindows(tx, windows) {
+      if (!windows.length) return;
+      // One row per key in a statement (an upsert may not touch a row twice): the last entry wins.
+      // A set-based statement with one text per batch size (storage/rows.ts), as on the send path.
+      const last = new Map(windows.map((w) => [w.key, w]));
+      const p = new Params(db.dialect);
+      const rows = [...last.values()].map((w) => [w.key, JSON.stringify(w.events), w.expiresAt]);
+      await run(
+        tx,
+        `INSERT INTO recipient_windows (key, events, expires_at) SELECT key, events, expires_at FROM ${rowsSource(db.dialect, WINDOW_SOURCE, rows, p)} WHERE true` +
+          ' ON CONFLICT (key) DO UPDATE SET events = excluded.events, expires_at = excluded.expires_at',
+        p.values,
+      );
     },
-    async recordEach(tx, events) {
-      if (events.length) await kx(tx).insertInto('verify_rate_events').values(events).execute();
+    async pruneWindows(now) {
+      const r = await db.kysely.deleteFrom('recipient_windows').where('expires_at', '<', now).executeTakeFirst();
+      return Number(r.numDeletedRows);
     },
     async lockCount(tx, c) {
       // An upsert that changes nothing but takes the row lock (and creates the row if missing).
@@ -115,22 +125,8 @@ export function countersRepository(db: Db): CountersRepository {
         .executeTakeFirstOrThrow();
       return Number(row.count);
     },
-    async countedAmong(tx, messageIds) {
-      if (!messageIds.length) return new Set();
-      const rows = await kx(tx).selectFrom('policy_counted').select('message_id').where('message_id', 'in', messageIds).execute();
-      return new Set(rows.map((r) => r.message_id));
-    },
-    async markCounted(tx, marks) {
-      if (!marks.length) return;
-      await kx(tx)
-        .insertInto('policy_counted')
-        .values(marks.map((c) => ({ message_id: c.messageId, tenant_id: c.tenantId, created_at: c.at })))
-        .onConflict((oc) => oc.column('message_id').doNothing())
-        .execute();
-    },
-    async pruneCounted(before) {
-      const r = await db.kysely.deleteFrom('policy_counted').where('created_at', '<', before).executeTakeFirst();
-      return Number(r.numDeletedRows);
+    async markMetered(tx, messageIds) {
+      if (messageIds.length) await kx(tx).updateTable('messages').set({ metered: 1 }).where('id', 'in', messageIds).execute();
     },
   };
 }

@@ -38,6 +38,7 @@ const BIGINT: ReadonlySet<Col> = new Set<Col>([
   'expires_at',
   'validity_period',
   'sensitive',
+  'metered',
   'price_estimated',
   'redacted_at',
   'created_at',
@@ -82,6 +83,7 @@ const MESSAGE_COLUMNS = [
   'truncated_from',
   'recipient_timezone',
   'sensitive',
+  'metered',
   'campaign_id',
   'created_at',
   'updated_at',
@@ -204,7 +206,7 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
     if (messages.length === 0) return;
     const p = new Params(dialect);
     const cols = MESSAGE_COLUMNS.join(', ');
-    const rows = messages.map((m) => MESSAGE_COLUMNS.map((c) => m.row[c] ?? null));
+    const rows = messages.map((m) => MESSAGE_COLUMNS.map((c) => (c === 'metered' ? (m.row.metered ?? 0) : (m.row[c] ?? null))));
     await run(tx, `INSERT INTO messages (${cols}) SELECT ${cols} FROM ${rowsSource(dialect, MESSAGE_SOURCE, rows, p)}`, p.values);
     await insertEvents(tx, messages.map(firstEvent));
   }
@@ -364,7 +366,7 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
     insert,
     insertReceived,
 
-    async accept(tx: Tx, items: AcceptItem[]): Promise<IdempotencyOutcome[]> {
+    async claimKeys(tx: Tx, items: AcceptItem[]): Promise<IdempotencyOutcome[]> {
       const out: IdempotencyOutcome[] = items.map(() => ({ kind: 'new' }));
       const keyOf = (a: AcceptItem) => `${a.idempotency!.tenantId}\u0000${a.idempotency!.key}`;
       const keyed = items.flatMap((a, i) => (a.idempotency ? [i] : []));
@@ -414,11 +416,32 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
           }
         }
       }
-      await insert(
-        tx,
-        items.flatMap((a, i) => (out[i]!.kind === 'new' ? [a.message] : [])),
-      );
       return out;
+    },
+
+    async rewriteAnswers(tx, answers) {
+      for (const a of answers) {
+        await kx(tx)
+          .updateTable('idempotency_keys')
+          .set({ response_status: a.status, response_body: a.body })
+          .where('tenant_id', '=', a.tenantId)
+          .where('key', '=', a.key)
+          .execute();
+      }
+    },
+
+    async forgetAnswers(tx, keys) {
+      for (const tenantId of new Set(keys.map((x) => x.tenantId))) {
+        await kx(tx)
+          .deleteFrom('idempotency_keys')
+          .where('tenant_id', '=', tenantId)
+          .where(
+            'key',
+            'in',
+            keys.filter((x) => x.tenantId === tenantId).map((x) => x.key),
+          )
+          .execute();
+      }
     },
 
     get: (tenantId, id) => k.selectFrom('messages').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst(),
@@ -429,8 +452,16 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
       if (q.to) query = query.where('to_addr', '=', q.to);
       if (q.since !== undefined) query = query.where('created_at', '>=', q.since);
       if (q.until !== undefined) query = query.where('created_at', '<', q.until);
-      if (q.before) query = query.where('id', '<', q.before);
-      return query.orderBy('id', 'desc').limit(q.limit).execute();
+      if (q.category) query = query.where('category', '=', q.category);
+      if (q.template) query = query.where('template_name', '=', q.template);
+      const before = q.before;
+      if (before) {
+        query = query.where((eb) =>
+          eb.or([eb('created_at', '<', before.createdAt), eb.and([eb('created_at', '=', before.createdAt), eb('id', '<', before.id)])]),
+        );
+      }
+      // Newest first by created_at (then id): a date range is one index range (migration 0017).
+      return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
     },
 
     events: (messageId) =>
@@ -492,6 +523,20 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
       return { depth: Number(r.depth), earliestAttemptAt: r.earliest === null ? null : Number(r.earliest) };
     },
 
+    async tenantOutbox(tenantId) {
+      // Two ranges of messages_tenant_status_recent (tenant_id, status, created_at; migration 0017).
+      const rows = await k
+        .selectFrom('messages')
+        .select((eb) => ['status', eb.fn.countAll<number | string>().as('n'), eb.fn.min<number | string | null>('created_at').as('oldest')])
+        .where('tenant_id', '=', tenantId)
+        .where(sql<boolean>`status in ('pending', 'scheduled')`)
+        .groupBy('status')
+        .execute();
+      const of = (s: string) => rows.find((r) => r.status === s);
+      const oldest = of('pending')?.oldest;
+      return { pending: Number(of('pending')?.n ?? 0), scheduled: Number(of('scheduled')?.n ?? 0), oldestPendingAt: oldest == null ? null : Number(oldest) };
+    },
+
     async releaseLeases(workerId, claims, now) {
       if (claims.length === 0) return;
       await write(async (tx) => {
@@ -533,18 +578,6 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
         .where('key', '=', key)
         .executeTakeFirst();
       return r && r.expires_at > now ? r.request_hash : undefined;
-    },
-
-    async liveIdempotencyKeys(tx, keys, now) {
-      if (!keys.length) return new Set();
-      const rows = await kx(tx)
-        .selectFrom('idempotency_keys')
-        .select(['tenant_id', 'key'])
-        .where('tenant_id', 'in', [...new Set(keys.map((x) => x.tenantId))])
-        .where('key', 'in', [...new Set(keys.map((x) => x.key))])
-        .where('expires_at', '>', now)
-        .execute();
-      return new Set(rows.map((r) => `${r.tenant_id}\u0000${r.key}`));
     },
 
     async deleteExpiredIdempotencyKeys(now) {

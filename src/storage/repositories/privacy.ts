@@ -91,6 +91,8 @@ export function privacyRepository(k: Kysely<Database>): PrivacyRepository {
         .where('phone', '=', e.phone)
         .executeTakeFirst();
       await t.deleteFrom('lookup_cache').where('tenant_id', '=', e.tenantId).where('phone', '=', e.phone).execute();
+      // Per-recipient limit windows are keyed by the number (services/limits.ts: r:<tenant>:<category>:<number>).
+      await t.deleteFrom('recipient_windows').where('key', 'like', `r:${e.tenantId}:%:${e.phone}`).execute();
       // Idempotent replays hold the message as answered (number and body); they would be gone within a day anyway.
       await t
         .deleteFrom('idempotency_keys')

@@ -69,6 +69,20 @@ export function templatesRepository(db: Db): TemplatesRepository {
       });
     },
 
+    async currentAmong(tenantIds, names) {
+      const rows = await k
+        .selectFrom('templates as t')
+        .innerJoin('template_versions as v', (j) =>
+          j.onRef('v.tenant_id', '=', 't.tenant_id').onRef('v.name', '=', 't.name').onRef('v.version', '=', 't.current_version'),
+        )
+        .select(VERSION_COLUMNS)
+        .where('t.tenant_id', 'in', tenantIds)
+        .where('t.name', 'in', names)
+        .where('t.deleted_at', 'is', null)
+        .execute();
+      return rows.map(num);
+    },
+
     async get(tenantId, name, version) {
       const r =
         version === undefined

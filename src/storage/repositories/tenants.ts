@@ -46,15 +46,6 @@ export function tenantsRepository(k: Kysely<Database>): TenantsRepository {
         .executeTakeFirst();
       return Number(r.numUpdatedRows) > 0;
     },
-    // Enabled is the tenant's status (the platform admin's switch), not a column of its own.
-    async setEnabled(id, enabled, now) {
-      const r = await k
-        .updateTable('tenants')
-        .set({ status: enabled ? 'active' : 'disabled', updated_at: now })
-        .where('id', '=', id)
-        .executeTakeFirst();
-      return Number(r.numUpdatedRows) > 0;
-    },
     async setCredentials(tx, id, creds, now) {
       await kx(tx)
         .updateTable('tenants')
