@@ -155,6 +155,19 @@ describe.each(backends)('campaigns on $name', (backend) => {
     expect(rec.body.data[0]).toMatchObject({ phone: last, error_code: 'SMS_ERR_RECIPIENT_OPTED_OUT' });
   });
 
+  it('the campaign rate is a ceiling: 10 messages/s, never more than the rate in any second', async () => {
+    const c = await create({ name: 'rate', body: 'Rate test', rate: 10 });
+    const phones = Array.from({ length: 40 }, (_, i) => num(45_000 + i));
+    expect((await upload(c.id, `phone\n${phones.join('\n')}\n`)).body.accepted).toBe(40);
+    expect((await act(c.id, 'start')).status).toBe(200);
+    expect((await done(c.id)).status).toBe('completed');
+    const times = phones.map((p) => received(p, 'Rate test')[0]!.dateCreated.getTime()).sort((a, b) => a - b);
+    // 40 at 10/s: about 4 s from the first to the last, and at most the rate (+1 for a slot's edge) in any 1 s window.
+    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(3000);
+    const busiest = Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + 1000).length));
+    expect(busiest).toBeLessThanOrEqual(11);
+  });
+
   it('pause stops sending within a second, resume continues, cancel ends the rest as canceled; illegal moves are 409', async () => {
     const c = await create({ name: 'pause', body: 'Pause test', rate: 20 });
     const phones = Array.from({ length: 300 }, (_, i) => num(40_000 + i));

@@ -143,24 +143,43 @@ export function campaignsRepository(db: Db, write: StorageWrite): CampaignsRepos
         .execute(),
 
     async claimRecipients(campaignId, now, leaseMs, limit) {
-      const due = (eb: any) =>
+      const due = (eb: typeof k) =>
         eb
           .selectFrom('campaign_recipients')
           .select('seq')
           .where('campaign_id', '=', campaignId)
           .where('status', '=', 'pending')
-          .where((w: any) => w.or([w('locked_until', 'is', null), w('locked_until', '<', now)]))
+          .where((w) => w.or([w('locked_until', 'is', null), w('locked_until', '<', now)]))
           .orderBy('seq')
           .limit(limit);
-      const claim = (t: typeof k) =>
-        t
+      const set = { locked_until: now + leaseMs };
+      let rows: CampaignRecipientRecord[];
+      if (db.dialect === 'postgres') {
+        // A materialized CTE runs the locking SELECT once: as an IN (subquery) PostgreSQL may run it
+        // again per row and claim past the limit.
+        rows = await k
+          .with(
+            (cte) => cte('due').materialized(),
+            () => due(k).forUpdate().skipLocked(),
+          )
           .updateTable('campaign_recipients')
-          .set({ locked_until: now + leaseMs })
+          .set(set)
           .where('campaign_id', '=', campaignId)
-          .where('seq', 'in', (eb) => (db.dialect === 'postgres' ? due(eb).forUpdate().skipLocked() : due(eb)))
+          .where('seq', 'in', (eb) => eb.selectFrom('due').select('due.seq'))
           .returningAll()
           .execute();
-      const rows = db.dialect === 'postgres' ? await claim(k) : await write((tx) => claim(kx(tx)));
+      } else {
+        // SQLite has a single writer: the UPDATE … WHERE seq IN (SELECT …) is atomic on its own.
+        rows = await write((tx) =>
+          kx(tx)
+            .updateTable('campaign_recipients')
+            .set(set)
+            .where('campaign_id', '=', campaignId)
+            .where('seq', 'in', due(kx(tx)))
+            .returningAll()
+            .execute(),
+        );
+      }
       return rows.map(fromRow).sort((a, b) => a.seq - b.seq);
     },
 
