@@ -12,7 +12,7 @@ import type { TenantsService } from '../services/tenants.js';
 import { CampaignDispatcher } from '../worker/campaign-dispatcher.js';
 
 /** Messages of one campaign created ahead of sending: enough to keep the outbox dispatcher busy, little to stop on pause. */
-const CAMPAIGN_WINDOW = 1000;
+const CAMPAIGN_WINDOW = 2000;
 
 export interface CampaignsDeps {
   config: Config;

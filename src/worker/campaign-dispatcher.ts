@@ -21,7 +21,7 @@ export interface CampaignDispatcherDeps {
 const LEASE_MS = 10_000;
 const PACE_HORIZON_MS = 1000;
 /** Recipients claimed at a time. */
-const BATCH = 250;
+const BATCH = 500;
 
 export class CampaignDispatcher {
   private stopping = true;
