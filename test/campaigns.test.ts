@@ -104,6 +104,10 @@ describe.each(backends)('campaigns on $name', (backend) => {
     expect(end.counts.sent + end.counts.delivered).toBe(1650);
     for (let i = 0; i < 1700; i++) expect(received(num(i), 'Hi ').length, `number ${i}`).toBe(i < 1650 ? 1 : 0);
     expect(received(num(0))[0]!.body).toMatch(/^Hi Ann 0, 10% off, free "gift" today only/);
+    // The host application hears of it once, with the final counts.
+    const completed = (await t.api('/v1/events?type=campaign.completed&limit=200')).body.data.filter((e: any) => e.data.id === c.id);
+    expect(completed).toHaveLength(1);
+    expect(completed[0].data).toMatchObject({ status: 'completed', total: end.total, counts: { invalid: 100, suppressed: 50, pending: 0 } });
     // Each message is an ordinary message linked to its campaign.
     const linked = await sqlOf(t.relay).selectFrom('messages').select(['campaign_id']).where('campaign_id', '=', c.id).execute();
     expect(linked).toHaveLength(1650);

@@ -13085,7 +13085,7 @@ export interface webhooks {
         get?: never;
         put?: never;
         /**
-         * A campaign sent to its whole audience (raised by campaigns).
+         * A campaign reached every recipient of its audience: the campaign as GET /v1/campaigns/:id shows it, with its final counts.
          * @description Signed per Standard Webhooks: verify webhook-signature with the endpoint secret (any Standard Webhooks or Svix library). Answer 2xx within 15 s; anything else is retried (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with jitter). 410 disables the endpoint.
          */
         post: {
@@ -13112,8 +13112,22 @@ export interface webhooks {
                      *       "tenant": "0194b3a2-6c1e-7d40-9a2b-1f2e3d4c5b6a",
                      *       "data": {
                      *         "id": "0194b3a2-7400-7abc-8def-0123456789ab",
+                     *         "name": "Spring notice",
                      *         "status": "completed",
-                     *         "recipients": 250
+                     *         "total": 250,
+                     *         "counts": {
+                     *           "pending": 0,
+                     *           "held": 0,
+                     *           "sent": 3,
+                     *           "delivered": 240,
+                     *           "failed": 1,
+                     *           "undelivered": 1,
+                     *           "suppressed": 3,
+                     *           "invalid": 2,
+                     *           "canceled": 0
+                     *         },
+                     *         "cost": "1.9920",
+                     *         "finished_at": "2026-01-15T10:30:00.000Z"
                      *       }
                      *     }
                      */

@@ -105,8 +105,16 @@ const EXAMPLES: Record<EventType, { summary: string; data: Record<string, unknow
   },
   'usage.cap_reached': { summary: "A tenant's daily cap was reached: sends are held.", data: { cap: 'daily', limit: 1000, used: 1000, day: '2026-01-15' } },
   'campaign.completed': {
-    summary: 'A campaign sent to its whole audience (raised by campaigns).',
-    data: { id: '0194b3a2-7400-7abc-8def-0123456789ab', status: 'completed', recipients: 250 },
+    summary: 'A campaign reached every recipient of its audience: the campaign as GET /v1/campaigns/:id shows it, with its final counts.',
+    data: {
+      id: '0194b3a2-7400-7abc-8def-0123456789ab',
+      name: 'Spring notice',
+      status: 'completed',
+      total: 250,
+      counts: { pending: 0, held: 0, sent: 3, delivered: 240, failed: 1, undelivered: 1, suppressed: 3, invalid: 2, canceled: 0 },
+      cost: '1.9920',
+      finished_at: T,
+    },
   },
   'webhook_endpoint.disabled': {
     summary: "An alert: the relay disabled a webhook endpoint ('gone' after a 410, 'failing' after failures for too long).",

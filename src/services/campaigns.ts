@@ -18,6 +18,7 @@ import type {
   CampaignRecord,
   CampaignsRepository,
   Clock,
+  EventsRepository,
   MessagesRepository,
   NewRecipient,
   Policy,
@@ -26,6 +27,7 @@ import type {
   RecipientOutcome,
   UnitOfWork,
 } from '../ports.js';
+import { newEvent } from './events.js';
 import type { MessagesService, SendInput } from './messages.js';
 import type { TemplatesService } from './templates.js';
 import type { Tenant } from './tenants.js';
@@ -102,6 +104,8 @@ export interface CampaignsServiceDeps {
   settings: { get(tenantId: string): Promise<TenantSettings> };
   tenantById(id: string): Promise<Tenant | undefined>;
   write: UnitOfWork['write'];
+  /** campaign.completed for the host application, in the transaction that completes the campaign. */
+  events: Pick<EventsRepository, 'append'>;
   clock: Clock;
   random: Random;
   rejectFixedLine: boolean;
@@ -650,10 +654,14 @@ export class CampaignsService {
   async completeIfDone(c: CampaignRecord): Promise<boolean> {
     if ((await this.d.campaigns.outstanding(c.id)) > 0) return false;
     const now = this.d.clock.now().getTime();
-    const moved = await this.d.write((tx) =>
-      this.d.campaigns.move(tx, c.tenant_id, c.id, ['running'], { status: 'completed', finished_at: now, updated_at: now }),
-    );
-    return moved !== undefined;
+    // Its final counts, for the host application's event (read before: nothing of it is outstanding).
+    const done = await this.resource({ ...c, status: 'completed', finished_at: now, updated_at: now });
+    return this.d.write(async (tx) => {
+      const moved = await this.d.campaigns.move(tx, c.tenant_id, c.id, ['running'], { status: 'completed', finished_at: now, updated_at: now });
+      if (moved === undefined) return false;
+      await this.d.events.append(tx, [newEvent(this.d.random, c.tenant_id, 'campaign.completed', now, { ...done })]);
+      return true;
+    });
   }
 }
 

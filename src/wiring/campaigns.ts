@@ -45,6 +45,7 @@ export function createCampaigns(d: CampaignsDeps): Campaigns {
     settings: d.settings,
     tenantById: (id) => d.tenants.byId(id),
     write: repos.write,
+    events: repos.events,
     clock,
     random: d.random,
     rejectFixedLine: d.config.rejectFixedLine,

@@ -66,11 +66,18 @@ export function usageRepository(db: Db): UsageRepository {
           .map(({ message: m, country }) => [m.id, m.status, m.price, m.price_estimated, m.usage_status, m.usage_price, country]),
         p,
       );
+      // PostgreSQL: the aggregator never waits on a message row the send path holds (it would
+      // deadlock against a status move locking rows in another order): a locked row is skipped and
+      // counted by a later pass, as it is changing anyway. SQLite has one writer.
+      const unlocked =
+        dialect === 'postgres'
+          ? ` AND m.id IN (SELECT l.id FROM messages AS l WHERE l.id = ANY(${p.add(marks.map((x) => x.message.id))}::text[]) FOR UPDATE SKIP LOCKED)`
+          : '';
       const r = await run<{ id: string }>(
         tx,
         `UPDATE messages AS m SET usage_status = v.status, usage_price = CASE WHEN v.pe = 1 THEN 'e:' || v.price ELSE v.price END, country = v.country` +
           ` FROM ${src} WHERE m.id = v.mid AND m.status = v.status AND m.price ${same} v.price AND m.price_estimated = v.pe` +
-          ` AND m.usage_status ${same} v.old_status AND m.usage_price ${same} v.old_price RETURNING id`,
+          ` AND m.usage_status ${same} v.old_status AND m.usage_price ${same} v.old_price${unlocked} RETURNING id`,
         p.values,
       );
       return r.rows.map((x) => x.id);
