@@ -118,7 +118,9 @@ export function liquidTemplates(): TemplateEngine {
     async render(source, variables) {
       const t = parse(source);
       try {
-        return String(await liquid.render(t, variables, { templateLimit: TEMPLATE_LIMITS.renders }));
+        // Synchronously: no tag or filter left enabled does I/O, and the async renderer's promise
+        // machinery cost more than the rendering itself on the send path. The limits apply alike.
+        return String(liquid.renderSync(t, variables, { templateLimit: TEMPLATE_LIMITS.renders }));
       } catch (e) {
         throw toAppError(e);
       }

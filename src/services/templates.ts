@@ -216,7 +216,8 @@ export class TemplatesService {
     const row = await this.latest.get(tenant.id, name);
     if (!row) throw new AppError('SMS_ERR_UNKNOWN_TEMPLATE', `No template named ${name}.`, { field: 'template.name' });
     const locales = JSON.parse(row.locales) as Record<string, string>;
-    const contact = opts.to && this.d.contactLocale ? await this.d.contactLocale(tenant.id, opts.to) : null;
+    // A template with one locale renders it whatever the recipient's language: no contact to read.
+    const contact = opts.to && this.d.contactLocale && Object.keys(locales).length > 1 ? await this.d.contactLocale(tenant.id, opts.to) : null;
     const locale = pickLocale([t.locale as string | null | undefined, opts.requestLocale, contact], Object.keys(locales), row.default_locale);
     let text: string;
     try {
