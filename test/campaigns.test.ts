@@ -109,8 +109,14 @@ describe.each(backends)('campaigns on $name', (backend) => {
     expect(completed).toHaveLength(1);
     expect(completed[0].data).toMatchObject({ status: 'completed', total: end.total, counts: { invalid: 100, suppressed: 50, pending: 0 } });
     // Each message is an ordinary message linked to its campaign.
-    const linked = await sqlOf(t.relay).selectFrom('messages').select(['campaign_id']).where('campaign_id', '=', c.id).execute();
+    const linked = await sqlOf(t.relay).selectFrom('messages').select(['id', 'campaign_id']).where('campaign_id', '=', c.id).execute();
     expect(linked).toHaveLength(1650);
+    // The messages list filters by campaign.
+    const ids = new Set(linked.map((m) => m.id));
+    const listed = await t.api(`/v1/messages?campaign=${c.id}&limit=200`);
+    expect(listed.body.data).toHaveLength(200);
+    expect(listed.body.data.every((m: any) => ids.has(m.id))).toBe(true);
+    expect((await t.api('/v1/messages?campaign=no-such-campaign')).body.data).toEqual([]);
     // The export lists every recipient with its outcome.
     const csv = await fetch(`${t.url}/v1/campaigns/${c.id}/recipients.csv`, { headers: { authorization: `Bearer ${t.apiKey}` } });
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);

@@ -244,6 +244,10 @@ describe('admin console', () => {
     const exported = readFileSync((await download.path())!, 'utf8');
     expect(exported.split('\n')[0]).toContain('phone');
     for (const n of valid) expect(exported).toContain(n);
+    // Its messages: the messages list filtered to the campaign.
+    await page.getByTestId('camp-messages').click();
+    await expect.poll(() => page.getByTestId('message-row').count()).toBe(12);
+    expect(await page.getByTestId('filter-campaign').inputValue()).not.toBe('');
   });
 
   it('changes the daily cap and the dashboard gauge shows it', async () => {

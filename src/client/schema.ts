@@ -105,6 +105,8 @@ export interface paths {
                     category?: "transactional" | "marketing" | "otp";
                     /** @description A template's name. */
                     template?: string;
+                    /** @description A campaign's id: the messages of its recipients. */
+                    campaign?: string;
                     limit?: number;
                     /** @description The `next_cursor` of the previous page. */
                     cursor?: string;
@@ -368,6 +370,8 @@ export interface paths {
                     category?: "transactional" | "marketing" | "otp";
                     /** @description A template's name. */
                     template?: string;
+                    /** @description A campaign's id: the messages of its recipients. */
+                    campaign?: string;
                 };
                 header?: never;
                 path?: never;
@@ -1168,6 +1172,8 @@ export interface paths {
                     category?: "transactional" | "marketing" | "otp";
                     /** @description A template's name. */
                     template?: string;
+                    /** @description A campaign's id: the messages of its recipients. */
+                    campaign?: string;
                     limit?: number;
                     /** @description The `next_cursor` of the previous page. */
                     cursor?: string;

@@ -86,6 +86,8 @@ export interface MessageListQuery {
   category?: string;
   /** A template's name. */
   template?: string;
+  /** A campaign's id. */
+  campaign?: string;
   /** Return rows after this one in the list's order (created_at, then id, newest first). */
   before?: { createdAt: number; id: string };
   limit: number;

@@ -85,6 +85,8 @@ export interface ListInput {
   category?: string;
   /** A template's name. */
   template?: string;
+  /** A campaign's id: its recipients' messages. */
+  campaign?: string;
   limit?: number;
   cursor?: string;
 }
@@ -648,6 +650,7 @@ export class MessagesService {
       until: q.until ? parseTime(q.until, 'until') : undefined,
       category: q.category || undefined,
       template: q.template || undefined,
+      campaign: q.campaign || undefined,
     };
   }
 

@@ -13,6 +13,7 @@ const filterProperties = {
   until: { type: 'string', format: 'date-time' },
   category: { type: 'string', enum: [...CATEGORIES] },
   template: { type: 'string', minLength: 1, maxLength: 64, description: "A template's name." },
+  campaign: { type: 'string', minLength: 1, maxLength: 64, description: "A campaign's id: the messages of its recipients." },
 } as const;
 
 export const listQuery = pageQuery(filterProperties);

@@ -454,6 +454,7 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
       if (q.until !== undefined) query = query.where('created_at', '<', q.until);
       if (q.category) query = query.where('category', '=', q.category);
       if (q.template) query = query.where('template_name', '=', q.template);
+      if (q.campaign) query = query.where('campaign_id', '=', q.campaign);
       const before = q.before;
       if (before) {
         query = query.where((eb) =>

@@ -174,7 +174,13 @@ async function campaignPage(main: HTMLElement, id: string): Promise<() => void> 
     fill(
       recipients,
       h('h2', { id: 'camp-recipients-title', text: 'Recipients' }),
-      h('div', { class: 'row' }, h('div', { class: 'field' }, h('label', { for: 'recipient-status', text: 'State' }), filter), exportBtn),
+      h(
+        'div',
+        { class: 'row' },
+        h('div', { class: 'field' }, h('label', { for: 'recipient-status', text: 'State' }), filter),
+        exportBtn,
+        h('a', { class: 'btn small', href: `#/messages/campaign/${encodeURIComponent(id)}`, testid: 'camp-messages', text: 'Its messages' }),
+      ),
       h(
         'div',
         { class: 'table-wrap' },

@@ -1,4 +1,4 @@
-// Messages: a filterable, cursor-paged table (status, number, date range, category, template) with
+// Messages: a filterable, cursor-paged table (status, number, date range, category, template, campaign) with
 // its CSV export, a send form, and a message's detail with its event timeline (raw provider fields
 // folded) and cancel.
 import { api, errorText, hasScope, type Message, must } from '../api.js';
@@ -14,7 +14,9 @@ const CANCELLABLE = new Set(['pending', 'scheduled']);
 const statusTag = (s: string): HTMLElement => h('span', { class: `tag status-${s}`, testid: 'status', text: s });
 
 export async function messagesPage(main: HTMLElement, route: string[]): Promise<(() => void) | undefined> {
-  if (route[0]) return messageDetail(main, route[0]);
+  // #/messages/campaign/<id>: the list filtered to a campaign's messages (from its page).
+  const campaignId = route[0] === 'campaign' ? (route[1] ?? '') : null;
+  if (route[0] && campaignId === null) return messageDetail(main, route[0]);
   const status = h('select', { name: 'status' }, options(STATUSES, null, { '': 'Any status' }));
   const to = h('input', { name: 'to', type: 'search', inputmode: 'tel', placeholder: '+14155552671' });
   const since = h('input', { name: 'since', type: 'date' });
@@ -26,6 +28,17 @@ export async function messagesPage(main: HTMLElement, route: string[]): Promise<
   void api.GET('/v1/templates', { params: { query: { limit: 200 } } }).then((r) => {
     templateNames.replaceChildren(...(r.data?.data ?? []).map((x) => h('option', { value: x.name })));
   });
+  const campaign = h('select', { name: 'campaign', testid: 'filter-campaign' }, h('option', { value: '', text: 'Any campaign' }));
+  if (campaignId) campaign.append(h('option', { value: campaignId, text: campaignId, selected: true }));
+  if (hasScope('campaigns:read')) {
+    void api.GET('/v1/campaigns', { params: { query: { limit: 100 } } }).then((r) => {
+      for (const c of r.data?.data ?? []) {
+        const existing = [...campaign.options].find((o) => o.value === c.id);
+        if (existing) existing.textContent = c.name ?? c.id ?? '';
+        else campaign.append(h('option', { value: c.id ?? '', text: c.name ?? c.id ?? '' }));
+      }
+    });
+  }
   const exportNote = h('span', { role: 'status', testid: 'export-note' });
   const exportBtn = h('button', { class: 'btn', type: 'button', testid: 'messages-export', text: 'Export CSV' });
   const filters = h(
@@ -38,6 +51,7 @@ export async function messagesPage(main: HTMLElement, route: string[]): Promise<
     field('Category', category),
     field('Template', template),
     templateNames,
+    field('Campaign', campaign),
     h('button', { class: 'btn', type: 'submit', text: 'Filter' }),
     exportBtn,
     exportNote,
@@ -54,6 +68,7 @@ export async function messagesPage(main: HTMLElement, route: string[]): Promise<
     until: until.value ? new Date(`${until.value}T23:59:59.999`).toISOString() : undefined,
     category: (category.value || undefined) as Category | undefined,
     template: template.value.trim() || undefined,
+    campaign: campaign.value || undefined,
   });
 
   async function load(reset: boolean): Promise<void> {
