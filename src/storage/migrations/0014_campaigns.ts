@@ -61,5 +61,13 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema.alterTable('messages').addColumn('campaign_id', 'text').execute();
   // The campaign's messages still in the outbox (its window, held ones on pause).
-  await db.schema.createIndex('messages_campaign').on('messages').columns(['campaign_id', 'status']).where(sql.ref('campaign_id'), 'is not', null).execute();
+  // Covering for a campaign's counts (messages by status, with the price) as well as its cancel.
+  await db.schema
+    .createIndex('messages_campaign')
+    .on('messages')
+    .columns(['campaign_id', 'status', 'error_code', 'price'])
+    .where(sql.ref('campaign_id'), 'is not', null)
+    .execute();
+  // A running campaign's rate now: its messages sent in the last seconds, one short index range.
+  await db.schema.createIndex('messages_campaign_sent').on('messages').columns(['campaign_id', 'sent_at']).where(sql.ref('campaign_id'), 'is not', null).execute();
 }

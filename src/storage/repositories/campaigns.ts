@@ -262,21 +262,29 @@ export function campaignsRepository(db: Db, write: StorageWrite): CampaignsRepos
     },
 
     async counts(campaignId) {
-      // Inlined (a constant), so that the GROUP BY repeats the selected expression exactly (PostgreSQL).
-      const ms = sql.raw<string | null>(`case when m.error_code = '${CANCELED_BY_CAMPAIGN}' then 'canceled' else m.status end`);
+      // Two index-only scans instead of a join of every recipient with its message (a 100,000-recipient
+      // campaign's page took 100–250 ms that way): the recipients not messaged by their row status,
+      // the messaged ones by their messages' status (a recipient is messaged exactly when a message of
+      // the campaign exists: both are written in one transaction), over messages_campaign.
       const rows = await k
-        .selectFrom('campaign_recipients as r')
-        .leftJoin('messages as m', 'm.id', 'r.message_id')
-        .select([
-          'r.status as status',
-          ms.as('message_status'),
-          (eb) => eb.fn.countAll().as('count'),
-          sql<number | null>`sum(abs(cast(m.price as ${real})))`.as('cost'),
-        ])
-        .where('r.campaign_id', '=', campaignId)
-        .groupBy(['r.status', ms])
+        .selectFrom('campaign_recipients')
+        .select(['status', (eb) => eb.fn.countAll().as('count')])
+        .where('campaign_id', '=', campaignId)
+        .where('status', '!=', 'messaged')
+        .groupBy('status')
         .execute();
-      return rows.map((r) => ({ status: r.status, message_status: r.message_status, count: num(r.count), cost: num(r.cost) }));
+      // Inlined (a constant), so that the GROUP BY repeats the selected expression exactly (PostgreSQL).
+      const ms = sql.raw<string>(`case when error_code = '${CANCELED_BY_CAMPAIGN}' then 'canceled' else status end`);
+      const messaged = await k
+        .selectFrom('messages')
+        .select([ms.as('message_status'), (eb) => eb.fn.countAll().as('count'), sql<number | null>`sum(abs(cast(price as ${real})))`.as('cost')])
+        .where('campaign_id', '=', campaignId)
+        .groupBy(ms)
+        .execute();
+      return [
+        ...rows.map((r) => ({ status: r.status, message_status: null, count: num(r.count), cost: 0 })),
+        ...messaged.map((r) => ({ status: 'messaged', message_status: r.message_status, count: num(r.count), cost: num(r.cost) })),
+      ];
     },
 
     async recipients(campaignId, q) {
