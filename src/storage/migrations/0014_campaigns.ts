@@ -69,5 +69,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .where(sql.ref('campaign_id'), 'is not', null)
     .execute();
   // A running campaign's rate now: its messages sent in the last seconds, one short index range.
-  await db.schema.createIndex('messages_campaign_sent').on('messages').columns(['campaign_id', 'sent_at']).where(sql.ref('campaign_id'), 'is not', null).execute();
+  await db.schema
+    .createIndex('messages_campaign_sent')
+    .on('messages')
+    .columns(['campaign_id', 'sent_at'])
+    .where(sql.ref('campaign_id'), 'is not', null)
+    .execute();
 }
