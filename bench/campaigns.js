@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { benchArgs, cannon, dbLabel, dropStalePgDatabases, freePort, freshPgDatabase, printTable, startCli, stop, waitFor } from './lib.js';
+import { applySettings, benchArgs, cannon, dbLabel, dropStalePgDatabases, freePort, freshPgDatabase, printTable, startCli, stop, waitFor } from './lib.js';
 
 const { dbs, quick } = benchArgs();
 const ROWS = Number(process.env.BENCH_ROWS ?? (quick ? 20_000 : 1_000_000));
@@ -85,27 +85,8 @@ const api = async (base, path, body) => {
 };
 
 /** Marketing sends to these numbers test the campaign, not consent or per-recipient limits. */
-async function openSettings(dbUrl) {
-  const patch = { consent_mode: { marketing: 'opt_out' }, recipient_limits: { marketing: null }, quiet_hours: { marketing: null } };
-  const merge = (text) => JSON.stringify({ ...JSON.parse(text || '{}'), ...patch });
-  if (dbUrl.startsWith('sqlite:')) {
-    const db = new Database(dbUrl.slice('sqlite:'.length));
-    try {
-      const row = db.prepare("SELECT settings FROM tenants WHERE slug = 'default'").get();
-      db.prepare("UPDATE tenants SET settings = ? WHERE slug = 'default'").run(merge(row.settings));
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  const c = new pg.Client({ connectionString: dbUrl });
-  await c.connect();
-  try {
-    const { rows } = await c.query("SELECT settings FROM tenants WHERE slug = 'default'");
-    await c.query("UPDATE tenants SET settings = $1 WHERE slug = 'default'", [merge(rows[0].settings)]);
-  } finally {
-    await c.end();
-  }
+function openSettings(dbUrl) {
+  return applySettings(dbUrl, { consent_mode: { marketing: 'opt_out' }, recipient_limits: { marketing: null }, quiet_hours: { marketing: null } });
 }
 
 /** The newest provider answer (sent_at) of a campaign's messages. */

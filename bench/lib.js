@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 
@@ -268,4 +269,27 @@ export function signedCallbacks(url, accountSid, authToken, items) {
 export function cannonList(url, list, connections) {
   let next = 0;
   return cannon({ url, method: 'POST', connections, amount: list.length, requests: [{ setupRequest: (req) => ({ ...req, ...list[next++ % list.length] }) }] });
+}
+
+/** Merges settings into the default tenant's stored document (what relay.settings.update stores). */
+export async function applySettings(dbUrl, patch) {
+  const merge = (text) => JSON.stringify({ ...JSON.parse(text || '{}'), ...patch });
+  if (dbUrl.startsWith('sqlite:')) {
+    const db = new Database(dbUrl.slice('sqlite:'.length));
+    try {
+      const row = db.prepare("SELECT settings FROM tenants WHERE slug = 'default'").get();
+      db.prepare("UPDATE tenants SET settings = ? WHERE slug = 'default'").run(merge(row.settings));
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const c = new pg.Client({ connectionString: dbUrl });
+  await c.connect();
+  try {
+    const { rows } = await c.query("SELECT settings FROM tenants WHERE slug = 'default'");
+    await c.query("UPDATE tenants SET settings = $1 WHERE slug = 'default'", [merge(rows[0].settings)]);
+  } finally {
+    await c.end();
+  }
 }

@@ -17,9 +17,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import {
+  applySettings,
   benchArgs,
   cannon,
   cannonList,
@@ -135,29 +134,6 @@ async function startServe(dbUrl, extraArgs, extraEnv = {}, policy = null) {
     await new Promise((r) => setTimeout(r, SETTINGS_CACHE_MS + 500));
   }
   return { child, base: `http://127.0.0.1:${port}` };
-}
-
-/** Merges settings into the default tenant's stored document (what relay.settings.update stores). */
-async function applySettings(dbUrl, patch) {
-  const merge = (text) => JSON.stringify({ ...JSON.parse(text || '{}'), ...patch });
-  if (dbUrl.startsWith('sqlite:')) {
-    const db = new Database(dbUrl.slice('sqlite:'.length));
-    try {
-      const row = db.prepare("SELECT settings FROM tenants WHERE slug = 'default'").get();
-      db.prepare("UPDATE tenants SET settings = ? WHERE slug = 'default'").run(merge(row.settings));
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  const c = new pg.Client({ connectionString: dbUrl });
-  await c.connect();
-  try {
-    const { rows } = await c.query("SELECT settings FROM tenants WHERE slug = 'default'");
-    await c.query("UPDATE tenants SET settings = $1 WHERE slug = 'default'", [merge(rows[0].settings)]);
-  } finally {
-    await c.end();
-  }
 }
 
 /** The message of one request: a plain body, or (policy runs with TEMPLATE) the same text from the template. */

@@ -1,31 +1,14 @@
 // The read API behind the admin console's pages, over real HTTP on both databases: the messages
 // list's category and template filters, the streamed CSV export (same filters, formula-safe
 // cells), a tenant's own outbox depth and verification stats (never another tenant's).
+import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from './support/backends.js';
 import { sqlOf } from './support/db.js';
 import { startRelay, type TestRelay } from './support/relay.js';
 
-/** A minimal RFC 4180 reader for the assertions (quoted cells, doubled quotes, CRLF rows). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (cell += '"'), i++;
-      else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') row.push(cell), (cell = '');
-    else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(cell), rows.push(row), (row = []), (cell = ''), i++;
-    } else cell += c;
-  }
-  return rows;
-}
+/** The export as rows of cells (RFC 4180: quoted cells, doubled quotes, CRLF rows). */
+const parseCsv = (text: string): string[][] => parse(text) as string[][];
 
 // Marketing bodies carry the opt-out footer.
 const text = (body: string | undefined) => body?.replace(/\nReply STOP to unsubscribe\.$/, '');

@@ -5,7 +5,8 @@
 // critical violation). Console errors (a CSP violation among them) fail the test.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from './support/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { backends } from './support/backends.js';
@@ -44,19 +45,7 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   // The usage rollup counts every 100 ms, so the dashboard shows the test's own messages.
   t = await startRelay(backends[0]!, 'console-browser', { data: { ...loadConfig({}).data, usageIntervalMs: 100 } });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   page = await context.newPage();
   page.on('console', (m) => {

@@ -11,6 +11,7 @@ import { stringify } from 'csv-stringify/sync';
 import { SmsRelayClient, SmsRelayError } from '../client/index.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { RECIPIENT_STATES } from '../core/campaigns.js';
+import type { UploadResult } from '../services/campaigns.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -59,22 +60,13 @@ async function call<T>(p: Promise<{ data?: T; error?: unknown; response: Respons
   fail(`smsrelay campaigns: ${response.status} ${e?.code ?? ''} ${e?.message ?? ''}${e?.details ? ` ${JSON.stringify(e.details)}` : ''}`, 1);
 }
 
-interface Tally {
-  rows: number;
-  accepted: number;
-  invalid: number;
-  duplicates: number;
-  suppressed: number;
-  errors: { row: number; code: string; reason: string }[];
-}
-
-async function uploadChunk(a: Api, id: string, csv: string): Promise<Tally> {
+async function uploadChunk(a: Api, id: string, csv: string): Promise<UploadResult> {
   const r = await fetch(`${a.url}/v1/campaigns/${encodeURIComponent(id)}/recipients`, {
     method: 'POST',
     headers: { authorization: `Bearer ${a.key}`, 'content-type': 'text/csv' },
     body: csv,
   });
-  const body = (await r.json()) as Tally & { error?: { code: string; message: string; details?: unknown } };
+  const body = (await r.json()) as UploadResult & { error?: { code: string; message: string; details?: unknown } };
   if (!r.ok) fail(`smsrelay campaigns: upload refused: ${r.status} ${body.error?.code} ${body.error?.message} ${JSON.stringify(body.error?.details ?? '')}`, 1);
   return body;
 }
@@ -83,8 +75,8 @@ async function uploadChunk(a: Api, id: string, csv: string): Promise<Tally> {
  * Reads the CSV as a stream and uploads it in requests of `rowsPerRequest` rows (each with the
  * header), showing rows/s and the invalid rows so far. Row numbers are the file's data rows.
  */
-async function uploadFile(a: Api, id: string, file: string, rowsPerRequest: number): Promise<Tally> {
-  const total: Tally = { rows: 0, accepted: 0, invalid: 0, duplicates: 0, suppressed: 0, errors: [] };
+async function uploadFile(a: Api, id: string, file: string, rowsPerRequest: number): Promise<UploadResult> {
+  const total: UploadResult = { rows: 0, accepted: 0, invalid: 0, duplicates: 0, suppressed: 0, errors: [] };
   const bar = new SingleBar(
     {
       format: 'uploading | {value} rows | {rate} rows/s | invalid {invalid} | duplicates {duplicates}',

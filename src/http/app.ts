@@ -50,7 +50,7 @@ import { lookupRoutes } from './routes/lookups.js';
 import { usageRoutes } from './routes/usage.js';
 import { verificationRoutes } from './routes/verifications.js';
 import { consoleRoutes } from './routes/console.js';
-import type { WebAssets } from './web-assets.js';
+import type { WebAssets } from '../emulator/inbox/assets.js';
 import { messageSchema } from './schemas.js';
 import { buildValidator, installBodyChecks } from './strict.js';
 

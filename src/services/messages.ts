@@ -281,8 +281,10 @@ export class MessagesService {
       }
       throw e;
     }
-    let resource = toMessageResource(row);
-    let json = JSON.stringify(resource);
+    const sendAnswer = toMessageResource(row);
+    const sendJson = JSON.stringify(sendAnswer);
+    let resource = sendAnswer;
+    let json = sendJson;
     const now = row.created_at;
 
     const item: AcceptItem = {
@@ -314,9 +316,13 @@ export class MessagesService {
           hold_reason: decision.reason,
           expires_at: decision.until + row.validity_period! * 1000,
         });
+        resource = toMessageResource(row);
+        json = JSON.stringify(resource);
+      } else {
+        // Sent as accepted: the answer built before the batch (no second serialization per message).
+        resource = sendAnswer;
+        json = sendJson;
       }
-      resource = toMessageResource(row);
-      json = JSON.stringify(resource);
       if (item.idempotency) item.idempotency.body = json;
     };
     let outcome: AcceptOutcome;

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { createHttpApp } from '../http/app.js';
-import { loadWebAssets } from '../http/web-assets.js';
+import { loadWebAssets } from '../emulator/inbox/assets.js';
 import type { PrometheusMetrics } from '../metrics/prometheus.js';
 import type { Repositories } from '../ports.js';
 import type { ApiKeysService } from '../services/api-keys.js';

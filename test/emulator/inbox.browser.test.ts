@@ -2,7 +2,8 @@
 // relay's number from the page, the relay answers the signed inbound webhook with its auto-reply
 // TwiML, and the reply shows up in the handset's thread.
 import { mkdirSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../support/backends.js';
 import { startRelay, type TestRelay } from '../support/relay.js';
@@ -18,19 +19,7 @@ const consoleErrors: string[] = [];
 
 beforeAll(async () => {
   t = await startRelay(backends[0]!, 'inbox-browser', { inbound: { autoReply: AUTO_REPLY, keywordReplies: 'provider' } });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on('console', (m) => {
     if (m.type() === 'error') consoleErrors.push(m.text());

@@ -42,6 +42,36 @@ export function field(label: string, control: HTMLInputElement | HTMLSelectEleme
   return h('div', { class: 'field' }, h('label', { for: control.id, text: label }), control, hintEl);
 }
 
+/**
+ * A data table in its sideways-scrolling wrapper: an optional caption, the column headings, then the
+ * body (a tbody the caller fills later, or rows). `wrap` adds attributes to the wrapper.
+ */
+export function dataTable(
+  heads: readonly string[],
+  body: HTMLTableSectionElement | Child[],
+  opts: { testid?: string; caption?: HTMLTableCaptionElement; wrap?: Props } = {},
+): HTMLDivElement {
+  return h(
+    'div',
+    { ...opts.wrap, class: 'table-wrap' },
+    h(
+      'table',
+      { class: 'table', testid: opts.testid },
+      opts.caption ?? null,
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          heads.map((c) => h('th', { scope: 'col', text: c })),
+        ),
+      ),
+      Array.isArray(body) ? h('tbody', null, body) : body,
+    ),
+  );
+}
+
 export function options(values: readonly string[], selected?: string | null, labels?: Record<string, string>): HTMLOptionElement[] {
   return values.map((v) => {
     const o = h('option', { value: v, text: labels?.[v] ?? (v || 'Any') });

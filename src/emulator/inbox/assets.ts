@@ -1,13 +1,14 @@
-// The inbox's browser code and style, built by `npm run build` (scripts/build-web.js) into
-// dist/web/ with content-hashed names. Loaded once into memory: a handful of small files, and only
-// names listed in the build's manifest are ever served (no path from the URL reaches the disk).
+// The browser bundles (the emulator's inbox and the admin console), built by `npm run build`
+// (scripts/build-web.js) into dist/web/ with content-hashed names. Loaded once into memory: a handful
+// of small files, served only by exact name (no path from the URL reaches the disk). The one loader:
+// it lives here because the emulator stands alone (it imports only core/), and http/ may import it.
 import { readdirSync, readFileSync } from 'node:fs';
 
 // src/emulator/inbox/ and dist/emulator/inbox/ are both three levels below the package root.
 const WEB_DIR = new URL('../../../dist/web/', import.meta.url);
 
 export interface WebAssets {
-  /** Entry ('inbox.js', 'inbox.css') → hashed file name; undefined when the build did not run. */
+  /** Entry ('inbox.js', 'admin.css', …) → hashed file name; undefined when the build did not run. */
   file(entry: string): string | undefined;
   /** A hashed file's bytes and content type. */
   get(name: string): { body: Buffer; type: string } | undefined;
@@ -26,10 +27,10 @@ export function loadWebAssets(): WebAssets {
     manifest = JSON.parse(readFileSync(new URL('manifest.json', WEB_DIR), 'utf8')) as Record<string, string>;
     for (const name of readdirSync(WEB_DIR)) {
       const type = TYPES[name.slice(name.lastIndexOf('.'))];
-      if (type && name !== 'manifest.json') files.set(name, { body: readFileSync(new URL(name, WEB_DIR)), type });
+      if (type) files.set(name, { body: readFileSync(new URL(name, WEB_DIR)), type });
     }
   } catch {
-    // Not built: the pages answer 503 and say so.
+    // Not built: the inbox and the console answer 503 and say so.
   }
   return { file: (entry) => manifest[entry], get: (name) => files.get(name) };
 }

@@ -7,7 +7,7 @@ import type { TenantsService } from '../../services/tenants.js';
 import { CSRF_HEADER, SESSION_COOKIE } from '../auth.js';
 import { AppError } from '../../core/errors.js';
 import { errorResponses } from '../schemas.js';
-import type { WebAssets } from '../web-assets.js';
+import type { WebAssets } from '../../emulator/inbox/assets.js';
 
 const ASSETS = '/admin/assets/';
 

@@ -420,14 +420,26 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
     },
 
     async rewriteAnswers(tx, answers) {
-      for (const a of answers) {
-        await kx(tx)
-          .updateTable('idempotency_keys')
-          .set({ response_status: a.status, response_body: a.body })
-          .where('tenant_id', '=', a.tenantId)
-          .where('key', '=', a.key)
-          .execute();
-      }
+      if (answers.length === 0) return;
+      // One statement for a group commit's held requests, however many (as the claim was).
+      const p = new Params(dialect);
+      const src = rowsSource(
+        dialect,
+        [
+          ['tenant_id', 'text'],
+          ['key', 'text'],
+          ['response_status', 'bigint'],
+          ['response_body', 'text'],
+        ],
+        answers.map((a) => [a.tenantId, a.key, a.status, a.body]),
+        p,
+      );
+      await run(
+        tx,
+        `UPDATE idempotency_keys AS k SET response_status = v.response_status, response_body = v.response_body FROM ${src}` +
+          ' WHERE k.tenant_id = v.tenant_id AND k.key = v.key',
+        p.values,
+      );
     },
 
     async forgetAnswers(tx, keys) {

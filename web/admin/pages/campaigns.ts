@@ -4,7 +4,7 @@
 // per-recipient export.
 import type { paths } from '../../../src/client/schema.js';
 import { api, campaignUpload, errorText, hasScope, must } from '../api.js';
-import { field, fill, fmtNumber, fmtTime, h, options } from '../../lib/dom.js';
+import { dataTable, field, fill, fmtNumber, fmtTime, h, options } from '../../lib/dom.js';
 
 type Campaign = paths['/v1/campaigns/{id}']['get']['responses'][200]['content']['application/json'];
 type Counts = NonNullable<Campaign['counts']>;
@@ -33,37 +33,20 @@ export async function campaignsPage(main: HTMLElement, route: string[]): Promise
       h('h2', { id: 'campaigns-title', text: 'All campaigns' }),
       (list.data ?? []).length === 0
         ? h('p', { class: 'muted', text: 'No campaign yet.' })
-        : h(
-            'div',
-            { class: 'table-wrap' },
-            h(
-              'table',
-              { class: 'table', testid: 'campaigns-table' },
+        : dataTable(
+            ['Name', 'Status', 'Recipients', 'Sent', 'Created'],
+            (list.data ?? []).map((c) =>
               h(
-                'thead',
+                'tr',
                 null,
-                h(
-                  'tr',
-                  null,
-                  ['Name', 'Status', 'Recipients', 'Sent', 'Created'].map((t) => h('th', { scope: 'col', text: t })),
-                ),
-              ),
-              h(
-                'tbody',
-                null,
-                (list.data ?? []).map((c) =>
-                  h(
-                    'tr',
-                    null,
-                    h('td', null, h('a', { href: `#/campaigns/${encodeURIComponent(c.id ?? '')}`, text: c.name ?? c.id ?? '' })),
-                    h('td', null, h('span', { class: `tag status-${c.status}`, text: c.status ?? '' })),
-                    h('td', { text: fmtNumber(c.total) }),
-                    h('td', { text: fmtNumber(sentOf(c.counts)) }),
-                    h('td', { text: fmtTime(c.created_at) }),
-                  ),
-                ),
+                h('td', null, h('a', { href: `#/campaigns/${encodeURIComponent(c.id ?? '')}`, text: c.name ?? c.id ?? '' })),
+                h('td', null, h('span', { class: `tag status-${c.status}`, text: c.status ?? '' })),
+                h('td', { text: fmtNumber(c.total) }),
+                h('td', { text: fmtNumber(sentOf(c.counts)) }),
+                h('td', { text: fmtTime(c.created_at) }),
               ),
             ),
+            { testid: 'campaigns-table' },
           ),
     ),
   );
@@ -181,37 +164,20 @@ async function campaignPage(main: HTMLElement, id: string): Promise<() => void> 
         exportBtn,
         h('a', { class: 'btn small', href: `#/messages/campaign/${encodeURIComponent(id)}`, testid: 'camp-messages', text: 'Its messages' }),
       ),
-      h(
-        'div',
-        { class: 'table-wrap' },
-        h(
-          'table',
-          { class: 'table', testid: 'recipients-table' },
+      dataTable(
+        ['Row', 'Phone', 'State', 'Error', 'Price'],
+        (r.data ?? []).map((x) =>
           h(
-            'thead',
+            'tr',
             null,
-            h(
-              'tr',
-              null,
-              ['Row', 'Phone', 'State', 'Error', 'Price'].map((t) => h('th', { scope: 'col', text: t })),
-            ),
-          ),
-          h(
-            'tbody',
-            null,
-            (r.data ?? []).map((x) =>
-              h(
-                'tr',
-                null,
-                h('td', { text: x.row ?? '' }),
-                h('td', { class: 'mono', text: x.phone ?? '' }),
-                h('td', null, h('span', { class: `tag status-${x.status}`, text: x.status ?? '' })),
-                h('td', { text: x.error_code ? `${x.error_code}${x.error_message ? `: ${x.error_message}` : ''}` : '' }),
-                h('td', { text: x.price ?? '' }),
-              ),
-            ),
+            h('td', { text: x.row ?? '' }),
+            h('td', { class: 'mono', text: x.phone ?? '' }),
+            h('td', null, h('span', { class: `tag status-${x.status}`, text: x.status ?? '' })),
+            h('td', { text: x.error_code ? `${x.error_code}${x.error_message ? `: ${x.error_message}` : ''}` : '' }),
+            h('td', { text: x.price ?? '' }),
           ),
         ),
+        { testid: 'recipients-table' },
       ),
     );
   };

@@ -1,7 +1,7 @@
 // Contacts and consent: look a number up (consent state and history, the contact record), edit
 // the contact, opt in or out with a reason, and the opt-out list with its CSV export.
 import { api, errorText, hasScope, must } from '../api.js';
-import { field, fill, fmtTime, h } from '../../lib/dom.js';
+import { dataTable, field, fill, fmtTime, h } from '../../lib/dom.js';
 
 export async function contactsPage(main: HTMLElement, route: string[]): Promise<undefined> {
   const phone = h('input', { name: 'phone', type: 'search', inputmode: 'tel', required: true, placeholder: '+14155552671', testid: 'lookup-phone' });
@@ -57,24 +57,7 @@ export async function contactsPage(main: HTMLElement, route: string[]): Promise<
       'section',
       { class: 'card', 'aria-labelledby': 'optouts-title' },
       h('div', { class: 'row' }, h('h2', { id: 'optouts-title', text: 'Opted out' }), exportBtn, exportNote),
-      h(
-        'div',
-        { class: 'table-wrap' },
-        h(
-          'table',
-          { class: 'table' },
-          h(
-            'thead',
-            null,
-            h(
-              'tr',
-              null,
-              ['Number', 'Source', 'Reason', 'Since'].map((c) => h('th', { scope: 'col', text: c })),
-            ),
-          ),
-          optOuts,
-        ),
-      ),
+      dataTable(['Number', 'Source', 'Reason', 'Since'], optOuts),
     ),
   );
   if (route[0]) {

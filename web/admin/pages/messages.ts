@@ -2,7 +2,7 @@
 // its CSV export, a send form, and a message's detail with its event timeline (raw provider fields
 // folded) and cancel.
 import { api, errorText, hasScope, type Message, must } from '../api.js';
-import { field, fill, fmtTime, h, options } from '../../lib/dom.js';
+import { dataTable, field, fill, fmtTime, h, options } from '../../lib/dom.js';
 import { segmentText } from '../../lib/segments.js';
 
 const STATUSES = ['', 'pending', 'scheduled', 'accepted', 'queued', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'canceled', 'received'] as const;
@@ -121,25 +121,7 @@ export async function messagesPage(main: HTMLElement, route: string[]): Promise<
     h('h1', { text: 'Messages' }),
     hasScope('messages:write') ? sendForm(() => void load(true)) : null,
     filters,
-    h(
-      'div',
-      { class: 'table-wrap' },
-      h(
-        'table',
-        { class: 'table' },
-        h('caption', { class: 'sr-only', text: 'Messages, newest first' }),
-        h(
-          'thead',
-          null,
-          h(
-            'tr',
-            null,
-            ['To', 'From', 'Status', 'Body', 'Created'].map((c) => h('th', { scope: 'col', text: c })),
-          ),
-        ),
-        body,
-      ),
-    ),
+    dataTable(['To', 'From', 'Status', 'Body', 'Created'], body, { caption: h('caption', { class: 'sr-only', text: 'Messages, newest first' }) }),
     note,
     more,
   );

@@ -3,7 +3,7 @@
 // keywords with their replies as forms, the rest of the policy as JSON, API keys, webhook endpoints
 // and the audit log.
 import { api, errorText, hasScope, must } from '../api.js';
-import { field, fill, fmtTime, h } from '../../lib/dom.js';
+import { dataTable, field, fill, fmtTime, h } from '../../lib/dom.js';
 
 function note(): HTMLParagraphElement {
   return h('p', { role: 'status' });
@@ -215,24 +215,7 @@ export async function settingsPage(main: HTMLElement): Promise<undefined> {
       'section',
       { class: 'card', 'aria-labelledby': 'keys-title' },
       h('h2', { id: 'keys-title', text: 'API keys' }),
-      h(
-        'div',
-        { class: 'table-wrap' },
-        h(
-          'table',
-          { class: 'table' },
-          h(
-            'thead',
-            null,
-            h(
-              'tr',
-              null,
-              ['Name', 'Prefix', 'Scopes', 'Last used', ''].map((c) => h('th', { scope: 'col', text: c })),
-            ),
-          ),
-          keyRows,
-        ),
-      ),
+      dataTable(['Name', 'Prefix', 'Scopes', 'Last used', ''], keyRows),
       newKey,
       keyNote,
     ),

@@ -1,7 +1,7 @@
 // Verifications: conversion (approved / started) by country and by number prefix over a period, and
 // the prefixes paused by the automatic block (their conversion collapsed), from GET /v1/verifications/stats.
 import { api, errorText } from '../api.js';
-import { field, fill, fmtNumber, fmtPercent, fmtTime, h, options } from '../../lib/dom.js';
+import { dataTable, field, fill, fmtNumber, fmtPercent, fmtTime, h, options } from '../../lib/dom.js';
 
 const PERIODS: Record<string, number> = { '1': 1, '7': 7, '30': 30 };
 const DAY_MS = 86_400_000;
@@ -13,37 +13,19 @@ interface Conversion {
 }
 
 function table(caption: string, testid: string, heads: string[], rows: (string | number)[][]): HTMLElement {
-  return h(
-    'div',
+  return dataTable(
+    heads,
+    rows.length
+      ? rows.map((r) =>
+          h(
+            'tr',
+            null,
+            r.map((c) => h('td', { text: String(c) })),
+          ),
+        )
+      : [h('tr', null, h('td', { colspan: String(heads.length), class: 'muted', text: 'None in this period.' }))],
     // Focusable: at phone width the table scrolls sideways, by keyboard too.
-    { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption },
-    h(
-      'table',
-      { class: 'table', testid },
-      h('caption', { text: caption }),
-      h(
-        'thead',
-        null,
-        h(
-          'tr',
-          null,
-          heads.map((c) => h('th', { scope: 'col', text: c })),
-        ),
-      ),
-      h(
-        'tbody',
-        null,
-        rows.length
-          ? rows.map((r) =>
-              h(
-                'tr',
-                null,
-                r.map((c) => h('td', { text: String(c) })),
-              ),
-            )
-          : h('tr', null, h('td', { colspan: String(heads.length), class: 'muted', text: 'None in this period.' })),
-      ),
-    ),
+    { testid, caption: h('caption', { text: caption }), wrap: { tabindex: '0', role: 'region', 'aria-label': caption } },
   );
 }
 
