@@ -116,6 +116,71 @@ describe.each(backends)('batched writes on $name', (backend) => {
     expect(statements).toBeLessThanOrEqual(backend.name === 'postgres' ? 12 : 16);
   });
 
+  it('applies a round of callbacks of one status in one statement on PostgreSQL: applied, late, duplicate and orphan alike', async () => {
+    const { relay, counter } = await relayWith('batch_callback_round');
+    const tenantId = relay.defaultTenant.id;
+    const staged: { id: string; sid: string }[] = [];
+    for (const status of ['queued', 'queued', 'delivered', 'queued']) {
+      const { message } = await relay.send({ to: '+14155550606', body: status, send_at: new Date(Date.now() + 3_600_000) });
+      const sid = newSid();
+      await sqlOf(relay).updateTable('messages').set({ status, provider_sid: sid, next_attempt_at: null }).where('id', '=', message.id).execute();
+      staged.push({ id: message.id, sid });
+    }
+    const cb = (sid: string, token: string) =>
+      relay.statusCallbacks.handle({ tenantId, params: { MessageSid: sid, MessageStatus: 'sent', Extra: `é ${token}` }, idempotencyToken: token });
+    // Recorded before: the last message's 'sent' (a retry of it is a duplicate).
+    expect(await cb(staged[3]!.sid, 'first')).toBe('applied');
+    const orphanSid = newSid();
+    counter.texts = [];
+    const outcomes = await Promise.all([
+      cb(staged[0]!.sid, 'a'),
+      cb(staged[1]!.sid, 'b'),
+      cb(staged[2]!.sid, 'late'),
+      cb(staged[3]!.sid, 'first'),
+      cb(orphanSid, 'o'),
+    ]);
+    expect(outcomes).toEqual(['applied', 'applied', 'ignored', 'duplicate', 'orphan']);
+    if (backend.name === 'postgres') expect(counter.texts.map((t) => t.split(' ')[0])).toEqual(['with']);
+    else expect(counter.texts[0]).toBe('begin');
+    const statuses = await sqlOf(relay)
+      .selectFrom('messages')
+      .select(['id', 'status'])
+      .where(
+        'id',
+        'in',
+        staged.map((m) => m.id),
+      )
+      .execute();
+    expect(new Map(statuses.map((m) => [m.id, m.status]))).toEqual(new Map(staged.map((m, i) => [m.id, i === 2 ? 'delivered' : 'sent'])));
+    // The out-of-order callback is in its message's history, not applied, with the status kept.
+    const late = (await relay.messages.events(relay.defaultTenant, staged[2]!.id)).filter((e) => e.source === 'callback');
+    expect(late).toHaveLength(1);
+    expect(late[0]).toMatchObject({ status: 'sent', error_code: null });
+    expect(late[0]!.data).toEqual({
+      params: { MessageSid: staged[2]!.sid, MessageStatus: 'sent', Extra: 'é late' },
+      idempotency_token: 'late',
+      applied: false,
+      kept: 'delivered',
+    });
+    const applied = (await relay.messages.events(relay.defaultTenant, staged[0]!.id)).filter((e) => e.source === 'callback');
+    expect(applied.map((e) => [e.status, (e.data as { applied: boolean }).applied])).toEqual([['sent', true]]);
+    // Raw rows: one per callback that was not a duplicate; the fields kept only for the orphan.
+    const raw = await sqlOf(relay)
+      .selectFrom('webhook_events')
+      .select(['message_sid', 'message_id', 'params', 'idempotency_token'])
+      .where('kind', '=', 'status')
+      .where('idempotency_token', 'in', ['a', 'b', 'late', 'first', 'o'])
+      .orderBy('idempotency_token')
+      .execute();
+    expect(raw.map((r) => [r.idempotency_token, r.message_id, r.params === null ? null : JSON.parse(r.params)])).toEqual([
+      ['a', staged[0]!.id, null],
+      ['b', staged[1]!.id, null],
+      ['first', staged[3]!.id, null],
+      ['late', staged[2]!.id, null],
+      ['o', null, { MessageSid: orphanSid, MessageStatus: 'sent', Extra: 'é o' }],
+    ]);
+  });
+
   it("writes a worker's outcomes of one shape in one statement without BEGIN/COMMIT on PostgreSQL", async () => {
     const { relay, counter } = await relayWith('batch_outcomes');
     const ids: string[] = [];

@@ -165,6 +165,28 @@ export interface MovedMessage {
   channel?: string;
 }
 
+/** A status callback's raw row (`webhook_events`), recorded with its move by `transitionCallbacks`. */
+export interface RawCallback {
+  id: string;
+  /** The tenant whose account signed the callback. */
+  tenant_id: string;
+  message_sid: string;
+  message_status: string;
+  idempotency_token: string | null;
+  /** The raw form fields (JSON text); kept only while no message matches the SID. */
+  params: string;
+  created_at: number;
+}
+
+export interface CallbackResult extends MoveResult {
+  /** Its raw row was new (false: a duplicate of a callback recorded before). */
+  isNew: boolean;
+  /** The message it names, when new, unmoved, and one the signer may touch. */
+  found?: SeenMessage & { id: string };
+  /** The unmoved callback's not-applied event was written with it (else the caller observes `found`). */
+  recorded: boolean;
+}
+
 export type IdempotencyOutcome = { kind: 'new' } | { kind: 'replay'; status: number; body: string } | { kind: 'mismatch' };
 
 export interface IdempotentAnswer {
@@ -206,6 +228,15 @@ export interface MessagesRepository {
    * message) and appends their events. Results in input order.
    */
   transition(tx: Tx, moves: StatusMove[]): Promise<MoveResult[]>;
+  /**
+   * A round of status callbacks (moves by provider SID, at most one per SID, record 'always', with
+   * their raw rows in input order): the moves as `transition`, and each raw row de-duplicated, its
+   * fields kept only when no message matches. On PostgreSQL a round of one shape is one statement,
+   * not-applied events of out-of-order callbacks included (`oneStatement`).
+   */
+  transitionCallbacks(tx: Tx, moves: StatusMove[], raws: RawCallback[]): Promise<CallbackResult[]>;
+  /** Whether `transitionCallbacks(moves)` issues a single statement. */
+  oneStatement(moves: StatusMove[]): boolean;
   /** transition in the next group commit of its own; resolves after it committed. */
   commitTransition(moves: StatusMove[]): Promise<MoveResult[]>;
   /**

@@ -1,5 +1,6 @@
-// Raw status callbacks: de-duplication (idempotency token, or (MessageSid, MessageStatus)) and the
-// callbacks that arrived before their message's SID was stored (orphans).
+// Raw status callbacks, de-duplicated by idempotency token or (MessageSid, MessageStatus): written
+// with their moves (MessagesRepository.transitionCallbacks); here, those that arrived before their
+// message's SID was stored (orphans).
 import type { SignerScope } from './messages.js';
 import type { Tx } from './tx.js';
 
@@ -28,10 +29,6 @@ export interface MatchedOrphan {
 }
 
 export interface WebhookEventsRepository {
-  /** Inserts what is not a duplicate; returns, in input order, whether each row was new. */
-  insertNew(tx: Tx, rows: WebhookEventRecord[]): Promise<boolean[]>;
-  /** The messages with these SIDs that a signer may touch (by SID). */
-  messagesBySid(tx: Tx, sids: string[], scope: SignerScope): Promise<Map<string, { id: string; tenant_id: string; status: string; to_addr: string }>>;
   /**
    * Orphan status callbacks newer than `since` whose SID now matches a message the signer may
    * touch (`installationScope` for those signed by the installation's account), oldest first.

@@ -105,7 +105,7 @@ export class StatusCallbacksService {
   private readonly metrics: Metrics;
 
   constructor(private readonly d: StatusCallbacksDeps) {
-    this.callbackBatch = { run: (tx, cbs) => this.applyCallbacks(tx, cbs) };
+    this.callbackBatch = { run: (tx, cbs) => this.applyCallbacks(tx, cbs), single: (cbs) => this.oneStatement(cbs) };
     this.metrics = d.metrics ?? NO_METRICS;
   }
 
@@ -181,66 +181,59 @@ export class StatusCallbacksService {
     return out;
   }
 
+  /** A round's moves: by SID, in the signer's scope, recorded whether or not they apply. */
+  private moves(cbs: Callback[]): StatusMove[] {
+    return cbs.map((c) => ({
+      target: { providerSid: c.sid, scope: this.scope(c.tenantId) },
+      set: this.statusSet(c.ps, c.now),
+      at: c.now,
+      event: { source: 'callback', provider_code: c.ps.errorCode, data: { params: c.params, idempotency_token: c.idempotencyToken } },
+      record: 'always',
+    }));
+  }
+
+  /**
+   * Whether a batch is one statement (then its group commit needs no BEGIN/COMMIT): one round, no
+   * opt-out to record, and moves the storage writes as one.
+   */
+  private oneStatement(cbs: Callback[]): boolean {
+    return new Set(cbs.map((c) => c.sid)).size === cbs.length && cbs.every((c) => c.ps.errorCode !== 21610) && this.d.messages.oneStatement(this.moves(cbs));
+  }
+
   private async round(tx: Tx, cbs: Callback[]): Promise<Applied[]> {
-    const event = (c: Callback) => ({ source: 'callback', provider_code: c.ps.errorCode, data: { params: c.params, idempotency_token: c.idempotencyToken } });
-    // Common case in one statement per batch: the messages exist and may move to these statuses.
-    const moved = await this.d.messages.transition(
+    const moves = this.moves(cbs);
+    // The raw rows de-duplicate; for callbacks whose message exists, the fields go to its event instead.
+    const res = await this.d.messages.transitionCallbacks(
       tx,
+      moves,
       cbs.map((c) => ({
-        target: { providerSid: c.sid, scope: this.scope(c.tenantId) },
-        set: this.statusSet(c.ps, c.now),
-        at: c.now,
-        event: event(c),
-        record: 'always',
+        id: this.d.random.id(),
+        tenant_id: c.tenantId,
+        message_sid: c.sid,
+        message_status: c.status,
+        idempotency_token: c.idempotencyToken,
+        params: JSON.stringify(c.params),
+        created_at: c.now,
       })),
     );
-    const out: Applied[] = moved.map((r, i) => ({
-      outcome: r.moved ? 'applied' : 'orphan',
+    const out: Applied[] = res.map((r, i) => ({
+      outcome: r.moved ? 'applied' : !r.isNew ? 'duplicate' : r.found ? 'ignored' : 'orphan',
       message: r.moved ? r.message : undefined,
       status: cbs[i]!.ps,
       source: 'callback',
       providerSid: cbs[i]!.sid,
     }));
-    // The others: a known message that may not move (a duplicate, or a late or unknown status), or none yet.
-    const rest = cbs.flatMap((_, i) => (moved[i]!.moved ? [] : [i]));
-    const found = new Map<number, { id: string; tenant_id: string; to_addr: string; status: string }>();
-    for (const signer of new Set(rest.map((i) => cbs[i]!.tenantId))) {
-      const mine = rest.filter((i) => cbs[i]!.tenantId === signer);
-      const bySid = await this.d.webhookEvents.messagesBySid(tx, [...new Set(mine.map((i) => cbs[i]!.sid))], this.scope(signer));
-      for (const i of mine) {
-        const m = bySid.get(cbs[i]!.sid);
-        if (m) found.set(i, m);
-      }
-    }
-    // Raw rows de-duplicate; for applied callbacks the fields go to the message's event instead.
-    const isNew = await this.d.webhookEvents.insertNew(
-      tx,
-      cbs.map((c, i) => {
-        const msg = moved[i]!.message ?? found.get(i);
-        return {
-          id: this.d.random.id(),
-          tenant_id: c.tenantId,
-          kind: 'status',
-          message_sid: c.sid,
-          message_status: c.status,
-          idempotency_token: c.idempotencyToken,
-          params: msg ? null : JSON.stringify(c.params),
-          message_id: msg?.id ?? null,
-          created_at: c.now,
-        };
-      }),
-    );
-    const late = rest.filter((i) => isNew[i] && found.has(i));
-    for (const i of rest) if (!isNew[i]) out[i]!.outcome = 'duplicate';
+    // A known message that did not move, whose not-applied event the storage did not write with the round.
+    const late = res.flatMap((r, i) => (!r.moved && r.isNew && r.found && !r.recorded ? [i] : []));
     if (late.length > 0) {
       const r = await this.observe(
         tx,
         late.map((i) => ({
-          messageId: found.get(i)!.id,
-          seen: found.get(i)!,
+          messageId: res[i]!.found!.id,
+          seen: res[i]!.found!,
           status: cbs[i]!.ps,
           source: 'callback',
-          data: event(cbs[i]!).data,
+          data: moves[i]!.event.data!,
           now: cbs[i]!.now,
         })),
       );
@@ -248,7 +241,7 @@ export class StatusCallbacksService {
     }
     await this.optOuts(
       tx,
-      cbs.map((c, i) => (moved[i]!.moved ? { ps: c.ps, msg: moved[i]!.message!, now: c.now } : null)),
+      cbs.map((c, i) => (res[i]!.moved ? { ps: c.ps, msg: res[i]!.message!, now: c.now } : null)),
     );
     return out;
   }

@@ -38,7 +38,7 @@ export function createRepositories(db: Db, newId: () => string = systemRandom.id
     const key = op as BatchWrite<unknown, unknown>;
     let a = adapters.get(key);
     if (!a) {
-      a = { run: (trx, items) => key.run(asTx(trx), items) };
+      a = { run: (trx, items) => key.run(asTx(trx), items), ...(key.single ? { single: (items) => key.single!(items) } : {}) };
       adapters.set(key, a);
     }
     return batcher.batch(a, item) as Promise<never>;

@@ -10,6 +10,8 @@ export type StorageWrite = <T>(fn: (tx: Tx) => Promise<T>, single?: boolean) => 
 /** Writes of one kind that run as one set-based step: `run` gets every item queued together. */
 export interface BatchOp<I, R> {
   run(trx: Transaction<Database>, items: I[]): Promise<R[]>;
+  /** `run(items)` issues at most one statement. */
+  single?(items: I[]): boolean;
 }
 
 interface Pending {
@@ -29,7 +31,8 @@ interface Pending {
  * items of one BatchOp in a batch run as one call (set-based statements), at the place of the first.
  * Up to `maxInFlight` batches run at once, each on its own connection (PostgreSQL; SQLite has one
  * writer): the next batch forms while one waits on the database. A batch of one operation declared
- * single-statement runs without BEGIN/COMMIT: the statement is its own transaction.
+ * single-statement, or of one BatchOp's items that it declares one statement, runs without
+ * BEGIN/COMMIT: the statement is its own transaction.
  * If a batch fails, its operations are re-run one transaction each, so one bad write cannot fail
  * its neighbours. Operations must therefore be safe to re-run after a rollback (they are: nothing
  * of a rolled-back batch remains).
@@ -74,10 +77,9 @@ export class WriteBatcher {
     this.inFlight++;
     try {
       // One statement is atomic by itself: an explicit transaction around it would only add two round trips.
-      const results =
-        batch.length === 1 && batch[0]!.single
-          ? await runAll(this.db as Transaction<Database>, batch)
-          : await this.db.transaction().execute((trx) => runAll(trx, batch));
+      const results = isSingle(batch)
+        ? await runAll(this.db as Transaction<Database>, batch)
+        : await this.db.transaction().execute((trx) => runAll(trx, batch));
       for (const [i, p] of batch.entries()) p.resolve(results[i]);
     } catch {
       for (const p of batch) {
@@ -92,6 +94,12 @@ export class WriteBatcher {
       if (this.queue.length > 0) this.schedule();
     }
   }
+}
+
+function isSingle(batch: Pending[]): boolean {
+  if (batch.length === 1 && batch[0]!.single) return true;
+  const op = batch[0]!.batch;
+  return op?.single !== undefined && batch.every((p) => p.batch === op) && op.single(batch.map((p) => p.item));
 }
 
 /** Runs a batch's operations in order; the items of each BatchOp go together where its first was. */

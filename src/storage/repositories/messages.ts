@@ -6,6 +6,7 @@ import { rounds } from '../../core/rounds.js';
 import { canTransition, isMessageStatus, MESSAGE_STATUSES } from '../../core/status.js';
 import type {
   AcceptItem,
+  CallbackResult,
   EventRecord,
   IdempotencyOutcome,
   MessageEventRecord,
@@ -13,6 +14,7 @@ import type {
   MessagesRepository,
   MoveResult,
   NewMessage,
+  RawCallback,
   SignerScope,
   StatusMove,
   Tx,
@@ -126,6 +128,32 @@ const FROM: ReadonlyMap<string, string> = new Map(
 );
 const fromList = (to: string): string => (isMessageStatus(to) ? FROM.get(to)! : '');
 
+/** The condition on `m` for the messages a signer may touch (see SignerScope); `tenant` is the signer's id. */
+function scopeSql(scope: SignerScope, tenant: string): string {
+  if ('tenantId' in scope) return `m.tenant_id = ${tenant}`;
+  if ('all' in scope) return 'true';
+  return 'NOT EXISTS (SELECT 1 FROM tenants ta WHERE ta.id = m.tenant_id AND ta.twilio_account_sid IS NOT NULL AND ta.twilio_auth_token_enc IS NOT NULL)';
+}
+
+const RAW_SOURCE: Columns = [
+  ['id', 'text'],
+  ['tenant_id', 'text'],
+  ['message_sid', 'text'],
+  ['message_status', 'text'],
+  ['idempotency_token', 'text'],
+  ['params', 'text'],
+  ['created_at', 'bigint'],
+];
+const RAW_COLUMNS = 'id, tenant_id, kind, message_sid, message_status, idempotency_token, params, message_id, created_at';
+// With the folded statement (PostgreSQL), each raw row also carries its move's not-applied event.
+const RAW_EVENT_SOURCE: Columns = [
+  ['e_status', 'text'],
+  ['e_source', 'text'],
+  ['e_provider_code', 'bigint'],
+  ['e_data', 'text'],
+  ['at', 'bigint'],
+];
+
 interface Moved {
   id: string;
   tenant_id: string;
@@ -172,6 +200,11 @@ function eventRow(
     data === null ? null : JSON.stringify(data),
     move.at,
   ];
+}
+
+/** A not-applied event's data up to its `kept` status, which the statement appends: eventRow's JSON. */
+function keptPrefix(move: StatusMove): string {
+  return JSON.stringify({ ...move.event.data, applied: false }).slice(0, -1);
 }
 
 const targetKey = (m: StatusMove): string => ('id' in m.target ? `i:${m.target.id}` : `s:${m.target.providerSid}`);
@@ -223,8 +256,17 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
     return true;
   }
 
-  /** One UPDATE … FROM <rows> for moves of one shape (same target kind, guards and columns). */
-  async function applyShape(tx: Tx, unsorted: StatusMove[], outbox: EventRecord[]): Promise<Moved[]> {
+  /**
+   * One UPDATE … FROM <rows> for moves of one shape (same target kind, guards and columns). `attach`
+   * (PostgreSQL) adds CTEs and rows to the same statement: its SELECT's columns follow the moved
+   * rows' (`k` first, `message_id` last).
+   */
+  async function applyShape(
+    tx: Tx,
+    unsorted: StatusMove[],
+    outbox: EventRecord[],
+    attach?: (p: Params, from: string) => { ctes: string; select: string },
+  ): Promise<(Moved & { k?: string; message_id?: string | null })[]> {
     // Rows in one order, so that concurrent batches (other connections, other processes) lock them in the same order.
     const moves = [...unsorted].sort((a, b) => (targetKey(a) < targetKey(b) ? -1 : 1));
     const m0 = moves[0]!;
@@ -258,17 +300,15 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
     if (m0.leasedBy !== undefined) where.push('m.locked_by = v.w');
     if (from !== null) where.push(`m.status IN (${from})`);
     if (m0.cancelable) where.push('m.in_flight_since IS NULL', '(m.locked_until IS NULL OR m.locked_until < v.at)');
-    if (scope && 'withoutOwnAccount' in scope) {
-      where.push(
-        'NOT EXISTS (SELECT 1 FROM tenants ta WHERE ta.id = m.tenant_id AND ta.twilio_account_sid IS NOT NULL AND ta.twilio_auth_token_enc IS NOT NULL)',
-      );
-    }
+    if (scope && 'withoutOwnAccount' in scope) where.push(scopeSql(scope, ''));
     const p = new Params(dialect);
     // Column names are unqualified: the row source's columns (t, g, w, at, s_*, e_*, ev) never clash with them.
     const returning = raises ? MESSAGE_COLUMNS.join(', ') : 'id, tenant_id, to_addr, status, provider_sid, category, channel';
     const update =
       `UPDATE messages AS m SET ${setCols.map((c) => `${c} = v.s_${c}`).join(', ')} FROM ${rowsSource(dialect, src, rows, p)}` +
       ` WHERE ${where.join(' AND ')} RETURNING ${returning}`;
+    const extra = foldEvents && attach ? attach(p, from ?? '') : null;
+    const cols = 'id, tenant_id, to_addr, status, provider_sid, category, channel';
     // PostgreSQL writes the applied moves' events (history and outbox) in the same statement (data-modifying CTEs).
     const text = foldEvents
       ? `WITH moved AS (${update}, ${MOVED_EVENT_SOURCE.map(([n]) => `v.${n}`).join(', ')}, v.at${raises ? ', v.ev' : ''}), ` +
@@ -276,9 +316,9 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
         (raises
           ? `, oe AS (INSERT INTO events (id, tenant_id, type, occurred_at, data) SELECT ev, tenant_id, 'message.' || status, at, ${SNAPSHOT_SQL} FROM moved WHERE status IN (${EVENT_STATUS_LIST})) `
           : '') +
-        `SELECT id, tenant_id, to_addr, status, provider_sid, category, channel FROM moved`
+        (extra ? `${extra.ctes} SELECT 'moved' AS k, ${cols}, NULL::text AS message_id FROM moved UNION ALL ${extra.select}` : `SELECT ${cols} FROM moved`)
       : update;
-    const moved = (await run<Moved>(tx, text, p.values)).rows;
+    const moved = (await run<Moved & { k?: string; message_id?: string | null }>(tx, text, p.values)).rows;
     // SQLite: the round's outbox events are one INSERT after its statements (transitionRound).
     if (!foldEvents && raises) {
       const at = new Map(moves.map((m) => [targetKey(m), m.at]));
@@ -349,6 +389,162 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
     // A message moves at most once per statement: its later moves in this batch wait for the next round.
     for (const round of rounds(moves, targetKey)) await transitionRound(tx, moves, round, results);
     return results;
+  }
+
+  /** Whether transitionCallbacks runs the moves as one statement: PostgreSQL, one round, one shape. */
+  function oneStatement(moves: StatusMove[]): boolean {
+    if (!foldEvents || moves.length === 0) return false;
+    const shape = shapeOf(moves[0]!);
+    const keys = new Set(moves.map(targetKey));
+    return keys.size === moves.length && moves.every((m) => 'providerSid' in m.target && shapeOf(m) === shape) && fromList(moves[0]!.set.status) !== '';
+  }
+
+  async function transitionCallbacks(tx: Tx, moves: StatusMove[], raws: RawCallback[]): Promise<CallbackResult[]> {
+    if (oneStatement(moves)) return foldedCallbacks(tx, moves, raws);
+    const results = await transition(tx, moves);
+    const found = await messagesBySid(
+      tx,
+      moves.filter((_, i) => !results[i]!.moved),
+    );
+    const isNew = await insertRaws(
+      tx,
+      raws.map((r, i) => [r, results[i]!.message?.id ?? found.get((moves[i]!.target as { providerSid: string }).providerSid)?.id ?? null]),
+    );
+    return results.map((r, i) => {
+      const f = r.moved || !isNew[i] ? undefined : found.get((moves[i]!.target as { providerSid: string }).providerSid);
+      return { ...r, isNew: isNew[i]!, ...(f ? { found: f } : {}), recorded: false };
+    });
+  }
+
+  /**
+   * The round in one statement: the moves (with their events), each raw row with the message it
+   * names (from the statement's snapshot), and the not-applied events of callbacks whose message may
+   * not move to their status. A message another transaction moved since the snapshot is returned
+   * unrecorded (the caller observes it).
+   */
+  async function foldedCallbacks(tx: Tx, moves: StatusMove[], raws: RawCallback[]): Promise<CallbackResult[]> {
+    const scope = (moves[0]!.target as { scope: SignerScope }).scope;
+    // In SID order, as the moves: concurrent rounds then take the unique index's locks in one order.
+    const order = raws.map((_, i) => i).sort((a, b) => (raws[a]!.message_sid < raws[b]!.message_sid ? -1 : 1));
+    const rows = await applyShape(tx, moves, [], (p, from) => {
+      const src = rowsSource(
+        dialect,
+        [...RAW_SOURCE, ...RAW_EVENT_SOURCE],
+        order.map((i) => {
+          const r = raws[i]!;
+          const e = eventRow(moves[i]!, { id: '', tenant_id: '', status: '' }, false);
+          return [
+            r.id,
+            r.tenant_id,
+            r.message_sid,
+            r.message_status,
+            r.idempotency_token,
+            r.params,
+            r.created_at,
+            e[2],
+            e[3],
+            e[5],
+            keptPrefix(moves[i]!),
+            moves[i]!.at,
+          ];
+        }),
+        p,
+        'r',
+      );
+      return {
+        ctes:
+          `, w AS (SELECT r.*, m.id AS mid, m.tenant_id AS mtenant, m.to_addr AS mto, m.status AS mstatus FROM ${src}` +
+          ` LEFT JOIN messages AS m ON m.provider_sid = r.message_sid AND ${scopeSql(scope, 'r.tenant_id')})` +
+          `, wi AS (INSERT INTO webhook_events (${RAW_COLUMNS}) SELECT id, tenant_id, 'status', message_sid, message_status, idempotency_token,` +
+          ' CASE WHEN mid IS NULL THEN params END, mid, created_at FROM w ORDER BY message_sid ON CONFLICT DO NOTHING RETURNING id)' +
+          `, late AS (INSERT INTO message_events (${EVENT_COLUMNS}) SELECT w.mid, w.mtenant, w.e_status, w.e_source, NULL, w.e_provider_code,` +
+          ` w.e_data || ',"kept":' || to_json(w.mstatus)::text || '}', w.at FROM w JOIN wi ON wi.id = w.id` +
+          ` WHERE w.mid IS NOT NULL AND w.mstatus NOT IN (${from}) AND w.mid NOT IN (SELECT id FROM moved))`,
+        select: `SELECT 'raw', w.id, w.mtenant, w.mto, w.mstatus, NULL, NULL, NULL, w.mid FROM w JOIN wi ON wi.id = w.id`,
+      };
+    });
+    const moved = new Map<string, Moved>();
+    const fresh = new Map<string, { id: string; tenant_id: string; to_addr: string; status: string } | null>();
+    for (const r of rows) {
+      if (r.k === 'moved')
+        moved.set(r.provider_sid!, {
+          id: r.id,
+          tenant_id: r.tenant_id,
+          to_addr: r.to_addr,
+          status: r.status,
+          provider_sid: r.provider_sid,
+          category: r.category,
+          channel: r.channel,
+        });
+      else fresh.set(r.id, r.message_id ? { id: r.message_id, tenant_id: r.tenant_id, to_addr: r.to_addr, status: r.status } : null);
+    }
+    return moves.map((m, i) => {
+      const message = moved.get((m.target as { providerSid: string }).providerSid);
+      const isNew = fresh.has(raws[i]!.id);
+      if (message) return { moved: true, message, isNew, recorded: false };
+      const f = fresh.get(raws[i]!.id) ?? undefined;
+      const to = m.set.status;
+      const recorded = f !== undefined && !(isMessageStatus(f.status) && isMessageStatus(to) && canTransition(f.status, to));
+      return { moved: false, isNew, ...(f ? { found: f } : {}), recorded };
+    });
+  }
+
+  /** The messages that unmoved callbacks name and their signers may touch, by SID. */
+  async function messagesBySid(tx: Tx, moves: StatusMove[]): Promise<Map<string, { id: string; tenant_id: string; to_addr: string; status: string }>> {
+    const out = new Map<string, { id: string; tenant_id: string; to_addr: string; status: string }>();
+    const byScope = new Map<string, StatusMove[]>();
+    for (const m of moves) {
+      const kind = scopeKind((m.target as { scope: SignerScope }).scope);
+      byScope.set(kind, [...(byScope.get(kind) ?? []), m]);
+    }
+    for (const group of byScope.values()) {
+      const p = new Params(dialect);
+      const targets = group.map((m) => m.target as { providerSid: string; scope: SignerScope });
+      const src = rowsSource(
+        dialect,
+        [
+          ['sid', 'text'],
+          ['signer', 'text'],
+        ],
+        targets.map((t) => [t.providerSid, 'tenantId' in t.scope ? t.scope.tenantId : null]),
+        p,
+      );
+      const r = await run<{ id: string; tenant_id: string; to_addr: string; status: string; provider_sid: string }>(
+        tx,
+        `SELECT m.id, m.tenant_id, m.to_addr, m.status, m.provider_sid FROM messages AS m, ${src} WHERE m.provider_sid = v.sid AND ${scopeSql(targets[0]!.scope, 'v.signer')}`,
+        p.values,
+      );
+      for (const x of r.rows) out.set(x.provider_sid, { id: x.id, tenant_id: x.tenant_id, to_addr: x.to_addr, status: x.status });
+    }
+    return out;
+  }
+
+  /** Inserts the raw rows that are not duplicates (both unique indexes de-duplicate); whether each was new. */
+  async function insertRaws(tx: Tx, rows: [RawCallback, string | null][]): Promise<boolean[]> {
+    if (rows.length === 0) return [];
+    const p = new Params(dialect);
+    const src = rowsSource(
+      dialect,
+      [...RAW_SOURCE, ['message_id', 'text']],
+      rows.map(([r, messageId]) => [
+        r.id,
+        r.tenant_id,
+        r.message_sid,
+        r.message_status,
+        r.idempotency_token,
+        messageId ? null : r.params,
+        r.created_at,
+        messageId,
+      ]),
+      p,
+    );
+    const r = await run<{ id: string }>(
+      tx,
+      `INSERT INTO webhook_events (${RAW_COLUMNS}) SELECT id, tenant_id, 'status', message_sid, message_status, idempotency_token, params, message_id, created_at FROM ${src} WHERE true ON CONFLICT DO NOTHING RETURNING id`,
+      p.values,
+    );
+    const inserted = new Set(r.rows.map((x) => x.id));
+    return rows.map(([x]) => inserted.has(x.id));
   }
 
   async function selectCurrent(tx: Tx, ids: string[]): Promise<{ id: string; tenant_id: string; to_addr: string; status: string }[]> {
@@ -481,6 +677,8 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
       k.selectFrom('message_events').selectAll().where('message_id', '=', messageId).orderBy('id').execute() as Promise<MessageEventRecord[]>,
 
     transition,
+    transitionCallbacks,
+    oneStatement,
 
     commitTransition(moves) {
       // With the events folded in (PostgreSQL), moves of one shape and one round are one statement,

@@ -1,22 +1,8 @@
 import type { ExpressionBuilder } from 'kysely';
-import type { MatchedOrphan, SignerScope, WebhookEventRecord, WebhookEventsRepository } from '../../ports.js';
+import type { MatchedOrphan, SignerScope, WebhookEventsRepository } from '../../ports.js';
 import type { Db } from '../db.js';
-import { Params, rowsSource, run, type Columns } from '../rows.js';
+import { Params, rowsSource, run } from '../rows.js';
 import type { Database } from '../schema.js';
-import { kx } from '../tx.js';
-
-const COLUMNS: Columns = [
-  ['id', 'text'],
-  ['tenant_id', 'text'],
-  ['kind', 'text'],
-  ['message_sid', 'text'],
-  ['message_status', 'text'],
-  ['idempotency_token', 'text'],
-  ['params', 'text'],
-  ['message_id', 'text'],
-  ['created_at', 'bigint'],
-];
-const NAMES = COLUMNS.map(([n]) => n).join(', ');
 
 /** The messages a signer may touch (see SignerScope), on `m`. */
 function inScope(eb: ExpressionBuilder<Database & { m: Database['messages'] }, 'm'>, scope: SignerScope) {
@@ -37,33 +23,6 @@ function inScope(eb: ExpressionBuilder<Database & { m: Database['messages'] }, '
 export function webhookEventsRepository(db: Db): WebhookEventsRepository {
   const k = db.kysely;
   return {
-    async insertNew(tx, rows: WebhookEventRecord[]) {
-      if (rows.length === 0) return [];
-      const p = new Params(db.dialect);
-      const values = rows.map((r) => COLUMNS.map(([n]) => r[n as keyof WebhookEventRecord]));
-      // Both unique indexes (token, and sid + status) de-duplicate: no conflict target.
-      const r = await run<{ id: string }>(
-        tx,
-        `INSERT INTO webhook_events (${NAMES}) SELECT ${NAMES} FROM ${rowsSource(db.dialect, COLUMNS, values, p)} WHERE true ON CONFLICT DO NOTHING RETURNING id`,
-        p.values,
-      );
-      const inserted = new Set(r.rows.map((x) => x.id));
-      return rows.map((x) => inserted.has(x.id));
-    },
-
-    async messagesBySid(tx, sids, scope) {
-      const out = new Map<string, { id: string; tenant_id: string; status: string; to_addr: string }>();
-      if (sids.length === 0) return out;
-      const rows = await kx(tx)
-        .selectFrom('messages as m')
-        .select(['m.id', 'm.tenant_id', 'm.status', 'm.to_addr', 'm.provider_sid'])
-        .where('m.provider_sid', 'in', sids)
-        .where((eb) => inScope(eb as any, scope))
-        .execute();
-      for (const r of rows) out.set(r.provider_sid!, { id: r.id, tenant_id: r.tenant_id, status: r.status, to_addr: r.to_addr });
-      return out;
-    },
-
     matchedOrphans(since, limit, installationTenantId, installationScope): Promise<MatchedOrphan[]> {
       return (
         k
