@@ -1,30 +1,20 @@
 // A worker process killed with SIGKILL in the middle of a campaign, then another started on the
 // same database: every valid, consenting recipient gets exactly one message at the emulator (which
 // lives in the test process, so it survives the kill and counts every create).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { backends } from './support/backends.js';
-import { startRelay, waitFor, type TestRelay } from './support/relay.js';
+import { spawnWorker, startRelay, waitFor, type TestRelay } from './support/relay.js';
 
 const worker = (t: TestRelay): ChildProcess =>
-  spawn(process.execPath, ['dist/cli/main.js', 'worker'], {
-    env: {
-      PATH: process.env.PATH,
-      SMSRELAY_DATABASE_URL: t.relay.config.databaseUrl,
-      TWILIO_ACCOUNT_SID: t.relay.emulator!.accountSid,
-      TWILIO_AUTH_TOKEN: t.relay.emulator!.authToken,
-      TWILIO_API_BASE_URL: t.url,
-      TWILIO_FROM_NUMBER: '+15005550006',
-      SMSRELAY_LEASE_SECONDS: '5',
-      SMSRELAY_SETTLE_DELAY_MS: '0',
-      SMSRELAY_WORKER_POLL_MS: '20',
-      SMSRELAY_PACING_DEFAULTS: 'false',
-      SMSRELAY_LOG_LEVEL: 'silent',
-    },
-    stdio: 'ignore',
+  spawnWorker(t, {
+    TWILIO_FROM_NUMBER: '+15005550006',
+    SMSRELAY_SETTLE_DELAY_MS: '0',
+    SMSRELAY_WORKER_POLL_MS: '20',
+    SMSRELAY_PACING_DEFAULTS: 'false',
   });
 
-describe.each(backends.filter((b) => b.name === 'sqlite'))('a campaign worker killed with SIGKILL on $name', (backend) => {
+describe.each(backends)('a campaign worker killed with SIGKILL on $name', (backend) => {
   it('every valid consenting recipient gets exactly one message after a restart', async () => {
     const t = await startRelay(backend, 'campaign-kill', {}, { worker: false });
     let child: ChildProcess | null = null;

@@ -1,11 +1,10 @@
 // The outbox worker against the emulator over real sockets: retries, permanent errors, ambiguous
 // outcomes, expiry, concurrent workers and a worker killed mid-flight.
-import { spawn } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, createSmsRelay } from '../src/main.js';
 import { TwilioProvider } from '../src/providers/twilio.js';
 import { backends } from './support/backends.js';
-import { startRelay, waitFor, type TestRelay } from './support/relay.js';
+import { spawnWorker, startRelay, waitFor, type TestRelay } from './support/relay.js';
 import { sqlOf } from './support/db.js';
 
 async function events(t: TestRelay, id: string) {
@@ -165,7 +164,7 @@ describe.each(backends)('worker lifecycle on $name', (backend) => {
   }, 120_000);
 });
 
-describe.each(backends.filter((b) => b.name === 'sqlite'))('a worker killed with SIGKILL on $name', (backend) => {
+describe.each(backends)('a worker killed with SIGKILL on $name', (backend) => {
   it('leaves leases that expire and are settled with the provider, not blindly resent', async () => {
     const t = await startRelay(backend, 'sigkill', {}, { worker: false });
     try {
@@ -173,18 +172,7 @@ describe.each(backends.filter((b) => b.name === 'sqlite'))('a worker killed with
       for (let i = 0; i < N; i++) await t.relay.send({ to: '+14155550401', body: `crash ${i}` });
       // Slow answers keep the child's calls in flight when it is killed.
       t.relay.emulator!.setChaos({ latencyMs: 1500 });
-      const child = spawn(process.execPath, ['dist/cli/main.js', 'worker'], {
-        env: {
-          PATH: process.env.PATH,
-          SMSRELAY_DATABASE_URL: t.relay.config.databaseUrl,
-          TWILIO_ACCOUNT_SID: t.relay.emulator!.accountSid,
-          TWILIO_AUTH_TOKEN: t.relay.emulator!.authToken,
-          TWILIO_API_BASE_URL: t.url,
-          SMSRELAY_LEASE_SECONDS: '5',
-          SMSRELAY_LOG_LEVEL: 'silent',
-        },
-        stdio: 'ignore',
-      });
+      const child = spawnWorker(t);
       await waitFor(async () => {
         const r = await sqlOf(t.relay).selectFrom('messages').select('id').where('locked_by', 'is not', null).execute();
         return r.length === N;

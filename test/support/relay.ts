@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { Config } from '../../src/config.js';
 import { createLogger, createSmsRelay, type SmsRelay, type SmsRelayOptions } from '../../src/main.js';
 import type { Backend } from './backends.js';
@@ -79,4 +80,26 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>
     if (Date.now() > deadline) throw new Error(`waitFor: timed out after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, stepMs));
   }
+}
+
+/**
+ * A `smsrelay worker` process (the built CLI) on the relay's database, its PostgreSQL schema
+ * included (as a connection option in the URL), sending to the relay's emulator.
+ */
+export function spawnWorker(t: TestRelay, env: Record<string, string> = {}): ChildProcess {
+  const base = t.relay.config.databaseUrl;
+  const url = t.schema ? `${base}${base.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${t.schema}`)}` : base;
+  return spawn(process.execPath, ['dist/cli/main.js', 'worker'], {
+    env: {
+      PATH: process.env.PATH,
+      SMSRELAY_DATABASE_URL: url,
+      TWILIO_ACCOUNT_SID: t.relay.emulator!.accountSid,
+      TWILIO_AUTH_TOKEN: t.relay.emulator!.authToken,
+      TWILIO_API_BASE_URL: t.url,
+      SMSRELAY_LEASE_SECONDS: '5',
+      SMSRELAY_LOG_LEVEL: 'silent',
+      ...env,
+    },
+    stdio: 'ignore',
+  });
 }
