@@ -216,6 +216,12 @@ export interface MessagesRepository {
    * request without a key is new. Outcomes in input order; the caller inserts the new messages.
    */
   claimKeys(tx: Tx, items: AcceptItem[]): Promise<IdempotencyOutcome[]>;
+  /**
+   * claimKeys, then the insert of the new requests' messages. On PostgreSQL the writes are one
+   * statement (`singleAccept`); replays and mismatches are read after it.
+   */
+  accept(tx: Tx, items: AcceptItem[]): Promise<IdempotencyOutcome[]>;
+  readonly singleAccept: boolean;
   /** Replaces answers recorded by `claimKeys` in `tx` (the policy held the message: its answer says so). */
   rewriteAnswers(tx: Tx, answers: IdempotentAnswer[]): Promise<void>;
   /** Forgets answers recorded by `claimKeys` in `tx` (the policy refused the request: a retry is judged anew). */

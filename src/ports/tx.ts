@@ -22,8 +22,9 @@ export interface UnitOfWork {
 export interface BatchWrite<I, R> {
   run(tx: Tx, items: I[]): Promise<R[]>;
   /**
-   * Whether `run(items)` issues at most one statement. A group commit holding nothing else then runs
-   * it without BEGIN/COMMIT (the statement is atomic on its own): two round trips fewer.
+   * Whether `run(items)` writes in one statement. A group commit holding nothing else then runs it
+   * without BEGIN/COMMIT (the statement is atomic on its own): two round trips fewer. Whatever `run`
+   * issues after it (a read of committed rows) must not need to commit with it.
    */
   single?(items: I[]): boolean;
 }

@@ -200,8 +200,16 @@ export class MessagesService {
   private readonly metrics: Metrics;
 
   constructor(private readonly d: MessagesServiceDeps) {
+    // Neither metered nor from a campaign: the keys and the messages, nothing to decide in between.
+    const plain = (items: AcceptWork[]) => items.every((it) => !(it.meter && d.meter) && !it.campaign);
     this.acceptBatch = {
+      single: (items) => d.messages.singleAccept && plain(items),
       run: async (tx, items) => {
+        if (plain(items))
+          return d.messages.accept(
+            tx,
+            items.map((it) => it.item),
+          );
         const out: AcceptOutcome[] = await d.messages.claimKeys(
           tx,
           items.map((it) => it.item),

@@ -547,6 +547,100 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
     return rows.map(([x]) => inserted.has(x.id));
   }
 
+  /**
+   * Records each idempotent answer unless a live entry exists, and decides the others from their
+   * entries (see claimKeys). `then` (PostgreSQL) writes more in the same statement, given the keys
+   * the upsert won (CTE `k`).
+   */
+  async function claim(tx: Tx, items: AcceptItem[], then: ((p: Params) => string) | null): Promise<IdempotencyOutcome[]> {
+    const out: IdempotencyOutcome[] = items.map(() => ({ kind: 'new' }));
+    const keyOf = (a: AcceptItem) => `${a.idempotency!.tenantId}\u0000${a.idempotency!.key}`;
+    const keyed = items.flatMap((a, i) => (a.idempotency ? [i] : []));
+    if (keyed.length === 0 && then === null) return out;
+    // The first request per key writes; the upsert's rows are sorted so that concurrent batches
+    // lock keys in one order. An expired entry is overwritten in the same statement.
+    const first = new Map<string, number>();
+    for (const i of keyed) if (!first.has(keyOf(items[i]!))) first.set(keyOf(items[i]!), i);
+    const writers = [...first.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, i]) => items[i]!.idempotency!);
+    const p = new Params(dialect);
+    const cols = KEY_SOURCE.map(([n]) => n).join(', ');
+    const rows = writers.map((e) => [e.tenantId, e.key, e.requestHash, e.status, e.body, e.now, e.now + e.ttlMs]);
+    const set = ['request_hash', 'response_status', 'response_body', 'created_at', 'expires_at'].map((c) => `${c} = excluded.${c}`).join(', ');
+    const upsert =
+      `INSERT INTO idempotency_keys (${cols}) SELECT ${cols} FROM ${rowsSource(dialect, KEY_SOURCE, rows, p)} WHERE true` +
+      ` ON CONFLICT (tenant_id, key) DO UPDATE SET ${set} WHERE idempotency_keys.expires_at <= excluded.created_at RETURNING tenant_id, key`;
+    const inserted = await run<{ tenant_id: string; key: string }>(
+      tx,
+      then ? `WITH k AS (${upsert})${then(p)} SELECT tenant_id, key FROM k` : upsert,
+      p.values,
+    );
+    const won = new Set(inserted.rows.map((r) => `${r.tenant_id}\u0000${r.key}`));
+    const decided = keyed.filter((i) => !(first.get(keyOf(items[i]!)) === i && won.has(keyOf(items[i]!))));
+    if (decided.length === 0) return out;
+    // Read after the upsert: an entry another transaction committed meanwhile is visible now (with
+    // `then`, the upsert's own statement could not see it).
+    const q = new Params(dialect);
+    const existing = await run<{ tenant_id: string; key: string; request_hash: string; response_status: number | null; response_body: string | null }>(
+      tx,
+      `SELECT k.tenant_id, k.key, k.request_hash, k.response_status, k.response_body FROM idempotency_keys AS k, ` +
+        `${rowsSource(
+          dialect,
+          [
+            ['tenant_id', 'text'],
+            ['key', 'text'],
+          ],
+          decided.map((i) => [items[i]!.idempotency!.tenantId, items[i]!.idempotency!.key]),
+          q,
+        )}` +
+        ` WHERE k.tenant_id = v.tenant_id AND k.key = v.key`,
+      q.values,
+    );
+    const byKey = new Map(existing.rows.map((r) => [`${r.tenant_id}\u0000${r.key}`, r]));
+    for (const i of decided) {
+      const e = byKey.get(keyOf(items[i]!));
+      if (!e) throw new Error('idempotency key vanished during its own transaction');
+      out[i] =
+        e.request_hash !== items[i]!.idempotency!.requestHash ? { kind: 'mismatch' } : { kind: 'replay', status: e.response_status!, body: e.response_body! };
+    }
+    return out;
+  }
+
+  /**
+   * The CTEs that insert a batch's messages and first events in the key upsert's statement: those
+   * without a key, and the first of each key the upsert won (`k`).
+   */
+  function insertNewSql(items: AcceptItem[], p: Params): string {
+    const seen = new Set<string>();
+    const rows = items.map((it) => {
+      const e = it.idempotency;
+      // A second request with the same key (the service never batches one) gets no row: it is decided by the first.
+      const k = e ? `${e.tenantId}\u0000${e.key}` : null;
+      const claim = k === null ? [null, null] : seen.has(k) ? null : [e!.tenantId, e!.key];
+      if (k) seen.add(k);
+      return claim && { it, claim };
+    });
+    const kept = rows.filter((r) => r !== null);
+    const cols = MESSAGE_COLUMNS.join(', ');
+    const msgs = rowsSource(
+      dialect,
+      [...MESSAGE_SOURCE, ['claim_tenant', 'text'], ['claim_key', 'text']],
+      kept.map(({ it, claim }) => [...MESSAGE_COLUMNS.map((c) => (c === 'metered' ? (it.message.row.metered ?? 0) : (it.message.row[c] ?? null))), ...claim]),
+      p,
+    );
+    const events = rowsSource(
+      dialect,
+      EVENT_SOURCE,
+      kept.map(({ it }) => firstEvent(it.message)),
+      p,
+      'e',
+    );
+    return (
+      `, m AS (INSERT INTO messages (${cols}) SELECT ${cols} FROM ${msgs}` +
+      ' WHERE v.claim_key IS NULL OR EXISTS (SELECT 1 FROM k WHERE k.tenant_id = v.claim_tenant AND k.key = v.claim_key) RETURNING id)' +
+      `, ev AS (INSERT INTO message_events (${EVENT_COLUMNS}) SELECT ${EVENT_COLUMNS} FROM ${events} WHERE e.message_id IN (SELECT id FROM m))`
+    );
+  }
+
   async function selectCurrent(tx: Tx, ids: string[]): Promise<{ id: string; tenant_id: string; to_addr: string; status: string }[]> {
     const p = new Params(dialect);
     const text = `SELECT m.id, m.tenant_id, m.to_addr, m.status FROM messages AS m, ${rowsSource(
@@ -562,58 +656,18 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
     insert,
     insertReceived,
 
-    async claimKeys(tx: Tx, items: AcceptItem[]): Promise<IdempotencyOutcome[]> {
-      const out: IdempotencyOutcome[] = items.map(() => ({ kind: 'new' }));
-      const keyOf = (a: AcceptItem) => `${a.idempotency!.tenantId}\u0000${a.idempotency!.key}`;
-      const keyed = items.flatMap((a, i) => (a.idempotency ? [i] : []));
-      if (keyed.length > 0) {
-        // The first request per key writes; the upsert's rows are sorted so that concurrent
-        // batches lock keys in one order. An expired entry is overwritten in the same statement.
-        const first = new Map<string, number>();
-        for (const i of keyed) if (!first.has(keyOf(items[i]!))) first.set(keyOf(items[i]!), i);
-        const writers = [...first.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, i]) => items[i]!.idempotency!);
-        const p = new Params(dialect);
-        const cols = KEY_SOURCE.map(([n]) => n).join(', ');
-        const rows = writers.map((e) => [e.tenantId, e.key, e.requestHash, e.status, e.body, e.now, e.now + e.ttlMs]);
-        const set = ['request_hash', 'response_status', 'response_body', 'created_at', 'expires_at'].map((c) => `${c} = excluded.${c}`).join(', ');
-        const inserted = await run<{ tenant_id: string; key: string }>(
-          tx,
-          `INSERT INTO idempotency_keys (${cols}) SELECT ${cols} FROM ${rowsSource(dialect, KEY_SOURCE, rows, p)} WHERE true` +
-            ` ON CONFLICT (tenant_id, key) DO UPDATE SET ${set} WHERE idempotency_keys.expires_at <= excluded.created_at RETURNING tenant_id, key`,
-          p.values,
-        );
-        const won = new Set(inserted.rows.map((r) => `${r.tenant_id}\u0000${r.key}`));
-        const decided = keyed.filter((i) => !(first.get(keyOf(items[i]!)) === i && won.has(keyOf(items[i]!))));
-        if (decided.length > 0) {
-          const q = new Params(dialect);
-          const existing = await run<{ tenant_id: string; key: string; request_hash: string; response_status: number | null; response_body: string | null }>(
-            tx,
-            `SELECT k.tenant_id, k.key, k.request_hash, k.response_status, k.response_body FROM idempotency_keys AS k, ` +
-              `${rowsSource(
-                dialect,
-                [
-                  ['tenant_id', 'text'],
-                  ['key', 'text'],
-                ],
-                decided.map((i) => [items[i]!.idempotency!.tenantId, items[i]!.idempotency!.key]),
-                q,
-              )}` +
-              ` WHERE k.tenant_id = v.tenant_id AND k.key = v.key`,
-            q.values,
-          );
-          const byKey = new Map(existing.rows.map((r) => [`${r.tenant_id}\u0000${r.key}`, r]));
-          for (const i of decided) {
-            const e = byKey.get(keyOf(items[i]!));
-            if (!e) throw new Error('idempotency key vanished during its own transaction');
-            out[i] =
-              e.request_hash !== items[i]!.idempotency!.requestHash
-                ? { kind: 'mismatch' }
-                : { kind: 'replay', status: e.response_status!, body: e.response_body! };
-          }
-        }
-      }
+    claimKeys: (tx: Tx, items: AcceptItem[]) => claim(tx, items, null),
+
+    async accept(tx: Tx, items: AcceptItem[]): Promise<IdempotencyOutcome[]> {
+      if (foldEvents) return claim(tx, items, (p) => insertNewSql(items, p));
+      const out = await claim(tx, items, null);
+      await insert(
+        tx,
+        items.flatMap((it, i) => (out[i]!.kind === 'new' ? [it.message] : [])),
+      );
       return out;
     },
+    singleAccept: foldEvents,
 
     async rewriteAnswers(tx, answers) {
       if (answers.length === 0) return;
