@@ -354,7 +354,7 @@ export class CampaignsService {
           continue;
         }
         const r: Record<string, unknown> = {};
-        for (const [i, h] of header.entries()) r[h] = rec[i];
+        for (let i = 0; i < header.length; i++) r[header[i]!] = rec[i];
         await addRow(n, r, null);
       }
     } catch (e) {
@@ -422,7 +422,7 @@ export class CampaignsService {
     let phone: string;
     let country: string | null;
     try {
-      const n = normalizeRecipient(raw, 'sms', { defaultRegion: region, rejectFixedLine: this.d.rejectFixedLine });
+      const n = normalizeRecipient(raw, 'sms', { defaultRegion: region, rejectFixedLine: this.d.rejectFixedLine, memoize: false });
       phone = n.e164;
       country = n.country ?? null;
     } catch (e) {
