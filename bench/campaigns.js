@@ -7,7 +7,9 @@
 //       from start to completed, compared with (c) measured in the same run
 //   (p) pause of a running campaign: the last provider answer (sent_at) after the pause answered
 // Sizes: BENCH_ROWS (default 1,000,000; --quick 20,000), BENCH_MESSAGES (default 100,000; --quick 3,000).
-// BENCH_UPLOAD_ONLY=1 runs (u) alone.
+// BENCH_UPLOAD_ONLY=1 runs (u) alone. BENCH_PROFILE=<dir> profiles (c) and (k): the server's CPU
+// profile (--cpu-prof, with the measured window), its CPU use and PostgreSQL's, and on PostgreSQL the
+// statements of the window (pg_stat_statements) and what the connections waited on (pg_stat_activity).
 import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
@@ -17,11 +19,13 @@ import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { applySettings, benchArgs, cannon, dbLabel, dropStalePgDatabases, freePort, freshPgDatabase, printTable, startCli, stop, waitFor } from './lib.js';
+import { profiler } from './profile.js';
 
 const { dbs, quick } = benchArgs();
 const ROWS = Number(process.env.BENCH_ROWS ?? (quick ? 20_000 : 1_000_000));
 const N = Number(process.env.BENCH_MESSAGES ?? (quick ? 3_000 : 100_000));
 const PAUSE_N = Math.min(N, 20_000);
+const PROFILE = process.env.BENCH_PROFILE;
 const CONNECTIONS = 64;
 const ACCOUNT_SID = 'AC' + 'b'.repeat(32);
 const AUTH_TOKEN = 'c'.repeat(32);
@@ -66,9 +70,9 @@ const providerEnv = (emuBase) => ({
   SMSRELAY_PACING_DEFAULTS: 'false',
 });
 
-async function serve(dbUrl, args, extra) {
+async function serve(dbUrl, args, extra, nodeArgs) {
   const port = await freePort();
-  const child = await startCli(['serve', ...args], env(dbUrl, port, extra), `http://127.0.0.1:${port}/healthz`);
+  const child = await startCli(['serve', ...args], env(dbUrl, port, extra), `http://127.0.0.1:${port}/healthz`, nodeArgs);
   children.push(child);
   return { child, base: `http://127.0.0.1:${port}` };
 }
@@ -198,8 +202,10 @@ async function caseUpload(db, csv, opted) {
 // (c) the plain send path: N POSTs, drained by the in-process worker.
 async function casePlain(db, emuBase) {
   const d = await freshDb(db, 'c');
-  const { child, base } = await serve(d.url, [], providerEnv(emuBase));
+  const prof = PROFILE && profiler(PROFILE, `${dbLabel(db)}-c`, d);
+  const { child, base } = await serve(d.url, [], providerEnv(emuBase), prof?.nodeArgs);
   try {
+    await prof?.begin(child.pid);
     const t0 = Date.now();
     const res = await cannon({
       url: `${base}/v1/messages`,
@@ -219,6 +225,7 @@ async function casePlain(db, emuBase) {
     });
     const empty = async () => (await api(base, '/v1/messages?status=pending&limit=1')).data.length === 0;
     if (!(await waitFor(empty))) throw new Error('(c): the outbox did not empty');
+    await prof?.end(N);
     return { sent: res['2xx'], perS: Math.round(res['2xx'] / ((Date.now() - t0) / 1000)) };
   } finally {
     await stop(child);
@@ -244,11 +251,13 @@ async function campaignOf(base, n, offset) {
 // (k) and (p): a campaign of N at an unlimited rate, then a pause in the middle of another.
 async function caseCampaign(db, emuBase) {
   const d = await freshDb(db, 'k');
-  const { child, base } = await serve(d.url, [], providerEnv(emuBase));
+  const prof = PROFILE && profiler(PROFILE, `${dbLabel(db)}-k`, d);
+  const { child, base } = await serve(d.url, [], providerEnv(emuBase), prof?.nodeArgs);
   try {
     await openSettings(d.url);
     await new Promise((r) => setTimeout(r, 5500)); // the serve process caches settings 5 s
     const id = await campaignOf(base, N, 0);
+    await prof?.begin(child.pid);
     const t0 = Date.now();
     await api(base, `/v1/campaigns/${id}/start`, null);
     // Polled every 250 ms: a campaign's counts are an aggregate over its recipients.
@@ -258,6 +267,7 @@ async function caseCampaign(db, emuBase) {
       await new Promise((r) => setTimeout(r, 250));
     }
     const perS = Math.round(N / ((Date.now() - t0) / 1000));
+    await prof?.end(N);
     const end = await api(base, `/v1/campaigns/${id}`);
 
     const p = await campaignOf(base, PAUSE_N, N);

@@ -184,26 +184,42 @@ export function campaignsRepository(db: Db, write: StorageWrite): CampaignsRepos
     },
 
     async link(tx, links, now) {
-      if (links.length === 0) return 0;
-      const p = new Params(db.dialect);
-      const at = p.add(now);
-      const src = rowsSource(
-        db.dialect,
-        [
-          ['cid', 'text'],
-          ['s', 'bigint'],
-          ['mid', 'text'],
-        ],
-        links.map((l) => [l.campaignId, l.seq, l.messageId]),
-        p,
-      );
-      const r = await run<{ seq: number }>(
-        tx,
-        `UPDATE campaign_recipients AS r SET status = 'messaged', message_id = v.mid, locked_until = NULL, updated_at = ${at} FROM ${src} ` +
-          `WHERE r.campaign_id = v.cid AND r.seq = v.s AND r.message_id IS NULL AND r.status = 'pending' RETURNING seq`,
-        p.values,
-      );
-      return r.rows.length;
+      const byCampaign = new Map<string, { seq: number; messageId: string }[]>();
+      for (const l of links) {
+        const list = byCampaign.get(l.campaignId);
+        if (list) list.push(l);
+        else byCampaign.set(l.campaignId, [l]);
+      }
+      let linked = 0;
+      // One statement per campaign (a group commit holds one or two), its recipients as a seq range
+      // of the primary key: joined on a campaign column of the rows source, PostgreSQL hashed every
+      // pending recipient of the campaign for each group commit (256 ms a statement at 30,000).
+      for (const [campaignId, list] of byCampaign) {
+        const p = new Params(db.dialect);
+        // Placeholders in text order (SQLite's are positional).
+        const at = p.add(now);
+        const src = rowsSource(
+          db.dialect,
+          [
+            ['s', 'bigint'],
+            ['mid', 'text'],
+          ],
+          list.map((l) => [l.seq, l.messageId]),
+          p,
+        );
+        const cid = p.add(campaignId);
+        const seqs = list.map((l) => l.seq);
+        const lo = p.add(Math.min(...seqs));
+        const hi = p.add(Math.max(...seqs));
+        const r = await run<{ seq: number }>(
+          tx,
+          `UPDATE campaign_recipients AS r SET status = 'messaged', message_id = v.mid, locked_until = NULL, updated_at = ${at} FROM ${src} ` +
+            `WHERE r.campaign_id = ${cid} AND r.seq BETWEEN ${lo} AND ${hi} AND r.seq = v.s AND r.message_id IS NULL AND r.status = 'pending' RETURNING seq`,
+          p.values,
+        );
+        linked += r.rows.length;
+      }
+      return linked;
     },
 
     async settle(campaignId, seq, status, error, now) {
