@@ -143,20 +143,27 @@ export function campaignsRepository(db: Db, write: StorageWrite): CampaignsRepos
         .execute(),
 
     async claimRecipients(campaignId, now, leaseMs, limit) {
+      // `status` as a one-value range, in the order: only campaign_recipients_status serves it without
+      // a sort. With `status = 'pending'` PostgreSQL, whose statistics (taken after the upload) say
+      // every recipient is pending, walked the primary key instead, past every messaged recipient
+      // at each claim (10 ms at 90,000 of 100,000).
       const due = (eb: typeof k) =>
         eb
           .selectFrom('campaign_recipients')
           .select('seq')
           .where('campaign_id', '=', campaignId)
-          .where('status', '=', 'pending')
+          .where('status', '>=', 'pending')
+          .where('status', '<=', 'pending')
           .where((w) => w.or([w('locked_until', 'is', null), w('locked_until', '<', now)]))
+          .orderBy('status')
           .orderBy('seq')
           .limit(limit);
       const set = { locked_until: now + leaseMs };
       let rows: CampaignRecipientRecord[];
       if (db.dialect === 'postgres') {
         // A materialized CTE runs the locking SELECT once: as an IN (subquery) PostgreSQL may run it
-        // again per row and claim past the limit.
+        // again per row and claim past the limit. Its rows as one array (`= any(array(…))`): the
+        // update is then primary-key lookups, where a join with the CTE hashed the whole campaign.
         rows = await k
           .with(
             (cte) => cte('due').materialized(),
@@ -165,7 +172,7 @@ export function campaignsRepository(db: Db, write: StorageWrite): CampaignsRepos
           .updateTable('campaign_recipients')
           .set(set)
           .where('campaign_id', '=', campaignId)
-          .where('seq', 'in', (eb) => eb.selectFrom('due').select('due.seq'))
+          .where('seq', '=', sql<number>`any(array(select seq from due))`)
           .returningAll()
           .execute();
       } else {
