@@ -98,6 +98,7 @@ export function profiler(dir, label, db) {
           .filter((r) => r.calls > 0)
           .sort((a, b) => b.ms - a.ms);
         summary.statementsPerMessage = +(stmts.reduce((s, r) => s + r.calls, 0) / messages).toFixed(2);
+        summary.transactionsPerMessage = +(stmts.filter((r) => /^\s*begin\b/i.test(r.query)).reduce((s, r) => s + r.calls, 0) / messages).toFixed(3);
         summary.statements = stmts
           .slice(0, 25)
           .map((r) => ({ ...r, perMessage: +(r.calls / messages).toFixed(3), meanMs: +(r.ms / r.calls).toFixed(3), ms: Math.round(r.ms) }));
@@ -150,7 +151,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     }
     console.log(`\n=== ${label}: ${s.messages} messages in ${s.seconds} s; server CPU ${s.serverCpu}, PostgreSQL CPU ${s.postgresCpu} (cores)`);
     if (s.statements) {
-      console.log(`statements per message: ${s.statementsPerMessage}; connections (mean count by state and wait):`, s.connections);
+      console.log(
+        `statements per message: ${s.statementsPerMessage} (transactions: ${s.transactionsPerMessage}); connections (mean count by state and wait):`,
+        s.connections,
+      );
       for (const r of s.statements)
         console.log(
           `${String(r.calls).padStart(8)} ${String(r.perMessage).padStart(6)}/msg ${String(r.ms).padStart(7)} ms ${String(r.meanMs).padStart(7)} ms/call  ${r.query}`,
