@@ -28,9 +28,12 @@ export async function forkServer(script, args, { execArgv } = {}) {
   return child;
 }
 
-/** Starts the smsrelay CLI with env, waits until `url` answers. */
-export async function startCli(args, env, readyUrl) {
-  const child = spawn(process.execPath, ['dist/cli/main.js', ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+/** Starts the smsrelay CLI with env (and node's own options), waits until `readyUrl` answers. */
+export async function startCli(args, env, readyUrl, nodeArgs = []) {
+  const child = spawn(process.execPath, [...nodeArgs, 'dist/cli/main.js', ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {

@@ -306,6 +306,48 @@ describe.each(backends)('campaigns on $name', (backend) => {
     expect((await t.api('/v1/campaigns/nope')).status).toBe(404);
   });
 
+  it('linking recipients to their messages: per campaign, only the listed pending ones, each once', async () => {
+    // Two drafts (no dispatcher touches them) with the same recipient numbers (seq) 1..6.
+    const a = await create({ name: 'link a', body: 'x' });
+    const b = await create({ name: 'link b', body: 'x' });
+    const phones = Array.from({ length: 6 }, (_, i) => num(85_000 + i)).join('\n');
+    for (const c of [a, b]) expect((await upload(c.id, `phone\n${phones}\n`)).body.accepted).toBe(6);
+    const { repos } = t.relay;
+    const link = (links: { campaignId: string; seq: number; messageId: string }[]) => repos.write((tx) => repos.campaigns.link(tx, links, Date.now()));
+    const linked = async (id: string) =>
+      (
+        await sqlOf(t.relay)
+          .selectFrom('campaign_recipients')
+          .select(['seq', 'message_id'])
+          .where('campaign_id', '=', id)
+          .where('status', '=', 'messaged')
+          .orderBy('seq')
+          .execute()
+      ).map((r) => `${Number(r.seq)}:${r.message_id}`);
+    // Out of order, with gaps, over both campaigns in one transaction (one group commit).
+    expect(
+      await link([
+        { campaignId: a.id, seq: 5, messageId: 'ma5' },
+        { campaignId: b.id, seq: 2, messageId: 'mb2' },
+        { campaignId: a.id, seq: 1, messageId: 'ma1' },
+        { campaignId: a.id, seq: 3, messageId: 'ma3' },
+      ]),
+    ).toBe(4);
+    expect(await linked(a.id)).toEqual(['1:ma1', '3:ma3', '5:ma5']);
+    expect(await linked(b.id)).toEqual(['2:mb2']);
+    // Already linked (another worker's message): left as it is, not counted; the others link.
+    expect(
+      await link([
+        { campaignId: a.id, seq: 3, messageId: 'other' },
+        { campaignId: a.id, seq: 4, messageId: 'ma4' },
+        { campaignId: b.id, seq: 6, messageId: 'mb6' },
+      ]),
+    ).toBe(2);
+    expect(await linked(a.id)).toEqual(['1:ma1', '3:ma3', '4:ma4', '5:ma5']);
+    expect(await linked(b.id)).toEqual(['2:mb2', '6:mb6']);
+    expect((await get(a.id)).counts.pending).toBe(2);
+  });
+
   it('start_at in the future schedules; the dispatcher starts it when the time comes', async () => {
     const c = await create({ name: 'later', body: 'Later test', start_at: new Date(clock.now().getTime() + 60_000).toISOString() });
     await upload(c.id, `phone\n${num(80_000)}\n`);

@@ -143,20 +143,27 @@ export function campaignsRepository(db: Db, write: StorageWrite): CampaignsRepos
         .execute(),
 
     async claimRecipients(campaignId, now, leaseMs, limit) {
+      // `status` as a one-value range, in the order: only campaign_recipients_status serves it without
+      // a sort. With `status = 'pending'` PostgreSQL, whose statistics (taken after the upload) say
+      // every recipient is pending, walked the primary key instead, past every messaged recipient
+      // at each claim (10 ms at 90,000 of 100,000).
       const due = (eb: typeof k) =>
         eb
           .selectFrom('campaign_recipients')
           .select('seq')
           .where('campaign_id', '=', campaignId)
-          .where('status', '=', 'pending')
+          .where('status', '>=', 'pending')
+          .where('status', '<=', 'pending')
           .where((w) => w.or([w('locked_until', 'is', null), w('locked_until', '<', now)]))
+          .orderBy('status')
           .orderBy('seq')
           .limit(limit);
       const set = { locked_until: now + leaseMs };
       let rows: CampaignRecipientRecord[];
       if (db.dialect === 'postgres') {
         // A materialized CTE runs the locking SELECT once: as an IN (subquery) PostgreSQL may run it
-        // again per row and claim past the limit.
+        // again per row and claim past the limit. Its rows as one array (`= any(array(…))`): the
+        // update is then primary-key lookups, where a join with the CTE hashed the whole campaign.
         rows = await k
           .with(
             (cte) => cte('due').materialized(),
@@ -165,7 +172,7 @@ export function campaignsRepository(db: Db, write: StorageWrite): CampaignsRepos
           .updateTable('campaign_recipients')
           .set(set)
           .where('campaign_id', '=', campaignId)
-          .where('seq', 'in', (eb) => eb.selectFrom('due').select('due.seq'))
+          .where('seq', '=', sql<number>`any(array(select seq from due))`)
           .returningAll()
           .execute();
       } else {
@@ -184,26 +191,42 @@ export function campaignsRepository(db: Db, write: StorageWrite): CampaignsRepos
     },
 
     async link(tx, links, now) {
-      if (links.length === 0) return 0;
-      const p = new Params(db.dialect);
-      const at = p.add(now);
-      const src = rowsSource(
-        db.dialect,
-        [
-          ['cid', 'text'],
-          ['s', 'bigint'],
-          ['mid', 'text'],
-        ],
-        links.map((l) => [l.campaignId, l.seq, l.messageId]),
-        p,
-      );
-      const r = await run<{ seq: number }>(
-        tx,
-        `UPDATE campaign_recipients AS r SET status = 'messaged', message_id = v.mid, locked_until = NULL, updated_at = ${at} FROM ${src} ` +
-          `WHERE r.campaign_id = v.cid AND r.seq = v.s AND r.message_id IS NULL AND r.status = 'pending' RETURNING seq`,
-        p.values,
-      );
-      return r.rows.length;
+      const byCampaign = new Map<string, { seq: number; messageId: string }[]>();
+      for (const l of links) {
+        const list = byCampaign.get(l.campaignId);
+        if (list) list.push(l);
+        else byCampaign.set(l.campaignId, [l]);
+      }
+      let linked = 0;
+      // One statement per campaign (a group commit holds one or two), its recipients as a seq range
+      // of the primary key: joined on a campaign column of the rows source, PostgreSQL hashed every
+      // pending recipient of the campaign for each group commit (256 ms a statement at 30,000).
+      for (const [campaignId, list] of byCampaign) {
+        const p = new Params(db.dialect);
+        // Placeholders in text order (SQLite's are positional).
+        const at = p.add(now);
+        const src = rowsSource(
+          db.dialect,
+          [
+            ['s', 'bigint'],
+            ['mid', 'text'],
+          ],
+          list.map((l) => [l.seq, l.messageId]),
+          p,
+        );
+        const cid = p.add(campaignId);
+        const seqs = list.map((l) => l.seq);
+        const lo = p.add(Math.min(...seqs));
+        const hi = p.add(Math.max(...seqs));
+        const r = await run<{ seq: number }>(
+          tx,
+          `UPDATE campaign_recipients AS r SET status = 'messaged', message_id = v.mid, locked_until = NULL, updated_at = ${at} FROM ${src} ` +
+            `WHERE r.campaign_id = ${cid} AND r.seq BETWEEN ${lo} AND ${hi} AND r.seq = v.s AND r.message_id IS NULL AND r.status = 'pending' RETURNING seq`,
+          p.values,
+        );
+        linked += r.rows.length;
+      }
+      return linked;
     },
 
     async settle(campaignId, seq, status, error, now) {
