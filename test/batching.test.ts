@@ -203,6 +203,20 @@ describe.each(backends)('batched writes on $name', (backend) => {
     ]);
   });
 
+  it('claims due messages within the limit, each by one worker, with concurrent claims', async () => {
+    const { relay } = await relayWith('batch_claim');
+    for (let i = 0; i < 60; i++) await relay.send({ to: '+14155550608', body: `due ${i}` });
+    const now = Date.now() + 1000;
+    const claims = await Promise.all(Array.from({ length: 8 }, (_, w) => relay.repos.messages.claimDue(`w${w}`, now, 60_000, 7)));
+    expect(claims.every((c) => c.length <= 7)).toBe(true);
+    const ids = claims.flat().map((m) => m.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    // SQLite's claims run one after the other: every one is full; on PostgreSQL, SKIP LOCKED may leave one short.
+    if (backend.name === 'sqlite') expect(ids).toHaveLength(56);
+    const leased = await sqlOf(relay).selectFrom('messages').select(['id', 'locked_by']).where('locked_by', 'is not', null).execute();
+    expect(new Map(leased.map((m) => [m.id, m.locked_by]))).toEqual(new Map(claims.flatMap((c, w) => c.map((m) => [m.id, `w${w}`]))));
+  });
+
   it("writes a worker's outcomes of one shape in one statement without BEGIN/COMMIT on PostgreSQL", async () => {
     const { relay, counter } = await relayWith('batch_outcomes');
     const ids: string[] = [];

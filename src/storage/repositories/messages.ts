@@ -760,10 +760,17 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
         updated_at: now,
       };
       if (dialect === 'postgres') {
+        // A materialized CTE runs the locking SELECT once: as an IN (subquery) PostgreSQL may run it
+        // again and claim past the limit (as the campaign claim did); its ids as one array, so the
+        // update is primary-key lookups.
         return k
+          .with(
+            (cte) => cte('due').materialized(),
+            () => due(k).forUpdate().skipLocked(),
+          )
           .updateTable('messages')
           .set(set)
-          .where('id', 'in', (eb) => due(eb).forUpdate().skipLocked())
+          .where('id', '=', sql<string>`any(array(select id from due))`)
           .returningAll()
           .execute();
       }
