@@ -5,9 +5,6 @@ import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, type LogConfig } from 'kysely';
 import type { Database } from './schema.js';
 
-/** WAL pages between automatic checkpoints (SQLite's default is 1,000). */
-const WAL_CHECKPOINT_PAGES = 10_000;
-
 export type Dialect = 'sqlite' | 'postgres';
 
 export interface Db {
@@ -104,11 +101,6 @@ export async function openDatabase(url: string, opts: DbOptions = {}): Promise<D
     sqlite.pragma('journal_mode = WAL');
     // NORMAL in WAL mode: a commit survives a process crash; only an OS crash can lose the last commits.
     sqlite.pragma('synchronous = NORMAL');
-    // A checkpoint copies the pages the WAL holds into the database file, on the event loop. Every
-    // 10,000 pages (about 40 MB of WAL) rather than SQLite's 1,000, a page that many commits rewrite
-    // (an index's newest leaf, the outbox's) is copied once per checkpoint instead of about once per
-    // commit: on the send path that is most of the checkpoints' cost (bench/README.md).
-    sqlite.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
     const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }), log: queryLog(opts.onQuery) });
