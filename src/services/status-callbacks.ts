@@ -70,6 +70,8 @@ interface Callback extends StatusCallbackInput {
   status: string;
   ps: ProviderStatus;
   now: number;
+  /** Its move: by SID, in the signer's scope, recorded whether or not it applies (built once, at parse). */
+  move: StatusMove;
 }
 
 const SID = /^(SM|MM)[0-9a-fA-F]{32}$/;
@@ -162,7 +164,16 @@ export class StatusCallbacksService {
     if (!sid || !SID.test(sid)) throw new AppError('SMS_ERR_INVALID_WEBHOOK', 'MessageSid is missing or not a Message SID.', { field: 'MessageSid' });
     if (!status || !/^[a-z_]{1,32}$/.test(status))
       throw new AppError('SMS_ERR_INVALID_WEBHOOK', 'MessageStatus is missing or not a status.', { field: 'MessageStatus' });
-    return { ...cb, sid, status, ps: providerStatusOf(cb.params, status), now: this.d.clock.now().getTime() };
+    const ps = providerStatusOf(cb.params, status);
+    const now = this.d.clock.now().getTime();
+    const move: StatusMove = {
+      target: { providerSid: sid, scope: this.scope(cb.tenantId) },
+      set: this.statusSet(ps, now),
+      at: now,
+      event: { source: 'callback', provider_code: ps.errorCode, data: { params: cb.params, idempotency_token: cb.idempotencyToken } },
+      record: 'always',
+    };
+    return { ...cb, sid, status, ps, now, move };
   }
 
   /**
@@ -181,27 +192,18 @@ export class StatusCallbacksService {
     return out;
   }
 
-  /** A round's moves: by SID, in the signer's scope, recorded whether or not they apply. */
-  private moves(cbs: Callback[]): StatusMove[] {
-    return cbs.map((c) => ({
-      target: { providerSid: c.sid, scope: this.scope(c.tenantId) },
-      set: this.statusSet(c.ps, c.now),
-      at: c.now,
-      event: { source: 'callback', provider_code: c.ps.errorCode, data: { params: c.params, idempotency_token: c.idempotencyToken } },
-      record: 'always',
-    }));
-  }
-
   /**
    * Whether a batch is one statement (then its group commit needs no BEGIN/COMMIT): one round, no
    * opt-out to record, and moves the storage writes as one.
    */
   private oneStatement(cbs: Callback[]): boolean {
-    return new Set(cbs.map((c) => c.sid)).size === cbs.length && cbs.every((c) => c.ps.errorCode !== 21610) && this.d.messages.oneStatement(this.moves(cbs));
+    return (
+      new Set(cbs.map((c) => c.sid)).size === cbs.length && cbs.every((c) => c.ps.errorCode !== 21610) && this.d.messages.oneStatement(cbs.map((c) => c.move))
+    );
   }
 
   private async round(tx: Tx, cbs: Callback[]): Promise<Applied[]> {
-    const moves = this.moves(cbs);
+    const moves = cbs.map((c) => c.move);
     // The raw rows de-duplicate; for callbacks whose message exists, the fields go to its event instead.
     const res = await this.d.messages.transitionCallbacks(
       tx,

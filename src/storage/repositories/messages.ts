@@ -207,6 +207,7 @@ function keptPrefix(move: StatusMove): string {
   return JSON.stringify({ ...move.event.data, applied: false }).slice(0, -1);
 }
 
+const sidOf = (m: StatusMove): string => (m.target as { providerSid: string }).providerSid;
 const targetKey = (m: StatusMove): string => ('id' in m.target ? `i:${m.target.id}` : `s:${m.target.providerSid}`);
 const scopeKind = (s: SignerScope): string => ('tenantId' in s ? 'tenant' : 'all' in s ? 'all' : 'shared');
 /** Moves of one shape go into one UPDATE: same target kind, guards and columns. */
@@ -232,6 +233,8 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
     await run(tx, `INSERT INTO message_events (${EVENT_COLUMNS}) SELECT ${EVENT_COLUMNS} FROM ${rowsSource(dialect, EVENT_SOURCE, rows, p)}`, p.values);
   }
 
+  /** A new message's values in MESSAGE_COLUMNS order. */
+  const messageRow = (m: NewMessage): unknown[] => MESSAGE_COLUMNS.map((c) => (c === 'metered' ? (m.row.metered ?? 0) : (m.row[c] ?? null)));
   const firstEvent = (m: NewMessage) =>
     eventRow({ set: { status: m.row.status, error_code: m.row.error_code, provider_code: null }, at: m.row.created_at, event: m.event }, m.row, true);
 
@@ -239,7 +242,7 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
     if (messages.length === 0) return;
     const p = new Params(dialect);
     const cols = MESSAGE_COLUMNS.join(', ');
-    const rows = messages.map((m) => MESSAGE_COLUMNS.map((c) => (c === 'metered' ? (m.row.metered ?? 0) : (m.row[c] ?? null))));
+    const rows = messages.map(messageRow);
     await run(tx, `INSERT INTO messages (${cols}) SELECT ${cols} FROM ${rowsSource(dialect, MESSAGE_SOURCE, rows, p)}`, p.values);
     await insertEvents(tx, messages.map(firstEvent));
   }
@@ -408,10 +411,10 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
     );
     const isNew = await insertRaws(
       tx,
-      raws.map((r, i) => [r, results[i]!.message?.id ?? found.get((moves[i]!.target as { providerSid: string }).providerSid)?.id ?? null]),
+      raws.map((r, i) => [r, results[i]!.message?.id ?? found.get(sidOf(moves[i]!))?.id ?? null]),
     );
     return results.map((r, i) => {
-      const f = r.moved || !isNew[i] ? undefined : found.get((moves[i]!.target as { providerSid: string }).providerSid);
+      const f = r.moved || !isNew[i] ? undefined : found.get(sidOf(moves[i]!));
       return { ...r, isNew: isNew[i]!, ...(f ? { found: f } : {}), recorded: false };
     });
   }
@@ -465,21 +468,12 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
     });
     const moved = new Map<string, Moved>();
     const fresh = new Map<string, { id: string; tenant_id: string; to_addr: string; status: string } | null>();
-    for (const r of rows) {
-      if (r.k === 'moved')
-        moved.set(r.provider_sid!, {
-          id: r.id,
-          tenant_id: r.tenant_id,
-          to_addr: r.to_addr,
-          status: r.status,
-          provider_sid: r.provider_sid,
-          category: r.category,
-          channel: r.channel,
-        });
-      else fresh.set(r.id, r.message_id ? { id: r.message_id, tenant_id: r.tenant_id, to_addr: r.to_addr, status: r.status } : null);
+    for (const { k, message_id, ...r } of rows) {
+      if (k === 'moved') moved.set(r.provider_sid!, r);
+      else fresh.set(r.id, message_id ? { id: message_id, tenant_id: r.tenant_id, to_addr: r.to_addr, status: r.status } : null);
     }
     return moves.map((m, i) => {
-      const message = moved.get((m.target as { providerSid: string }).providerSid);
+      const message = moved.get(sidOf(m));
       const isNew = fresh.has(raws[i]!.id);
       if (message) return { moved: true, message, isNew, recorded: false };
       const f = fresh.get(raws[i]!.id) ?? undefined;
@@ -495,7 +489,9 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
     const byScope = new Map<string, StatusMove[]>();
     for (const m of moves) {
       const kind = scopeKind((m.target as { scope: SignerScope }).scope);
-      byScope.set(kind, [...(byScope.get(kind) ?? []), m]);
+      const group = byScope.get(kind);
+      if (group) group.push(m);
+      else byScope.set(kind, [m]);
     }
     for (const group of byScope.values()) {
       const p = new Params(dialect);
@@ -624,7 +620,7 @@ export function messagesRepository(db: Db, write: StorageWrite, newId: () => str
     const msgs = rowsSource(
       dialect,
       [...MESSAGE_SOURCE, ['claim_tenant', 'text'], ['claim_key', 'text']],
-      kept.map(({ it, claim }) => [...MESSAGE_COLUMNS.map((c) => (c === 'metered' ? (it.message.row.metered ?? 0) : (it.message.row[c] ?? null))), ...claim]),
+      kept.map(({ it, claim }) => [...messageRow(it.message), ...claim]),
       p,
     );
     const events = rowsSource(
